@@ -1,0 +1,153 @@
+"""Fixtures: a fresh PostgreSQL database per run (and SQLite for the service tests), apps,
+a per-test session rolled back at the end, clients, and an actor to act as."""
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from tests import pg
+from wallet_app import create_app
+from wallet_app.extensions import db
+from wallet_app.services.audit import Actor
+from wallet_app.services.wallets import WalletsService
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def make_app(database_url: str, **config):
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                       "DB_POOL_SIZE": 24, **config})
+
+
+def migrate(database_url: str) -> None:
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """(server URL, template database): migrated once, copied for every database the run makes."""
+    server, cluster = pg.server_url()
+    template = pg.create_database(server)
+    made = []
+    try:
+        migrate(pg.with_database(server, template))
+        yield server, template, made
+    finally:
+        for name in made + [template]:
+            pg.drop_database(server, name)
+        if cluster:
+            cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def fresh_database_url(pg_server):
+    """A factory: a new, migrated, empty PostgreSQL database, dropped at the end of the run."""
+    server, template, made = pg_server
+
+    def make() -> str:
+        name = pg.create_database(server, template=template)
+        made.append(name)
+        return pg.with_database(server, name)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def postgresql_app(fresh_database_url):
+    return make_app(fresh_database_url())
+
+
+@pytest.fixture(scope="session")
+def sqlite_app():
+    path = Path(tempfile.mkdtemp()) / "wallet.db"
+    migrate(f"sqlite:///{path}")
+    yield make_app(f"sqlite:///{path}")
+    path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def app(request):
+    """The PostgreSQL app; a module runs on both with
+    `pytestmark = pytest.mark.parametrize("app", ["postgresql", "sqlite"], indirect=True)`."""
+    backend = getattr(request, "param", "postgresql")
+    return request.getfixturevalue(f"{backend}_app")
+
+
+@pytest.fixture
+def session(app):
+    """db.session joined into an outer transaction that is rolled back after the test;
+    the code under test commits savepoints ("join into an external transaction")."""
+    with app.app_context():
+        conn = db.engine.connect()
+        outer = conn.begin()
+        real = db.session
+        # A plain Session: Flask-SQLAlchemy's own picks the engine per table, not our connection.
+        db.session = scoped_session(sessionmaker(bind=conn, join_transaction_mode="create_savepoint"),
+                                    scopefunc=_app_ctx_id)
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = real
+            outer.rollback()
+            conn.close()
+
+
+@pytest.fixture
+def committing_app(fresh_database_url):
+    """An app on its own fresh database, with real commits: for concurrency tests."""
+    app = make_app(fresh_database_url())
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def actor():
+    return Actor(scope="user:1", name="tester@example.com", ip="127.0.0.1")
+
+
+@pytest.fixture
+def service(session):
+    return WalletsService()
+
+
+@pytest.fixture
+def make_wallet(service, actor):
+    """Create a wallet, funded when `balance` is given."""
+
+    def make(currency="USD", balance=None, owner_name="Test Owner", **kw):
+        wallet = service.create_wallet(owner_name, currency, actor=actor, **kw)
+        if balance is not None:
+            service.fund(wallet["id"], balance, idempotency_key=str(uuid.uuid4()), actor=actor)
+        return service.get_wallet(wallet["id"])
+
+    return make
+
+
+@pytest.fixture
+def ledger_snapshot(session):
+    """Everything a failed operation must leave untouched."""
+
+    def snap():
+        q = lambda sql: session.execute(text(sql)).all()  # noqa: E731
+        return {
+            "wallets": q("SELECT id, balance, status FROM wallets ORDER BY id"),
+            "history": q("SELECT count(*) FROM wallet_history"),
+            "transactions": q("SELECT count(*) FROM transactions"),
+            "keys": q("SELECT count(*) FROM idempotency_keys"),
+        }
+
+    return snap
+
+
+os.environ.setdefault("SESSION_COOKIE_SECURE", "0")

@@ -1,0 +1,102 @@
+"""Maintenance commands: flask --app wsgi create-operator | demo-data | reconcile."""
+import os
+import random
+import secrets
+import sys
+import uuid
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from .errors import WalletError
+from .services.audit import Actor
+
+CLI_ACTOR = Actor(scope="cli", name="cli")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(create_operator)
+    app.cli.add_command(demo_data)
+    app.cli.add_command(reconcile)
+
+
+@click.command("create-operator")
+@with_appcontext
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "support", "finance", "viewer"]), required=True)
+def create_operator(email: str, role: str) -> None:
+    """Create a console operator; the password comes from WALLET_OPERATOR_PASSWORD or a prompt."""
+    from .services.operators import create_operator as create
+
+    password = os.environ.get("WALLET_OPERATOR_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.UsageError("No terminal to ask for a password: set WALLET_OPERATOR_PASSWORD.")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create(email, password, role, actor=CLI_ACTOR)
+    except WalletError as exc:
+        raise click.ClickException(f"{exc.field}: {exc.message}") from None
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@click.command("demo-data")
+@with_appcontext
+@click.option("--seed", default=7, help="Random seed, for repeatable data.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when wallets already exist (first run only).")
+def demo_data(seed: int, if_empty: bool) -> None:
+    """Create demo wallets in USD and EUR with a few hundred history entries, and a demo admin."""
+    from .extensions import db
+    from .models import User, Wallet
+    from .services.operators import create_operator as create
+    from .services.wallets import WalletsService
+
+    if if_empty and db.session.query(Wallet.id).first() is not None:
+        return
+    rng = random.Random(seed)
+    svc = WalletsService()
+    names = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Edsger Dijkstra",
+             "Barbara Liskov", "Donald Knuth", "Margaret Hamilton", "Ken Thompson", "Frances Allen"]
+    wallets = {"USD": [], "EUR": []}
+    for i, name in enumerate(names):
+        cur = "USD" if i % 2 == 0 else "EUR"
+        w = svc.create_wallet(name, cur, actor=CLI_ACTOR,
+                              owner_email=name.lower().replace(" ", ".") + "@example.com",
+                              external_ref=f"CUST-{1000 + i}")
+        wallets[cur].append(w["id"])
+        svc.fund(w["id"], f"{rng.randint(500, 5000)}.00", idempotency_key=str(uuid.uuid4()),
+                 actor=CLI_ACTOR, reference="Opening deposit")
+    moves = 0
+    while moves < 300:
+        cur = rng.choice(["USD", "EUR"])
+        a, b = rng.sample(wallets[cur], 2)
+        amount = f"{rng.randint(1, 12000) / 100:.2f}"
+        try:
+            svc.transfer(a, b, amount, idempotency_key=str(uuid.uuid4()), actor=CLI_ACTOR,
+                         reference=rng.choice(["Invoice", "Refund", "Rent share", "Lunch", None]))
+            moves += 1
+        except WalletError:
+            pass  # an overdraft, skipped like a real operator would
+    email = "admin@example.com"
+    if db.session.query(User).filter_by(email=email).first() is None:
+        password = os.environ.get("WALLET_OPERATOR_PASSWORD") or secrets.token_urlsafe(12)
+        create(email, password, "admin", actor=CLI_ACTOR)
+        click.echo(f"Demo admin: sign in as {email} with password {password}")
+    click.echo(f"Created {len(names)} wallets and {moves} transfers. "
+               "Add operators with: flask --app wsgi create-operator EMAIL --role support")
+
+
+@click.command("reconcile")
+@with_appcontext
+def reconcile() -> None:
+    """Check every ledger invariant; exit 1 listing each mismatch when any fails."""
+    from .services.wallets import WalletsService
+
+    report = WalletsService().reconcile()
+    for check in report.checks:
+        state = "ok" if check.passed else f"FAILED ({check.count} mismatches)"
+        click.echo(f"{check.name}: {state} - {check.description}")
+        for line in check.mismatches:
+            click.echo(f"  {line}")
+    sys.exit(0 if report.ok else 1)

@@ -1,0 +1,53 @@
+"""Settings read from the environment, with safe local defaults."""
+import os
+from pathlib import Path
+
+INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _database_url(url: str) -> str:
+    # psycopg 3 is our PostgreSQL driver; accept the common URL spellings for it.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_env(overrides: dict | None = None) -> dict:
+    """Build the config mapping: defaults, then environment, then explicit overrides."""
+    env = os.environ
+    debug = env.get("FLASK_DEBUG", "") in ("1", "true")
+    cfg = {
+        "SECRET_KEY": env.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": _database_url(
+            env.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'wallet.db'}")
+        ),
+        "REPLICA_DATABASE_URL": env.get("REPLICA_DATABASE_URL"),
+        "REDIS_URL": env.get("REDIS_URL"),
+        "DB_POOL_SIZE": int(env.get("DB_POOL_SIZE", "10")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": not debug and env.get("SESSION_COOKIE_SECURE", "1") != "0",
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "WRITE_RETRIES": 5,
+    }
+    cfg.update(overrides or {})
+    if cfg.get("TESTING") or debug:
+        cfg["SECRET_KEY"] = cfg["SECRET_KEY"] or "dev-only-not-secret"
+    if not cfg["SECRET_KEY"]:
+        raise RuntimeError(
+            "SECRET_KEY is not set. Set it in the environment (e.g. "
+            "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')), "
+            "or run with FLASK_DEBUG=1 for local development."
+        )
+    cfg["SQLALCHEMY_DATABASE_URI"] = _database_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(cfg)
+    return cfg
+
+
+def _engine_options(cfg: dict) -> dict:
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_size": cfg["DB_POOL_SIZE"], "max_overflow": 5, "pool_pre_ping": True}

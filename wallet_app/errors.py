@@ -1,0 +1,56 @@
+"""Domain errors: one taxonomy, each with a stable code the web and the API both show."""
+
+
+class WalletError(Exception):
+    """Base of every rule a wallet operation can break.
+
+    `code` is stable (clients branch on it); `field` names the input at fault so the
+    web layer can put the message next to it and the API can list it in `errors`.
+    """
+
+    code = "wallet_error"
+    status = 422
+
+    def __init__(self, message: str, *, field: str | None = None, **details):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details
+
+
+class InvalidAmount(WalletError):
+    code = "invalid_amount"
+
+
+class InvalidInput(WalletError):
+    code = "invalid_input"
+
+
+class InsufficientFunds(WalletError):
+    code = "insufficient_funds"
+
+
+class CurrencyMismatch(WalletError):
+    code = "currency_mismatch"
+
+
+class WalletNotActive(WalletError):
+    code = "wallet_not_active"
+
+
+class SameWallet(WalletError):
+    code = "same_wallet"
+
+
+class NotFound(WalletError):
+    code = "not_found"
+    status = 404
+
+
+class IdempotencyKeyReused(WalletError):
+    code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInFlight(WalletError):
+    code = "idempotency_key_in_flight"
+    status = 409

@@ -1,0 +1,86 @@
+"""The ledger: wallets, money movements, per-wallet history and idempotency keys."""
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Identity, Index, String, Text, UniqueConstraint, desc, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .types import BigId, Money, UTCDateTime, utcnow
+
+WALLET_STATUSES = ("active", "frozen", "closed")
+TRANSACTION_KINDS = ("fund", "transfer", "reversal", "withdrawal", "fee")
+
+
+def _created_at():
+    return mapped_column(UTCDateTime(), default=utcnow, server_default=func.now(), nullable=False)
+
+
+class Wallet(db.Model):
+    __tablename__ = "wallets"
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_non_negative"),
+        CheckConstraint(f"status IN {WALLET_STATUSES}", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
+    owner_name: Mapped[str] = mapped_column(String(200))
+    owner_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    external_ref: Mapped[str | None] = mapped_column(String(100), index=True)
+    currency: Mapped[str] = mapped_column(String(3), index=True)
+    balance: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0), server_default="0")
+    status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class Transaction(db.Model):
+    __tablename__ = "transactions"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(f"kind IN {TRANSACTION_KINDS}", name="kind_known"),
+        Index("ix_transactions_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3))
+    source_wallet_id: Mapped[int | None] = mapped_column(ForeignKey("wallets.id"), index=True)
+    dest_wallet_id: Mapped[int | None] = mapped_column(ForeignKey("wallets.id"), index=True)
+    reference: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class WalletHistory(db.Model):
+    __tablename__ = "wallet_history"
+    __table_args__ = (
+        CheckConstraint("balance_after >= 0", name="balance_after_non_negative"),
+        CheckConstraint("amount <> 0", name="amount_non_zero"),
+        Index("ix_wallet_history_wallet_id_id", "wallet_id", desc("id")),
+        Index("ix_wallet_history_transaction_id", "transaction_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"))
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    balance_after: Mapped[Decimal] = mapped_column(Money())
+    created_at: Mapped[datetime] = _created_at()
+
+
+class IdempotencyKey(db.Model):
+    """One row per (principal, key): the first result of an operation, replayed on retry."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"), index=True)
+    response_status: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()

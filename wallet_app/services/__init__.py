@@ -1,0 +1,1 @@
+"""Services: every wallet rule, one database transaction per write operation."""

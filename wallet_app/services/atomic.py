@@ -1,0 +1,47 @@
+"""Run one write operation as one database transaction, retried whole on transient failure."""
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import current_app
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Deadlock, serialization failure, lock timeout: the database gave up on us, try again.
+RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
+def is_retryable(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True  # dropped before commit; the idempotency key makes a retry safe
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def atomic(session: Session, operation: Callable[[Session], T]) -> T:
+    """Call `operation(session)` and commit; roll back on any error.
+
+    A retryable database error runs the whole operation again (with the same idempotency
+    key, so a commit that did land before a dropped connection is replayed, not repeated).
+    Domain errors roll back and propagate: nothing is left behind.
+    """
+    attempts = current_app.config.get("WRITE_RETRIES", 5)
+    for attempt in range(1, attempts + 1):
+        try:
+            result = operation(session)
+            session.commit()
+            return result
+        except DBAPIError as exc:
+            session.rollback()
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            log.warning("retrying write after %s (attempt %d)", exc.orig.__class__.__name__, attempt)
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+        except BaseException:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")

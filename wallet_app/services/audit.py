@@ -1,0 +1,30 @@
+"""The audit log: who did what to which object, when and from where."""
+from dataclasses import dataclass
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from ..models import AuditLog
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The principal behind an operation.
+
+    `scope` keys idempotency and is stable (`user:7`, `token:3`, `cli`); `name` is what
+    people read in history and the audit log; `ip` is where the request came from.
+    """
+
+    scope: str
+    name: str
+    ip: str | None = None
+
+
+def record(session: Session, actor: Actor, action: str, object_type: str | None = None,
+           object_id: object = None, **details) -> None:
+    """Add an audit row to the caller's transaction (flushes with it, never commits)."""
+    session.execute(insert(AuditLog).values(
+        actor=actor.name, action=action, object_type=object_type,
+        object_id=None if object_id is None else str(object_id), ip=actor.ip,
+        details=details or None,
+    ))

@@ -1,0 +1,59 @@
+"""Checks on plain input values shared by the services; each error names its field."""
+import re
+
+from ..errors import InvalidInput
+
+MAX_ID = 2**63 - 1
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def wallet_id(value: object, field: str) -> int:
+    """A positive bigint given as an int or a string of digits."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise InvalidInput("Enter a valid wallet id (a positive whole number).", field=field)
+    return value
+
+
+def text(value: object, field: str, max_length: int, *, required: bool = False) -> str | None:
+    """Trimmed single-line text without control characters; None when empty and optional."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidInput("This field is required.", field=field)
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("Must be text.", field=field)
+    value = value.strip()
+    if len(value) > max_length:
+        raise InvalidInput(f"At most {max_length} characters.", field=field)
+    if any(not ch.isprintable() for ch in value):
+        raise InvalidInput("Control characters are not allowed.", field=field)
+    return value
+
+
+def email(value: object, field: str = "owner_email", *, required: bool = False) -> str | None:
+    value = text(value, field, 320, required=required)
+    if value is not None and not _EMAIL.fullmatch(value):
+        raise InvalidInput("Enter a valid email address.", field=field)
+    return value.lower() if value else value
+
+
+def limit(value: object, default: int = 50, maximum: int = 200, field: str = "limit") -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 6:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise InvalidInput(f"Must be a whole number from 1 to {maximum}.", field=field)
+    return value
+
+
+def cursor(value: object, field: str = "cursor") -> int | None:
+    """Cursors are opaque to clients; ours is the last id seen."""
+    if value is None or value == "":
+        return None
+    try:
+        return wallet_id(value, field)
+    except InvalidInput:
+        raise InvalidInput("Invalid cursor.", field=field) from None

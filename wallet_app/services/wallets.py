@@ -1,0 +1,227 @@
+"""WalletsService: every wallet rule. Takes plain values, returns plain values or raises WalletError."""
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..errors import CurrencyMismatch, InsufficientFunds, InvalidInput, NotFound, SameWallet, WalletNotActive
+from ..extensions import db
+from ..models import Transaction, Wallet, WalletHistory
+from ..models.types import utcnow
+from ..money import check_currency, check_minor_units, format_amount, parse_amount
+from . import audit, validate
+from .atomic import atomic
+from .audit import Actor
+from .idempotency import check_key, claim_idempotency_key, fingerprint, store_response
+from .serialize import history_entry_dict, transaction_dict, wallet_dict
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """A fund or transfer: the transaction as JSON-ready dict, and whether it was a replay."""
+
+    transaction: dict
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict]
+    next_cursor: str | None
+
+
+class WalletsService:
+    def __init__(self, session: Session | None = None):
+        self.session = session or db.session
+
+    # -- wallets ---------------------------------------------------------------------
+    def create_wallet(self, owner_name, currency, *, actor: Actor, owner_email=None,
+                      external_ref=None) -> dict:
+        wallet = Wallet(
+            owner_name=validate.text(owner_name, "owner_name", 200, required=True),
+            currency=check_currency(currency),
+            owner_email=validate.email(owner_email),
+            external_ref=validate.text(external_ref, "external_ref", 100),
+        )
+
+        def op(s: Session) -> dict:
+            s.add(wallet)
+            s.flush()
+            audit.record(s, actor, "wallet.create", "wallet", wallet.id, currency=wallet.currency)
+            return wallet_dict(wallet)
+
+        return atomic(self.session, op)
+
+    def get_wallet(self, wallet_id, field: str = "wallet_id") -> dict:
+        wallet = self.session.get(Wallet, validate.wallet_id(wallet_id, field))
+        if wallet is None:
+            raise NotFound(f"Wallet {wallet_id} does not exist.", field=field)
+        return wallet_dict(wallet)
+
+    def set_status(self, wallet_id, status: str, *, actor: Actor) -> dict:
+        """Freeze, unfreeze or close a wallet (admins)."""
+        if status not in ("active", "frozen", "closed"):
+            raise InvalidInput("Unknown status.", field="status")
+        wallet_id = validate.wallet_id(wallet_id, "wallet_id")
+
+        def op(s: Session) -> dict:
+            wallet = s.get(Wallet, wallet_id, with_for_update=True)
+            if wallet is None:
+                raise NotFound(f"Wallet {wallet_id} does not exist.", field="wallet_id")
+            previous, wallet.status, wallet.updated_at = wallet.status, status, utcnow()
+            audit.record(s, actor, "wallet.status", "wallet", wallet_id, before=previous, after=status)
+            s.flush()
+            return wallet_dict(wallet)
+
+        return atomic(self.session, op)
+
+    def list_wallets(self, q=None, *, currency=None, status=None, cursor=None, limit=None) -> Page:
+        """Newest first; `q` matches an exact id, or owner name, email or external ref."""
+        limit = validate.limit(limit)
+        stmt = select(Wallet).order_by(Wallet.id.desc()).limit(limit + 1)
+        q = validate.text(q, "q", 200)
+        if q:
+            like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conds = [Wallet.owner_name.ilike(like, escape="\\"), Wallet.owner_email.ilike(like, escape="\\"),
+                     Wallet.external_ref.ilike(like, escape="\\")]
+            if q.isascii() and q.isdigit() and len(q) <= 18:
+                conds.append(Wallet.id == int(q))
+            stmt = stmt.where(or_(*conds))
+        if currency:
+            stmt = stmt.where(Wallet.currency == check_currency(currency))
+        if status:
+            stmt = stmt.where(Wallet.status == status)
+        if (after := validate.cursor(cursor)) is not None:
+            stmt = stmt.where(Wallet.id < after)
+        rows = self.session.scalars(stmt).all()
+        return _page([wallet_dict(w) for w in rows], limit)
+
+    # -- money movements ---------------------------------------------------------------
+    def fund(self, wallet_id, amount, *, idempotency_key, actor: Actor, reference=None) -> OperationResult:
+        """Credit a wallet from outside the ledger (a deposit)."""
+        dest = validate.wallet_id(wallet_id, "wallet_id")
+        return self._move("fund", None, dest, amount, idempotency_key, actor, reference)
+
+    def transfer(self, from_wallet_id, to_wallet_id, amount, *, idempotency_key, actor: Actor,
+                 reference=None) -> OperationResult:
+        source = validate.wallet_id(from_wallet_id, "from_wallet_id")
+        dest = validate.wallet_id(to_wallet_id, "to_wallet_id")
+        if source == dest:
+            raise SameWallet("Choose two different wallets.", field="to_wallet_id")
+        return self._move("transfer", source, dest, amount, idempotency_key, actor, reference)
+
+    def _move(self, kind, source_id, dest_id, amount, key, actor, reference) -> OperationResult:
+        """The write protocol of DESIGN.md section 4, for a fund (no source) or a transfer."""
+        value = parse_amount(amount)
+        key = check_key(key)
+        reference = validate.text(reference, "reference", 500)
+        fp = fingerprint(kind, source=source_id, dest=dest_id, amount=f"{value:f}", reference=reference)
+        fields = {source_id: "from_wallet_id", dest_id: "to_wallet_id" if source_id else "wallet_id"}
+
+        def op(s: Session) -> OperationResult:
+            claim = claim_idempotency_key(s, actor.scope, key, fp)
+            if claim.replay is not None:
+                return OperationResult(claim.replay, replayed=True)
+            wallets = _lock_wallets(s, [i for i in (source_id, dest_id) if i])
+            for wallet_id, field in fields.items():
+                if wallet_id and wallet_id not in wallets:
+                    raise NotFound(f"Wallet {wallet_id} does not exist.", field=field)
+            for w in wallets.values():
+                if w.status != "active":
+                    raise WalletNotActive(f"Wallet {w.id} is {w.status}.", field=fields[w.id])
+            dest, source = wallets[dest_id], wallets.get(source_id)
+            if source and source.currency != dest.currency:
+                raise CurrencyMismatch(
+                    f"Wallet {source.id} holds {source.currency} but wallet {dest.id} holds {dest.currency}.",
+                    field="to_wallet_id")
+            amt = check_minor_units(value, dest.currency)
+            if source and source.balance < amt:
+                available = format_amount(source.balance, source.currency)
+                raise InsufficientFunds(f"Insufficient funds: {available} {source.currency} available.",
+                                        field="amount", available=available)
+            return OperationResult(_apply(s, kind, amt, source, dest, reference, actor, claim))
+
+        return atomic(self.session, op)
+
+    # -- reads -----------------------------------------------------------------------------
+    def history(self, wallet_id, *, cursor=None, limit=None, since: datetime | None = None,
+                until: datetime | None = None) -> Page:
+        """A wallet's entries, newest first, keyset-paginated on (wallet_id, id)."""
+        wallet = self.get_wallet(wallet_id)
+        limit = validate.limit(limit)
+        h, t = WalletHistory, Transaction
+        counterparty = case((h.amount < 0, t.dest_wallet_id), else_=t.source_wallet_id)
+        stmt = (
+            select(h.id, h.transaction_id, t.kind, h.amount, h.balance_after, t.reference,
+                   t.created_by, h.created_at, counterparty.label("counterparty_wallet_id"))
+            .join(t, t.id == h.transaction_id)
+            .where(h.wallet_id == wallet["id"])
+            .order_by(h.id.desc()).limit(limit + 1)
+        )
+        if (before := validate.cursor(cursor)) is not None:
+            stmt = stmt.where(h.id < before)
+        if since is not None:
+            stmt = stmt.where(h.created_at >= since)
+        if until is not None:
+            stmt = stmt.where(h.created_at < until)
+        rows = self.session.execute(stmt).all()
+        return _page([history_entry_dict(r, wallet["currency"]) for r in rows], limit)
+
+    def get_transaction(self, transaction_id) -> dict:
+        tx = self.session.get(Transaction, validate.wallet_id(transaction_id, "transaction_id"))
+        if tx is None:
+            raise NotFound(f"Transaction {transaction_id} does not exist.", field="transaction_id")
+        entries = self.session.scalars(
+            select(WalletHistory).where(WalletHistory.transaction_id == tx.id).order_by(WalletHistory.id)
+        ).all()
+        return transaction_dict(tx, entries)
+
+    def reconcile(self):
+        from .reconcile import reconcile
+        return reconcile(self.session)
+
+
+def _lock_wallets(s: Session, ids: list[int]) -> dict:
+    """SELECT ... FOR UPDATE in ascending id order, so opposite transfers cannot deadlock."""
+    rows = s.execute(
+        select(Wallet.id, Wallet.balance, Wallet.currency, Wallet.status)
+        .where(Wallet.id.in_(ids)).order_by(Wallet.id).with_for_update()
+    ).all()
+    return {r.id: r for r in rows}
+
+
+def _apply(s, kind, amount: Decimal, source, dest, reference, actor: Actor, claim) -> dict:
+    """Move the money: balances, transaction row, history rows, stored response, audit."""
+    now = utcnow()
+    tx = s.execute(insert(Transaction).values(
+        kind=kind, amount=amount, currency=dest.currency, source_wallet_id=source.id if source else None,
+        dest_wallet_id=dest.id, reference=reference, created_by=actor.name, created_at=now,
+    ).returning(Transaction)).scalar_one()
+    entries = ([(source.id, -amount, source.balance - amount)] if source else []) + [
+        (dest.id, amount, dest.balance + amount)]
+    s.execute(update(Wallet), [{"id": w, "balance": after, "updated_at": now} for w, _, after in entries])
+    rows = [dict(wallet_id=w, transaction_id=tx.id, amount=a, balance_after=after, created_at=now)
+            for w, a, after in entries]
+    s.execute(insert(WalletHistory), rows)
+    body = transaction_dict(tx, [_Entry(**r) for r in rows])
+    store_response(s, claim, tx.id, 201, body)
+    audit.record(s, actor, kind, "transaction", tx.id, amount=body["amount"], currency=dest.currency,
+                 source_wallet_id=tx.source_wallet_id, dest_wallet_id=dest.id)
+    return body
+
+
+@dataclass
+class _Entry:
+    wallet_id: int
+    transaction_id: int
+    amount: Decimal
+    balance_after: Decimal
+    created_at: datetime
+
+
+def _page(items: list[dict], limit: int) -> Page:
+    more = len(items) > limit
+    items = items[:limit]
+    return Page(items, str(items[-1]["id"]) if more else None)
