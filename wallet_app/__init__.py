@@ -1,9 +1,9 @@
 """The wallet operations console: create_app builds the Flask app."""
-from flask import Flask, render_template
+from flask import Flask
 from sqlalchemy import event
 
 from . import config
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -17,18 +17,32 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(config.INSTANCE.parent / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
     with app.app_context():
         _configure_engine(db.engine)
 
     from . import cli
     from .auth import loader  # noqa: F401  registers the user loader
     cli.register(app)
-
-    @app.get("/")
-    def index():
-        return render_template("index.html")
+    _register_blueprints(app)
 
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """One blueprint per area (DESIGN.md section 1)."""
+    from .admin.routes import bp as admin_bp
+    from .api.routes import bp as api_bp
+    from .auth.routes import bp as auth_bp
+    from .exports.routes import bp as exports_bp
+    from .web.routes import bp as web_bp
+
+    app.register_blueprint(web_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(exports_bp, url_prefix="/finance")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 
 def _configure_engine(engine) -> None:

@@ -32,6 +32,8 @@ def from_env(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": not debug and env.get("SESSION_COOKIE_SECURE", "1") != "0",
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "WRITE_RETRIES": 5,
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
     }
     cfg.update(overrides or {})
     if cfg.get("TESTING") or debug:

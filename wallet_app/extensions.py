@@ -1,8 +1,11 @@
 """Extension instances, created unbound and attached to the app in create_app."""
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
 from sqlalchemy import MetaData
 
 # Named constraints so Alembic migrations can alter them on every backend.
@@ -18,3 +21,7 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+htmx = Htmx()
+# Limits are declared where they apply (sign-in, API); storage is Redis when REDIS_URL is
+# set, so limits hold across workers and hosts, else memory (see config.py).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -1,0 +1,1 @@
+"""Admin pages: operators, API tokens, audit log."""

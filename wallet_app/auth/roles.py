@@ -1,0 +1,35 @@
+"""Roles and what they may do (DESIGN.md section 8); one decorator guards every console route."""
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+
+# Admins may do everything; the other roles are cumulative only where DESIGN.md says so.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "read": frozenset({"viewer", "support", "finance", "admin"}),
+    "move_money": frozenset({"support", "admin"}),
+    "export": frozenset({"finance", "admin"}),
+    "reconcile": frozenset({"finance", "admin"}),
+    "manage": frozenset({"admin"}),
+}
+
+
+def can(user, permission: str) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.role in PERMISSIONS[permission]
+
+
+def require(permission: str):
+    """Sign-in required (redirect to sign-in), then 403 unless the role grants `permission`."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not can(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.permission = permission  # read by the route x role matrix test
+        return wrapped
+
+    return decorator

@@ -1,0 +1,1 @@
+"""Finance: CSV exports, balances as of a date, reconciliation."""

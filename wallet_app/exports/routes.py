@@ -1,0 +1,4 @@
+"""Finance pages (placeholder until exports land)."""
+from flask import Blueprint
+
+bp = Blueprint("exports", __name__)

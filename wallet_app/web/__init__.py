@@ -1,0 +1,1 @@
+"""Operator pages: dashboard, wallets, transactions, fund and transfer forms."""
