@@ -22,14 +22,14 @@ def require(permission: str):
     """Sign-in required (redirect to sign-in), then 403 unless the role grants `permission`."""
 
     def decorator(view):
-        @login_required
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not can(current_user, permission):
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.permission = permission  # read by the route x role matrix test
-        return wrapped
+        guarded = login_required(wrapped)
+        guarded.permission = permission  # read by the route x role matrix test
+        return guarded
 
     return decorator
