@@ -151,3 +151,36 @@ def ledger_snapshot(session):
 
 
 os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
+
+
+@pytest.fixture
+def client(app, session):
+    """A test client on the per-test session (its requests see and roll back with the test)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def make_operator(session):
+    """Create an operator through the service; returns the User."""
+    from wallet_app.services.operators import create_operator
+
+    def make(role="support", email=None, password="correct horse battery staple"):
+        email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        return create_operator(email, password, role, actor=Actor("cli", "cli"))
+
+    return make
+
+
+@pytest.fixture
+def login_as(client, make_operator):
+    """Sign the test client in as a new operator of `role` by setting the Flask-Login session
+    (the sign-in form itself is tested in test_auth); returns the User."""
+
+    def login(role="support"):
+        user = make_operator(role)
+        with client.session_transaction() as sess:
+            sess["_user_id"] = user.get_id()
+            sess["_fresh"] = True
+        return user
+
+    return login

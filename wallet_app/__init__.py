@@ -32,7 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per area (DESIGN.md section 1)."""
-    from .admin.routes import bp as admin_bp
+    from .admin import routes as _admin_routes, tokens as _admin_tokens  # noqa: F401
+    from .admin.blueprint import bp as admin_bp
     from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
     from .exports.routes import bp as exports_bp

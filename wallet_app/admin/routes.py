@@ -1,4 +1,2 @@
-"""Admin pages (placeholder until the console lands)."""
-from flask import Blueprint
-
-bp = Blueprint("admin", __name__)
+"""Admin pages: operators and the audit log (placeholder until the console lands)."""
+from .blueprint import bp  # noqa: F401

@@ -1,0 +1,4 @@
+"""The admin blueprint: operators and the audit log (routes.py), API tokens (tokens.py)."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
