@@ -1,7 +1,6 @@
 """Idempotency keys: claim a key inside the operation's transaction, store and replay results."""
 import hashlib
 import json
-from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -12,14 +11,6 @@ from ..errors import IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidInput
 from ..models import IdempotencyKey
 
 MAX_KEY_LENGTH = 255
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A key this transaction now owns (`id`), or the stored first result to replay."""
-
-    id: int | None = None
-    replay: dict | None = None
 
 
 def check_key(key: object, field: str = "idempotency_key") -> str:
@@ -39,11 +30,12 @@ def fingerprint(operation: str, **params) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def claim_idempotency_key(session: Session, scope: str, key: str, fp: str) -> Claim:
-    """Insert the key row first (DESIGN.md section 4, step 1).
+def claim_idempotency_key(session: Session, scope: str, key: str, fp: str) -> int | None:
+    """Insert the key row first (DESIGN.md section 4, step 1); return its id, or None if the
+    key already exists (then call `replayed_transaction`).
 
-    A concurrent twin blocks on the unique index until the first transaction ends; it
-    then finds the stored response (replay) or, if the first rolled back, owns the key.
+    A concurrent twin blocks on the unique index until the first transaction ends; it then
+    finds the first result or, if the first rolled back, owns the key.
     """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = (
@@ -53,33 +45,39 @@ def claim_idempotency_key(session: Session, scope: str, key: str, fp: str) -> Cl
         .returning(IdempotencyKey.id)
     )
     try:
-        new_id = session.execute(stmt).scalar()
+        return session.execute(stmt).scalar()
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_timeout while the twin runs
-            raise IdempotencyKeyInFlight(
-                "A request with this idempotency key is still in progress.", field="idempotency_key"
-            ) from None
+            raise _in_flight() from None
         raise
-    if new_id is not None:
-        return Claim(id=new_id)
+
+
+def replayed_transaction(session: Session, scope: str, key: str, fp: str) -> int:
+    """The transaction the key's first request made; refuse a key reused for other parameters.
+
+    The stored response is the transaction itself (immutable once written), so a replay
+    rebuilds exactly the first result from it.
+    """
     row = session.execute(
-        select(IdempotencyKey.fingerprint, IdempotencyKey.response_body)
+        select(IdempotencyKey.fingerprint, IdempotencyKey.transaction_id)
         .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-    ).one()
+    ).one_or_none()
+    if row is None or row.transaction_id is None:
+        raise _in_flight()
     if row.fingerprint != fp:
         raise IdempotencyKeyReused(
             "This idempotency key was already used for a different request.", field="idempotency_key"
         )
-    if row.response_body is None:
-        raise IdempotencyKeyInFlight(
-            "A request with this idempotency key is still in progress.", field="idempotency_key"
-        )
-    return Claim(replay=json.loads(row.response_body))
+    return row.transaction_id
 
 
-def store_response(session: Session, claim: Claim, transaction_id: int, status: int, body: dict) -> None:
+def store_response(session: Session, claim_id: int, transaction_id: int, status: int = 201) -> None:
     session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.id == claim.id)
-        .values(transaction_id=transaction_id, response_status=status, response_body=json.dumps(body))
+        update(IdempotencyKey).where(IdempotencyKey.id == claim_id)
+        .values(transaction_id=transaction_id, response_status=status)
     )
+
+
+def _in_flight() -> IdempotencyKeyInFlight:
+    return IdempotencyKeyInFlight(
+        "A request with this idempotency key is still in progress.", field="idempotency_key")

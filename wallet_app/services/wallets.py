@@ -1,5 +1,6 @@
 """WalletsService: every wallet rule. Takes plain values, returns plain values or raises WalletError."""
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,11 +11,12 @@ from ..errors import CurrencyMismatch, InsufficientFunds, InvalidInput, NotFound
 from ..extensions import db
 from ..models import Transaction, Wallet, WalletHistory
 from ..models.types import utcnow
-from ..money import check_currency, check_minor_units, format_amount, parse_amount
+from ..money import check_currency, check_minor_units, format_amount, parse_amount, quantize
 from . import audit, validate
 from .atomic import atomic
 from .audit import Actor
-from .idempotency import check_key, claim_idempotency_key, fingerprint, store_response
+from . import ledger_sql
+from .idempotency import check_key, claim_idempotency_key, fingerprint, replayed_transaction, store_response
 from .serialize import history_entry_dict, transaction_dict, wallet_dict
 
 
@@ -118,30 +120,14 @@ class WalletsService:
         key = check_key(key)
         reference = validate.text(reference, "reference", 500)
         fp = fingerprint(kind, source=source_id, dest=dest_id, amount=f"{value:f}", reference=reference)
-        fields = {source_id: "from_wallet_id", dest_id: "to_wallet_id" if source_id else "wallet_id"}
+        move = _move_in_one_statement if self.session.get_bind().dialect.name == "postgresql" else _move_step_by_step
 
         def op(s: Session) -> OperationResult:
-            claim = claim_idempotency_key(s, actor.scope, key, fp)
-            if claim.replay is not None:
-                return OperationResult(claim.replay, replayed=True)
-            wallets = _lock_wallets(s, [i for i in (source_id, dest_id) if i])
-            for wallet_id, field in fields.items():
-                if wallet_id and wallet_id not in wallets:
-                    raise NotFound(f"Wallet {wallet_id} does not exist.", field=field)
-            for w in wallets.values():
-                if w.status != "active":
-                    raise WalletNotActive(f"Wallet {w.id} is {w.status}.", field=fields[w.id])
-            dest, source = wallets[dest_id], wallets.get(source_id)
-            if source and source.currency != dest.currency:
-                raise CurrencyMismatch(
-                    f"Wallet {source.id} holds {source.currency} but wallet {dest.id} holds {dest.currency}.",
-                    field="to_wallet_id")
-            amt = check_minor_units(value, dest.currency)
-            if source and source.balance < amt:
-                available = format_amount(source.balance, source.currency)
-                raise InsufficientFunds(f"Insufficient funds: {available} {source.currency} available.",
-                                        field="amount", available=available)
-            return OperationResult(_apply(s, kind, amt, source, dest, reference, actor, claim))
+            body = move(s, kind, source_id, dest_id, value, key, fp, reference, actor)
+            if body is None:  # the key was used before: replay its first result
+                tx_id = replayed_transaction(s, actor.scope, key, fp)
+                return OperationResult(self.get_transaction(tx_id), replayed=True)
+            return OperationResult(body)
 
         return atomic(self.session, op)
 
@@ -183,6 +169,44 @@ class WalletsService:
         return reconcile(self.session)
 
 
+def _move_in_one_statement(s, kind, source_id, dest_id, value, key, fp, reference, actor) -> dict | None:
+    """PostgreSQL: claim, lock, check and write in one round trip (ledger_sql.MOVE)."""
+    row = ledger_sql.move(s, kind, source_id, dest_id, value, key, fp, reference, actor)
+    if row.verdict == "replay":
+        return None
+    amount = quantize(value, row.currency)
+    tx = _Tx(row.id, kind, amount, row.currency, source_id, dest_id, reference, actor.name, row.created_at)
+    entries = ([_Entry(source_id, -amount, row.src_after)] if source_id else []) + [
+        _Entry(dest_id, amount, row.dst_after)]
+    return transaction_dict(tx, entries)
+
+
+def _move_step_by_step(s, kind, source_id, dest_id, value, key, fp, reference, actor) -> dict | None:
+    """Other databases (SQLite for local use): the same protocol, one statement per step."""
+    claim_id = claim_idempotency_key(s, actor.scope, key, fp)
+    if claim_id is None:
+        return None
+    fields = {source_id: "from_wallet_id", dest_id: "to_wallet_id" if source_id else "wallet_id"}
+    wallets = _lock_wallets(s, [i for i in (source_id, dest_id) if i])
+    for wallet_id, field in fields.items():
+        if wallet_id and wallet_id not in wallets:
+            raise NotFound(f"Wallet {wallet_id} does not exist.", field=field)
+    for w in wallets.values():
+        if w.status != "active":
+            raise WalletNotActive(f"Wallet {w.id} is {w.status}.", field=fields[w.id])
+    dest, source = wallets[dest_id], wallets.get(source_id)
+    if source and source.currency != dest.currency:
+        raise CurrencyMismatch(
+            f"Wallet {source.id} holds {source.currency} but wallet {dest.id} holds {dest.currency}.",
+            field="to_wallet_id")
+    amount = check_minor_units(value, dest.currency)
+    if source and source.balance < amount:
+        available = format_amount(source.balance, source.currency)
+        raise InsufficientFunds(f"Insufficient funds: {available} {source.currency} available.",
+                                field="amount", available=available)
+    return _apply(s, kind, amount, source, dest, reference, actor, claim_id)
+
+
 def _lock_wallets(s: Session, ids: list[int]) -> dict:
     """SELECT ... FOR UPDATE in ascending id order, so opposite transfers cannot deadlock."""
     rows = s.execute(
@@ -192,33 +216,43 @@ def _lock_wallets(s: Session, ids: list[int]) -> dict:
     return {r.id: r for r in rows}
 
 
-def _apply(s, kind, amount: Decimal, source, dest, reference, actor: Actor, claim) -> dict:
+def _apply(s, kind, amount: Decimal, source, dest, reference, actor: Actor, claim_id: int) -> dict:
     """Move the money: balances, transaction row, history rows, stored response, audit."""
     now = utcnow()
-    tx = s.execute(insert(Transaction).values(
+    tx_id = s.execute(insert(Transaction).values(
         kind=kind, amount=amount, currency=dest.currency, source_wallet_id=source.id if source else None,
         dest_wallet_id=dest.id, reference=reference, created_by=actor.name, created_at=now,
-    ).returning(Transaction)).scalar_one()
-    entries = ([(source.id, -amount, source.balance - amount)] if source else []) + [
-        (dest.id, amount, dest.balance + amount)]
-    s.execute(update(Wallet), [{"id": w, "balance": after, "updated_at": now} for w, _, after in entries])
-    rows = [dict(wallet_id=w, transaction_id=tx.id, amount=a, balance_after=after, created_at=now)
-            for w, a, after in entries]
-    s.execute(insert(WalletHistory), rows)
-    body = transaction_dict(tx, [_Entry(**r) for r in rows])
-    store_response(s, claim, tx.id, 201, body)
-    audit.record(s, actor, kind, "transaction", tx.id, amount=body["amount"], currency=dest.currency,
-                 source_wallet_id=tx.source_wallet_id, dest_wallet_id=dest.id)
-    return body
+    ).returning(Transaction.id)).scalar_one()
+    entries = ([_Entry(source.id, -amount, source.balance - amount)] if source else []) + [
+        _Entry(dest.id, amount, dest.balance + amount)]
+    s.execute(update(Wallet), [{"id": e.wallet_id, "balance": e.balance_after, "updated_at": now}
+                               for e in entries])
+    s.execute(insert(WalletHistory), [dict(wallet_id=e.wallet_id, transaction_id=tx_id, amount=e.amount,
+                                           balance_after=e.balance_after, created_at=now) for e in entries])
+    store_response(s, claim_id, tx_id)
+    audit.record(s, actor, kind, "transaction", tx_id, amount=f"{amount:f}", currency=dest.currency,
+                 source_wallet_id=source.id if source else None, dest_wallet_id=dest.id)
+    tx = _Tx(tx_id, kind, amount, dest.currency, source.id if source else None, dest.id, reference,
+             actor.name, now)
+    return transaction_dict(tx, entries)
 
 
-@dataclass
-class _Entry:
+class _Tx(NamedTuple):
+    id: int
+    kind: str
+    amount: Decimal
+    currency: str
+    source_wallet_id: int | None
+    dest_wallet_id: int
+    reference: str | None
+    created_by: str
+    created_at: datetime
+
+
+class _Entry(NamedTuple):
     wallet_id: int
-    transaction_id: int
     amount: Decimal
     balance_after: Decimal
-    created_at: datetime
 
 
 def _page(items: list[dict], limit: int) -> Page:
