@@ -2,7 +2,7 @@
 from flask import Flask
 from sqlalchemy import event
 
-from . import config
+from . import config, request_log, security
 from .extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 
@@ -26,6 +26,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .auth import loader  # noqa: F401  registers the user loader
     cli.register(app)
     _register_blueprints(app)
+    security.init_app(app)
+    request_log.init_app(app)
 
     return app
 
@@ -39,6 +41,9 @@ def _register_blueprints(app: Flask) -> None:
     from .exports.routes import bp as exports_bp
     from .web.routes import bp as web_bp
 
+    from .health import bp as health_bp
+
+    app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(admin_bp, url_prefix="/admin")

@@ -1,0 +1,62 @@
+"""Cross-cutting behaviour: health endpoints, security headers, structured request logs."""
+import json
+import logging
+
+import pytest
+
+from tests import pg
+from tests.conftest import make_app
+
+
+def test_healthz_and_readyz_answer_when_the_database_is_up(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["database"] == "ok"
+
+
+def test_readyz_is_503_when_the_database_is_unreachable():
+    port = pg._free_port()  # nothing listens there
+    app = make_app(f"postgresql://postgres@127.0.0.1:{port}/nowhere")
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503 and response.json["database"] == "unreachable"
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/auth/login", "/no-such-page"])
+def test_every_response_carries_the_security_headers(client, path):
+    headers = client.get(path).headers
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in headers  # plain HTTP here
+
+
+def test_hsts_is_sent_over_https(client):
+    headers = client.get("/healthz", base_url="https://wallet.example").headers
+    assert headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_each_request_logs_one_json_line_without_secrets(client, caplog):
+    logger = logging.getLogger("wallet_app.requests")
+    logger.addHandler(caplog.handler)
+    try:
+        secret = "s3cr3t-token-value"
+        response = client.get(f"/healthz?token={secret}", headers={
+            "Authorization": f"Bearer {secret}", "X-Request-ID": "req-123"})
+    finally:
+        logger.removeHandler(caplog.handler)
+    lines = [r.getMessage() for r in caplog.records if r.name == "wallet_app.requests"]
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["request_id"] == "req-123" == response.headers["X-Request-ID"]
+    assert entry["route"] == "/healthz" and entry["status"] == 200 and entry["method"] == "GET"
+    assert isinstance(entry["duration_ms"], float)
+    assert secret not in lines[0]
+
+
+def test_a_hostile_request_id_is_replaced(client):
+    response = client.get("/healthz", headers={"X-Request-ID": "<script> bad id"})
+    assert response.headers["X-Request-ID"] != "<script> bad id"
+    assert len(response.headers["X-Request-ID"]) == 32
