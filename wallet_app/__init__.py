@@ -1,6 +1,7 @@
 """The wallet operations console: create_app builds the Flask app."""
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 
 from . import config, request_log, security
 from .extensions import csrf, db, htmx, limiter, login_manager, migrate
@@ -28,8 +29,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     security.init_app(app)
     request_log.init_app(app)
+    app.register_error_handler(DBAPIError, _database_unavailable)
 
     return app
+
+
+def _database_unavailable(exc: DBAPIError):
+    """A dropped or restarting database is a 503 to retry, never a 500."""
+    if not exc.connection_invalidated:
+        raise exc
+    db.session.rollback()
+    return Response("The database is unavailable; try again in a moment.\n", 503,
+                    {"Retry-After": "1", "Content-Type": "text/plain; charset=utf-8"})
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -52,4 +52,7 @@ def from_env(overrides: dict | None = None) -> dict:
 def _engine_options(cfg: dict) -> dict:
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_size": cfg["DB_POOL_SIZE"], "max_overflow": 5, "pool_pre_ping": True}
+    # No pre-ping: it costs a round trip per request. A connection found dead is
+    # invalidated with the rest of the pool; writes retry (services/atomic.py), reads
+    # answer 503 once (see create_app).
+    return {"pool_size": cfg["DB_POOL_SIZE"], "max_overflow": 5, "pool_pre_ping": False}

@@ -15,10 +15,17 @@ from sqlalchemy.orm import Session
 from ..errors import CurrencyMismatch, InsufficientFunds, InvalidAmount, NotFound, WalletNotActive
 from ..money import MINOR_UNITS, format_amount
 
+def _compact(sql: str) -> str:
+    """Drop comments and runs of whitespace: psycopg caches and prepares (server-side, after
+    a few runs) only statements up to 4096 characters, and this one runs on every transfer."""
+    lines = (line.split("--", 1)[0].strip() for line in sql.splitlines())
+    return " ".join(line for line in lines if line)
+
+
 _PLACES = "CASE d.currency " + " ".join(
     f"WHEN '{code}' THEN {places}" for code, places in MINOR_UNITS.items()) + " END"
 
-MOVE = text(f"""
+MOVE = text(_compact(f"""
 WITH ids AS MATERIALIZED (
     SELECT nextval(pg_get_serial_sequence('transactions', 'id')) AS tx_id
 ), claim AS (
@@ -85,7 +92,7 @@ SELECT verdict.v AS verdict, tx.id, tx.currency, tx.created_at,
        (SELECT balance FROM upd WHERE id = CAST(:src AS bigint)) AS src_after,
        (SELECT balance FROM upd WHERE id = CAST(:dst AS bigint)) AS dst_after
 FROM verdict LEFT JOIN tx ON true
-""")
+"""))
 
 _ERRORS = {"not_found": NotFound, "wallet_not_active": WalletNotActive,
            "currency_mismatch": CurrencyMismatch, "invalid_amount": InvalidAmount,
