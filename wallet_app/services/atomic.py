@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import current_app
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -45,3 +46,18 @@ def atomic(session: Session, operation: Callable[[Session], T]) -> T:
             session.rollback()
             raise
     raise AssertionError("unreachable")
+
+
+_autocommit: dict[Engine, Engine] = {}
+
+
+def single_statement_session(session: Session) -> Session | None:
+    """A session whose statements are each their own transaction, for a write that is ONE
+    statement: it saves the BEGIN and COMMIT round trips. None when `session` works inside
+    an outer transaction (the tests' rolled-back one), which must keep the write."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        return None
+    if bind not in _autocommit:
+        _autocommit[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
+    return Session(_autocommit[bind])

@@ -13,7 +13,7 @@ from ..models import Transaction, Wallet, WalletHistory
 from ..models.types import utcnow
 from ..money import check_currency, check_minor_units, format_amount, parse_amount, quantize
 from . import audit, validate
-from .atomic import atomic
+from .atomic import atomic, single_statement_session
 from .audit import Actor
 from . import ledger_sql
 from .idempotency import check_key, claim_idempotency_key, fingerprint, replayed_transaction, store_response
@@ -120,16 +120,21 @@ class WalletsService:
         key = check_key(key)
         reference = validate.text(reference, "reference", 500)
         fp = fingerprint(kind, source=source_id, dest=dest_id, amount=f"{value:f}", reference=reference)
-        move = _move_in_one_statement if self.session.get_bind().dialect.name == "postgresql" else _move_step_by_step
+        one_statement = self.session.get_bind().dialect.name == "postgresql"
+        move = _move_in_one_statement if one_statement else _move_step_by_step
 
         def op(s: Session) -> OperationResult:
             body = move(s, kind, source_id, dest_id, value, key, fp, reference, actor)
             if body is None:  # the key was used before: replay its first result
                 tx_id = replayed_transaction(s, actor.scope, key, fp)
-                return OperationResult(self.get_transaction(tx_id), replayed=True)
+                return OperationResult(_transaction(s, tx_id), replayed=True)
             return OperationResult(body)
 
-        return atomic(self.session, op)
+        solo = single_statement_session(self.session) if one_statement else None
+        if solo is None:
+            return atomic(self.session, op)
+        with solo:
+            return atomic(solo, op)
 
     # -- reads -----------------------------------------------------------------------------
     def history(self, wallet_id, *, cursor=None, limit=None, since: datetime | None = None,
@@ -156,17 +161,20 @@ class WalletsService:
         return _page([history_entry_dict(r, wallet["currency"]) for r in rows], limit)
 
     def get_transaction(self, transaction_id) -> dict:
-        tx = self.session.get(Transaction, validate.wallet_id(transaction_id, "transaction_id"))
-        if tx is None:
-            raise NotFound(f"Transaction {transaction_id} does not exist.", field="transaction_id")
-        entries = self.session.scalars(
-            select(WalletHistory).where(WalletHistory.transaction_id == tx.id).order_by(WalletHistory.id)
-        ).all()
-        return transaction_dict(tx, entries)
+        return _transaction(self.session, validate.wallet_id(transaction_id, "transaction_id"))
 
     def reconcile(self):
         from .reconcile import reconcile
         return reconcile(self.session)
+
+
+def _transaction(s: Session, transaction_id: int) -> dict:
+    tx = s.get(Transaction, transaction_id)
+    if tx is None:
+        raise NotFound(f"Transaction {transaction_id} does not exist.", field="transaction_id")
+    entries = s.scalars(
+        select(WalletHistory).where(WalletHistory.transaction_id == tx.id).order_by(WalletHistory.id)).all()
+    return transaction_dict(tx, entries)
 
 
 def _move_in_one_statement(s, kind, source_id, dest_id, value, key, fp, reference, actor) -> dict | None:
