@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import current_app
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ def is_retryable(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-def atomic(session: Session, operation: Callable[[Session], T]) -> T:
+def atomic(session: Session | Connection, operation: Callable[[Session], T]) -> T:
     """Call `operation(session)` and commit; roll back on any error.
 
     A retryable database error runs the whole operation again (with the same idempotency
@@ -51,13 +51,14 @@ def atomic(session: Session, operation: Callable[[Session], T]) -> T:
 _autocommit: dict[Engine, Engine] = {}
 
 
-def single_statement_session(session: Session) -> Session | None:
-    """A session whose statements are each their own transaction, for a write that is ONE
-    statement: it saves the BEGIN and COMMIT round trips. None when `session` works inside
-    an outer transaction (the tests' rolled-back one), which must keep the write."""
+def single_statement_connection(session: Session) -> Connection | None:
+    """A connection whose statements are each their own transaction, for a write that is ONE
+    statement: no BEGIN/COMMIT round trips and no ORM session bookkeeping. None when
+    `session` works inside an outer transaction (the tests' rolled-back one), which must
+    keep the write."""
     bind = session.get_bind()
     if not isinstance(bind, Engine):
         return None
     if bind not in _autocommit:
         _autocommit[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
-    return Session(_autocommit[bind])
+    return _autocommit[bind].connect()

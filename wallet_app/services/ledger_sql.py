@@ -9,8 +9,9 @@ whole statement back, claim included. One round trip instead of eight, no ORM ob
 import json
 
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from ..errors import CurrencyMismatch, InsufficientFunds, InvalidAmount, NotFound, WalletNotActive
 from ..money import MINOR_UNITS, format_amount
@@ -94,17 +95,17 @@ SELECT verdict.v AS verdict, tx.id, tx.currency, tx.created_at,
 FROM verdict LEFT JOIN tx ON true
 """))
 
-_ERRORS = {"not_found": NotFound, "wallet_not_active": WalletNotActive,
-           "currency_mismatch": CurrencyMismatch, "invalid_amount": InvalidAmount,
-           "insufficient_funds": InsufficientFunds}
+# Pre-compiled to psycopg's placeholders: exec_driver_sql skips SQLAlchemy's per-call
+# compile and parameter processing on the hottest path (profiled: ~15% of its CPU).
+MOVE_SQL = str(MOVE.compile(dialect=psycopg_dialect()))
 
 
-def move(s: Session, kind: str, source_id, dest_id, amount, key, fp, reference, actor):
+def move(conn: Connection, kind: str, source_id, dest_id, amount, key, fp, reference, actor):
     """Run the statement; return its row (verdict 'ok' or 'replay') or raise the domain error."""
     params = dict(scope=actor.scope, key=key, fp=fp, src=source_id, dst=dest_id, amount=amount,
                   kind=kind, reference=reference, actor=actor.name, ip=actor.ip)
     try:
-        return s.connection().execute(MOVE, params).one()
+        return conn.exec_driver_sql(MOVE_SQL, params).one()
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == "WA001":
             raise _domain_error(exc.orig.diag.message_primary, json.loads(exc.orig.diag.message_detail),

@@ -5,6 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..errors import CurrencyMismatch, InsufficientFunds, InvalidInput, NotFound, SameWallet, WalletNotActive
@@ -13,7 +14,7 @@ from ..models import Transaction, Wallet, WalletHistory
 from ..models.types import utcnow
 from ..money import check_currency, check_minor_units, format_amount, parse_amount, quantize
 from . import audit, validate
-from .atomic import atomic, single_statement_session
+from .atomic import atomic, single_statement_connection
 from .audit import Actor
 from . import ledger_sql
 from .idempotency import check_key, claim_idempotency_key, fingerprint, replayed_transaction, store_response
@@ -127,10 +128,10 @@ class WalletsService:
             body = move(s, kind, source_id, dest_id, value, key, fp, reference, actor)
             if body is None:  # the key was used before: replay its first result
                 tx_id = replayed_transaction(s, actor.scope, key, fp)
-                return OperationResult(_transaction(s, tx_id), replayed=True)
+                return OperationResult(_transaction(_orm(s), tx_id), replayed=True)
             return OperationResult(body)
 
-        solo = single_statement_session(self.session) if one_statement else None
+        solo = single_statement_connection(self.session) if one_statement else None
         if solo is None:
             return atomic(self.session, op)
         with solo:
@@ -168,6 +169,10 @@ class WalletsService:
         return reconcile(self.session)
 
 
+def _orm(s: Session | Connection) -> Session:
+    return Session(bind=s) if isinstance(s, Connection) else s
+
+
 def _transaction(s: Session, transaction_id: int) -> dict:
     tx = s.get(Transaction, transaction_id)
     if tx is None:
@@ -179,7 +184,8 @@ def _transaction(s: Session, transaction_id: int) -> dict:
 
 def _move_in_one_statement(s, kind, source_id, dest_id, value, key, fp, reference, actor) -> dict | None:
     """PostgreSQL: claim, lock, check and write in one round trip (ledger_sql.MOVE)."""
-    row = ledger_sql.move(s, kind, source_id, dest_id, value, key, fp, reference, actor)
+    conn = s if isinstance(s, Connection) else s.connection()
+    row = ledger_sql.move(conn, kind, source_id, dest_id, value, key, fp, reference, actor)
     if row.verdict == "replay":
         return None
     amount = quantize(value, row.currency)
