@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test install install-dev browser clean
+.PHONY: run test soak install install-dev browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: install
 
 test: install-dev
 	$(BIN)/python -m pytest
+
+# The bank test for 10 minutes: worker kills and PostgreSQL restarts under load.
+soak: install-dev
+	BANK_SECONDS=600 $(BIN)/python -m pytest tests/test_bank.py -q
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,233 @@
+"""The bank workload (after Jepsen's): concurrent transfers through the JSON API under faults.
+
+Used by tests/test_bank.py (short form in `make test`) and `make soak` (long form).
+"""
+import http.client
+import json
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Stats:
+    attempted: int = 0
+    acknowledged: dict = field(default_factory=dict)  # idempotency key -> (transaction id, amount)
+    refused: Counter = field(default_factory=Counter)  # business refusals by code
+    retries: int = 0
+    retried_keys: set = field(default_factory=set)
+    unresolved: list = field(default_factory=list)
+    faults: list = field(default_factory=list)
+    total_checks: int = 0
+    total_violations: list = field(default_factory=list)
+    ready_after_restart: list = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Api:
+    """A tiny JSON client: one connection per call, so a killed worker costs one request."""
+
+    def __init__(self, port: int, token: str, timeout: float = 5.0):
+        self.port, self.token, self.timeout = port, token, timeout
+
+    def call(self, method: str, path: str, body=None, key: str | None = None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        if key:
+            headers["Idempotency-Key"] = key
+        try:
+            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            return response.status, (json.loads(data) if data else None)
+        finally:
+            conn.close()
+
+
+class Gunicorn:
+    def __init__(self, port: int, env: dict):
+        self.proc = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def workers(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+    def kill_random_worker(self, rng) -> int | None:
+        workers = self.workers()
+        if not workers:
+            return None
+        pid = rng.choice(workers)
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def wait_ready(port: int, limit: float = 30.0) -> float:
+    """Seconds until /readyz answers 200 (raises after `limit`)."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/readyz")
+            if conn.getresponse().status == 200:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"/readyz not ready within {limit}s")
+
+
+def transfer_until_answered(api: Api, stats: Stats, src: int, dst: int, amount: str, key: str,
+                            deadline: float) -> None:
+    """Send one transfer, retrying with the same key on timeouts, dropped connections, 5xx and
+    409 (in flight), as a real integration would, until it is answered or `deadline` passes."""
+    body = {"from_wallet_id": src, "to_wallet_id": dst, "amount": amount}
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            status, data = api.call("POST", "/api/v1/transfers", body, key=key)
+        except (OSError, http.client.HTTPException):
+            status, data = None, None
+        if status == 201:
+            with stats.lock:
+                stats.acknowledged[key] = (data["id"], amount, src, dst)
+            return
+        if status == 422:
+            with stats.lock:
+                stats.refused[data.get("code")] += 1
+            return
+        if status not in (None, 409, 500, 502, 503, 504) or time.monotonic() > deadline:
+            with stats.lock:
+                stats.unresolved.append((key, status, data))
+            return
+        with stats.lock:
+            stats.retries += 1
+            stats.retried_keys.add(key)
+        time.sleep(min(0.05 * tries, 0.5))
+
+
+def check_totals(api: Api, stats: Stats, expected: dict) -> None:
+    """One list call is one SELECT, a consistent snapshot: its total per currency never changes."""
+    try:
+        status, data = api.call("GET", "/api/v1/wallets?limit=200")
+    except (OSError, http.client.HTTPException):
+        return
+    if status != 200:
+        return
+    totals = Counter()
+    for w in data["data"]:
+        totals[w["currency"]] += Decimal(w["balance"])
+    with stats.lock:
+        stats.total_checks += 1
+        if dict(totals) != expected:
+            stats.total_violations.append(dict(totals))
+
+
+def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: int = 50,
+        seed: int = 1, log=print) -> tuple[Stats, dict]:
+    """Run the workload with faults; return the stats and the wallets' expected totals."""
+    from tests.pg import _free_port
+
+    rng = random.Random(seed)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bank-test-" + uuid.uuid4().hex,
+           "BIND": f"127.0.0.1:{port}", "WEB_WORKERS": "4", "WEB_THREADS": "4", "DB_POOL_SIZE": "4",
+           "PYTHONPATH": str(ROOT)}
+    env.pop("REDIS_URL", None)
+    token = subprocess.run(
+        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "create-token", "bank-test", "--scopes", "read,write"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    server = Gunicorn(port, env)
+    stats = Stats()
+    try:
+        wait_ready(port)
+        api = Api(port, token)
+        ids, expected = [], Counter()
+        for i in range(wallets):
+            currency = "USD" if i % 2 == 0 else "EUR"
+            status, w = api.call("POST", "/api/v1/wallets", {"owner_name": f"Bank {i}", "currency": currency})
+            assert status == 201, (status, w)
+            status, _ = api.call("POST", f"/api/v1/wallets/{w['id']}/fund", {"amount": "1000.00"},
+                                 key=str(uuid.uuid4()))
+            assert status == 201
+            ids.append((w["id"], currency))
+            expected[currency] += Decimal("1000.00")
+        expected = dict(expected)
+        by_currency = {c: [w for w, cur in ids if cur == c] for c in expected}
+        stop = threading.Event()
+        deadline = time.monotonic() + seconds
+
+        def client(n):
+            crng = random.Random(seed * 1000 + n)
+            while not stop.is_set():
+                cur = crng.choice(sorted(by_currency))
+                src, dst = crng.sample(by_currency[cur], 2)
+                amount = f"{crng.randint(1, 5000) / 100:.2f}"
+                with stats.lock:
+                    stats.attempted += 1
+                transfer_until_answered(api, stats, src, dst, amount, str(uuid.uuid4()), deadline + 60)
+
+        def reader():
+            while not stop.is_set():
+                check_totals(api, stats, expected)
+                time.sleep(0.2)
+
+        def faults():
+            restarts = [("fast", seconds * 0.3), ("immediate", seconds * 0.65)]
+            started = time.monotonic()
+            next_kill = started + 2
+            while not stop.is_set():
+                now = time.monotonic()
+                if restarts and now - started >= restarts[0][1]:
+                    mode, _ = restarts.pop(0)
+                    cluster.restart(mode)
+                    stats.faults.append(f"postgres restart ({mode})")
+                    stats.ready_after_restart.append(round(wait_ready(port), 2))
+                elif now >= next_kill:
+                    pid = server.kill_random_worker(rng)
+                    if pid:
+                        stats.faults.append(f"SIGKILL worker {pid}")
+                    next_kill = now + rng.uniform(2, 4)
+                time.sleep(0.1)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        threads += [threading.Thread(target=reader), threading.Thread(target=faults)]
+        [t.start() for t in threads]
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+        stop.set()
+        [t.join(90) for t in threads]
+        check_totals(api, stats, expected)
+        log(f"[bank] {summary(stats)}")
+        return stats, {"expected": expected, "wallet_ids": [w for w, _ in ids]}
+    finally:
+        server.stop()
+
+
+def summary(stats: Stats) -> str:
+    kills = sum(1 for f in stats.faults if f.startswith("SIGKILL"))
+    restarts = len(stats.faults) - kills
+    return (f"attempted={stats.attempted} acknowledged={len(stats.acknowledged)} "
+            f"refused={dict(stats.refused)} retries={stats.retries} retried_keys={len(stats.retried_keys)} "
+            f"unresolved={len(stats.unresolved)} worker_kills={kills} pg_restarts={restarts} "
+            f"total_checks={stats.total_checks} total_violations={len(stats.total_violations)} "
+            f"ready_after_restart_s={stats.ready_after_restart}")
