@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_operator)
     app.cli.add_command(demo_data)
     app.cli.add_command(reconcile)
+    app.cli.add_command(create_token)
 
 
 @click.command("create-operator")
@@ -100,3 +101,20 @@ def reconcile() -> None:
         for line in check.mismatches:
             click.echo(f"  {line}")
     sys.exit(0 if report.ok else 1)
+
+
+@click.command("create-token")
+@click.argument("name")
+@click.option("--scopes", default="read", show_default=True, help="Comma-separated: read,write")
+@with_appcontext
+def create_token(name: str, scopes: str) -> None:
+    """Create an API token; the token is printed alone on the last line, and only once."""
+    from .services.tokens import create_token as create
+
+    try:
+        token, secret = create(name, scopes, actor=CLI_ACTOR)
+    except WalletError as exc:
+        raise click.ClickException(f"{exc.field}: {exc.message}") from None
+    click.echo(f"Created token {token['id']} ({name}, scopes {','.join(token['scopes'])}). "
+               "It is shown once; store it now:")
+    click.echo(secret)

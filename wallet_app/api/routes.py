@@ -1,4 +1,147 @@
-"""JSON API v1 (placeholder until the API lands)."""
-from flask import Blueprint
+"""JSON API v1 (DESIGN.md section 6): bearer tokens, problem+json errors, Idempotency-Key."""
+import hashlib
+from datetime import datetime, timezone
+
+from flask import Blueprint, g, jsonify, request
+
+from ..extensions import csrf, limiter
+from ..services import tokens
+from ..services.audit import Actor
+from ..services.wallets import WalletsService
+from . import schemas
+from .errors import ApiError, register
+from .openapi import document
 
 bp = Blueprint("api", __name__)
+csrf.exempt(bp)  # bearer tokens, no cookies: CSRF does not apply
+register(bp)
+
+
+def _token_key() -> str:
+    """Limits count per token. The limiter runs before authentication, so the key is a hash
+    of the presented credential (the same for every request with one token)."""
+    credential = request.headers.get("Authorization", "")
+    if not credential:
+        return f"anonymous:{request.remote_addr}"
+    return "token:" + hashlib.sha256(credential.encode()).hexdigest()[:32]
+
+
+limiter.limit(lambda: _api_limit(), key_func=_token_key)(bp)
+
+
+def _api_limit() -> str:
+    from flask import current_app
+    return current_app.config.get("API_RATE_LIMIT", "600/minute")
+
+
+@bp.before_request
+def authenticate():
+    """Every endpoint but the OpenAPI document needs a live token with the right scope."""
+    if request.endpoint == "api.openapi":
+        return
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    token = tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+    if token is None:
+        raise ApiError(401, "unauthorized", "A valid bearer token is required.",
+                       headers={"WWW-Authenticate": 'Bearer realm="wallet"'})
+    g.token = token
+    g.principal = f"token:{token.id}"
+    needed = "read" if request.method in ("GET", "HEAD") else "write"
+    if needed not in token.scope_set:
+        raise ApiError(403, "forbidden", f"This token lacks the {needed} scope.")
+
+
+def _actor() -> Actor:
+    return Actor(scope=f"token:{g.token.id}", name=f"token:{g.token.name}", ip=request.remote_addr)
+
+
+def _body(schema: dict) -> dict:
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "malformed_body", "The body is not valid JSON.")
+    return schemas.check(body, schema)
+
+
+def _idempotency_key() -> str:
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        raise ApiError(400, "idempotency_key_required", "The Idempotency-Key header is required.",
+                       field="Idempotency-Key")
+    return key
+
+
+def _moved(result):
+    response = jsonify(result.transaction)
+    response.status_code = 201
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _timestamp(name: str) -> datetime | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(422, "invalid_input", f"{name} must be an ISO 8601 timestamp.", field=name) from None
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+@bp.get("/wallets")
+def list_wallets():
+    page = WalletsService().list_wallets(request.args.get("q"), cursor=request.args.get("cursor"),
+                                         limit=request.args.get("limit"))
+    return {"data": page.items, "next_cursor": page.next_cursor}
+
+
+@bp.post("/wallets")
+def create_wallet():
+    body = _body(schemas.CREATE_WALLET)
+    wallet = WalletsService().create_wallet(body["owner_name"], body["currency"], actor=_actor(),
+                                            owner_email=body.get("owner_email"),
+                                            external_ref=body.get("external_ref"))
+    return wallet, 201
+
+
+@bp.get("/wallets/<wallet_id>")
+def get_wallet(wallet_id):
+    return WalletsService().get_wallet(wallet_id)
+
+
+@bp.post("/wallets/<wallet_id>/fund")
+def fund(wallet_id):
+    body = _body(schemas.FUND)
+    key = _idempotency_key()
+    return _moved(WalletsService().fund(wallet_id, body["amount"], idempotency_key=key, actor=_actor(),
+                                        reference=body.get("reference")))
+
+
+@bp.post("/transfers")
+def transfer():
+    body = _body(schemas.TRANSFER)
+    key = _idempotency_key()
+    return _moved(WalletsService().transfer(body["from_wallet_id"], body["to_wallet_id"], body["amount"],
+                                            idempotency_key=key, actor=_actor(),
+                                            reference=body.get("reference")))
+
+
+@bp.get("/transactions/<transaction_id>")
+def get_transaction(transaction_id):
+    return WalletsService().get_transaction(transaction_id)
+
+
+@bp.get("/wallets/<wallet_id>/history")
+def history(wallet_id):
+    page = WalletsService().history(wallet_id, cursor=request.args.get("cursor"),
+                                    limit=request.args.get("limit"),
+                                    since=_timestamp("since"), until=_timestamp("until"))
+    return {"data": page.items, "next_cursor": page.next_cursor}
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return document()

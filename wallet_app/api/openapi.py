@@ -1,0 +1,72 @@
+"""The OpenAPI 3.1 document, built from the schemas the handlers check requests with."""
+from . import schemas as s
+
+_AUTH = [{"bearer": []}]
+
+
+def _problem(*statuses: int) -> dict:
+    return {str(code): {"description": "Error", "content": {"application/problem+json": {"schema": s.PROBLEM}}}
+            for code in statuses}
+
+
+def _ok(code: int, schema: dict, headers: dict | None = None) -> dict:
+    response = {"description": "OK", "content": {"application/json": {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return {str(code): response}
+
+
+def _body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _param(name: str, where: str, schema: dict, required: bool = False) -> dict:
+    return {"name": name, "in": where, "required": required, "schema": schema}
+
+
+ID_PATH = lambda name: _param(name, "path", s.ID, required=True)  # noqa: E731
+KEY = _param("Idempotency-Key", "header", {"type": "string", "minLength": 1, "maxLength": 255}, required=True)
+REPLAYED = {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}}
+CURSOR = [_param("cursor", "query", {"type": "string"}),
+          _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200})]
+READ_ERRORS = (400, 401, 403, 404, 422, 429)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422, 429)
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Wallet API", "version": "1.0.0",
+                 "description": "Amounts are decimal strings; fund and transfer need an Idempotency-Key."},
+        "servers": [{"url": "/api/v1"}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": _AUTH,
+        "paths": {
+            "/wallets": {
+                "get": {"operationId": "listWallets", "parameters": [_param("q", "query", {"type": "string"})] + CURSOR,
+                        "responses": {**_ok(200, s.page_of(s.WALLET)), **_problem(*READ_ERRORS)}},
+                "post": {"operationId": "createWallet", "requestBody": _body(s.CREATE_WALLET),
+                         "responses": {**_ok(201, s.WALLET), **_problem(*WRITE_ERRORS)}},
+            },
+            "/wallets/{wallet_id}": {"get": {
+                "operationId": "getWallet", "parameters": [ID_PATH("wallet_id")],
+                "responses": {**_ok(200, s.WALLET), **_problem(*READ_ERRORS)}}},
+            "/wallets/{wallet_id}/fund": {"post": {
+                "operationId": "fundWallet", "parameters": [ID_PATH("wallet_id"), KEY],
+                "requestBody": _body(s.FUND),
+                "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
+            "/transfers": {"post": {
+                "operationId": "transfer", "parameters": [KEY], "requestBody": _body(s.TRANSFER),
+                "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
+            "/transactions/{transaction_id}": {"get": {
+                "operationId": "getTransaction", "parameters": [ID_PATH("transaction_id")],
+                "responses": {**_ok(200, s.TRANSACTION), **_problem(*READ_ERRORS)}}},
+            "/wallets/{wallet_id}/history": {"get": {
+                "operationId": "walletHistory",
+                "parameters": [ID_PATH("wallet_id"), *CURSOR,
+                               _param("since", "query", s.TIMESTAMP), _param("until", "query", s.TIMESTAMP)],
+                "responses": {**_ok(200, s.page_of(s.HISTORY_ENTRY)), **_problem(*READ_ERRORS)}}},
+            "/openapi.json": {"get": {"operationId": "openapi", "security": [],
+                                      "responses": _ok(200, {"type": "object"})}},
+        },
+    }

@@ -1,0 +1,90 @@
+"""API bearer tokens: created once (the secret is shown once), stored only as a sha256."""
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..errors import InvalidInput, NotFound
+from ..extensions import db
+from ..models import ApiToken
+from ..models.types import utcnow
+from . import audit, validate
+from .atomic import atomic
+from .audit import Actor
+
+SCOPES = ("read", "write")
+PREFIX = "wlt_"
+LAST_USED_GRANULARITY = timedelta(minutes=1)  # one write a minute per token, not per request
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_scopes(value) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    scopes = sorted({s.strip() for s in items if s.strip()})
+    if not scopes or any(s not in SCOPES for s in scopes):
+        raise InvalidInput("Scopes are read and/or write.", field="scopes")
+    return scopes
+
+
+def create_token(name, scopes, *, actor: Actor, created_by_id: int | None = None,
+                 session: Session | None = None) -> tuple[dict, str]:
+    """Return (token description, secret). The secret is not stored and cannot be shown again."""
+    name = validate.text(name, "name", 100, required=True)
+    scopes = parse_scopes(scopes)
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(name=name, token_hash=_hash(secret), scopes=",".join(scopes), created_by_id=created_by_id)
+
+    def op(s: Session) -> dict:
+        s.add(token)
+        s.flush()
+        audit.record(s, actor, "token.create", "api_token", token.id, name=name, scopes=scopes)
+        return token_dict(token)
+
+    return atomic(session or db.session, op), secret
+
+
+def revoke_token(token_id, *, actor: Actor, session: Session | None = None) -> dict:
+    token_id = validate.wallet_id(token_id, "token_id")
+
+    def op(s: Session) -> dict:
+        token = s.get(ApiToken, token_id, with_for_update=True)
+        if token is None:
+            raise NotFound(f"Token {token_id} does not exist.", field="token_id")
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            audit.record(s, actor, "token.revoke", "api_token", token.id, name=token.name)
+        s.flush()
+        return token_dict(token)
+
+    return atomic(session or db.session, op)
+
+
+def list_tokens(session: Session | None = None) -> list[dict]:
+    s = session or db.session
+    return [token_dict(t) for t in s.scalars(select(ApiToken).order_by(ApiToken.id.desc()))]
+
+
+def authenticate(secret: str, session: Session | None = None) -> ApiToken | None:
+    """The live token for `secret`, or None. Revocation takes effect on the next request."""
+    s = session or db.session
+    if not secret or len(secret) > 200:
+        return None
+    token = s.scalars(select(ApiToken).where(ApiToken.token_hash == _hash(secret))).first()
+    if token is None or token.revoked_at is not None:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
+        s.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        s.commit()
+    return token
+
+
+def token_dict(t: ApiToken) -> dict:
+    from .serialize import iso
+    return {"id": t.id, "name": t.name, "scopes": t.scopes.split(","), "created_at": iso(t.created_at),
+            "last_used_at": iso(t.last_used_at), "revoked_at": iso(t.revoked_at)}
