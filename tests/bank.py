@@ -49,7 +49,8 @@ class Api:
             conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
             response = conn.getresponse()
             data = response.read()
-            return response.status, (json.loads(data) if data else None)
+            is_json = "json" in (response.getheader("Content-Type") or "")
+            return response.status, (json.loads(data) if data and is_json else None)
         finally:
             conn.close()
 
@@ -115,7 +116,7 @@ def transfer_until_answered(api: Api, stats: Stats, src: int, dst: int, amount: 
             with stats.lock:
                 stats.refused[data.get("code")] += 1
             return
-        if status not in (None, 409, 500, 502, 503, 504) or time.monotonic() > deadline:
+        if status not in (None, 409, 429, 500, 502, 503, 504) or time.monotonic() > deadline:
             with stats.lock:
                 stats.unresolved.append((key, status, data))
             return
@@ -151,6 +152,7 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bank-test-" + uuid.uuid4().hex,
            "BIND": f"127.0.0.1:{port}", "WEB_WORKERS": "4", "WEB_THREADS": "4", "DB_POOL_SIZE": "4",
+           "API_RATE_LIMIT": "1000000/minute",
            "PYTHONPATH": str(ROOT)}
     env.pop("REDIS_URL", None)
     token = subprocess.run(
@@ -181,7 +183,7 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
             while not stop.is_set():
                 cur = crng.choice(sorted(by_currency))
                 src, dst = crng.sample(by_currency[cur], 2)
-                amount = f"{crng.randint(1, 5000) / 100:.2f}"
+                amount = f"{crng.randint(1, 30000) / 100:.2f}"  # some overdraw
                 with stats.lock:
                     stats.attempted += 1
                 transfer_until_answered(api, stats, src, dst, amount, str(uuid.uuid4()), deadline + 60)

@@ -34,6 +34,7 @@ def from_env(overrides: dict | None = None) -> dict:
         "WRITE_RETRIES": 5,
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600/minute"),  # per token
     }
     cfg.update(overrides or {})
     if cfg.get("TESTING") or debug:

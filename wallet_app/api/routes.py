@@ -31,7 +31,7 @@ limiter.limit(lambda: _api_limit(), key_func=_token_key)(bp)
 
 def _api_limit() -> str:
     from flask import current_app
-    return current_app.config.get("API_RATE_LIMIT", "600/minute")
+    return current_app.config["API_RATE_LIMIT"]
 
 
 @bp.before_request

@@ -1,0 +1,65 @@
+"""The bank test: money is conserved and every acknowledged transfer happened exactly once,
+while gunicorn workers are SIGKILLed and PostgreSQL restarts under 16 concurrent clients.
+
+Short form here (BANK_SECONDS, default 30); `make soak` runs it for 10 minutes.
+"""
+import os
+import subprocess
+from contextlib import closing
+
+import psycopg
+import pytest
+
+from tests import bank, pg
+from tests.conftest import migrate
+
+SECONDS = float(os.environ.get("BANK_SECONDS", "30"))
+
+
+@pytest.fixture
+def own_cluster():
+    """A cluster this test may restart: never the shared server."""
+    cluster = pg.Cluster()
+    try:
+        name = pg.create_database(cluster.url)
+        url = pg.with_database(cluster.url, name)
+        migrate(url)
+        yield cluster, url
+    finally:
+        cluster.destroy()
+
+
+def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, capsys):
+    cluster, url = own_cluster
+    with capsys.disabled():
+        stats, info = bank.run(cluster, url, SECONDS, log=lambda line: print("\n" + line))
+
+    assert stats.attempted > 0 and len(stats.acknowledged) > 0
+    assert any(f.startswith("SIGKILL") for f in stats.faults)
+    assert [f for f in stats.faults if f.startswith("postgres")] == [
+        "postgres restart (fast)", "postgres restart (immediate)"]
+    assert stats.unresolved == []  # every transfer was answered, with retries where needed
+    assert len(stats.acknowledged) + sum(stats.refused.values()) == stats.attempted
+    assert set(stats.refused) <= {"insufficient_funds"}
+    assert stats.total_checks > 0 and stats.total_violations == []
+    assert all(s < 5 for s in stats.ready_after_restart), stats.ready_after_restart
+
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_DEBUG": "1"}
+    reconcile = subprocess.run([str(bank.ROOT / ".venv/bin/flask"), "--app", "wsgi", "reconcile"],
+                               cwd=bank.ROOT, env=env, capture_output=True, text=True)
+    assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
+
+    with closing(psycopg.connect(url)) as conn:
+        assert conn.execute("SELECT min(balance_after) >= 0 FROM wallet_history").fetchone()[0]
+        rows = conn.execute("""
+            SELECT k.key, t.id, t.amount, t.source_wallet_id, t.dest_wallet_id
+            FROM idempotency_keys k JOIN transactions t ON t.id = k.transaction_id
+            WHERE t.kind = 'transfer'""").fetchall()
+        moved = {key: (tx_id, f"{amount:.2f}", src, dst) for key, tx_id, amount, src, dst in rows}
+        # Every acknowledged transfer exists exactly once, as acknowledged...
+        assert {k: moved.get(k) for k in stats.acknowledged} == stats.acknowledged
+        # ...and nothing else moved money: no transfer without its key, no key applied twice.
+        transfers = conn.execute("SELECT count(*) FROM transactions WHERE kind = 'transfer'").fetchone()[0]
+        assert transfers == len(moved) == len(stats.acknowledged)
+        for key in stats.retried_keys:
+            assert conn.execute("SELECT count(*) FROM idempotency_keys WHERE key = %s", (key,)).fetchone()[0] <= 1
