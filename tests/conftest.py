@@ -184,3 +184,16 @@ def login_as(client, make_operator):
         return user
 
     return login
+
+
+def csrf_from(html: str) -> str:
+    import re
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def csrf(client):
+    """A CSRF token for the client's session, read from a rendered page as a browser would."""
+    def token():
+        return csrf_from(client.get("/auth/login").get_data(as_text=True))
+    return token

@@ -4,6 +4,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
 from . import config, request_log, security
+from .web import errors as web_errors
 from .extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 
@@ -29,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     security.init_app(app)
     request_log.init_app(app)
+    web_errors.init_app(app)
     app.register_error_handler(DBAPIError, _database_unavailable)
 
     return app

@@ -1,4 +1,50 @@
-"""Sign-in and sign-out (placeholder until the console lands)."""
-from flask import Blueprint
+"""Sign-in and sign-out for console operators."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import login_required, login_user, logout_user
+
+from ..errors import WalletError
+from ..extensions import limiter, login_manager
+from ..services.signin import sign_in
+from .forms import SignInForm
 
 bp = Blueprint("auth", __name__)
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to continue."
+
+
+def _safe_next(target: str | None) -> str:
+    """Only ever redirect inside the app: a path, never a scheme, host or `//`."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
+                and "\\" not in target:
+            return target
+    return url_for("web.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20/minute", methods=["POST"], error_message="Too many sign-in attempts from your address.")
+def login():
+    form = SignInForm()
+    if form.validate_on_submit():
+        try:
+            user = sign_in(form.email.data, form.password.data, request.remote_addr)
+        except WalletError as exc:
+            form.password.errors.append(exc.message)
+            return render_template("auth/login.html", form=form), exc.status
+        session.clear()  # a fresh session at sign-in: no fixation
+        login_user(user)
+        return redirect(_safe_next(request.args.get("next")), 303)
+    status = 422 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"), 303)

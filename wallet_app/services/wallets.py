@@ -137,6 +137,27 @@ class WalletsService:
         with solo:
             return atomic(solo, op)
 
+    def preview(self, from_wallet_id, to_wallet_id, amount) -> dict:
+        """What a fund (no source) or transfer would do, for the confirmation step: both
+        wallets and their balances after. Nothing is locked or written; the real operation
+        checks again under its locks."""
+        dest = validate.wallet_id(to_wallet_id, "to_wallet_id" if from_wallet_id else "wallet_id")
+        source = validate.wallet_id(from_wallet_id, "from_wallet_id") if from_wallet_id else None
+        if source == dest:
+            raise SameWallet("Choose two different wallets.", field="to_wallet_id")
+        value = parse_amount(amount)
+        rows = self.session.execute(select(Wallet.id, Wallet.balance, Wallet.currency, Wallet.status)
+                                    .where(Wallet.id.in_([i for i in (source, dest) if i]))).all()
+        wallets = {r.id: r for r in rows}
+        value = _checked_amount(wallets, source, dest, value)
+        result = {"amount": format_amount(value, wallets[dest].currency), "currency": wallets[dest].currency}
+        for role, wallet_id, sign in (("source", source, -1), ("dest", dest, 1)):
+            if wallet_id:
+                result[role] = {**self.get_wallet(wallet_id),
+                                "balance_after": format_amount(wallets[wallet_id].balance + sign * value,
+                                                               wallets[wallet_id].currency)}
+        return result
+
     # -- reads -----------------------------------------------------------------------------
     def history(self, wallet_id, *, cursor=None, limit=None, since: datetime | None = None,
                 until: datetime | None = None) -> Page:
@@ -200,8 +221,15 @@ def _move_step_by_step(s, kind, source_id, dest_id, value, key, fp, reference, a
     claim_id = claim_idempotency_key(s, actor.scope, key, fp)
     if claim_id is None:
         return None
-    fields = {source_id: "from_wallet_id", dest_id: "to_wallet_id" if source_id else "wallet_id"}
     wallets = _lock_wallets(s, [i for i in (source_id, dest_id) if i])
+    amount = _checked_amount(wallets, source_id, dest_id, value)
+    source, dest = wallets.get(source_id), wallets[dest_id]
+    return _apply(s, kind, amount, source, dest, reference, actor, claim_id)
+
+
+def _checked_amount(wallets: dict, source_id, dest_id, value: Decimal) -> Decimal:
+    """Every rule a movement must pass, on the wallet rows (locked, or read for a preview)."""
+    fields = {source_id: "from_wallet_id", dest_id: "to_wallet_id" if source_id else "wallet_id"}
     for wallet_id, field in fields.items():
         if wallet_id and wallet_id not in wallets:
             raise NotFound(f"Wallet {wallet_id} does not exist.", field=field)
@@ -218,7 +246,7 @@ def _move_step_by_step(s, kind, source_id, dest_id, value, key, fp, reference, a
         available = format_amount(source.balance, source.currency)
         raise InsufficientFunds(f"Insufficient funds: {available} {source.currency} available.",
                                 field="amount", available=available)
-    return _apply(s, kind, amount, source, dest, reference, actor, claim_id)
+    return amount
 
 
 def _lock_wallets(s: Session, ids: list[int]) -> dict:

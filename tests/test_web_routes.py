@@ -1,0 +1,46 @@
+"""Every console route x every role: the expected status, from the URL map itself, so a new
+route cannot slip through untested."""
+import pytest
+
+from wallet_app.auth.roles import PERMISSIONS
+
+ROLES = ["anonymous", "viewer", "support", "finance", "admin"]
+PUBLIC = {"auth.login", "health.healthz", "health.readyz", "static"}
+
+
+def console_rules(app):
+    """Console rules, sign-out last (it ends the session the others need)."""
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint == "auth.logout"):
+        if rule.endpoint.startswith("api.") or rule.endpoint in PUBLIC:
+            continue
+        yield rule
+
+
+def test_every_console_route_declares_a_permission(app):
+    missing = [r.endpoint for r in console_rules(app)
+               if getattr(app.view_functions[r.endpoint], "permission", None) is None
+               and r.endpoint != "auth.logout"]
+    assert missing == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_role_matrix(app, client, login_as, make_wallet, role, csrf):
+    wallet = make_wallet(balance="10.00")
+    user = None if role == "anonymous" else login_as(role)
+    token = csrf()
+    values = {"wallet_id": wallet["id"], "transaction_id": 1, "kind": "fund", "filename": "css/app.css"}
+    checked = 0
+    for rule in console_rules(app):
+        url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
+        permission = getattr(app.view_functions[rule.endpoint], "permission", None)
+        allowed = user is not None and (permission is None or user.role in PERMISSIONS[permission])
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"csrf_token": token})
+            if user is None:
+                assert response.status_code == 302 and "/auth/login" in response.location, (rule, method)
+            elif not allowed:
+                assert response.status_code == 403, (rule, method, role)
+            else:
+                assert response.status_code not in (302, 401, 403, 500), (rule, method, role, response.status_code)
+            checked += 1
+    assert checked >= 10

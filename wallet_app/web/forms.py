@@ -1,0 +1,37 @@
+"""Operator forms. Amounts stay text: the service parses them (Decimal, per currency)."""
+import uuid
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..money import MINOR_UNITS
+
+
+def _new_key() -> str:
+    return str(uuid.uuid4())
+
+
+class MoneyForm(FlaskForm):
+    """A fund or transfer. The idempotency token is minted when the form is rendered, so a
+    double click, a resubmit or an htmx retry replays the first result (DESIGN.md 5)."""
+
+    amount = StringField("Amount", validators=[DataRequired()], render_kw={"inputmode": "decimal",
+                                                                          "autocomplete": "off"})
+    reference = StringField("Reference", validators=[Optional(), Length(max=500)])
+    idempotency_key = HiddenField(default=_new_key)
+
+
+class FundForm(MoneyForm):
+    pass
+
+
+class TransferForm(MoneyForm):
+    to_wallet_id = StringField("To wallet id", validators=[DataRequired()], render_kw={"inputmode": "numeric"})
+
+
+class WalletForm(FlaskForm):
+    owner_name = StringField("Owner name", validators=[DataRequired(), Length(max=200)])
+    owner_email = StringField("Owner email", validators=[Optional(), Length(max=320)])
+    external_ref = StringField("External reference", validators=[Optional(), Length(max=100)])
+    currency = SelectField("Currency", choices=sorted(MINOR_UNITS))

@@ -1,0 +1,13 @@
+"""One place decides whether a response is a whole page or the fragment htmx asked for."""
+from flask import make_response, render_template, request
+
+
+def wants_fragment() -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def render(page_template: str, fragment_template: str, status: int = 200, **context):
+    template = fragment_template if wants_fragment() else page_template
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
