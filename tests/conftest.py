@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import text
@@ -153,9 +154,21 @@ def ledger_snapshot(session):
 os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 
 
+class RequestPerContextClient(FlaskClient):
+    """Each request gets its own app context, as in production: otherwise Flask reuses the
+    test's context, and `g` (CSRF token cache, request id, API principal) leaks between
+    requests. The per-test session factory still binds every request to the test's
+    rolled-back connection."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app, session):
     """A test client on the per-test session (its requests see and roll back with the test)."""
+    app.test_client_class = RequestPerContextClient
     return app.test_client()
 
 
