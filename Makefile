@@ -26,8 +26,16 @@ run: install
 	FLASK_DEBUG=1 $(FLASK) demo-data --if-empty
 	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install-dev
+test: install-dev browser
 	$(BIN)/python -m pytest
+
+# Browser tests drive Debian's Chromium: installed with apt when we are root (CI),
+# else Playwright's own download is the fallback for a developer machine.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else $(BIN)/python -m playwright install chromium; fi; \
+	fi
 
 # The bank test for 10 minutes: worker kills and PostgreSQL restarts under load.
 soak: install-dev

@@ -134,3 +134,17 @@ def test_history_load_more_and_date_filter(client, support, make_wallet, service
     assert rest.count("<tr>") == 6 and "Load more" not in rest  # 31 entries, 25 per page
     empty = client.get(f"/wallets/{a['id']}/history?since=2999-01-01", headers=HX).get_data(as_text=True)
     assert "No movements in this range" in empty
+
+
+def test_after_success_the_form_is_fresh_with_a_new_token(client, support, make_wallet, service):
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    html, csrf, key = page(client, a["id"])
+    done = client.post(f"/wallets/{a['id']}/transfer", headers=HX, data={
+        "csrf_token": csrf, "idempotency_key": key, "to_wallet_id": b["id"], "amount": "10.00"})
+    body = done.get_data(as_text=True)
+    new_key = form_token(body)
+    assert new_key != key and 'value="10.00"' not in body
+    again = client.post(f"/wallets/{a['id']}/transfer", headers=HX, data={
+        "csrf_token": csrf, "idempotency_key": new_key, "to_wallet_id": b["id"], "amount": "10.00"})
+    assert "already done" not in again.get_data(as_text=True)
+    assert service.get_wallet(a["id"])["balance"] == "80.00"

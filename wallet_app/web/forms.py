@@ -34,4 +34,4 @@ class WalletForm(FlaskForm):
     owner_name = StringField("Owner name", validators=[DataRequired(), Length(max=200)])
     owner_email = StringField("Owner email", validators=[Optional(), Length(max=320)])
     external_ref = StringField("External reference", validators=[Optional(), Length(max=100)])
-    currency = SelectField("Currency", choices=sorted(MINOR_UNITS))
+    currency = SelectField("Currency", choices=sorted(MINOR_UNITS, key=lambda c: (c != "USD", c)), default="USD")

@@ -3,7 +3,9 @@ from flask import make_response, render_template, request
 
 
 def wants_fragment() -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
+    """htmx asked for a piece of the page; boosted navigation and history restores get it whole."""
+    hx = request.htmx
+    return bool(hx) and not hx.boosted and not hx.history_restore_request
 
 
 def render(page_template: str, fragment_template: str, status: int = 200, **context):

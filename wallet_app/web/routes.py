@@ -50,7 +50,7 @@ def wallets():
         flash(exc.message)
         page = WalletsService().list_wallets()
     fragment = "wallets/_rows.html" if args.get("cursor") else "wallets/_results.html"
-    return render("wallets/index.html", fragment, page=page, form=WalletForm())
+    return render("wallets/index.html", fragment, page=page, form=WalletForm(formdata=None))
 
 
 @bp.post("/wallets")
@@ -63,8 +63,8 @@ def create_wallet():
                                                     owner_email=form.owner_email.data,
                                                     external_ref=form.external_ref.data)
             target = url_for("web.wallet", wallet_id=wallet["id"])
-            if request.htmx:  # let htmx navigate, rather than swap the page into the form
-                return "", 204, {"HX-Location": target}
+            if request.htmx:  # a full navigation to the new wallet, not a page inside the form
+                return "", 204, {"HX-Redirect": target}
             return redirect(target, 303)
         except WalletError as exc:
             getattr(form, exc.field, form.owner_name).errors.append(exc.message)
@@ -81,8 +81,10 @@ def wallet(wallet_id):
 def _detail(wallet_id: int, **forms) -> dict:
     wallet = _wallet_or_404(wallet_id)
     return {"wallet": wallet, "history": WalletsService().history(wallet_id, limit=25),
-            "chart": stats.bars(stats.balance_series(wallet_id)), "fund_form": forms.get("fund") or FundForm(),
-            "transfer_form": forms.get("transfer") or TransferForm()}
+            "chart": stats.bars(stats.balance_series(wallet_id)),
+            # formdata=None: a fresh form, with a NEW idempotency token, never the posted one
+            "fund_form": forms.get("fund") or FundForm(formdata=None),
+            "transfer_form": forms.get("transfer") or TransferForm(formdata=None)}
 
 
 @bp.get("/wallets/<int:wallet_id>/history")
