@@ -161,6 +161,7 @@ class RequestPerContextClient(FlaskClient):
     rolled-back connection."""
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)  # finish streamed bodies inside this context
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

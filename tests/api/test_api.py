@@ -150,3 +150,13 @@ def test_openapi_document_lists_every_api_route(app, client):
             path = rule.rule.removeprefix("/api/v1").replace("<", "{").replace(">", "}")
             served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == served
+
+
+def test_history_csv_for_read_tokens(api, funded, make_token):
+    a, _ = funded
+    _, read_only = make_token("read")
+    response = api.get(f"/wallets/{a}/history.csv?kind=fund", secret=read_only)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).strip().splitlines()
+    assert lines[0].startswith("entry_id,created_at,wallet_id") and len(lines) == 2 and ",100.00," in lines[1]
+    assert api.get("/wallets/999999999/history.csv").status_code == 404

@@ -66,6 +66,13 @@ def document() -> dict:
                 "parameters": [ID_PATH("wallet_id"), *CURSOR,
                                _param("since", "query", s.TIMESTAMP), _param("until", "query", s.TIMESTAMP)],
                 "responses": {**_ok(200, s.page_of(s.HISTORY_ENTRY)), **_problem(*READ_ERRORS)}}},
+            "/wallets/{wallet_id}/history.csv": {"get": {
+                "operationId": "walletHistoryCsv",
+                "parameters": [ID_PATH("wallet_id"), _param("since", "query", {"type": "string", "format": "date"}),
+                               _param("until", "query", {"type": "string", "format": "date"}),
+                               _param("kind", "query", {"type": "string"})],
+                "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                              **_problem(*READ_ERRORS)}}},
             "/openapi.json": {"get": {"operationId": "openapi", "security": [],
                                       "responses": _ok(200, {"type": "object"})}},
         },

@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 from flask import Blueprint, g, jsonify, request
 
 from ..extensions import csrf, limiter
-from ..services import tokens
+from ..exports.routes import csv_response
+from ..services import exports, tokens
 from ..services.audit import Actor
 from ..services.wallets import WalletsService
 from . import schemas
@@ -140,6 +141,15 @@ def history(wallet_id):
                                     limit=request.args.get("limit"),
                                     since=_timestamp("since"), until=_timestamp("until"))
     return {"data": page.items, "next_cursor": page.next_cursor}
+
+
+@bp.get("/wallets/<wallet_id>/history.csv")
+def history_csv(wallet_id):
+    """The console's history export, for one wallet, to read tokens."""
+    WalletsService().get_wallet(wallet_id)  # 404 / 422 before streaming starts
+    f = exports.HistoryFilter.parse({**request.args.to_dict(), "wallet_id": wallet_id})
+    exports.record_export(_actor(), "history", vars(f))
+    return csv_response(exports.stream_history(f), f.filename())
 
 
 @bp.get("/openapi.json")

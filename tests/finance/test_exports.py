@@ -1,0 +1,112 @@
+"""Finance exports: CSV content and filters, formula neutralising, streaming, balances as of a day."""
+import csv
+import io
+import tracemalloc
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+
+from wallet_app.extensions import db
+from wallet_app.models import AuditLog
+from wallet_app.services import exports
+from wallet_app.services.audit import Actor
+
+
+def rows_of(response):
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+@pytest.fixture
+def finance(login_as):
+    return login_as("finance")
+
+
+def test_history_csv_has_the_columns_amounts_and_a_named_file(client, finance, make_wallet, service, actor, session):
+    a, b = make_wallet(balance="100.00", owner_name="Ada"), make_wallet("USD", owner_name="Bob")
+    service.transfer(a["id"], b["id"], "12.50", idempotency_key=str(uuid.uuid4()), actor=actor, reference="rent")
+    response = client.get(f"/finance/exports/history.csv?wallet_id={a['id']}&since=2020-01-01&until=2999-12-31")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert f"history-wallet-{a['id']}-2020-01-01_to_2999-12-31.csv" in response.headers["Content-Disposition"]
+    header, *rows = rows_of(response)
+    assert header == exports.HISTORY_COLUMNS
+    assert [(r[5], r[6], r[7], r[9], r[10]) for r in rows] == [
+        ("fund", "100.00", "100.00", "", ""), ("transfer", "-12.50", "87.50", str(b["id"]), "rent")]
+    assert rows[1][3] == "Ada" and rows[1][1].endswith("Z") and rows[1][11] == actor.name
+    logged = session.scalars(select(AuditLog).where(AuditLog.action == "export")).all()
+    assert logged and logged[-1].details["wallet_id"] == str(a["id"])
+
+
+def test_filters_by_kind_currency_and_range(client, finance, make_wallet, service, actor):
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    e = make_wallet("EUR", balance="5.00")
+    service.transfer(a["id"], b["id"], "1.00", idempotency_key=str(uuid.uuid4()), actor=actor)
+    kinds = {r[5] for r in rows_of(client.get("/finance/exports/history.csv?kind=transfer"))[1:]}
+    assert kinds == {"transfer"}
+    euros = rows_of(client.get("/finance/exports/history.csv?currency=EUR"))[1:]
+    assert {r[2] for r in euros} == {str(e["id"])}
+    future = rows_of(client.get(f"/finance/exports/history.csv?since={date.today() + timedelta(days=1)}"))
+    assert future == [exports.HISTORY_COLUMNS]
+    bad = client.get("/finance/exports/history.csv?since=2026-13-40")
+    assert bad.status_code == 422 and "since" in bad.get_data(as_text=True)
+
+
+def test_formula_cells_are_neutralised(client, finance, make_wallet, service):
+    evil = Actor("user:9", "=cmd|' /C calc'!A0")
+    a = make_wallet(balance="10.00", owner_name="=HYPERLINK(\"http://evil.example\")")
+    b = make_wallet(owner_name="@SUM(1+1)")
+    service.transfer(a["id"], b["id"], "1.00", idempotency_key="k1", actor=evil, reference="+1+1")
+    rows = rows_of(client.get("/finance/exports/history.csv?kind=transfer"))[1:]
+    for row in rows:
+        assert row[3].startswith("'") and row[10] == "'+1+1" and row[11].startswith("'=")
+    assert {r[6] for r in rows} == {"-1.00", "1.00"}  # our numbers stay numbers
+
+
+def test_balances_as_of_a_day_match_an_independent_replay(client, finance, make_wallet, service, actor, session):
+    a, b = make_wallet(balance="100.00"), make_wallet(balance="50.00")
+    service.transfer(a["id"], b["id"], "30.00", idempotency_key=str(uuid.uuid4()), actor=actor)
+    # Move yesterday's clock back: the first fund and the transfer happened "yesterday".
+    yesterday = date.today() - timedelta(days=1)
+    session.execute(text("UPDATE wallet_history SET created_at = created_at - interval '1 day'"))
+    session.execute(text("UPDATE wallets SET created_at = created_at - interval '1 day'"))
+    service.transfer(b["id"], a["id"], "5.00", idempotency_key=str(uuid.uuid4()), actor=actor)  # today
+    expected = {}
+    for wallet_id, amount, created_at in session.execute(text(
+            "SELECT wallet_id, amount, created_at FROM wallet_history ORDER BY id")):
+        if created_at.date() <= yesterday:
+            expected[wallet_id] = expected.get(wallet_id, Decimal(0)) + amount
+    response = client.get(f"/finance/exports/balances.csv?day={yesterday}")
+    assert f"balances-as-of-{yesterday}.csv" in response.headers["Content-Disposition"]
+    header, *rows = rows_of(response)
+    assert header == exports.BALANCE_COLUMNS
+    got = {int(r[0]): Decimal(r[4]) for r in rows}
+    assert got == {k: v for k, v in expected.items()} == {a["id"]: Decimal("70.00"), b["id"]: Decimal("80.00")}
+
+
+def test_only_finance_and_admin_export(client, login_as):
+    login_as("support")
+    assert client.get("/finance/exports/history.csv").status_code == 403
+
+
+def test_a_200000_row_export_streams_with_flat_memory(committing_app):
+    with committing_app.app_context():
+        db.session.execute(text("""
+            INSERT INTO wallets (owner_name, currency, balance) VALUES ('Stream A', 'USD', 0), ('Stream B', 'USD', 0);
+            INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id, created_by)
+              SELECT g, 'fund', 1, 'USD', NULL, 1 + g % 2, 'loader' FROM generate_series(1, 200000) g;
+            INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after)
+              SELECT 1 + g % 2, g, 1, 1 FROM generate_series(1, 200000) g;"""))
+        db.session.commit()
+        tracemalloc.start()
+        chunks, rows, biggest = 0, 0, 0
+        for chunk in exports.stream_history(exports.HistoryFilter()):
+            chunks += 1
+            rows += chunk.count(b"\n")
+            biggest = max(biggest, len(chunk))
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert rows == 200_001  # header + every row
+    assert chunks > 1000 and biggest < 1_000_000  # many small blocks: streamed, not built whole
+    assert peak < 50 * 1024 * 1024

@@ -1,0 +1,204 @@
+"""Streaming CSV exports for finance: history (any size) and balances at the end of a day.
+
+PostgreSQL streams with COPY ... TO STDOUT (rows never sit in Python memory, and the rate
+is the database's own); other databases use keyset batches. Text a spreadsheet would run
+as a formula (=, +, -, @, tab, CR first) is prefixed with a quote, in SQL or in Python.
+Numbers are ours and stay numbers: a debit such as -12.50 is not neutralised.
+"""
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from psycopg import sql
+from sqlalchemy import case, func, select
+
+from ..errors import InvalidInput
+from ..extensions import db
+from ..models import TRANSACTION_KINDS, Transaction, Wallet, WalletHistory
+from ..money import MINOR_UNITS, check_currency, format_amount
+from . import audit
+from .atomic import atomic
+from .audit import Actor
+from .serialize import iso
+from .validate import wallet_id as check_id
+
+HISTORY_COLUMNS = ["entry_id", "created_at", "wallet_id", "owner", "currency", "kind", "amount", "balance_after",
+                   "transaction_id", "counterparty_wallet_id", "reference", "operator"]
+BALANCE_COLUMNS = ["wallet_id", "owner", "currency", "status", "balance", "as_of"]
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    wallet_id: int | None = None
+    since: date | None = None  # first day included (UTC)
+    until: date | None = None  # last day included (UTC)
+    currency: str | None = None
+    kind: str | None = None
+
+    @classmethod
+    def parse(cls, args) -> "HistoryFilter":
+        """From query-string values; each error names its field."""
+        kind = args.get("kind") or None
+        if kind is not None and kind not in TRANSACTION_KINDS:
+            raise InvalidInput("Unknown kind.", field="kind")
+        since, until = _date(args.get("since"), "since"), _date(args.get("until"), "until")
+        if since and until and since > until:
+            raise InvalidInput("The range ends before it starts.", field="until")
+        return cls(wallet_id=check_id(args["wallet_id"], "wallet_id") if args.get("wallet_id") else None,
+                   since=since, until=until,
+                   currency=check_currency(args["currency"]) if args.get("currency") else None, kind=kind)
+
+    def filename(self, what: str = "history") -> str:
+        scope = f"wallet-{self.wallet_id}" if self.wallet_id else "all-wallets"
+        span = f"{self.since or 'start'}_to_{self.until or date.today()}"
+        return f"{what}-{scope}-{span}.csv"
+
+
+def _date(value, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("Use a date like 2026-11-24.", field=field) from None
+
+
+def _start(d: date) -> datetime:
+    return datetime.combine(d, time(), timezone.utc)
+
+
+def record_export(actor: Actor, what: str, filters: dict) -> None:
+    """Audit first, in its own short transaction, then stream."""
+    atomic(db.session, lambda s: audit.record(s, actor, "export", "export", what,
+                                              **{k: str(v) for k, v in filters.items() if v is not None}))
+
+
+def neutralise(text: str | None) -> str:
+    if text and text.startswith(DANGEROUS):
+        return "'" + text
+    return text or ""
+
+
+# -- history -------------------------------------------------------------------------------
+def stream_history(f: HistoryFilter) -> Iterator[bytes]:
+    if db.engine.dialect.name == "postgresql":
+        return _copy(_history_copy_sql(f))
+    return _rows_as_csv(HISTORY_COLUMNS, _history_rows(f))
+
+
+def _places(col: str) -> sql.Composable:
+    whens = sql.SQL(" ").join(sql.SQL("WHEN {} THEN {}").format(sql.Literal(c), sql.Literal(p))
+                              for c, p in MINOR_UNITS.items())
+    return sql.SQL("CASE {} {} END").format(sql.SQL(col), whens)
+
+
+def _safe(col: str) -> sql.Composable:
+    return sql.SQL("CASE WHEN left({c}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || {c} ELSE {c} END"
+                   ).format(c=sql.SQL(col))
+
+
+def _history_copy_sql(f: HistoryFilter) -> sql.Composable:
+    where = [sql.SQL("true")]
+    if f.wallet_id:
+        where.append(sql.SQL("h.wallet_id = {}").format(sql.Literal(f.wallet_id)))
+    if f.since:
+        where.append(sql.SQL("h.created_at >= {}").format(sql.Literal(_start(f.since))))
+    if f.until:
+        where.append(sql.SQL("h.created_at < {}").format(sql.Literal(_start(f.until + timedelta(days=1)))))
+    if f.currency:
+        where.append(sql.SQL("t.currency = {}").format(sql.Literal(f.currency)))
+    if f.kind:
+        where.append(sql.SQL("t.kind = {}").format(sql.Literal(f.kind)))
+    query = sql.SQL("""
+        SELECT h.id, to_char(h.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), h.wallet_id,
+               {owner}, t.currency, t.kind, round(h.amount, {places})::text, round(h.balance_after, {places})::text,
+               h.transaction_id, CASE WHEN h.amount < 0 THEN t.dest_wallet_id ELSE t.source_wallet_id END,
+               {reference}, {operator}
+        FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id JOIN wallets w ON w.id = h.wallet_id
+        WHERE {where} ORDER BY h.id""").format(
+        owner=_safe("w.owner_name"), places=_places("t.currency"), reference=_safe("t.reference"),
+        operator=_safe("t.created_by"), where=sql.SQL(" AND ").join(where))
+    return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER false)").format(query)
+
+
+def _copy(statement: sql.Composable, header: list[str] = HISTORY_COLUMNS) -> Iterator[bytes]:
+    """Yield COPY's CSV blocks as the database sends them, on the session's connection
+    (held until the stream ends; the request teardown releases it)."""
+    yield (",".join(header) + "\r\n").encode()
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor.copy(statement) as copy:
+        for block in copy:
+            yield bytes(block)
+
+
+def _history_rows(f: HistoryFilter) -> Iterator[list]:
+    """Keyset batches on wallet_history.id: memory stays flat on any database."""
+    h, t = WalletHistory, Transaction
+    counterparty = case((h.amount < 0, t.dest_wallet_id), else_=t.source_wallet_id)
+    stmt = (select(h.id, h.created_at, h.wallet_id, Wallet.owner_name, t.currency, t.kind, h.amount,
+                   h.balance_after, h.transaction_id, counterparty, t.reference, t.created_by)
+            .join(t, t.id == h.transaction_id).join(Wallet, Wallet.id == h.wallet_id).order_by(h.id).limit(BATCH))
+    if f.wallet_id:
+        stmt = stmt.where(h.wallet_id == f.wallet_id)
+    if f.since:
+        stmt = stmt.where(h.created_at >= _start(f.since))
+    if f.until:
+        stmt = stmt.where(h.created_at < _start(f.until + timedelta(days=1)))
+    if f.currency:
+        stmt = stmt.where(t.currency == f.currency)
+    if f.kind:
+        stmt = stmt.where(t.kind == f.kind)
+    last = 0
+    while True:
+        rows = db.session.execute(stmt.where(h.id > last)).all()
+        for r in rows:
+            yield [r[0], iso(r[1]), r[2], neutralise(r[3]), r[4], r[5], format_amount(r[6], r[4]),
+                   format_amount(r[7], r[4]), r[8], r[9] or "", neutralise(r[10]), neutralise(r[11])]
+        if len(rows) < BATCH:
+            return
+        last = rows[-1][0]
+
+
+def _rows_as_csv(header: list[str], rows) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for n, row in enumerate(rows, 1):
+        writer.writerow(row)
+        if n % 1000 == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+# -- balances as of a day ------------------------------------------------------------------
+def balances_as_of(day: date) -> list[dict]:
+    """Every wallet's balance at the end of `day` (UTC), from its history: the balance_after
+    of its last entry before the next midnight, or zero."""
+    end = _start(day + timedelta(days=1))
+    last = (select(WalletHistory.balance_after).where(WalletHistory.wallet_id == Wallet.id,
+                                                      WalletHistory.created_at < end)
+            .order_by(WalletHistory.id.desc()).limit(1).scalar_subquery())
+    rows = db.session.execute(select(Wallet.id, Wallet.owner_name, Wallet.currency, Wallet.status,
+                                     func.coalesce(last, 0)).where(Wallet.created_at < end).order_by(Wallet.id))
+    return [asdict(_Balance(r[0], neutralise(r[1]), r[2], r[3], format_amount(r[4], r[2]), day.isoformat()))
+            for r in rows]
+
+
+@dataclass
+class _Balance:
+    wallet_id: int
+    owner: str
+    currency: str
+    status: str
+    balance: str
+    as_of: str
+
+
+def stream_balances(day: date) -> Iterator[bytes]:
+    return _rows_as_csv(BALANCE_COLUMNS, (list(b.values()) for b in balances_as_of(day)))
