@@ -28,7 +28,8 @@ def test_route_role_matrix(app, client, login_as, make_wallet, role, csrf):
     wallet = make_wallet(balance="10.00")
     user = None if role == "anonymous" else login_as(role)
     token = csrf()
-    values = {"wallet_id": wallet["id"], "transaction_id": 1, "kind": "fund", "filename": "css/app.css"}
+    values = {"wallet_id": wallet["id"], "transaction_id": 1, "kind": "fund", "filename": "css/app.css",
+              "user_id": 10**9, "token_id": 10**9}
     checked = 0
     for rule in console_rules(app):
         url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]

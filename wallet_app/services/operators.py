@@ -4,7 +4,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import ROLES, User
 from . import audit, validate
@@ -41,7 +41,37 @@ def create_operator(email: str, password: str, role: str, *, actor: Actor,
     def op(s: Session) -> User:
         s.add(user)
         s.flush()
-        audit.record(s, actor, "operator.create", "user", user.id, email=email, role=role)
+        audit.record(s, actor, "operator.create", "user", email, role=role)
         return user
 
     return atomic(s, op)
+
+
+def list_operators(session: Session | None = None) -> list[User]:
+    return list((session or db.session).scalars(select(User).order_by(User.email)))
+
+
+def update_operator(user_id, *, actor: Actor, role: str | None = None, active: bool | None = None,
+                    session: Session | None = None) -> User:
+    """Change an operator's role or deactivate them. Either bumps session_version, so their
+    open sessions end at once (auth/loader.py) and the new rights apply immediately."""
+    user_id = validate.wallet_id(user_id, "user_id")
+    if role is not None and role not in ROLES:
+        raise InvalidInput(f"Role must be one of {', '.join(ROLES)}.", field="role")
+
+    def op(s: Session) -> User:
+        user = s.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound("No such operator.", field="user_id")
+        before = {"role": user.role, "active": user.active}
+        if role is not None:
+            user.role = role
+        if active is not None:
+            user.active = active
+        user.session_version += 1
+        audit.record(s, actor, "operator.update", "user", user.email, before=before,
+                     after={"role": user.role, "active": user.active})
+        s.flush()
+        return user
+
+    return atomic(session or db.session, op)

@@ -1,0 +1,61 @@
+"""Admin pages: operators, the audit log, API tokens; every change is audited."""
+import re
+
+from sqlalchemy import select
+
+from tests.conftest import csrf_from
+from wallet_app.models import ApiToken, AuditLog, User
+
+
+def post(client, url, data, page="/admin/operators"):
+    token = csrf_from(client.get(page).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def test_admin_creates_changes_and_deactivates_an_operator(client, login_as, session, make_operator):
+    login_as("admin")
+    created = post(client, "/admin/operators", {"email": "New@Example.com", "password": "a long enough secret",
+                                                "role": "viewer"})
+    assert created.status_code == 303
+    user = session.scalars(select(User).where(User.email == "new@example.com")).one()
+    post(client, f"/admin/operators/{user.id}", {"role": "support"})
+    post(client, f"/admin/operators/{user.id}", {"active": "0"})
+    session.refresh(user)
+    assert (user.role, user.active, user.session_version) == ("support", False, 2)
+    actions = [a.action for a in session.scalars(select(AuditLog).where(AuditLog.object_id == user.email))]
+    assert actions == ["operator.create", "operator.update", "operator.update"]
+    page = client.get("/admin/audit?action=operator.update").get_data(as_text=True)
+    assert page.count("operator.update") >= 2 and "new@example.com" in page
+
+
+def test_a_role_change_applies_to_open_sessions_at_once(app, login_as, make_operator, session):
+    support = make_operator("support")
+    other = app.test_client()
+    with other.session_transaction() as sess:
+        sess["_user_id"], sess["_fresh"] = support.get_id(), True
+    assert other.get("/wallets").status_code == 200
+    from wallet_app.services.audit import Actor
+    from wallet_app.services.operators import update_operator
+    update_operator(support.id, actor=Actor("cli", "cli"), role="viewer")
+    assert other.get("/wallets").status_code == 302  # signed out: sign in again with the new role
+
+
+def test_tokens_are_shown_once_stored_hashed_and_revocable(client, login_as, session):
+    login_as("admin")
+    page = post(client, "/admin/tokens", {"name": "partner-x", "scopes": ["read", "write"]}, page="/admin/tokens")
+    secret = re.search(r'<code class="secret">([^<]+)</code>', page.get_data(as_text=True)).group(1)
+    token = session.scalars(select(ApiToken).where(ApiToken.name == "partner-x")).one()
+    assert secret not in token.token_hash and token.scopes == "read,write"
+    assert secret not in client.get("/admin/tokens").get_data(as_text=True)
+    assert client.get("/api/v1/wallets", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    post(client, f"/admin/tokens/{token.id}/revoke", {}, page="/admin/tokens")
+    assert client.get("/api/v1/wallets", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    assert [a.action for a in session.scalars(select(AuditLog).where(AuditLog.action.like("token.%")))] == [
+        "token.create", "token.revoke"]
+
+
+def test_the_api_reference_lists_every_endpoint(client, login_as):
+    login_as("viewer")
+    html = client.get("/admin/api-reference").get_data(as_text=True)
+    for line in ("POST /transfers", "GET /wallets/{wallet_id}/history", "POST /wallets/{wallet_id}/fund"):
+        assert line in html
