@@ -52,6 +52,14 @@ def authenticate():
         raise ApiError(403, "forbidden", f"This token lacks the {needed} scope.")
 
 
+@bp.after_request
+def only_throttled_answers_say_retry_after(response):
+    """Flask-Limiter adds Retry-After to every answer; on a success it would mislead clients."""
+    if response.status_code != 429:
+        response.headers.pop("Retry-After", None)
+    return response
+
+
 def _actor() -> Actor:
     return Actor(scope=f"token:{g.token.id}", name=f"token:{g.token.name}", ip=request.remote_addr)
 
