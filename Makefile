@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test soak install install-dev browser clean
+.PHONY: run test soak bench install install-dev browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ browser:
 # The bank test for 10 minutes: worker kills and PostgreSQL restarts under load.
 soak: install-dev
 	BANK_SECONDS=600 $(BIN)/python -m pytest tests/test_bank.py -q
+
+# Benchmarks against pgbench in the same run; writes bench/RESULTS.md (about 5 minutes).
+bench: install-dev
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
