@@ -23,8 +23,12 @@ def _compact(sql: str) -> str:
     return " ".join(line for line in lines if line)
 
 
-_PLACES = "CASE d.currency " + " ".join(
-    f"WHEN '{code}' THEN {places}" for code, places in MINOR_UNITS.items()) + " END"
+def _places(column: str) -> str:
+    """SQL for the minor units of the currency in `column` (from money.MINOR_UNITS)."""
+    return f"CASE {column} " + " ".join(f"WHEN '{c}' THEN {p}" for c, p in MINOR_UNITS.items()) + " END"
+
+
+_PLACES = _places("d.currency")
 
 MOVE = text(_compact(f"""
 WITH ids AS MATERIALIZED (
@@ -83,7 +87,8 @@ WITH ids AS MATERIALIZED (
 ), audit AS (
     INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
     SELECT :actor, :kind, 'transaction', CAST(tx.id AS text), :ip,
-           json_build_object('amount', CAST(:amount AS text), 'currency', tx.currency,
+           json_build_object('amount', CAST(round(CAST(:amount AS numeric), {_places("tx.currency")}) AS text),
+                             'currency', tx.currency,
                              'source_wallet_id', CAST(:src AS bigint), 'dest_wallet_id', CAST(:dst AS bigint)),
            tx.created_at
     FROM tx
