@@ -1,5 +1,8 @@
 """Over HTTP: ten simultaneous requests with one Idempotency-Key move money once; throttling."""
 import threading
+import uuid
+
+import pytest
 
 from wallet_app.services.audit import Actor
 from wallet_app.services.tokens import create_token
@@ -47,3 +50,23 @@ def test_tokens_are_throttled_with_retry_after(app, client, make_token):
     throttled = statuses[-1]
     assert throttled.mimetype == "application/problem+json" and throttled.json["code"] == "rate_limited"
     assert int(throttled.headers["Retry-After"]) > 0
+
+
+def test_limits_hold_across_workers_when_redis_is_configured(fresh_database_url):
+    """Two apps (two gunicorn workers, or two hosts) share one Redis: a token's limit is global."""
+    import redis
+
+    from tests.conftest import make_app
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379 (CI and the dev machines have one)")
+    url = fresh_database_url()
+    workers = [make_app(url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", API_RATE_LIMIT="4/minute")
+               for _ in range(2)]
+    with workers[0].app_context():
+        _, secret = create_token(f"redis-{uuid.uuid4().hex[:6]}", "read", actor=Actor("cli", "cli"))
+    headers = {"Authorization": f"Bearer {secret}"}
+    statuses = [workers[i % 2].test_client().get("/api/v1/wallets", headers=headers).status_code for i in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]
