@@ -5,7 +5,6 @@ import time
 import uuid
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 
 from wallet_app.errors import InsufficientFunds

@@ -7,12 +7,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired
 
-from ..auth.roles import require
+from ..auth.roles import operator_actor, require
 from ..errors import WalletError
 from ..models import ROLES
 from ..services import audit_log
 from ..services import operators as operator_service
-from ..services.audit import Actor
 from .blueprint import bp
 
 
@@ -22,10 +21,6 @@ class OperatorForm(FlaskForm):
     role = SelectField("Role", choices=list(ROLES))
 
 
-def _actor() -> Actor:
-    return Actor(f"user:{current_user.id}", current_user.email, request.remote_addr)
-
-
 @bp.route("/operators", methods=["GET", "POST"])
 @require("manage")
 def operators():
@@ -33,7 +28,7 @@ def operators():
     status = 200
     if form.validate_on_submit():
         try:
-            operator_service.create_operator(form.email.data, form.password.data, form.role.data, actor=_actor())
+            operator_service.create_operator(form.email.data, form.password.data, form.role.data, actor=operator_actor())
             flash(f"Operator {form.email.data} created.")
             return redirect(url_for("admin.operators"), 303)
         except WalletError as exc:
@@ -51,7 +46,7 @@ def update_operator(user_id):
         active = {"1": True, "0": False}.get(request.form.get("active", ""))
         if user_id == current_user.id and (active is False or (role and role != "admin")):
             raise WalletError("You cannot lock yourself out.", field="user_id")
-        user = operator_service.update_operator(user_id, actor=_actor(), role=role, active=active)
+        user = operator_service.update_operator(user_id, actor=operator_actor(), role=role, active=active)
         flash(f"{user.email}: {user.role}, {'active' if user.active else 'deactivated'}.")
     except WalletError as exc:
         flash(exc.message)

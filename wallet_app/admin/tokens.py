@@ -3,15 +3,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..api.openapi import document
-from ..auth.roles import require
+from ..auth.roles import operator_actor, require
 from ..errors import WalletError
 from ..services import tokens as token_service
-from ..services.audit import Actor
 from .blueprint import bp
-
-
-def _actor() -> Actor:
-    return Actor(f"user:{current_user.id}", current_user.email, request.remote_addr)
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
@@ -21,7 +16,7 @@ def tokens():
     if request.method == "POST":
         try:
             _, secret = token_service.create_token(request.form.get("name"), request.form.getlist("scopes"),
-                                                   actor=_actor(), created_by_id=current_user.id)
+                                                   actor=operator_actor(), created_by_id=current_user.id)
         except WalletError as exc:
             error = exc
     response = render_template("admin/tokens.html", tokens=token_service.list_tokens(), secret=secret, error=error)
@@ -32,7 +27,7 @@ def tokens():
 @require("manage")
 def revoke_token(token_id):
     try:
-        token = token_service.revoke_token(token_id, actor=_actor())
+        token = token_service.revoke_token(token_id, actor=operator_actor())
         flash(f"Token {token['name']} revoked.")
     except WalletError as exc:
         flash(exc.message)

@@ -1,8 +1,10 @@
 """Roles and what they may do (DESIGN.md section 8); one decorator guards every console route."""
 from functools import wraps
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user, login_required
+
+from ..services.audit import Actor
 
 # Admins may do everything; the other roles are cumulative only where DESIGN.md says so.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -33,3 +35,8 @@ def require(permission: str):
         return guarded
 
     return decorator
+
+
+def operator_actor() -> Actor:
+    """The signed-in operator as the services' Actor: idempotency scope, audit name, address."""
+    return Actor(f"user:{current_user.id}", current_user.email, request.remote_addr)

@@ -2,12 +2,10 @@
 from datetime import date
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
-from flask_login import current_user
 
-from ..auth.roles import require
+from ..auth.roles import operator_actor, require
 from ..errors import WalletError
 from ..services import exports
-from ..services.audit import Actor
 from ..services.wallets import WalletsService
 
 bp = Blueprint("exports", __name__)
@@ -18,10 +16,6 @@ def csv_response(chunks, filename: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _actor() -> Actor:
-    return Actor(f"user:{current_user.id}", current_user.email, request.remote_addr)
 
 
 @bp.get("/exports")
@@ -37,7 +31,7 @@ def history_csv():
         f = exports.HistoryFilter.parse(request.args)
     except WalletError as exc:
         return render_template("finance/exports.html", today=date.today().isoformat(), error=exc), 422
-    exports.record_export(_actor(), "history", vars(f))
+    exports.record_export(operator_actor(), "history", vars(f))
     return csv_response(exports.stream_history(f), f.filename())
 
 
@@ -48,7 +42,7 @@ def balances_csv():
         day = exports._date(request.args.get("day"), "day") or date.today()
     except WalletError as exc:
         return render_template("finance/exports.html", today=date.today().isoformat(), error=exc), 422
-    exports.record_export(_actor(), "balances", {"day": day})
+    exports.record_export(operator_actor(), "balances", {"day": day})
     return csv_response(exports.stream_balances(day), f"balances-as-of-{day}.csv")
 
 

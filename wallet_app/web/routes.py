@@ -4,10 +4,9 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..auth.roles import can, require
+from ..auth.roles import can, operator_actor, require
 from ..errors import InvalidInput, NotFound, WalletError
 from ..services import stats
-from ..services.audit import Actor
 from ..services.wallets import WalletsService
 from .forms import FundForm, TransferForm, WalletForm
 from .htmx import render
@@ -18,10 +17,6 @@ bp = Blueprint("web", __name__)
 @bp.app_context_processor
 def permissions():
     return {"can": lambda permission: can(current_user, permission)}
-
-
-def _actor() -> Actor:
-    return Actor(f"user:{current_user.id}", current_user.email, request.remote_addr)
 
 
 def _wallet_or_404(wallet_id: int) -> dict:
@@ -59,7 +54,7 @@ def create_wallet():
     form = WalletForm()
     if form.validate_on_submit():
         try:
-            wallet = WalletsService().create_wallet(form.owner_name.data, form.currency.data, actor=_actor(),
+            wallet = WalletsService().create_wallet(form.owner_name.data, form.currency.data, actor=operator_actor(),
                                                     owner_email=form.owner_email.data,
                                                     external_ref=form.external_ref.data)
             target = url_for("web.wallet", wallet_id=wallet["id"])
@@ -138,11 +133,11 @@ def move(wallet_id, kind):
         svc, key = WalletsService(), form.idempotency_key.data
         try:
             if kind == "fund":
-                result = svc.fund(wallet_id, form.amount.data, idempotency_key=key, actor=_actor(),
+                result = svc.fund(wallet_id, form.amount.data, idempotency_key=key, actor=operator_actor(),
                                   reference=form.reference.data)
             else:
                 result = svc.transfer(wallet_id, form.to_wallet_id.data, form.amount.data, idempotency_key=key,
-                                      actor=_actor(), reference=form.reference.data)
+                                      actor=operator_actor(), reference=form.reference.data)
         except WalletError as exc:
             _field(form, exc).errors.append(exc.message)
             return render_template(f"wallets/_{kind}_form.html", form=form, wallet=wallet), 422
@@ -163,7 +158,7 @@ def _field(form, exc: WalletError):
 def set_status(wallet_id):
     status = request.form.get("status", "")
     try:
-        WalletsService().set_status(wallet_id, status, actor=_actor())
+        WalletsService().set_status(wallet_id, status, actor=operator_actor())
     except WalletError as exc:
         flash(exc.message)
     return redirect(url_for("web.wallet", wallet_id=wallet_id), 303)
