@@ -29,75 +29,84 @@ def percentiles(latencies: list[float]) -> tuple[float, float]:
     return (statistics.median(latencies) * 1000, latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000)
 
 
-def service(app, threads: int, seconds: float, wallets: int, hot: bool) -> dict:
-    from wallet_app.services.audit import Actor
-    from wallet_app.services.wallets import WalletsService
-
-    actor, stop = Actor("bench", "bench"), time.monotonic() + seconds
-    latencies, errors = [[] for _ in range(threads)], []
-
-    def work(i):
-        import random
-        rng = random.Random(i)
-        with app.app_context():
-            svc = WalletsService()
-            while time.monotonic() < stop:
-                src = 1 if hot else rng.randint(2, wallets)
-                dst = rng.randint(2, wallets)
-                if dst == src:
-                    continue
-                started = time.perf_counter()
-                try:
-                    svc.transfer(src, dst, "0.01", idempotency_key=str(uuid.uuid4()), actor=actor)
-                except Exception as exc:  # counted, reported
-                    errors.append(repr(exc))
-                latencies[i].append(time.perf_counter() - started)
-
-    ts = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-    begun = time.monotonic()
-    [t.start() for t in ts]
-    [t.join() for t in ts]
-    elapsed = time.monotonic() - begun
-    flat = [x for xs in latencies for x in xs]
-    p50, p99 = percentiles(flat)
-    return {"tps": len(flat) / elapsed, "p50": p50, "p99": p99, "errors": len(errors)}
-
-
-def http_load(port: int, token: str, clients: int, seconds: float, wallets: int) -> dict:
-    """Closed-loop clients on keep-alive connections, each transfer with its own key."""
+def closed_loop(workers: int, seconds: float, make_worker) -> dict:
+    """Run `workers` closed-loop workers for `seconds`; each is `make_worker(i)` -> a callable
+    doing one operation and returning True on success. Throughput counts successes only."""
     stop = time.monotonic() + seconds
-    latencies, errors = [[] for _ in range(clients)], [0] * clients
+    latencies, errors = [[] for _ in range(workers)], [0] * workers
 
-    def work(i):
-        import random
-        rng = random.Random(1000 + i)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    def run(i):
+        once = make_worker(i)
         while time.monotonic() < stop:
-            src, dst = rng.sample(range(2, wallets + 1), 2)
-            body = json.dumps({"from_wallet_id": src, "to_wallet_id": dst, "amount": "0.01"})
             started = time.perf_counter()
-            try:
-                conn.request("POST", "/api/v1/transfers", body=body, headers={
-                    "Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                    "Idempotency-Key": str(uuid.uuid4())})
-                response = conn.getresponse()
-                response.read()
-                ok = response.status == 201
-            except (OSError, http.client.HTTPException):
-                ok = False
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            ok = once()
             latencies[i].append(time.perf_counter() - started)
             errors[i] += not ok
 
-    ts = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
     begun = time.monotonic()
-    [t.start() for t in ts]
-    [t.join() for t in ts]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
     elapsed = time.monotonic() - begun
     flat = [x for xs in latencies for x in xs]
     p50, p99 = percentiles(flat)
     return {"tps": (len(flat) - sum(errors)) / elapsed, "p50": p50, "p99": p99, "errors": sum(errors)}
+
+
+def service(app, threads: int, seconds: float, wallets: int, hot: bool) -> dict:
+    """WalletsService.transfer in threads, each with its own app context (session)."""
+    import random
+
+    from wallet_app.services.audit import Actor
+    from wallet_app.services.wallets import WalletsService
+
+    actor = Actor("bench", "bench")
+
+    def make_worker(i):
+        rng, ctx = random.Random(i), app.app_context()
+        ctx.push()
+        svc = WalletsService()
+
+        def once():
+            src = 1 if hot else rng.randint(2, wallets)
+            dst = rng.randint(2, wallets)
+            if dst == src:
+                dst = 3 if src == 2 else 2
+            try:
+                svc.transfer(src, dst, "0.01", idempotency_key=str(uuid.uuid4()), actor=actor)
+                return True
+            except Exception:  # counted as an error, reported
+                return False
+        return once
+
+    return closed_loop(threads, seconds, make_worker)
+
+
+def http_load(port: int, token: str, clients: int, seconds: float, wallets: int) -> dict:
+    """Keep-alive HTTP clients, each transfer with its own Idempotency-Key."""
+    import random
+
+    def make_worker(i):
+        rng = random.Random(1000 + i)
+        state = {"conn": http.client.HTTPConnection("127.0.0.1", port, timeout=30)}
+
+        def once():
+            src, dst = rng.sample(range(2, wallets + 1), 2)
+            body = json.dumps({"from_wallet_id": src, "to_wallet_id": dst, "amount": "0.01"})
+            try:
+                state["conn"].request("POST", "/api/v1/transfers", body=body, headers={
+                    "Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                    "Idempotency-Key": str(uuid.uuid4())})
+                response = state["conn"].getresponse()
+                response.read()
+                return response.status == 201
+            except (OSError, http.client.HTTPException):
+                state["conn"].close()
+                state["conn"] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                return False
+        return once
+
+    return closed_loop(clients, seconds, make_worker)
 
 
 def peak_rss_of(code: str, env: dict) -> tuple[float, float, int]:

@@ -48,7 +48,7 @@ def authenticate():
     g.token = token
     g.principal = f"token:{token.id}"
     needed = "read" if request.method in ("GET", "HEAD") else "write"
-    if needed not in token.scope_set:
+    if needed not in token.scopes:
         raise ApiError(403, "forbidden", f"This token lacks the {needed} scope.")
 
 

@@ -49,10 +49,6 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    @property
-    def scope_set(self) -> frozenset[str]:
-        return frozenset(s for s in self.scopes.split(",") if s)
-
 
 class AuditLog(db.Model):
     """Who did what to which object, when and from where."""
