@@ -14,9 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def pgbench(url_parts: dict, script: str, clients: int, seconds: int, wallets: int) -> float:
+def pgbench(url_parts: dict, hot: bool, clients: int, seconds: int, wallets: int) -> float:
     cmd = ["pgbench", "-n", "-M", "prepared", "-T", str(seconds), "-c", str(clients), "-j", str(min(clients, 2)),
-           "-D", f"wallets={wallets}", "-f", str(ROOT / "bench" / script),
+           "-D", f"wallets={wallets}", "-D", f"hot={int(hot)}", "-f", str(ROOT / "bench" / "transfer.sql"),
            "-h", url_parts["host"], "-p", str(url_parts["port"]), "-U", url_parts["user"], url_parts["dbname"]]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return float(re.search(r"tps = ([0-9.]+)", out).group(1))

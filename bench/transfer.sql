@@ -1,6 +1,7 @@
 -- One transfer, as the service does it, for pgbench: idempotency row, both wallets locked in
--- id order, two updates, the transaction row, two history rows. :src/:dst set by bench.
-\set src random(2, :wallets)
+-- id order, two updates, the transaction row, two history rows. With -D hot=1 every
+-- transfer debits wallet 1 (the treasury); with hot=0 the source is uniform over 2..N.
+\set src 1 + (1 - :hot) * random(1, :wallets - 1)
 \set r random(0, :wallets - 3)
 \set dst 2 + (:src - 2 + 1 + :r) % (:wallets - 1)
 BEGIN;
