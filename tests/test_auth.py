@@ -73,3 +73,12 @@ def test_sign_in_failures_are_audited_with_the_address(client, session):
     sign_in(client, "ghost@example.com", "whatever it is")
     row = session.scalars(select(AuditLog).where(AuditLog.action == "signin.failed")).first()
     assert row.object_id == "ghost@example.com" and row.ip == "127.0.0.1"
+
+
+def test_sign_ins_are_limited_per_address(app, client, make_operator):
+    app.config["SIGNIN_RATE_LIMIT"] = "2/minute"
+    try:
+        statuses = [sign_in(client, "nobody@example.com", "x" * 12).status_code for _ in range(3)]
+    finally:
+        app.config["SIGNIN_RATE_LIMIT"] = "10000/minute"
+    assert statuses == [401, 401, 429]

@@ -1,7 +1,7 @@
 """Sign-in and sign-out for console operators."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import login_required, login_user, logout_user
 
 from ..errors import WalletError
@@ -25,7 +25,8 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20/minute", methods=["POST"], error_message="Too many sign-in attempts from your address.")
+@limiter.limit(lambda: current_app.config["SIGNIN_RATE_LIMIT"], methods=["POST"],
+               error_message="Too many sign-in attempts from your address.")
 def login():
     form = SignInForm()
     if form.validate_on_submit():
