@@ -134,6 +134,8 @@ def test_history_load_more_and_date_filter(client, support, make_wallet, service
     assert rest.count("<tr>") == 6 and "Load more" not in rest  # 31 entries, 25 per page
     empty = client.get(f"/wallets/{a['id']}/history?since=2999-01-01", headers=HX).get_data(as_text=True)
     assert "No movements in this range" in empty
+    reloaded = client.get(f"/wallets/{a['id']}/history?since=2999-01-01").get_data(as_text=True)
+    assert "<html" in reloaded and "No movements in this range" in reloaded and "Review transfer" in reloaded
 
 
 def test_after_success_the_form_is_fresh_with_a_new_token(client, support, make_wallet, service):

@@ -9,7 +9,7 @@ from ..errors import InvalidInput, NotFound, WalletError
 from ..services import stats
 from ..services.wallets import WalletsService
 from .forms import FundForm, TransferForm, WalletForm
-from .htmx import render
+from .htmx import render, wants_fragment
 
 bp = Blueprint("web", __name__)
 
@@ -93,8 +93,9 @@ def history(wallet_id):
     except WalletError:
         abort(400)
     fragment = "wallets/_history_rows.html" if request.args.get("cursor") else "wallets/_history.html"
-    return render("wallets/detail.html", fragment, wallet=wallet, history=page,
-                  **{k: v for k, v in _detail(wallet_id).items() if k not in ("wallet", "history")})
+    # The whole page (a reload of a filtered URL) also needs the forms and chart.
+    rest = {} if wants_fragment() else {k: v for k, v in _detail(wallet_id).items() if k not in ("wallet", "history")}
+    return render("wallets/detail.html", fragment, wallet=wallet, history=page, **rest)
 
 
 def _day(value: str | None) -> datetime | None:
