@@ -39,7 +39,7 @@ def history_csv():
 @require("export")
 def balances_csv():
     try:
-        day = exports._date(request.args.get("day"), "day") or date.today()
+        day = exports.parse_day(request.args.get("day"), "day") or date.today()
     except WalletError as exc:
         return render_template("finance/exports.html", today=date.today().isoformat(), error=exc), 422
     exports.record_export(operator_actor(), "balances", {"day": day})

@@ -8,7 +8,7 @@ Numbers are ours and stay numbers: a debit such as -12.50 is not neutralised.
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from psycopg import sql
@@ -45,7 +45,7 @@ class HistoryFilter:
         kind = args.get("kind") or None
         if kind is not None and kind not in TRANSACTION_KINDS:
             raise InvalidInput("Unknown kind.", field="kind")
-        since, until = _date(args.get("since"), "since"), _date(args.get("until"), "until")
+        since, until = parse_day(args.get("since"), "since"), parse_day(args.get("until"), "until")
         if since and until and since > until:
             raise InvalidInput("The range ends before it starts.", field="until")
         return cls(wallet_id=check_id(args["wallet_id"], "wallet_id") if args.get("wallet_id") else None,
@@ -58,7 +58,7 @@ class HistoryFilter:
         return f"{what}-{scope}-{span}.csv"
 
 
-def _date(value, field: str) -> date | None:
+def parse_day(value, field: str) -> date | None:
     if not value:
         return None
     try:
@@ -177,28 +177,14 @@ def _rows_as_csv(header: list[str], rows) -> Iterator[bytes]:
 
 
 # -- balances as of a day ------------------------------------------------------------------
-def balances_as_of(day: date) -> list[dict]:
+def stream_balances(day: date) -> Iterator[bytes]:
     """Every wallet's balance at the end of `day` (UTC), from its history: the balance_after
-    of its last entry before the next midnight, or zero."""
+    of its last entry before the next midnight, or zero; streamed like the history."""
     end = _start(day + timedelta(days=1))
     last = (select(WalletHistory.balance_after).where(WalletHistory.wallet_id == Wallet.id,
                                                       WalletHistory.created_at < end)
             .order_by(WalletHistory.id.desc()).limit(1).scalar_subquery())
     rows = db.session.execute(select(Wallet.id, Wallet.owner_name, Wallet.currency, Wallet.status,
                                      func.coalesce(last, 0)).where(Wallet.created_at < end).order_by(Wallet.id))
-    return [asdict(_Balance(r[0], neutralise(r[1]), r[2], r[3], format_amount(r[4], r[2]), day.isoformat()))
-            for r in rows]
-
-
-@dataclass
-class _Balance:
-    wallet_id: int
-    owner: str
-    currency: str
-    status: str
-    balance: str
-    as_of: str
-
-
-def stream_balances(day: date) -> Iterator[bytes]:
-    return _rows_as_csv(BALANCE_COLUMNS, (list(b.values()) for b in balances_as_of(day)))
+    return _rows_as_csv(BALANCE_COLUMNS, ([r[0], neutralise(r[1]), r[2], r[3], format_amount(r[4], r[2]),
+                                           day.isoformat()] for r in rows))

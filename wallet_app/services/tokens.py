@@ -15,6 +15,7 @@ from ..models.types import utcnow
 from . import audit, validate
 from .atomic import atomic, single_statement_connection
 from .audit import Actor
+from .serialize import iso
 
 SCOPES = ("read", "write")
 PREFIX = "wlt_"
@@ -104,6 +105,5 @@ def authenticate(secret: str, session: Session | None = None) -> Principal | Non
 
 
 def token_dict(t: ApiToken) -> dict:
-    from .serialize import iso
     return {"id": t.id, "name": t.name, "scopes": t.scopes.split(","), "created_at": iso(t.created_at),
             "last_used_at": iso(t.last_used_at), "revoked_at": iso(t.revoked_at)}
