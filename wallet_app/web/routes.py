@@ -1,12 +1,13 @@
 """Operator pages: dashboard, wallets, wallet detail with fund and transfer, transactions."""
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth.roles import can, operator_actor, require
-from ..errors import InvalidInput, NotFound, WalletError
+from ..errors import NotFound, WalletError
 from ..services import stats
+from ..services.exports import parse_day
 from ..services.wallets import WalletsService
 from .forms import FundForm, TransferForm, WalletForm
 from .htmx import render, wants_fragment
@@ -86,10 +87,10 @@ def _detail(wallet_id: int, **forms) -> dict:
 @require("read")
 def history(wallet_id):
     wallet = _wallet_or_404(wallet_id)
-    since, until = _day(request.args.get("since")), _day(request.args.get("until"))
-    try:
-        page = WalletsService().history(wallet_id, cursor=request.args.get("cursor"), limit=25, since=since,
-                                        until=until + timedelta(days=1) if until else None)
+    try:  # a bad date or cursor in a hand-edited URL is the client's error, never a 500
+        since, until = (parse_day(request.args.get(f), f) for f in ("since", "until"))
+        page = WalletsService().history(wallet_id, cursor=request.args.get("cursor"), limit=25,
+                                        since=_midnight(since), until=_midnight(until, days=1))
     except WalletError:
         abort(400)
     fragment = "wallets/_history_rows.html" if request.args.get("cursor") else "wallets/_history.html"
@@ -98,13 +99,8 @@ def history(wallet_id):
     return render("wallets/detail.html", fragment, wallet=wallet, history=page, **rest)
 
 
-def _day(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise InvalidInput("Use a date like 2026-11-24.", field="since") from None
+def _midnight(day: date | None, days: int = 0) -> datetime | None:
+    return datetime.combine(day + timedelta(days=days), time(), timezone.utc) if day else None
 
 
 @bp.post("/wallets/<int:wallet_id>/<any(fund, transfer):kind>/confirm")
