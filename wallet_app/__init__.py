@@ -3,9 +3,9 @@ from flask import Flask, Response
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
-from . import config, request_log, security
+from . import config, request_log, security, throttle
 from .web import errors as web_errors
-from .extensions import csrf, db, htmx, limiter, login_manager, migrate
+from .extensions import csrf, db, htmx, login_manager, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -20,7 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
-    limiter.init_app(app)
+    throttle.init_app(app)
     with app.app_context():
         _configure_engine(db.engine)
 

@@ -33,7 +33,6 @@ def from_env(overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "WRITE_RETRIES": 5,
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
-        "RATELIMIT_HEADERS_ENABLED": True,
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600/minute"),  # per token
         "SIGNIN_RATE_LIMIT": env.get("SIGNIN_RATE_LIMIT", "20/minute"),  # per address
     }

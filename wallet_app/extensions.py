@@ -1,6 +1,5 @@
-"""Extension instances, created unbound and attached to the app in create_app."""
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+"""Extension instances, created unbound and attached to the app in create_app (request
+limits are in throttle.py)."""
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -22,6 +21,3 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
-# Limits are declared where they apply (sign-in, API); storage is Redis when REDIS_URL is
-# set, so limits hold across workers and hosts, else memory (see config.py).
-limiter = Limiter(key_func=get_remote_address, default_limits=[])

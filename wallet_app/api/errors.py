@@ -42,16 +42,5 @@ def register(bp: Blueprint) -> None:
 
     @bp.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        code = {413: "payload_too_large", 429: "rate_limited", 404: "not_found",
-                405: "method_not_allowed"}.get(exc.code, "http_error")
-        headers = {}
-        if exc.code == 429:
-            retry = getattr(exc, "retry_after", None) or _retry_after(exc)
-            headers["Retry-After"] = str(retry)
-        return problem(exc.code, TITLES.get(exc.code, exc.name), exc.description or exc.name, code,
-                       headers=headers)
-
-
-def _retry_after(exc) -> int:
-    response = exc.get_response()
-    return int(response.headers.get("Retry-After", 1))
+        code = {413: "payload_too_large", 404: "not_found", 405: "method_not_allowed"}.get(exc.code, "http_error")
+        return problem(exc.code, TITLES.get(exc.code, exc.name), exc.description or exc.name, code)

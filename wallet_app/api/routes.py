@@ -2,13 +2,14 @@
 import hashlib
 from datetime import datetime, timezone
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
-from ..extensions import csrf, limiter
+from ..extensions import csrf
 from ..exports.routes import csv_response
 from ..services import exports, tokens
 from ..services.audit import Actor
 from ..services.wallets import WalletsService
+from .. import throttle
 from . import schemas
 from .errors import ApiError, register
 from .openapi import document
@@ -18,28 +19,16 @@ csrf.exempt(bp)  # bearer tokens, no cookies: CSRF does not apply
 register(bp)
 
 
-def _token_key() -> str:
-    """Limits count per token. The limiter runs before authentication, so the key is a hash
-    of the presented credential (the same for every request with one token)."""
-    credential = request.headers.get("Authorization", "")
-    if not credential:
-        return f"anonymous:{request.remote_addr}"
-    return "token:" + hashlib.sha256(credential.encode()).hexdigest()[:32]
-
-
-limiter.limit(lambda: _api_limit(), key_func=_token_key)(bp)
-
-
-def _api_limit() -> str:
-    from flask import current_app
-    return current_app.config["API_RATE_LIMIT"]
-
-
 @bp.before_request
 def authenticate():
-    """Every endpoint but the OpenAPI document needs a live token with the right scope."""
+    """Every endpoint but the OpenAPI document is throttled and needs a live token with the
+    right scope."""
     if request.endpoint == "api.openapi":
         return
+    retry_after = throttle.hit(current_app.config["API_RATE_LIMIT"], "api", _throttle_key())
+    if retry_after is not None:
+        raise ApiError(429, "rate_limited", "Too many requests for this token; slow down.",
+                       headers={"Retry-After": str(retry_after)})
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     token = tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
     if token is None:
@@ -52,12 +41,13 @@ def authenticate():
         raise ApiError(403, "forbidden", f"This token lacks the {needed} scope.")
 
 
-@bp.after_request
-def only_throttled_answers_say_retry_after(response):
-    """Flask-Limiter adds Retry-After to every answer; on a success it would mislead clients."""
-    if response.status_code != 429:
-        response.headers.pop("Retry-After", None)
-    return response
+def _throttle_key() -> str:
+    """Limits count per token. They are checked before authentication (a flood of bad tokens
+    is limited too), so the key is a hash of the presented credential."""
+    credential = request.headers.get("Authorization", "")
+    if not credential:
+        return f"anonymous:{request.remote_addr}"
+    return "token:" + hashlib.sha256(credential.encode()).hexdigest()[:32]
 
 
 def _actor() -> Actor:

@@ -5,7 +5,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import login_required, login_user, logout_user
 
 from ..errors import WalletError
-from ..extensions import limiter, login_manager
+from werkzeug.exceptions import TooManyRequests
+
+from .. import throttle
+from ..extensions import login_manager
 from ..services.signin import sign_in
 from .forms import SignInForm
 
@@ -25,9 +28,11 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["SIGNIN_RATE_LIMIT"], methods=["POST"],
-               error_message="Too many sign-in attempts from your address.")
 def login():
+    if request.method == "POST":
+        retry_after = throttle.hit(current_app.config["SIGNIN_RATE_LIMIT"], "signin", request.remote_addr or "")
+        if retry_after is not None:
+            raise TooManyRequests("Too many sign-in attempts from your address.", retry_after=retry_after)
     form = SignInForm()
     if form.validate_on_submit():
         try:
