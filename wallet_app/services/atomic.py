@@ -5,7 +5,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import psycopg
 from flask import current_app
+from psycopg.rows import namedtuple_row
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -62,3 +64,26 @@ def single_statement_connection(session: Session) -> Connection | None:
     if bind not in _autocommit:
         _autocommit[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
     return _autocommit[bind].connect()
+
+
+def execute_one(conn: Connection, sql: str, params: dict):
+    """Run one statement pre-compiled to psycopg's placeholders on the driver connection under
+    `conn` and return its first row (a named tuple) or None.
+
+    For the per-request statements (token lookup, transfer) on PostgreSQL: SQLAlchemy's
+    execution layer (context, events, result metadata) cost ~0.1 ms CPU a call, about a
+    sixth of an API transfer's Python time (profiled). Errors still arrive as SQLAlchemy's
+    DBAPIError with disconnects detected and the connection invalidated, so retries
+    (atomic) and the 503 handler see them as before.
+    """
+    with conn.connection.driver_connection.cursor(row_factory=namedtuple_row) as cursor:
+        try:
+            cursor.execute(sql, params)
+        except psycopg.Error as exc:
+            dbapi = conn.connection.dbapi_connection
+            disconnect = conn.dialect.is_disconnect(exc, dbapi, cursor)
+            if disconnect:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(sql, params, exc, psycopg.Error, connection_invalidated=disconnect,
+                                      dialect=conn.dialect) from None
+        return cursor.fetchone()

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from ..errors import CurrencyMismatch, InsufficientFunds, InvalidAmount, NotFound, WalletNotActive
 from ..money import MINOR_UNITS, format_amount
+from .atomic import execute_one
 
 def _compact(sql: str) -> str:
     """Drop comments and runs of whitespace: psycopg caches and prepares (server-side, after
@@ -100,7 +101,7 @@ SELECT verdict.v AS verdict, tx.id, tx.currency, tx.created_at,
 FROM verdict LEFT JOIN tx ON true
 """))
 
-# Pre-compiled to psycopg's placeholders: exec_driver_sql skips SQLAlchemy's per-call
+# Pre-compiled to psycopg's placeholders: execute_one skips SQLAlchemy's per-call
 # compile and parameter processing on the hottest path (profiled: ~15% of its CPU).
 MOVE_SQL = str(MOVE.compile(dialect=psycopg_dialect()))
 
@@ -110,7 +111,7 @@ def move(conn: Connection, kind: str, source_id, dest_id, amount, key, fp, refer
     params = dict(scope=actor.scope, key=key, fp=fp, src=source_id, dst=dest_id, amount=amount,
                   kind=kind, reference=reference, actor=actor.name, ip=actor.ip)
     try:
-        return conn.exec_driver_sql(MOVE_SQL, params).one()
+        return execute_one(conn, MOVE_SQL, params)
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == "WA001":
             raise _domain_error(exc.orig.diag.message_primary, json.loads(exc.orig.diag.message_detail),

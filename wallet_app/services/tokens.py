@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import ApiToken
 from ..models.types import utcnow
 from . import audit, validate
-from .atomic import atomic, single_statement_connection
+from .atomic import atomic, execute_one, single_statement_connection
 from .audit import Actor
 from .serialize import iso
 
@@ -100,7 +100,7 @@ def authenticate(secret: str, session: Session | None = None) -> Principal | Non
     solo = single_statement_connection(s)
     with solo if solo is not None else nullcontext():
         conn = solo if solo is not None else s
-        row = (solo.exec_driver_sql(_LOOKUP_PG, params) if solo is not None else s.execute(_LOOKUP, params)).first()
+        row = execute_one(solo, _LOOKUP_PG, params) if solo is not None else s.execute(_LOOKUP, params).first()
         if row is None:
             return None
         now = utcnow()
