@@ -54,12 +54,12 @@ _autocommit: dict[Engine, Engine] = {}
 
 
 def single_statement_connection(session: Session) -> Connection | None:
-    """A connection whose statements are each their own transaction, for a write that is ONE
-    statement: no BEGIN/COMMIT round trips and no ORM session bookkeeping. None when
-    `session` works inside an outer transaction (the tests' rolled-back one), which must
-    keep the write."""
+    """On PostgreSQL, a connection whose statements are each their own transaction, for a
+    write that is ONE statement: no BEGIN/COMMIT round trips and no ORM session bookkeeping.
+    None elsewhere, and when `session` works inside an outer transaction (the tests' rolled-
+    back one), which must keep the write: the caller then uses the session."""
     bind = session.get_bind()
-    if not isinstance(bind, Engine):
+    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
         return None
     if bind not in _autocommit:
         _autocommit[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")

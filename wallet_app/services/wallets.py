@@ -131,7 +131,7 @@ class WalletsService:
                 return OperationResult(_transaction(_orm(s), tx_id), replayed=True)
             return OperationResult(body)
 
-        solo = single_statement_connection(self.session) if one_statement else None
+        solo = single_statement_connection(self.session)
         if solo is None:
             return atomic(self.session, op)
         with solo:
