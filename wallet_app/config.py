@@ -47,6 +47,12 @@ def from_env(overrides: dict | None = None) -> dict:
         )
     cfg["SQLALCHEMY_DATABASE_URI"] = _database_url(cfg["SQLALCHEMY_DATABASE_URI"])
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(cfg)
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # The one-statement writes and the token lookup run in autocommit on a pool of their
+        # own (services/atomic.py): switching a shared connection to autocommit at every
+        # checkout and back at checkin cost ~0.2 ms CPU per API transfer (profiled).
+        cfg["SQLALCHEMY_BINDS"] = {"autocommit": {"url": cfg["SQLALCHEMY_DATABASE_URI"],
+                                                  "isolation_level": "AUTOCOMMIT"}}
     return cfg
 
 

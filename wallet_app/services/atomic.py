@@ -8,9 +8,11 @@ from typing import TypeVar
 import psycopg
 from flask import current_app
 from psycopg.rows import namedtuple_row
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+from ..extensions import db
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,20 +52,16 @@ def atomic(session: Session | Connection, operation: Callable[[Session], T]) -> 
     raise AssertionError("unreachable")
 
 
-_autocommit: dict[Engine, Engine] = {}
-
-
 def single_statement_connection(session: Session) -> Connection | None:
     """On PostgreSQL, a connection whose statements are each their own transaction, for a
     write that is ONE statement: no BEGIN/COMMIT round trips and no ORM session bookkeeping.
-    None elsewhere, and when `session` works inside an outer transaction (the tests' rolled-
-    back one), which must keep the write: the caller then uses the session."""
-    bind = session.get_bind()
-    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+    It comes from the "autocommit" engine (config.py). None elsewhere, and when `session`
+    works inside an outer transaction (the tests' rolled-back one), which must keep the
+    write: the caller then uses the session."""
+    engines = db.engines
+    if "autocommit" not in engines or session.get_bind() is not engines[None]:
         return None
-    if bind not in _autocommit:
-        _autocommit[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
-    return _autocommit[bind].connect()
+    return engines["autocommit"].connect()
 
 
 def execute_one(conn: Connection, sql: str, params: dict):
