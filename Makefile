@@ -41,8 +41,13 @@ browser:
 soak: install-dev
 	BANK_SECONDS=600 $(BIN)/python -m pytest tests/test_bank.py -q
 
-# Benchmarks against pgbench in the same run; writes bench/RESULTS.md (about 5 minutes).
+# Benchmarks against pgbench in the same run; writes bench/RESULTS.md (about 8 minutes).
+# The HTTP load generator is wrk, from Debian's packages (installed with apt when root).
 bench: install-dev
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	  else echo "make bench needs wrk (apt-get install wrk)" >&2; exit 1; fi; \
+	fi
 	$(BIN)/python -m bench
 
 clean:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -68,7 +69,10 @@ def main() -> int:
                 table.append((f"2. WalletsService.transfer, {variant}, {threads} threads",
                               f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
                               f"{r['tps'] / base[variant, threads]:.2f}"))
-        table += http_rows(url, secs, wallets, base)
+        rows, notes = http_rows(url, secs, wallets, base)
+        table += rows
+        for note in notes + [""]:
+            say(note)
         table += export_rows(url)
         table += page_rows(app, wallets)
         reconcile = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "reconcile"], cwd=ROOT,
@@ -83,28 +87,66 @@ def main() -> int:
             cluster.destroy()
 
 
-def http_rows(url: str, secs: float, wallets: int, base: dict) -> list:
+# gunicorn (workers, threads) tried at 64 clients; gunicorn.conf.py's default is the winner
+# on this 2-core machine (see bench/RESULTS.md).
+SWEEP = ((1, 8), (2, 4), (2, 8), (3, 4), (4, 2))
+
+
+def http_rows(url: str, secs: float, wallets: int, base: dict) -> tuple[list, list]:
+    """Row 3 with gunicorn.conf.py's own settings, then the workers x threads sweep."""
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": uuid.uuid4().hex, "API_RATE_LIMIT": "100000000/minute"}
+    if redis_answers():
+        env["REDIS_URL"] = "redis://127.0.0.1:6379/0"  # production: limits shared by all workers
     token = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "create-token", "bench", "--scopes",
                             "read,write"], cwd=ROOT, env=env, capture_output=True, text=True,
                            check=True).stdout.strip().splitlines()[-1]
+    rows, notes = [], []
+    with gunicorn(env) as (pid, port):
+        for clients in (16, 64):
+            r = runners.http_load(pid, port, token, clients, secs, wallets)
+            rows.append((f"3. HTTP POST /api/v1/transfers (gunicorn), {clients} clients",
+                         f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
+                         f"{r['tps'] / base['uniform', 16]:.2f}"))
+            notes.append(f"- {clients} clients: {cpu_split(r)}")
+    notes.append("")
+    notes.append("gunicorn workers x threads at 64 clients (row 3 uses gunicorn.conf.py's defaults):")
+    for workers, threads in SWEEP:
+        with gunicorn({**env, "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads)}) as (pid, port):
+            r = runners.http_load(pid, port, token, 64, secs, wallets)
+        notes.append(f"- {workers} x {threads}: {r['tps']:,.0f}/s ({r['tps'] / base['uniform', 16]:.2f}), "
+                     f"p99 {r['p99']:.0f} ms, errors {r['errors']}; {cpu_split(r)}")
+    head = [f"HTTP CPU per transfer (ms, all cores; rate limits on {'Redis' if 'REDIS_URL' in env else 'memory'}):"]
+    return rows, head + notes
+
+
+def cpu_split(r: dict) -> str:
+    return (f"app {r['cpu_app']:.2f}, PostgreSQL {r['cpu_db']:.2f}, wrk/Redis/kernel {r['cpu_rest']:.2f}, "
+            f"CPU idle {r['idle']:.0f}%")
+
+
+def redis_answers() -> bool:
+    import redis
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping())
+    except redis.exceptions.ConnectionError:
+        return False
+
+
+@contextmanager
+def gunicorn(env: dict):
+    """gunicorn with gunicorn.conf.py on a free loopback port: yields (master pid, port)."""
+    from tests.bank import wait_ready
+
     port = pg._free_port()
     server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
                               env={**env, "BIND": f"127.0.0.1:{port}"}, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
-        from tests.bank import wait_ready
         wait_ready(port)
-        rows = []
-        for clients in (16, 64):
-            r = runners.http_load(port, token, clients, secs, wallets)
-            rows.append((f"3. HTTP POST /api/v1/transfers (gunicorn), {clients} clients",
-                         f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
-                         f"{r['tps'] / base['uniform', 16]:.2f}"))
-        return rows
+        yield server.pid, port
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(30)
 
 
 EXPORT = """

@@ -1,6 +1,5 @@
 """The measured workloads: pgbench (baseline), the service in threads, HTTP under gunicorn,
 the CSV export against COPY, and page times through the test client."""
-import http.client
 import json
 import os
 import re
@@ -82,31 +81,50 @@ def service(app, threads: int, seconds: float, wallets: int, hot: bool) -> dict:
     return closed_loop(threads, seconds, make_worker)
 
 
-def http_load(port: int, token: str, clients: int, seconds: float, wallets: int) -> dict:
-    """Keep-alive HTTP clients, each transfer with its own Idempotency-Key."""
-    import random
+def http_load(server_pid: int, port: int, token: str, clients: int, seconds: float, wallets: int) -> dict:
+    """wrk as the load generator: keep-alive connections, each transfer with its own
+    Idempotency-Key (bench/transfers.lua); errors are non-2xx answers and socket errors.
+    wrk is C: a Python generator took a core of its own from the two the server and
+    PostgreSQL share. Also returns the CPU each side spent per transfer (ms)."""
+    cmd = ["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{seconds:.0f}s", "--timeout", "30s",
+           "-s", str(ROOT / "bench" / "transfers.lua"), f"http://127.0.0.1:{port}",
+           "--", token, str(wallets), uuid.uuid4().hex]
+    before = cpu_ticks(server_pid)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    after = cpu_ticks(server_pid)
+    r = json.loads(re.search(r"^WRK (.*)$", out, re.M).group(1))
+    errors = r["status_errors"] + r["socket_errors"]
+    ms = 1000 / os.sysconf("SC_CLK_TCK") / max(r["requests"], 1)
+    spent = {k: (after[k] - before[k]) * ms for k in after}
+    return {"tps": (r["requests"] - errors) / r["seconds"], "p50": r["p50_ms"], "p99": r["p99_ms"],
+            "errors": errors, "cpu_app": spent["app"], "cpu_db": spent["postgres"],
+            "cpu_rest": spent["busy"] - spent["app"] - spent["postgres"],
+            "idle": 100 * (after["idle"] - before["idle"]) / max(after["all"] - before["all"], 1)}
 
-    def make_worker(i):
-        rng = random.Random(1000 + i)
-        state = {"conn": http.client.HTTPConnection("127.0.0.1", port, timeout=30)}
 
-        def once():
-            src, dst = rng.sample(range(2, wallets + 1), 2)
-            body = json.dumps({"from_wallet_id": src, "to_wallet_id": dst, "amount": "0.01"})
-            try:
-                state["conn"].request("POST", "/api/v1/transfers", body=body, headers={
-                    "Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                    "Idempotency-Key": str(uuid.uuid4())})
-                response = state["conn"].getresponse()
-                response.read()
-                return response.status == 201
-            except (OSError, http.client.HTTPException):
-                state["conn"].close()
-                state["conn"] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                return False
-        return once
-
-    return closed_loop(clients, seconds, make_worker)
+def cpu_ticks(server_pid: int) -> dict:
+    """CPU clock ticks so far: the gunicorn tree (`app`), every PostgreSQL process, and the
+    whole machine (busy, idle, all) from /proc."""
+    ticks, children, totals = {}, {}, {"app": 0, "postgres": 0}
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks[pid] = int(fields[11]) + int(fields[12])
+        children.setdefault(int(fields[1]), []).append(pid)
+        if comm == "postgres":
+            totals["postgres"] += ticks[pid]
+    todo = [server_pid]
+    while todo:
+        pid = todo.pop()
+        totals["app"] += ticks.get(pid, 0)
+        todo += children.get(pid, [])
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:8]]
+    idle = values[3] + values[4]
+    return {**totals, "idle": idle, "all": sum(values), "busy": sum(values) - idle}
 
 
 def peak_rss_of(code: str, env: dict) -> tuple[float, float, int]:

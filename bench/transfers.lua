@@ -1,0 +1,36 @@
+-- wrk script for bench row 3: POST /api/v1/transfers, each request with its own
+-- Idempotency-Key and a random pair of distinct wallets in 2..N.
+-- wrk -s bench/transfers.lua URL -- TOKEN WALLETS RUN_ID
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  token, wallets, run_id = args[1], tonumber(args[2]), args[3]
+  math.randomseed(1000 + id)
+  sent = 0
+end
+
+function request()
+  sent = sent + 1
+  local src = math.random(2, wallets)
+  local dst = math.random(2, wallets - 1)
+  if dst >= src then dst = dst + 1 end
+  local body = string.format('{"from_wallet_id": %d, "to_wallet_id": %d, "amount": "0.01"}', src, dst)
+  return wrk.format("POST", "/api/v1/transfers", {
+    ["Authorization"] = "Bearer " .. token,
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = string.format("%s-%d-%d", run_id, id, sent),
+  }, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRK {"requests": %d, "seconds": %f, "status_errors": %d, "socket_errors": %d, ' ..
+                         '"p50_ms": %f, "p99_ms": %f}\n', summary.requests, summary.duration / 1e6, e.status,
+                         e.connect + e.read + e.write + e.timeout, latency:percentile(50) / 1000,
+                         latency:percentile(99) / 1000))
+end
