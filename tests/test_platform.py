@@ -60,3 +60,15 @@ def test_a_hostile_request_id_is_replaced(client):
     response = client.get("/healthz", headers={"X-Request-ID": "<script> bad id"})
     assert response.headers["X-Request-ID"] != "<script> bad id"
     assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_both_connection_pools_take_the_configured_size(fresh_database_url):
+    """API auth and transfers use the autocommit pool; left at SQLAlchemy's default of five it
+    opened and closed a PostgreSQL connection per request beyond that (seen in make bench)."""
+    from wallet_app.extensions import db
+
+    app = make_app(fresh_database_url(), DB_POOL_SIZE=12)
+    with app.app_context():
+        pools = [db.engines[name].pool for name in (None, "autocommit")]
+        assert [(p.size(), p._max_overflow) for p in pools] == [(12, 5), (12, 5)]
+        db.engine.dispose()

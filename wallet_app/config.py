@@ -50,9 +50,12 @@ def from_env(overrides: dict | None = None) -> dict:
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # The one-statement writes and the token lookup run in autocommit on a pool of their
         # own (services/atomic.py): switching a shared connection to autocommit at every
-        # checkout and back at checkin cost ~0.2 ms CPU per API transfer (profiled).
+        # checkout and back at checkin cost ~0.2 ms CPU per API transfer (profiled). A bind
+        # does not inherit SQLALCHEMY_ENGINE_OPTIONS: without them its pool kept 5 connections
+        # and opened (and closed) a new one per request past that.
         cfg["SQLALCHEMY_BINDS"] = {"autocommit": {"url": cfg["SQLALCHEMY_DATABASE_URI"],
-                                                  "isolation_level": "AUTOCOMMIT"}}
+                                                  "isolation_level": "AUTOCOMMIT",
+                                                  **cfg["SQLALCHEMY_ENGINE_OPTIONS"]}}
     return cfg
 
 
