@@ -1,6 +1,7 @@
 """Operator sign-in rules: generic refusals (no account enumeration), per-account throttling,
 and an audit row for every attempt."""
 from datetime import timedelta
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,7 +17,14 @@ from .operators import hash_password, verify_password
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
-_DUMMY_HASH = hash_password("timing-equaliser-not-a-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """What an unknown email is checked against, so it takes as long as a wrong password.
+    Made on first use: argon2 takes 64 MB to hash, and at import every process (each
+    gunicorn worker, each CLI command) peaked 64 MB higher for it."""
+    return hash_password("timing-equaliser-not-a-password")
 
 
 class SignInRefused(WalletError):
@@ -44,7 +52,7 @@ def sign_in(email: str, password: str, ip: str | None, session: Session | None =
         _record(s, email, ip, "signin.throttled")
         raise SignInThrottled("Too many failed sign-ins for this account. Try again in 15 minutes.")
     user = s.scalars(select(User).where(User.email == email)).first()
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password or "")
+    ok = verify_password(user.password_hash if user else _dummy_hash(), password or "")
     if not (user and ok and user.active):
         _record(s, email, ip, "signin.failed")
         raise SignInRefused("Email or password is incorrect.")
