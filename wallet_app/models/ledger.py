@@ -69,6 +69,16 @@ class WalletHistory(db.Model):
     balance_after: Mapped[Decimal] = mapped_column(Money())
     created_at: Mapped[datetime] = _created_at()
 
+    @classmethod
+    def newest_first(cls, wallet_id: int) -> tuple[tuple, tuple]:
+        """(where, order_by) for one wallet's entries, newest first, that PostgreSQL serves
+        from the (wallet_id, id DESC) index. With `wallet_id = x ORDER BY id DESC` the planner
+        may walk the primary key backwards instead, filtering: for a wallet holding half the
+        table (a treasury) it first skips everybody else's newer entries (56 ms instead of
+        0.04 ms after 250,000 of them). A range on wallet_id keeps wallet_id in the order,
+        which only that index provides."""
+        return (cls.wallet_id >= wallet_id, cls.wallet_id <= wallet_id), (cls.wallet_id, cls.id.desc())
+
 
 class IdempotencyKey(db.Model):
     """One row per (principal, key): the first result of an operation, replayed on retry."""

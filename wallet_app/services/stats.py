@@ -41,8 +41,8 @@ def dashboard(session: Session | None = None, days: int = 30) -> dict:
 def balance_series(wallet_id: int, points: int = 60, session: Session | None = None) -> list[Decimal]:
     """The wallet's balance after each of its last `points` entries, oldest first."""
     s = session or db.session
-    rows = s.scalars(select(WalletHistory.balance_after).where(WalletHistory.wallet_id == wallet_id)
-                     .order_by(WalletHistory.id.desc()).limit(points)).all()
+    where, order = WalletHistory.newest_first(wallet_id)
+    rows = s.scalars(select(WalletHistory.balance_after).where(*where).order_by(*order).limit(points)).all()
     return list(reversed(rows))
 
 

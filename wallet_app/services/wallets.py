@@ -166,12 +166,12 @@ class WalletsService:
         limit = validate.limit(limit)
         h, t = WalletHistory, Transaction
         counterparty = case((h.amount < 0, t.dest_wallet_id), else_=t.source_wallet_id)
+        where, order = h.newest_first(wallet["id"])
         stmt = (
             select(h.id, h.transaction_id, t.kind, h.amount, h.balance_after, t.reference,
                    t.created_by, h.created_at, counterparty.label("counterparty_wallet_id"))
             .join(t, t.id == h.transaction_id)
-            .where(h.wallet_id == wallet["id"])
-            .order_by(h.id.desc()).limit(limit + 1)
+            .where(*where).order_by(*order).limit(limit + 1)
         )
         if (before := validate.cursor(cursor)) is not None:
             stmt = stmt.where(h.id < before)
