@@ -4,12 +4,12 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from .. import throttle
 from ..extensions import csrf
 from ..exports.routes import csv_response
 from ..services import exports, tokens
 from ..services.audit import Actor
 from ..services.wallets import WalletsService
-from .. import throttle
 from . import schemas
 from .errors import ApiError, register
 from .openapi import document

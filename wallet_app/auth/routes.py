@@ -3,11 +3,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import login_required, login_user, logout_user
-
-from ..errors import WalletError
 from werkzeug.exceptions import TooManyRequests
 
 from .. import throttle
+from ..errors import WalletError
 from ..extensions import login_manager
 from ..services.signin import sign_in
 from .forms import SignInForm
