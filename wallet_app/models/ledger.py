@@ -21,6 +21,9 @@ class Wallet(db.Model):
     __table_args__ = (
         CheckConstraint("balance >= 0", name="balance_non_negative"),
         CheckConstraint(f"status IN {WALLET_STATUSES}", name="status_known"),
+        # The search's ILIKE '%text%' (migration 0003): GIN trigram indexes on PostgreSQL.
+        *(Index(f"ix_wallets_{c}_trgm", c, postgresql_using="gin", postgresql_ops={c: "gin_trgm_ops"})
+          for c in ("owner_name", "owner_email", "external_ref")),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
