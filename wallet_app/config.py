@@ -55,7 +55,9 @@ def from_env(overrides: dict | None = None) -> dict:
         # and opened (and closed) a new one per request past that.
         cfg["SQLALCHEMY_BINDS"] = {"autocommit": {"url": cfg["SQLALCHEMY_DATABASE_URI"],
                                                   "isolation_level": "AUTOCOMMIT",
-                                                  **cfg["SQLALCHEMY_ENGINE_OPTIONS"]}}
+                                                  **cfg["SQLALCHEMY_ENGINE_OPTIONS"],
+                                                  # no transaction is ever left open to roll back
+                                                  "pool_reset_on_return": None}}
     return cfg
 
 

@@ -56,10 +56,10 @@ def single_statement_connection(session: Session) -> Connection | None:
     """On PostgreSQL, a connection whose statements are each their own transaction, for a
     write that is ONE statement: no BEGIN/COMMIT round trips and no ORM session bookkeeping.
     It comes from the "autocommit" engine (config.py). None elsewhere, and when `session`
-    works inside an outer transaction (the tests' rolled-back one), which must keep the
-    write: the caller then uses the session."""
+    is bound to a connection of its own (the tests' rolled-back transaction), which must
+    keep the write: the caller then uses the session."""
     engines = db.engines
-    if "autocommit" not in engines or session.get_bind() is not engines[None]:
+    if session.bind is not None or "autocommit" not in engines:
         return None
     return engines["autocommit"].connect()
 

@@ -121,7 +121,8 @@ class WalletsService:
         key = check_key(key)
         reference = validate.text(reference, "reference", 500)
         fp = fingerprint(kind, source=source_id, dest=dest_id, amount=f"{value:f}", reference=reference)
-        one_statement = self.session.get_bind().dialect.name == "postgresql"
+        solo = single_statement_connection(self.session)
+        one_statement = solo is not None or self.session.get_bind().dialect.name == "postgresql"
         move = _move_in_one_statement if one_statement else _move_step_by_step
 
         def op(s: Session) -> OperationResult:
@@ -131,7 +132,6 @@ class WalletsService:
                 return OperationResult(_transaction(_orm(s), tx_id), replayed=True)
             return OperationResult(body)
 
-        solo = single_statement_connection(self.session)
         if solo is None:
             return atomic(self.session, op)
         with solo:
