@@ -17,6 +17,7 @@ from ..errors import CurrencyMismatch, InsufficientFunds, InvalidAmount, NotFoun
 from ..money import MINOR_UNITS, format_amount
 from .atomic import execute_one
 
+
 def _compact(sql: str) -> str:
     """Drop comments and runs of whitespace: psycopg caches and prepares (server-side, after
     a few runs) only statements up to 4096 characters, and this one runs on every transfer."""
