@@ -152,7 +152,7 @@ def gunicorn(env: dict):
 EXPORT = """
 import sys; sys.path.insert(0, '.')
 from tests.conftest import make_app
-from wallet_app.services import exports
+from wallet_app.finance import exports
 app = make_app('{url}')
 n = 0
 with app.app_context(), app.test_request_context():

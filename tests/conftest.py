@@ -1,8 +1,8 @@
-"""Fixtures: a fresh PostgreSQL database per run (and SQLite for the service tests), apps,
-a per-test session rolled back at the end, clients, and an actor to act as."""
+"""Fixtures: a fresh PostgreSQL database per run, apps, a per-test session rolled back at
+the end, clients, and an actor to act as."""
 import os
-import tempfile
 import uuid
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,9 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from tests import pg
 from wallet_app import create_app
 from wallet_app.extensions import db
+from wallet_app.finance.reconcile import reconcile
+from wallet_app.ledger import operations, queries
 from wallet_app.services.audit import Actor
-from wallet_app.services.wallets import WalletsService
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -68,20 +69,9 @@ def postgresql_app(fresh_database_url):
     return make_app(fresh_database_url())
 
 
-@pytest.fixture(scope="session")
-def sqlite_app():
-    path = Path(tempfile.mkdtemp()) / "wallet.db"
-    migrate(f"sqlite:///{path}")
-    yield make_app(f"sqlite:///{path}")
-    path.unlink(missing_ok=True)
-
-
 @pytest.fixture
-def app(request):
-    """The PostgreSQL app; a module runs on both with
-    `pytestmark = pytest.mark.parametrize("app", ["postgresql", "sqlite"], indirect=True)`."""
-    backend = getattr(request, "param", "postgresql")
-    return request.getfixturevalue(f"{backend}_app")
+def app(postgresql_app):
+    return postgresql_app
 
 
 @pytest.fixture
@@ -118,9 +108,15 @@ def actor():
     return Actor(scope="user:1", name="tester@example.com", ip="127.0.0.1")
 
 
+def ledger_api():
+    """The ledger's operations and reads side by side, plus reconcile, as tests call them."""
+    return SimpleNamespace(**{n: getattr(m, n) for m in (operations, queries) for n in m.__all__},
+                           reconcile=lambda: reconcile(db.session))
+
+
 @pytest.fixture
 def service(session):
-    return WalletsService()
+    return ledger_api()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from wallet_app.errors import InsufficientFunds
 from wallet_app.extensions import db
 from wallet_app.models import Transaction, WalletHistory
 from wallet_app.services.audit import Actor
-from wallet_app.services.wallets import WalletsService
+from tests.conftest import ledger_api
 
 ACTOR = Actor("token:1", "load-test")
 THREADS = 16
@@ -39,7 +39,7 @@ def run_threads(app, work, n=THREADS):
 
 def make_wallets(app, n, amount):
     with app.app_context():
-        svc = WalletsService()
+        svc = ledger_api()
         ids = [svc.create_wallet(f"Owner {i}", "USD", actor=ACTOR)["id"] for i in range(n)]
         for w in ids:
             svc.fund(w, amount, idempotency_key=str(uuid.uuid4()), actor=ACTOR)
@@ -52,7 +52,7 @@ def test_random_and_opposite_transfers_hold_every_invariant(committing_app, caps
     lock = threading.Lock()
 
     def work(i):
-        rng, svc = random.Random(i), WalletsService()
+        rng, svc = random.Random(i), ledger_api()
         for n in range(300):
             if i < 4:  # four threads send A->B and B->A pairs back to back
                 a, b = (ids[0], ids[1]) if (i + n) % 2 else (ids[1], ids[0])
@@ -71,11 +71,12 @@ def test_random_and_opposite_transfers_hold_every_invariant(committing_app, caps
     assert failures == []  # no deadlock or other error surfaced
     assert counts["ok"] + counts["refused"] == THREADS * 300
     with committing_app.app_context():
-        svc = WalletsService()
+        svc = ledger_api()
         assert svc.reconcile().ok
         total = sum(Decimal(svc.get_wallet(w)["balance"]) for w in ids)
         assert total == Decimal("20000.00")
-        assert db.session.scalar(select(func.min(WalletHistory.balance_after))) >= 0
+        assert db.session.scalar(select(func.min(WalletHistory.balance_after))
+                                 .where(WalletHistory.wallet_id.in_(ids))) >= 0
         assert db.session.scalar(select(func.count()).select_from(Transaction)) == 20 + counts["ok"]
     with capsys.disabled():
         print(f"\n[concurrency] {THREADS}x300 transfers: {counts['ok']} moved, {counts['refused']} refused "
@@ -87,7 +88,7 @@ def test_hot_wallet_drains_to_exactly_zero_and_never_below(committing_app, capsy
     moved = []
 
     def work(i):
-        svc = WalletsService()
+        svc = ledger_api()
         while True:
             try:
                 svc.transfer(hot, others[i % 4], "0.50", idempotency_key=str(uuid.uuid4()), actor=ACTOR)
@@ -99,7 +100,7 @@ def test_hot_wallet_drains_to_exactly_zero_and_never_below(committing_app, capsy
     assert failures == []
     assert len(moved) == 400  # 200.00 / 0.50, not one more
     with committing_app.app_context():
-        svc = WalletsService()
+        svc = ledger_api()
         assert svc.get_wallet(hot)["balance"] == "0.00"
         assert svc.reconcile().ok
     with capsys.disabled():

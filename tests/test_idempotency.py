@@ -9,10 +9,9 @@ from wallet_app.errors import IdempotencyKeyReused
 from wallet_app.extensions import db
 from wallet_app.models import IdempotencyKey, Transaction
 from wallet_app.services.audit import Actor
-from wallet_app.services.wallets import WalletsService
+from tests.conftest import ledger_api
 
 
-@pytest.mark.parametrize("app", ["postgresql", "sqlite"], indirect=True)
 def test_same_key_and_parameters_twice_moves_once_and_replays(service, actor, make_wallet):
     a, b = make_wallet(balance="50.00"), make_wallet()
     first = service.transfer(a["id"], b["id"], "20.00", idempotency_key="retry-me", actor=actor)
@@ -25,7 +24,6 @@ def test_same_key_and_parameters_twice_moves_once_and_replays(service, actor, ma
     assert service.get_wallet(b["id"])["balance"] == "21.00"
 
 
-@pytest.mark.parametrize("app", ["postgresql", "sqlite"], indirect=True)
 def test_same_key_with_other_parameters_is_refused(service, actor, make_wallet, ledger_snapshot):
     a, b = make_wallet(balance="50.00"), make_wallet()
     service.transfer(a["id"], b["id"], "20.00", idempotency_key="once", actor=actor)
@@ -50,7 +48,7 @@ def test_a_failed_operation_releases_its_key(service, actor, make_wallet):
 def test_two_threads_with_the_same_key_move_money_exactly_once(committing_app):
     actor = Actor("token:9", "twin-test")
     with committing_app.app_context():
-        svc = WalletsService()
+        svc = ledger_api()
         a = svc.create_wallet("A", "USD", actor=actor)["id"]
         b = svc.create_wallet("B", "USD", actor=actor)["id"]
         svc.fund(a, "100.00", idempotency_key="seed", actor=actor)
@@ -60,7 +58,7 @@ def test_two_threads_with_the_same_key_move_money_exactly_once(committing_app):
         def send():
             with committing_app.app_context():
                 barrier.wait()
-                results.append(WalletsService().transfer(
+                results.append(ledger_api().transfer(
                     a, b, "1.00", idempotency_key=f"twin-{round_}", actor=actor))
 
         threads = [threading.Thread(target=send) for _ in range(2)]
@@ -70,7 +68,7 @@ def test_two_threads_with_the_same_key_move_money_exactly_once(committing_app):
         assert results[0].transaction == results[1].transaction
         assert sorted(r.replayed for r in results) == [False, True]
     with committing_app.app_context():
-        svc = WalletsService()
+        svc = ledger_api()
         assert svc.get_wallet(a)["balance"] == "90.00"
         assert db.session.scalar(select(func.count()).select_from(Transaction)) == 11
         assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 11

@@ -7,7 +7,6 @@ import pytest
 from wallet_app.errors import WalletError
 from wallet_app.services.audit import Actor
 
-pytestmark = pytest.mark.parametrize("app", ["postgresql", "sqlite"], indirect=True)
 
 
 def key():
@@ -20,8 +19,10 @@ def test_create_and_fund_a_wallet(service, actor, make_wallet):
     assert wallet["owner_email"] == "ada@example.com"
     result = service.fund(wallet["id"], "10.50", idempotency_key=key(), actor=actor, reference="deposit")
     assert result.transaction["kind"] == "fund" and result.transaction["amount"] == "10.50"
+    world = result.transaction["entries"][1]
     assert result.transaction["entries"] == [
-        {"wallet_id": wallet["id"], "amount": "10.50", "balance_after": "10.50"}]
+        {"wallet_id": wallet["id"], "system": None, "amount": "10.50", "balance_after": "10.50"},
+        {"wallet_id": world["wallet_id"], "system": "world", "amount": "-10.50", "balance_after": None}]
     assert service.get_wallet(wallet["id"])["balance"] == "10.50"
 
 

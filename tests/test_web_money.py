@@ -136,7 +136,7 @@ def test_history_load_more_and_date_filter(client, support, make_wallet, service
     assert "No movements in this range" in empty
     reloaded = client.get(f"/wallets/{a['id']}/history?since=2999-01-01").get_data(as_text=True)
     assert "<html" in reloaded and "No movements in this range" in reloaded and "Review transfer" in reloaded
-    assert client.get(f"/wallets/{a['id']}/history?since=not-a-date", headers=HX).status_code == 400
+    assert client.get(f"/wallets/{a['id']}/history?since=not-a-date", headers=HX).status_code == 422
 
 
 def test_after_success_the_form_is_fresh_with_a_new_token(client, support, make_wallet, service):

@@ -1,10 +1,8 @@
 """The wallet operations console: create_app builds the Flask app."""
 from flask import Flask, Response
-from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
-from . import config, request_log, security, throttle
-from .web import errors as web_errors
+from . import config, error_pages, request_log, security, throttle
 from .extensions import csrf, db, htmx, login_manager, migrate
 
 
@@ -13,7 +11,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=str(config.INSTANCE))
     app.config.update(config.from_env(test_config))
-    config.INSTANCE.mkdir(exist_ok=True)  # home of the local SQLite database
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.INSTANCE.parent / "migrations"))
@@ -21,8 +18,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     throttle.init_app(app)
-    with app.app_context():
-        _configure_engine(db.engine)
 
     from . import cli
     from .auth import loader  # noqa: F401  registers the user loader
@@ -30,10 +25,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     security.init_app(app)
     request_log.init_app(app)
-    web_errors.init_app(app)
+    error_pages.init_app(app)
     app.register_error_handler(DBAPIError, _database_unavailable)
+    app.context_processor(_allowed_values)
 
     return app
+
+
+def _allowed_values() -> dict:
+    """Every list of allowed values, from its one definition, for every template."""
+    from .ledger.catalogue import KINDS, label
+    from .models import ROLES, WALLET_STATUSES
+    from .money import MINOR_UNITS
+    return {"currencies": sorted(MINOR_UNITS), "kinds": KINDS, "kind_label": label,
+            "wallet_statuses": WALLET_STATUSES, "roles": ROLES}
 
 
 def _database_unavailable(exc: DBAPIError):
@@ -46,35 +51,18 @@ def _database_unavailable(exc: DBAPIError):
 
 
 def _register_blueprints(app: Flask) -> None:
-    """One blueprint per area (DESIGN.md section 1)."""
+    """One blueprint per area (docs/DESIGN.md, "Layers")."""
     from .admin import routes as _admin_routes, tokens as _admin_tokens  # noqa: F401
     from .admin.blueprint import bp as admin_bp
     from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
-    from .exports.routes import bp as exports_bp
-    from .web.routes import bp as web_bp
-
+    from .finance.routes import bp as finance_bp
     from .health import bp as health_bp
+    from .wallets.routes import bp as wallets_bp
 
     app.register_blueprint(health_bp)
-    app.register_blueprint(web_bp)
+    app.register_blueprint(wallets_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(exports_bp, url_prefix="/finance")
+    app.register_blueprint(finance_bp, url_prefix="/finance")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
-
-
-def _configure_engine(engine) -> None:
-    """SQLite: make every transaction BEGIN IMMEDIATE so writers serialize (DESIGN.md 4)."""
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn, _record):
-        dbapi_conn.isolation_level = None  # let SQLAlchemy emit BEGIN itself
-        dbapi_conn.execute("PRAGMA foreign_keys=ON")
-        dbapi_conn.execute("PRAGMA journal_mode=WAL")
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")

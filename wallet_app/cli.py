@@ -50,23 +50,22 @@ def demo_data(seed: int, if_empty: bool) -> None:
     """Create demo wallets in USD and EUR with a few hundred history entries, and a demo admin."""
     from .extensions import db
     from .models import User, Wallet
+    from .ledger import operations
     from .services.operators import create_operator as create
-    from .services.wallets import WalletsService
 
-    if if_empty and db.session.query(Wallet.id).first() is not None:
+    if if_empty and db.session.query(Wallet.id).filter(Wallet.system_purpose.is_(None)).first() is not None:
         return
     rng = random.Random(seed)
-    svc = WalletsService()
     names = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Edsger Dijkstra",
              "Barbara Liskov", "Donald Knuth", "Margaret Hamilton", "Ken Thompson", "Frances Allen"]
     wallets = {"USD": [], "EUR": []}
     for i, name in enumerate(names):
         cur = "USD" if i % 2 == 0 else "EUR"
-        w = svc.create_wallet(name, cur, actor=CLI_ACTOR,
+        w = operations.create_wallet(name, cur, actor=CLI_ACTOR,
                               owner_email=name.lower().replace(" ", ".") + "@example.com",
                               external_ref=f"CUST-{1000 + i}")
         wallets[cur].append(w["id"])
-        svc.fund(w["id"], f"{rng.randint(500, 5000)}.00", idempotency_key=str(uuid.uuid4()),
+        operations.fund(w["id"], f"{rng.randint(500, 5000)}.00", idempotency_key=str(uuid.uuid4()),
                  actor=CLI_ACTOR, reference="Opening deposit")
     moves = 0
     while moves < 300:
@@ -74,7 +73,7 @@ def demo_data(seed: int, if_empty: bool) -> None:
         a, b = rng.sample(wallets[cur], 2)
         amount = f"{rng.randint(1, 12000) / 100:.2f}"
         try:
-            svc.transfer(a, b, amount, idempotency_key=str(uuid.uuid4()), actor=CLI_ACTOR,
+            operations.transfer(a, b, amount, idempotency_key=str(uuid.uuid4()), actor=CLI_ACTOR,
                          reference=rng.choice(["Invoice", "Refund", "Rent share", "Lunch", None]))
             moves += 1
         except WalletError:
@@ -92,9 +91,10 @@ def demo_data(seed: int, if_empty: bool) -> None:
 @with_appcontext
 def reconcile() -> None:
     """Check every ledger invariant; exit 1 listing each mismatch when any fails."""
-    from .services.wallets import WalletsService
+    from .extensions import db
+    from .finance.reconcile import reconcile as run
 
-    report = WalletsService().reconcile()
+    report = run(db.session)
     for check in report.checks:
         state = "ok" if check.passed else f"FAILED ({check.count} mismatches)"
         click.echo(f"{check.name}: {state} - {check.description}")

@@ -8,7 +8,7 @@ Create Date: 2026-11-24 03:40:55.408520
 from alembic import op
 import sqlalchemy as sa
 
-from wallet_app.models.types import Money, UTCDateTime
+from wallet_app.models.types import UTCDateTime
 
 
 # revision identifiers, used by Alembic.
@@ -20,7 +20,7 @@ depends_on = None
 
 def upgrade():
     op.create_table('audit_log',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(always=False), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('actor', sa.String(length=200), nullable=False),
     sa.Column('action', sa.String(length=50), nullable=False),
     sa.Column('object_type', sa.String(length=30), nullable=True),
@@ -36,7 +36,7 @@ def upgrade():
         batch_op.create_index('ix_audit_log_created_at', ['created_at'], unique=False)
 
     op.create_table('users',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(always=False), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('password_hash', sa.String(length=200), nullable=False),
     sa.Column('role', sa.String(length=10), nullable=False),
@@ -49,12 +49,12 @@ def upgrade():
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
     op.create_table('wallets',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(always=False), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('owner_name', sa.String(length=200), nullable=False),
     sa.Column('owner_email', sa.String(length=320), nullable=True),
     sa.Column('external_ref', sa.String(length=100), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('balance', Money(precision=20, scale=4), server_default='0', nullable=False),
+    sa.Column('balance', sa.Numeric(precision=20, scale=4), server_default='0', nullable=False),
     sa.Column('status', sa.String(length=10), server_default='active', nullable=False),
     sa.Column('created_at', UTCDateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column('updated_at', UTCDateTime(timezone=True), server_default=sa.func.now(), nullable=False),
@@ -68,11 +68,11 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_wallets_owner_email'), ['owner_email'], unique=False)
 
     op.create_table('api_tokens',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(always=False), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('scopes', sa.String(length=50), nullable=False),
-    sa.Column('created_by_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_by_id', sa.BigInteger(), nullable=True),
     sa.Column('created_at', UTCDateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column('last_used_at', UTCDateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', UTCDateTime(timezone=True), nullable=True),
@@ -81,12 +81,12 @@ def upgrade():
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
     )
     op.create_table('transactions',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(always=False), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('kind', sa.String(length=12), nullable=False),
-    sa.Column('amount', Money(precision=20, scale=4), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=20, scale=4), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('source_wallet_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('dest_wallet_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('source_wallet_id', sa.BigInteger(), nullable=True),
+    sa.Column('dest_wallet_id', sa.BigInteger(), nullable=True),
     sa.Column('reference', sa.String(length=500), nullable=True),
     sa.Column('created_by', sa.String(length=200), nullable=False),
     sa.Column('created_at', UTCDateTime(timezone=True), server_default=sa.func.now(), nullable=False),
@@ -102,11 +102,11 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_transactions_source_wallet_id'), ['source_wallet_id'], unique=False)
 
     op.create_table('idempotency_keys',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(always=False), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('scope', sa.String(length=64), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
-    sa.Column('transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('transaction_id', sa.BigInteger(), nullable=True),
     sa.Column('response_status', sa.Integer(), nullable=True),
     sa.Column('response_body', sa.Text(), nullable=True),
     sa.Column('created_at', UTCDateTime(timezone=True), server_default=sa.func.now(), nullable=False),
@@ -118,11 +118,11 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_idempotency_keys_transaction_id'), ['transaction_id'], unique=False)
 
     op.create_table('wallet_history',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(always=False), nullable=False),
-    sa.Column('wallet_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('amount', Money(precision=20, scale=4), nullable=False),
-    sa.Column('balance_after', Money(precision=20, scale=4), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('wallet_id', sa.BigInteger(), nullable=False),
+    sa.Column('transaction_id', sa.BigInteger(), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=20, scale=4), nullable=False),
+    sa.Column('balance_after', sa.Numeric(precision=20, scale=4), nullable=False),
     sa.Column('created_at', UTCDateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.CheckConstraint('amount <> 0', name=op.f('ck_wallet_history_amount_non_zero')),
     sa.CheckConstraint('balance_after >= 0', name=op.f('ck_wallet_history_balance_after_non_negative')),

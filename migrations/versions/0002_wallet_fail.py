@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-24 04:00:00
 
-PostgreSQL only: the transfer statement (services/ledger_sql.py) calls it when a check
+The transfer statement (services/ledger_sql.py) calls it when a check
 fails, so the whole statement, idempotency claim included, rolls back at once.
 """
 from alembic import op
@@ -16,8 +16,6 @@ depends_on = None
 
 
 def upgrade():
-    if op.get_bind().dialect.name != "postgresql":
-        return
     op.execute("""
         CREATE FUNCTION wallet_fail(code text, detail text) RETURNS boolean
         LANGUAGE plpgsql AS $$
@@ -28,5 +26,4 @@ def upgrade():
 
 
 def downgrade():
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION wallet_fail(text, text)")
+    op.execute("DROP FUNCTION wallet_fail(text, text)")

@@ -6,14 +6,14 @@ import pytest
 
 from wallet_app.services.audit import Actor
 from wallet_app.services.tokens import create_token
-from wallet_app.services.wallets import WalletsService
+from tests.conftest import ledger_api
 
 
 def test_ten_concurrent_requests_with_one_key_move_money_once(committing_app):
     with committing_app.app_context():
         cli = Actor("cli", "cli")
         _, secret = create_token("concurrency", "read,write", actor=cli)
-        svc = WalletsService()
+        svc = ledger_api()
         a = svc.create_wallet("A", "USD", actor=cli)["id"]
         b = svc.create_wallet("B", "USD", actor=cli)["id"]
         svc.fund(a, "100.00", idempotency_key="seed", actor=cli)
@@ -36,7 +36,7 @@ def test_ten_concurrent_requests_with_one_key_move_money_once(committing_app):
     assert len(created) == 1 and len(created) + len(replayed) + len(in_flight) == 10
     assert all(r[2] == created[0][2] for r in replayed)
     with committing_app.app_context():
-        assert WalletsService().get_wallet(a)["balance"] == "93.00"
+        assert ledger_api().get_wallet(a)["balance"] == "93.00"
 
 
 def test_tokens_are_throttled_with_retry_after(app, client, make_token):

@@ -4,7 +4,7 @@ import uuid
 from tests.browser.conftest import PASSWORD, Shots
 from wallet_app.services.audit import Actor
 from wallet_app.services.operators import create_operator
-from wallet_app.services.wallets import WalletsService
+from tests.conftest import ledger_api
 
 
 def test_admin_and_finance_pages_render(live_app, browser_page):
@@ -13,7 +13,7 @@ def test_admin_and_finance_pages_render(live_app, browser_page):
     with app.app_context():
         cli = Actor("cli", "cli")
         create_operator("root@example.com", PASSWORD, "admin", actor=cli)
-        svc = WalletsService()
+        svc = ledger_api()
         a = svc.create_wallet('<script>alert("x")</script>', "EUR", actor=cli)["id"]
         b = svc.create_wallet("Zoë 😀 שלום", "EUR", actor=cli)["id"]
         svc.fund(a, "80.00", idempotency_key=str(uuid.uuid4()), actor=cli)

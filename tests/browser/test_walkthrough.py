@@ -7,14 +7,14 @@ from tests.browser.conftest import PASSWORD, Shots
 from wallet_app.extensions import db
 from wallet_app.models import Transaction
 from wallet_app.services.audit import Actor
-from wallet_app.services.wallets import WalletsService
+from tests.conftest import ledger_api
 
 
 def test_operator_walkthrough(live_app, browser_page):
     app, base = live_app
     page, shot = browser_page, Shots(browser_page, "walkthrough")
     with app.app_context():
-        svc, cli = WalletsService(), Actor("cli", "cli")
+        svc, cli = ledger_api(), Actor("cli", "cli")
         other = svc.create_wallet("Grace Hopper", "USD", actor=cli, owner_email="grace@example.com")
         svc.fund(other["id"], "20.00", idempotency_key=str(uuid.uuid4()), actor=cli)
 
@@ -96,7 +96,7 @@ def test_operator_walkthrough(live_app, browser_page):
         fives = db.session.scalar(select(func.count()).select_from(Transaction).where(
             Transaction.source_wallet_id == wallet_id, Transaction.amount == 5))
         assert fives == 1
-        assert WalletsService().get_wallet(wallet_id)["balance"] == "145.00"
+        assert ledger_api().get_wallet(wallet_id)["balance"] == "145.00"
 
     # Sign out
     page.get_by_role("button", name="Sign out").click()

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from wallet_app.extensions import db
 from wallet_app.models import AuditLog
-from wallet_app.services import exports
+from wallet_app.finance import exports
 from wallet_app.services.audit import Actor
 
 
@@ -74,7 +74,8 @@ def test_balances_as_of_a_day_match_an_independent_replay(client, finance, make_
     service.transfer(b["id"], a["id"], "5.00", idempotency_key=str(uuid.uuid4()), actor=actor)  # today
     expected = {}
     for wallet_id, amount, created_at in session.execute(text(
-            "SELECT wallet_id, amount, created_at FROM wallet_history ORDER BY id")):
+            "SELECT h.wallet_id, h.amount, h.created_at FROM wallet_history h JOIN wallets w ON w.id = h.wallet_id "
+            "WHERE w.system_purpose IS NULL ORDER BY h.id")):
         if created_at.date() <= yesterday:
             expected[wallet_id] = expected.get(wallet_id, Decimal(0)) + amount
     response = client.get(f"/finance/exports/balances.csv?day={yesterday}")
@@ -92,12 +93,15 @@ def test_only_finance_and_admin_export(client, login_as):
 
 def test_a_200000_row_export_streams_with_flat_memory(committing_app):
     with committing_app.app_context():
+        first = db.session.execute(text("INSERT INTO wallets (owner_name, currency, balance) "
+                                        "VALUES ('Stream A', 'USD', 0), ('Stream B', 'USD', 0) RETURNING id")).first()[0]
         db.session.execute(text("""
-            INSERT INTO wallets (owner_name, currency, balance) VALUES ('Stream A', 'USD', 0), ('Stream B', 'USD', 0);
             INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id, created_by)
-              SELECT g, 'fund', 1, 'USD', NULL, 1 + g % 2, 'loader' FROM generate_series(1, 200000) g;
+              SELECT g, 'fund', 1, 'USD', NULL, :first + g % 2, 'loader' FROM generate_series(1, 200000) g"""),
+                           {"first": first})
+        db.session.execute(text("""
             INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after)
-              SELECT 1 + g % 2, g, 1, 1 FROM generate_series(1, 200000) g;"""))
+              SELECT :first + g % 2, g, 1, 1 FROM generate_series(1, 200000) g"""), {"first": first})
         db.session.commit()
         tracemalloc.start()
         chunks, rows, biggest = 0, 0, 0

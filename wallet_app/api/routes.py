@@ -6,10 +6,11 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from .. import throttle
 from ..extensions import csrf
-from ..exports.routes import csv_response
-from ..services import exports, tokens
+from ..finance import exports
+from ..finance.routes import csv_response
+from ..ledger import operations, queries
+from ..services import tokens
 from ..services.audit import Actor
-from ..services.wallets import WalletsService
 from . import schemas
 from .errors import ApiError, register
 from .openapi import document
@@ -92,7 +93,7 @@ def _timestamp(name: str) -> datetime | None:
 
 @bp.get("/wallets")
 def list_wallets():
-    page = WalletsService().list_wallets(request.args.get("q"), cursor=request.args.get("cursor"),
+    page = queries.list_wallets(request.args.get("q"), cursor=request.args.get("cursor"),
                                          limit=request.args.get("limit"))
     return {"data": page.items, "next_cursor": page.next_cursor}
 
@@ -100,7 +101,7 @@ def list_wallets():
 @bp.post("/wallets")
 def create_wallet():
     body = _body(schemas.CREATE_WALLET)
-    wallet = WalletsService().create_wallet(body["owner_name"], body["currency"], actor=_actor(),
+    wallet = operations.create_wallet(body["owner_name"], body["currency"], actor=_actor(),
                                             owner_email=body.get("owner_email"),
                                             external_ref=body.get("external_ref"))
     return wallet, 201
@@ -108,14 +109,14 @@ def create_wallet():
 
 @bp.get("/wallets/<wallet_id>")
 def get_wallet(wallet_id):
-    return WalletsService().get_wallet(wallet_id)
+    return queries.get_wallet(wallet_id)
 
 
 @bp.post("/wallets/<wallet_id>/fund")
 def fund(wallet_id):
     body = _body(schemas.FUND)
     key = _idempotency_key()
-    return _moved(WalletsService().fund(wallet_id, body["amount"], idempotency_key=key, actor=_actor(),
+    return _moved(operations.fund(wallet_id, body["amount"], idempotency_key=key, actor=_actor(),
                                         reference=body.get("reference")))
 
 
@@ -123,19 +124,19 @@ def fund(wallet_id):
 def transfer():
     body = _body(schemas.TRANSFER)
     key = _idempotency_key()
-    return _moved(WalletsService().transfer(body["from_wallet_id"], body["to_wallet_id"], body["amount"],
+    return _moved(operations.transfer(body["from_wallet_id"], body["to_wallet_id"], body["amount"],
                                             idempotency_key=key, actor=_actor(),
                                             reference=body.get("reference")))
 
 
 @bp.get("/transactions/<transaction_id>")
 def get_transaction(transaction_id):
-    return WalletsService().get_transaction(transaction_id)
+    return queries.get_transaction(transaction_id)
 
 
 @bp.get("/wallets/<wallet_id>/history")
 def history(wallet_id):
-    page = WalletsService().history(wallet_id, cursor=request.args.get("cursor"),
+    page = queries.history(wallet_id, cursor=request.args.get("cursor"),
                                     limit=request.args.get("limit"),
                                     since=_timestamp("since"), until=_timestamp("until"))
     return {"data": page.items, "next_cursor": page.next_cursor}
@@ -144,7 +145,7 @@ def history(wallet_id):
 @bp.get("/wallets/<wallet_id>/history.csv")
 def history_csv(wallet_id):
     """The console's history export, for one wallet, to read tokens."""
-    WalletsService().get_wallet(wallet_id)  # 404 / 422 before streaming starts
+    queries.get_wallet(wallet_id)  # 404 / 422 before streaming starts
     f = exports.HistoryFilter.parse({**request.args.to_dict(), "wallet_id": wallet_id})
     exports.record_export(_actor(), "history", vars(f))
     return csv_response(exports.stream_history(f), f.filename())

@@ -23,7 +23,7 @@ def _safe_next(target: str | None) -> str:
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
                 and "\\" not in target:
             return target
-    return url_for("web.index")
+    return url_for("wallets.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -1,8 +1,8 @@
 """SQLAlchemy models: the ledger and the people and tokens that act on it."""
 from .accounts import ROLES, ApiToken, AuditLog, User
-from .ledger import TRANSACTION_KINDS, WALLET_STATUSES, IdempotencyKey, Transaction, Wallet, WalletHistory
+from .ledger import WALLET_STATUSES, Currency, IdempotencyKey, Transaction, Wallet, WalletHistory
 
 __all__ = [
-    "ROLES", "TRANSACTION_KINDS", "WALLET_STATUSES",
-    "ApiToken", "AuditLog", "IdempotencyKey", "Transaction", "User", "Wallet", "WalletHistory",
+    "ROLES", "WALLET_STATUSES",
+    "ApiToken", "AuditLog", "Currency", "IdempotencyKey", "Transaction", "User", "Wallet", "WalletHistory",
 ]

@@ -2,25 +2,39 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Identity, Index, String, Text, UniqueConstraint, desc, func
+from sqlalchemy import CheckConstraint, ForeignKey, Identity, Index, SmallInteger, String, UniqueConstraint, desc, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .types import BigId, Money, UTCDateTime, utcnow
 
 WALLET_STATUSES = ("active", "frozen", "closed")
-TRANSACTION_KINDS = ("fund", "transfer", "reversal", "withdrawal", "fee")
 
 
 def _created_at():
     return mapped_column(UTCDateTime(), default=utcnow, server_default=func.now(), nullable=False)
 
 
+class Currency(db.Model):
+    """A currency the ledger keeps, with its minor units: the engine rounds and checks by it."""
+
+    __tablename__ = "currencies"
+
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    minor_units: Mapped[int] = mapped_column(
+        SmallInteger, CheckConstraint("minor_units BETWEEN 0 AND 4", name="minor_units_range"))
+
+
 class Wallet(db.Model):
+    """A customer wallet, or a system wallet (`system_purpose` set: `world`, `fees`), one
+    per purpose and currency. Only `world` may go below zero."""
+
     __tablename__ = "wallets"
     __table_args__ = (
-        CheckConstraint("balance >= 0", name="balance_non_negative"),
+        CheckConstraint("balance >= 0 OR system_purpose IS NOT DISTINCT FROM 'world'", name="balance_above_floor"),
         CheckConstraint(f"status IN {WALLET_STATUSES}", name="status_known"),
+        Index("uq_wallets_system_purpose_currency", "system_purpose", "currency", unique=True,
+              postgresql_where=text("system_purpose IS NOT NULL")),
         # The search's ILIKE '%text%' (migration 0003): GIN trigram indexes on PostgreSQL.
         *(Index(f"ix_wallets_{c}_trgm", c, postgresql_using="gin", postgresql_ops={c: "gin_trgm_ops"})
           for c in ("owner_name", "owner_email", "external_ref")),
@@ -30,8 +44,9 @@ class Wallet(db.Model):
     owner_name: Mapped[str] = mapped_column(String(200))
     owner_email: Mapped[str | None] = mapped_column(String(320), index=True)
     external_ref: Mapped[str | None] = mapped_column(String(100), index=True)
-    currency: Mapped[str] = mapped_column(String(3), index=True)
-    balance: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0), server_default="0")
+    currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"), index=True)
+    system_purpose: Mapped[str | None] = mapped_column(String(20))
+    balance: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
     status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
@@ -41,13 +56,12 @@ class Transaction(db.Model):
     __tablename__ = "transactions"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint(f"kind IN {TRANSACTION_KINDS}", name="kind_known"),
         Index("ix_transactions_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     kind: Mapped[str] = mapped_column(String(12))
-    amount: Mapped[Decimal] = mapped_column(Money())
+    amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     source_wallet_id: Mapped[int | None] = mapped_column(ForeignKey("wallets.id"), index=True)
     dest_wallet_id: Mapped[int | None] = mapped_column(ForeignKey("wallets.id"), index=True)
@@ -59,7 +73,6 @@ class Transaction(db.Model):
 class WalletHistory(db.Model):
     __tablename__ = "wallet_history"
     __table_args__ = (
-        CheckConstraint("balance_after >= 0", name="balance_after_non_negative"),
         CheckConstraint("amount <> 0", name="amount_non_zero"),
         Index("ix_wallet_history_wallet_id_id", "wallet_id", desc("id")),
         Index("ix_wallet_history_transaction_id", "transaction_id"),
@@ -68,8 +81,8 @@ class WalletHistory(db.Model):
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"))
     transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"))
-    amount: Mapped[Decimal] = mapped_column(Money())
-    balance_after: Mapped[Decimal] = mapped_column(Money())
+    amount: Mapped[Decimal] = mapped_column(Money)
+    balance_after: Mapped[Decimal] = mapped_column(Money)
     created_at: Mapped[datetime] = _created_at()
 
     @classmethod
@@ -93,7 +106,8 @@ class IdempotencyKey(db.Model):
     scope: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(255))
     fingerprint: Mapped[str] = mapped_column(String(64))
-    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"), index=True)
+    # Deferred: the engine's claim names its transaction before that row is written.
+    transaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transactions.id", deferrable=True, initially="DEFERRED"), index=True)
     response_status: Mapped[int | None]
-    response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()

@@ -15,21 +15,6 @@ def wallet_dict(w) -> dict:
     }
 
 
-def transaction_dict(t, entries) -> dict:
-    """A transaction and its history entries (`entries`: rows with wallet_id, amount, balance_after)."""
-    return {
-        "id": t.id, "kind": t.kind, "amount": format_amount(t.amount, t.currency),
-        "currency": t.currency, "source_wallet_id": t.source_wallet_id,
-        "dest_wallet_id": t.dest_wallet_id, "reference": t.reference,
-        "created_by": t.created_by, "created_at": iso(t.created_at),
-        "entries": [
-            {"wallet_id": e.wallet_id, "amount": format_amount(e.amount, t.currency),
-             "balance_after": format_amount(e.balance_after, t.currency)}
-            for e in entries
-        ],
-    }
-
-
 def history_entry_dict(row, currency: str) -> dict:
     return {
         "id": row.id, "transaction_id": row.transaction_id, "kind": row.kind,

@@ -16,6 +16,7 @@ def dashboard(session: Session | None = None, days: int = 30) -> dict:
     today = datetime.combine(datetime.now(timezone.utc).date(), time(), timezone.utc)
     start = today - timedelta(days=days - 1)
     totals = s.execute(select(Wallet.currency, func.count(), func.sum(Wallet.balance))
+                       .where(Wallet.system_purpose.is_(None))
                        .group_by(Wallet.currency).order_by(Wallet.currency)).all()
     day = func.date(Transaction.created_at)
     daily = s.execute(select(Transaction.currency, day, func.sum(Transaction.amount), func.count())

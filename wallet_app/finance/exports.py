@@ -1,8 +1,9 @@
 """Streaming CSV exports for finance: history (any size) and balances at the end of a day.
 
-PostgreSQL streams with COPY ... TO STDOUT (rows never sit in Python memory, and the rate
-is the database's own); other databases use keyset batches. Text a spreadsheet would run
-as a formula (=, +, -, @, tab, CR first) is prefixed with a quote, in SQL or in Python.
+History streams with COPY ... TO STDOUT (rows never sit in Python memory, and the rate is
+the database's own). Both cover customer wallets only: system wallets are the ledger's own.
+Text a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is prefixed with a
+quote, in SQL or in Python.
 Numbers are ours and stay numbers: a debit such as -12.50 is not neutralised.
 """
 import csv
@@ -12,23 +13,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from psycopg import sql
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from ..errors import InvalidInput
 from ..extensions import db
-from ..models import TRANSACTION_KINDS, Transaction, Wallet, WalletHistory
+from ..ledger.catalogue import KINDS
+from ..models import Wallet, WalletHistory
 from ..money import MINOR_UNITS, check_currency, format_amount
-from . import audit
-from .atomic import atomic
-from .audit import Actor
-from .serialize import iso
-from .validate import wallet_id as check_id
+from ..services import audit
+from ..services.atomic import atomic
+from ..services.audit import Actor
+from ..services.validate import wallet_id as check_id
 
 HISTORY_COLUMNS = ["entry_id", "created_at", "wallet_id", "owner", "currency", "kind", "amount", "balance_after",
                    "transaction_id", "counterparty_wallet_id", "reference", "operator"]
 BALANCE_COLUMNS = ["wallet_id", "owner", "currency", "status", "balance", "as_of"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class HistoryFilter:
     def parse(cls, args) -> "HistoryFilter":
         """From query-string values; each error names its field."""
         kind = args.get("kind") or None
-        if kind is not None and kind not in TRANSACTION_KINDS:
+        if kind is not None and kind not in KINDS:
             raise InvalidInput("Unknown kind.", field="kind")
         since, until = parse_day(args.get("since"), "since"), parse_day(args.get("until"), "until")
         if since and until and since > until:
@@ -85,9 +85,7 @@ def neutralise(text: str | None) -> str:
 
 # -- history -------------------------------------------------------------------------------
 def stream_history(f: HistoryFilter) -> Iterator[bytes]:
-    if db.engine.dialect.name == "postgresql":
-        return _copy(_history_copy_sql(f))
-    return _rows_as_csv(HISTORY_COLUMNS, _history_rows(f))
+    return _copy(_history_copy_sql(f))
 
 
 def _places(col: str) -> sql.Composable:
@@ -102,7 +100,7 @@ def _safe(col: str) -> sql.Composable:
 
 
 def _history_copy_sql(f: HistoryFilter) -> sql.Composable:
-    where = [sql.SQL("true")]
+    where = [sql.SQL("w.system_purpose IS NULL")]
     if f.wallet_id:
         where.append(sql.SQL("h.wallet_id = {}").format(sql.Literal(f.wallet_id)))
     if f.since:
@@ -135,34 +133,6 @@ def _copy(statement: sql.Composable, header: list[str] = HISTORY_COLUMNS) -> Ite
             yield bytes(block)
 
 
-def _history_rows(f: HistoryFilter) -> Iterator[list]:
-    """Keyset batches on wallet_history.id: memory stays flat on any database."""
-    h, t = WalletHistory, Transaction
-    counterparty = case((h.amount < 0, t.dest_wallet_id), else_=t.source_wallet_id)
-    stmt = (select(h.id, h.created_at, h.wallet_id, Wallet.owner_name, t.currency, t.kind, h.amount,
-                   h.balance_after, h.transaction_id, counterparty, t.reference, t.created_by)
-            .join(t, t.id == h.transaction_id).join(Wallet, Wallet.id == h.wallet_id).order_by(h.id).limit(BATCH))
-    if f.wallet_id:
-        stmt = stmt.where(h.wallet_id == f.wallet_id)
-    if f.since:
-        stmt = stmt.where(h.created_at >= _start(f.since))
-    if f.until:
-        stmt = stmt.where(h.created_at < _start(f.until + timedelta(days=1)))
-    if f.currency:
-        stmt = stmt.where(t.currency == f.currency)
-    if f.kind:
-        stmt = stmt.where(t.kind == f.kind)
-    last = 0
-    while True:
-        rows = db.session.execute(stmt.where(h.id > last)).all()
-        for r in rows:
-            yield [r[0], iso(r[1]), r[2], neutralise(r[3]), r[4], r[5], format_amount(r[6], r[4]),
-                   format_amount(r[7], r[4]), r[8], r[9] or "", neutralise(r[10]), neutralise(r[11])]
-        if len(rows) < BATCH:
-            return
-        last = rows[-1][0]
-
-
 def _rows_as_csv(header: list[str], rows) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -185,6 +155,7 @@ def stream_balances(day: date) -> Iterator[bytes]:
                                                       WalletHistory.created_at < end)
             .order_by(WalletHistory.id.desc()).limit(1).scalar_subquery())
     rows = db.session.execute(select(Wallet.id, Wallet.owner_name, Wallet.currency, Wallet.status,
-                                     func.coalesce(last, 0)).where(Wallet.created_at < end).order_by(Wallet.id))
+                                     func.coalesce(last, 0))
+                              .where(Wallet.created_at < end, Wallet.system_purpose.is_(None)).order_by(Wallet.id))
     return _rows_as_csv(BALANCE_COLUMNS, ([r[0], neutralise(r[1]), r[2], r[3], format_amount(r[4], r[2]),
                                            day.isoformat()] for r in rows))

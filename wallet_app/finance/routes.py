@@ -4,11 +4,12 @@ from datetime import date
 from flask import Blueprint, Response, render_template, request, stream_with_context
 
 from ..auth.roles import operator_actor, require
-from ..errors import WalletError
-from ..services import exports
-from ..services.wallets import WalletsService
+from ..error_pages import form_view
+from ..extensions import db
+from . import exports
+from .reconcile import reconcile as run_reconcile
 
-bp = Blueprint("exports", __name__)
+bp = Blueprint("finance", __name__)
 
 
 def csv_response(chunks, filename: str) -> Response:
@@ -27,10 +28,8 @@ def index():
 @bp.get("/exports/history.csv")
 @require("export")
 def history_csv():
-    try:
-        f = exports.HistoryFilter.parse(request.args)
-    except WalletError as exc:
-        return render_template("finance/exports.html", today=date.today().isoformat(), error=exc), 422
+    form_view(None, "finance/exports.html", today=date.today().isoformat())
+    f = exports.HistoryFilter.parse(request.args)
     exports.record_export(operator_actor(), "history", vars(f))
     return csv_response(exports.stream_history(f), f.filename())
 
@@ -38,10 +37,8 @@ def history_csv():
 @bp.get("/exports/balances.csv")
 @require("export")
 def balances_csv():
-    try:
-        day = exports.parse_day(request.args.get("day"), "day") or date.today()
-    except WalletError as exc:
-        return render_template("finance/exports.html", today=date.today().isoformat(), error=exc), 422
+    form_view(None, "finance/exports.html", today=date.today().isoformat())
+    day = exports.parse_day(request.args.get("day"), "day") or date.today()
     exports.record_export(operator_actor(), "balances", {"day": day})
     return csv_response(exports.stream_balances(day), f"balances-as-of-{day}.csv")
 
@@ -49,4 +46,4 @@ def balances_csv():
 @bp.get("/reconcile")
 @require("reconcile")
 def reconcile():
-    return render_template("finance/reconcile.html", report=WalletsService().reconcile())
+    return render_template("finance/reconcile.html", report=run_reconcile(db.session))

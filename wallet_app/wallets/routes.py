@@ -1,0 +1,135 @@
+"""Operator pages: dashboard, wallets, wallet detail with fund and transfer, transactions."""
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..auth.roles import can, operator_actor, require
+from ..error_pages import form_view
+from ..finance.exports import parse_day
+from ..ledger import operations, queries
+from ..services import stats
+from .forms import FundForm, TransferForm, WalletForm
+from .htmx import render, wants_fragment
+
+bp = Blueprint("wallets", __name__)
+MOVE_FORMS = {"fund": FundForm, "transfer": TransferForm}
+
+
+@bp.app_context_processor
+def permissions():
+    return {"can": lambda permission: can(current_user, permission)}
+
+
+@bp.get("/")
+@require("read")
+def index():
+    data = stats.dashboard()
+    charts = {cur: stats.bars([v for _, v in points]) for cur, points in data["daily"].items()}
+    return render("wallets/dashboard.html", "wallets/dashboard.html", data=data, charts=charts)
+
+
+@bp.get("/wallets")
+@require("read")
+def wallets():
+    args = request.args
+    page = queries.list_wallets(args.get("q"), currency=args.get("currency") or None,
+                                status=args.get("status") or None, cursor=args.get("cursor"))
+    fragment = "wallets/_rows.html" if args.get("cursor") else "wallets/_results.html"
+    return render("wallets/index.html", fragment, page=page, form=WalletForm(formdata=None))
+
+
+@bp.post("/wallets")
+@require("move_money")
+def create_wallet():
+    form = WalletForm()
+    context = {"page": queries.list_wallets()} if not wants_fragment() else {}
+    template = "wallets/index.html" if not wants_fragment() else "wallets/_create_form.html"
+    if not form.validate_on_submit():
+        return render_template(template, form=form, **context), 422
+    form_view(form, template, **context)
+    wallet = operations.create_wallet(form.owner_name.data, form.currency.data, actor=operator_actor(),
+                                      owner_email=form.owner_email.data, external_ref=form.external_ref.data)
+    target = url_for("wallets.wallet", wallet_id=wallet["id"])
+    if request.htmx:  # a full navigation to the new wallet, not a page inside the form
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, 303)
+
+
+@bp.get("/wallets/<int:wallet_id>")
+@require("read")
+def wallet(wallet_id):
+    return render("wallets/detail.html", "wallets/detail.html", **_detail(wallet_id))
+
+
+def _detail(wallet_id: int, **forms) -> dict:
+    wallet = queries.get_wallet(wallet_id)
+    return {"wallet": wallet, "history": queries.history(wallet_id, limit=25),
+            "chart": stats.bars(stats.balance_series(wallet_id)),
+            # formdata=None: a fresh form, with a NEW idempotency token, never the posted one
+            "fund_form": forms.get("fund") or FundForm(formdata=None),
+            "transfer_form": forms.get("transfer") or TransferForm(formdata=None)}
+
+
+@bp.get("/wallets/<int:wallet_id>/history")
+@require("read")
+def history(wallet_id):
+    wallet = queries.get_wallet(wallet_id)
+    since, until = (parse_day(request.args.get(f), f) for f in ("since", "until"))
+    page = queries.history(wallet_id, cursor=request.args.get("cursor"), limit=25,
+                           since=_midnight(since), until=_midnight(until, days=1))
+    fragment = "wallets/_history_rows.html" if request.args.get("cursor") else "wallets/_history.html"
+    # The whole page (a reload of a filtered URL) also needs the forms and chart.
+    rest = {} if wants_fragment() else {k: v for k, v in _detail(wallet_id).items() if k not in ("wallet", "history")}
+    return render("wallets/detail.html", fragment, wallet=wallet, history=page, **rest)
+
+
+def _midnight(day: date | None, days: int = 0) -> datetime | None:
+    return datetime.combine(day + timedelta(days=days), time(), timezone.utc) if day else None
+
+
+@bp.post("/wallets/<int:wallet_id>/<any(fund, transfer):kind>/confirm")
+@require("move_money")
+def confirm(wallet_id, kind):
+    """Step one: the engine checks the request (a dry run) and shows both wallets after."""
+    form = MOVE_FORMS[kind]()
+    wallet = queries.get_wallet(wallet_id)
+    if not form.validate_on_submit():
+        return render_template(f"wallets/_{kind}_form.html", form=form, wallet=wallet), 422
+    form_view(form, f"wallets/_{kind}_form.html", wallet=wallet)
+    source, dest = (None, wallet_id) if kind == "fund" else (wallet_id, form.to_wallet_id.data)
+    preview = operations.preview(kind, source, dest, form.amount.data, actor=operator_actor())
+    return render_template("wallets/_confirm.html", kind=kind, form=form, wallet=wallet, preview=preview)
+
+
+@bp.post("/wallets/<int:wallet_id>/<any(fund, transfer):kind>")
+@require("move_money")
+def move(wallet_id, kind):
+    """Step two: move the money; a retry with the same token replays the first result."""
+    form = MOVE_FORMS[kind]()
+    wallet = queries.get_wallet(wallet_id)
+    if not form.validate_on_submit():
+        return render_template(f"wallets/_{kind}_form.html", form=form, wallet=wallet), 422
+    form_view(form, f"wallets/_{kind}_form.html", wallet=wallet)
+    key, actor, reference = form.idempotency_key.data, operator_actor(), form.reference.data
+    if kind == "fund":
+        result = operations.fund(wallet_id, form.amount.data, idempotency_key=key, actor=actor, reference=reference)
+    else:
+        result = operations.transfer(wallet_id, form.to_wallet_id.data, form.amount.data, idempotency_key=key,
+                                     actor=actor, reference=reference)
+    return render_template("wallets/_receipt.html", kind=kind, tx=result.transaction, replayed=result.replayed,
+                           **_detail(wallet_id))
+
+
+@bp.post("/wallets/<int:wallet_id>/status")
+@require("manage")
+def set_status(wallet_id):
+    operations.set_status(wallet_id, request.form.get("status", ""), actor=operator_actor())
+    return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
+
+
+@bp.get("/transactions/<int:transaction_id>")
+@require("read")
+def transaction(transaction_id):
+    tx = queries.get_transaction(transaction_id)
+    return render("transactions/detail.html", "transactions/detail.html", tx=tx)
