@@ -20,6 +20,12 @@ from wallet_app.ledger import operations, queries
 from wallet_app.services.audit import Actor
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+# Double entry, checked independently of reconcile: transactions whose legs do not sum to
+# zero per currency, plus currencies whose balances (system wallets included) do not.
+DOUBLE_ENTRY_VIOLATIONS = """
+    SELECT (SELECT count(*) FROM (SELECT 1 FROM wallet_history h JOIN wallets w ON w.id = h.wallet_id
+                                  GROUP BY h.transaction_id, w.currency HAVING sum(h.amount) <> 0) t)
+         + (SELECT count(*) FROM (SELECT 1 FROM wallets GROUP BY currency HAVING sum(balance) <> 0) c)"""
 
 
 def make_app(database_url: str, **config):

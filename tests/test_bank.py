@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests import bank, pg
-from tests.conftest import migrate
+from tests.conftest import DOUBLE_ENTRY_VIOLATIONS, migrate
 
 SECONDS = float(os.environ.get("BANK_SECONDS", "30"))
 
@@ -50,6 +50,7 @@ def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, 
     assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
 
     with closing(psycopg.connect(url)) as conn:
+        assert conn.execute(DOUBLE_ENTRY_VIOLATIONS).fetchone()[0] == 0
         assert conn.execute("SELECT min(h.balance_after) >= 0 FROM wallet_history h JOIN wallets w "
                             "ON w.id = h.wallet_id WHERE w.system_purpose IS NULL").fetchone()[0]
         rows = conn.execute("""

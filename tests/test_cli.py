@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import DOUBLE_ENTRY_VIOLATIONS
 from wallet_app.extensions import db
 from wallet_app.models import User
 
@@ -38,6 +39,7 @@ def test_demo_data_reconciles_and_a_tampered_balance_fails_reconcile(runner, com
     assert ok.output.count(": ok") == 7
     with committing_app.app_context():
         assert db.session.execute(text("SELECT count(*) FROM wallet_history")).scalar() >= 300
+        assert db.session.execute(text(DOUBLE_ENTRY_VIOLATIONS)).scalar() == 0
         wallet_id = db.session.execute(text("SELECT min(id) FROM wallets WHERE system_purpose IS NULL")).scalar()
         db.session.execute(text("UPDATE wallets SET balance = balance + 1 WHERE id = :id"), {"id": wallet_id})
         db.session.commit()

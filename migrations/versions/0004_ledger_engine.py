@@ -105,7 +105,8 @@ BEGIN
 
     -- 5. Every rule, in the order a caller sees them.
     FOR i IN 1..n LOOP
-        IF p_systems[i] IS NULL AND cur[i] IS NULL THEN
+        -- A customer leg names a customer wallet: a system wallet is the ledger's own.
+        IF p_systems[i] IS NULL AND (cur[i] IS NULL OR sys[i] IS NOT NULL) THEN
             PERFORM ledger_refuse('not_found', p_fields[i], jsonb_build_object('wallet_id', ids[i]));
         END IF;
     END LOOP;

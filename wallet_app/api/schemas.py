@@ -37,15 +37,18 @@ WALLET = {
                    "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
                    "created_at": TIMESTAMP, "updated_at": TIMESTAMP},
 }
-ENTRY = {"type": "object", "required": ["wallet_id", "amount", "balance_after"],
-         "properties": {"wallet_id": ID, "amount": {"type": "string"}, "balance_after": {"type": "string"}}}
+ENTRY = {"type": "object", "required": ["wallet_id", "system", "amount", "balance_after"],
+         "description": "A leg: the legs of a transaction sum to zero. A system wallet's leg (`system`: "
+                        "world, fees) carries no balance_after.",
+         "properties": {"wallet_id": ID, "system": {"type": ["string", "null"], "enum": ["world", "fees", None]},
+                        "amount": {"type": "string"}, "balance_after": {"type": ["string", "null"]}}}
 TRANSACTION = {
     "type": "object",
     "required": ["id", "kind", "amount", "currency", "source_wallet_id", "dest_wallet_id", "reference",
                  "created_by", "created_at", "entries"],
     "properties": {"id": ID, "kind": {"type": "string"}, "amount": {"type": "string"},
                    "currency": {"type": "string"}, "source_wallet_id": {"type": ["integer", "null"]},
-                   "dest_wallet_id": ID, "reference": TEXT, "created_by": {"type": "string"},
+                   "dest_wallet_id": {"type": ["integer", "null"]}, "reference": TEXT, "created_by": {"type": "string"},
                    "created_at": TIMESTAMP, "entries": {"type": "array", "items": ENTRY}},
 }
 HISTORY_ENTRY = {
