@@ -14,11 +14,12 @@ MESSAGES = {403: "Your role does not allow this page or action.",
 FIELD_ALIASES = {"wallet_id": "amount", "from_wallet_id": "amount"}
 
 
-def form_view(form, template: str, status: int = 422, **context) -> None:
-    """Name the form the request is filling in: a WalletError raised while it runs is shown
-    next to its field, in `template` rendered with `context` (with no form object, the
-    template gets the error as `error`)."""
-    g.form_view = (form, template, status, context)
+def form_view(template: str, *, errors_in=None, status: int | None = 422, **context) -> None:
+    """Name the page the request is filling in: a WalletError raised while it runs re-renders
+    `template` with `context`, the message next to its field of the form `errors_in` (passed
+    to the template as `form`), or as `error` without one; answered with `status` (None: the
+    error's own)."""
+    g.form_view = (errors_in, template, status, context)
 
 
 def init_app(app: Flask) -> None:
@@ -29,12 +30,13 @@ def init_app(app: Flask) -> None:
             name = "Not found" if exc.status == 404 else "Not accepted"
             return _page(exc.status, name, exc.message)
         form, template, status, context = view
+        status = status or exc.status
         if form is None:
             return render_template(template, error=exc, **context), status
         name = FIELD_ALIASES.get(exc.field, exc.field)
         field = getattr(form, name or "", None) or next(iter(f for f in form if f.type != "CSRFTokenField"))
         field.errors = [*field.errors, exc.message]
-        return render_template(template, form=form, **context), status
+        return render_template(template, **{"form": form, **context}), status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -49,8 +49,3 @@ class NotFound(WalletError):
 
 class IdempotencyKeyReused(WalletError):
     code = "idempotency_key_reused"
-
-
-class IdempotencyKeyInFlight(WalletError):
-    code = "idempotency_key_in_flight"
-    status = 409

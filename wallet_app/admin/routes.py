@@ -2,13 +2,12 @@
 from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired
 
 from ..auth.roles import operator_actor, require
-from ..errors import WalletError
+from ..error_pages import form_view
 from ..models import ROLES
 from ..services import audit_log
 from ..services import operators as operator_service
@@ -25,31 +24,23 @@ class OperatorForm(FlaskForm):
 @require("manage")
 def operators():
     form = OperatorForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            operator_service.create_operator(form.email.data, form.password.data, form.role.data, actor=operator_actor())
-            flash(f"Operator {form.email.data} created.")
-            return redirect(url_for("admin.operators"), 303)
-        except WalletError as exc:
-            getattr(form, exc.field, form.email).errors.append(exc.message)
-            status = 422
-    return render_template("admin/operators.html", form=form, users=operator_service.list_operators(),
-                           roles=ROLES), status
+        form_view("admin/operators.html", errors_in=form, users=operator_service.list_operators())
+        operator_service.create_operator(form.email.data, form.password.data, form.role.data, actor=operator_actor())
+        flash(f"Operator {form.email.data} created.")
+        return redirect(url_for("admin.operators"), 303)
+    return render_template("admin/operators.html", form=form, users=operator_service.list_operators()), \
+        422 if form.errors else 200
 
 
 @bp.post("/operators/<int:user_id>")
 @require("manage")
 def update_operator(user_id):
-    try:
-        role = request.form.get("role") or None
-        active = {"1": True, "0": False}.get(request.form.get("active", ""))
-        if user_id == current_user.id and (active is False or (role and role != "admin")):
-            raise WalletError("You cannot lock yourself out.", field="user_id")
-        user = operator_service.update_operator(user_id, actor=operator_actor(), role=role, active=active)
-        flash(f"{user.email}: {user.role}, {'active' if user.active else 'deactivated'}.")
-    except WalletError as exc:
-        flash(exc.message)
+    form_view("admin/operators.html", form=OperatorForm(formdata=None), users=operator_service.list_operators())
+    role = request.form.get("role") or None
+    active = {"1": True, "0": False}.get(request.form.get("active", ""))
+    user = operator_service.update_operator(user_id, actor=operator_actor(), role=role, active=active)
+    flash(f"{user.email}: {user.role}, {'active' if user.active else 'deactivated'}.")
     return redirect(url_for("admin.operators"), 303)
 
 

@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from ..api.openapi import document
 from ..auth.roles import operator_actor, require
-from ..errors import WalletError
+from ..error_pages import form_view
 from ..services import tokens as token_service
 from .blueprint import bp
 
@@ -12,25 +12,21 @@ from .blueprint import bp
 @bp.route("/tokens", methods=["GET", "POST"])
 @require("manage")
 def tokens():
-    secret = error = None
+    secret = None
     if request.method == "POST":
-        try:
-            _, secret = token_service.create_token(request.form.get("name"), request.form.getlist("scopes"),
-                                                   actor=operator_actor(), created_by_id=current_user.id)
-        except WalletError as exc:
-            error = exc
-    response = render_template("admin/tokens.html", tokens=token_service.list_tokens(), secret=secret, error=error)
-    return response, (422 if error else 200), {"Cache-Control": "no-store"}
+        form_view("admin/tokens.html", tokens=token_service.list_tokens(), secret=None)
+        _, secret = token_service.create_token(request.form.get("name"), request.form.getlist("scopes"),
+                                               actor=operator_actor(), created_by_id=current_user.id)
+    response = render_template("admin/tokens.html", tokens=token_service.list_tokens(), secret=secret, error=None)
+    return response, 200, {"Cache-Control": "no-store"}
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
 @require("manage")
 def revoke_token(token_id):
-    try:
-        token = token_service.revoke_token(token_id, actor=operator_actor())
-        flash(f"Token {token['name']} revoked.")
-    except WalletError as exc:
-        flash(exc.message)
+    form_view("admin/tokens.html", tokens=token_service.list_tokens(), secret=None)
+    token = token_service.revoke_token(token_id, actor=operator_actor())
+    flash(f"Token {token['name']} revoked.")
     return redirect(url_for("admin.tokens"), 303)
 
 

@@ -30,7 +30,7 @@ REPLAYED = {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"
 CURSOR = [_param("cursor", "query", {"type": "string"}),
           _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200})]
 READ_ERRORS = (400, 401, 403, 404, 422, 429)
-WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422, 429)
+WRITE_ERRORS = (400, 401, 403, 404, 413, 415, 422, 429)
 
 
 def document() -> dict:

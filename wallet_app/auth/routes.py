@@ -6,7 +6,7 @@ from flask_login import login_required, login_user, logout_user
 from werkzeug.exceptions import TooManyRequests
 
 from .. import throttle
-from ..errors import WalletError
+from ..error_pages import form_view
 from ..extensions import login_manager
 from ..services.signin import sign_in
 from .forms import SignInForm
@@ -34,11 +34,8 @@ def login():
             raise TooManyRequests("Too many sign-in attempts from your address.", retry_after=retry_after)
     form = SignInForm()
     if form.validate_on_submit():
-        try:
-            user = sign_in(form.email.data, form.password.data, request.remote_addr)
-        except WalletError as exc:
-            form.password.errors.append(exc.message)
-            return render_template("auth/login.html", form=form), exc.status
+        form_view("auth/login.html", errors_in=form, status=None)
+        user = sign_in(form.email.data, form.password.data, request.remote_addr)
         session.clear()  # a fresh session at sign-in: no fixation
         login_user(user)
         return redirect(_safe_next(request.args.get("next")), 303)

@@ -28,7 +28,7 @@ def index():
 @bp.get("/exports/history.csv")
 @require("export")
 def history_csv():
-    form_view(None, "finance/exports.html", today=date.today().isoformat())
+    form_view("finance/exports.html", today=date.today().isoformat())
     f = exports.HistoryFilter.parse(request.args)
     exports.record_export(operator_actor(), "history", vars(f))
     return csv_response(exports.stream_history(f), f.filename())
@@ -37,7 +37,7 @@ def history_csv():
 @bp.get("/exports/balances.csv")
 @require("export")
 def balances_csv():
-    form_view(None, "finance/exports.html", today=date.today().isoformat())
+    form_view("finance/exports.html", today=date.today().isoformat())
     day = exports.parse_day(request.args.get("day"), "day") or date.today()
     exports.record_export(operator_actor(), "balances", {"day": day})
     return csv_response(exports.stream_balances(day), f"balances-as-of-{day}.csv")

@@ -17,8 +17,8 @@ from ..extensions import db
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Deadlock, serialization failure, lock timeout: the database gave up on us, try again.
-RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
+# Deadlock or serialization failure: the database gave up on us, try again.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
 
 
 def is_retryable(exc: DBAPIError) -> bool:

@@ -59,6 +59,9 @@ def update_operator(user_id, *, actor: Actor, role: str | None = None, active: b
     if role is not None and role not in ROLES:
         raise InvalidInput(f"Role must be one of {', '.join(ROLES)}.", field="role")
 
+    if actor.scope == f"user:{user_id}" and (active is False or (role and role != "admin")):
+        raise InvalidInput("You cannot lock yourself out.", field="user_id")
+
     def op(s: Session) -> User:
         user = s.get(User, user_id, with_for_update=True)
         if user is None:

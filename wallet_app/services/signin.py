@@ -50,12 +50,12 @@ def sign_in(email: str, password: str, ip: str | None, session: Session | None =
         AuditLog.created_at > utcnow() - WINDOW))
     if failures >= MAX_FAILURES:
         _record(s, email, ip, "signin.throttled")
-        raise SignInThrottled("Too many failed sign-ins for this account. Try again in 15 minutes.")
+        raise SignInThrottled("Too many failed sign-ins for this account. Try again in 15 minutes.", field="password")
     user = s.scalars(select(User).where(User.email == email)).first()
     ok = verify_password(user.password_hash if user else _dummy_hash(), password or "")
     if not (user and ok and user.active):
         _record(s, email, ip, "signin.failed")
-        raise SignInRefused("Email or password is incorrect.")
+        raise SignInRefused("Email or password is incorrect.", field="password")
 
     def op(s: Session) -> User:
         user.last_login_at = utcnow()

@@ -47,7 +47,7 @@ def create_wallet():
     template = "wallets/index.html" if not wants_fragment() else "wallets/_create_form.html"
     if not form.validate_on_submit():
         return render_template(template, form=form, **context), 422
-    form_view(form, template, **context)
+    form_view(template, errors_in=form, **context)
     wallet = operations.create_wallet(form.owner_name.data, form.currency.data, actor=operator_actor(),
                                       owner_email=form.owner_email.data, external_ref=form.external_ref.data)
     target = url_for("wallets.wallet", wallet_id=wallet["id"])
@@ -96,7 +96,7 @@ def confirm(wallet_id, kind):
     wallet = queries.get_wallet(wallet_id)
     if not form.validate_on_submit():
         return render_template(f"wallets/_{kind}_form.html", form=form, wallet=wallet), 422
-    form_view(form, f"wallets/_{kind}_form.html", wallet=wallet)
+    form_view(f"wallets/_{kind}_form.html", errors_in=form, wallet=wallet)
     source, dest = (None, wallet_id) if kind == "fund" else (wallet_id, form.to_wallet_id.data)
     preview = operations.preview(kind, source, dest, form.amount.data, actor=operator_actor())
     return render_template("wallets/_confirm.html", kind=kind, form=form, wallet=wallet, preview=preview)
@@ -110,7 +110,7 @@ def move(wallet_id, kind):
     wallet = queries.get_wallet(wallet_id)
     if not form.validate_on_submit():
         return render_template(f"wallets/_{kind}_form.html", form=form, wallet=wallet), 422
-    form_view(form, f"wallets/_{kind}_form.html", wallet=wallet)
+    form_view(f"wallets/_{kind}_form.html", errors_in=form, wallet=wallet)
     key, actor, reference = form.idempotency_key.data, operator_actor(), form.reference.data
     if kind == "fund":
         result = operations.fund(wallet_id, form.amount.data, idempotency_key=key, actor=actor, reference=reference)
