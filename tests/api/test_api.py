@@ -1,4 +1,4 @@
-"""JSON API v1: every endpoint, error code and status of DESIGN.md section 6."""
+"""JSON API v1: every endpoint, error code and status of docs/DESIGN.md, "JSON API"."""
 import uuid
 
 import pytest

@@ -1,4 +1,4 @@
-"""JSON API v1 (DESIGN.md section 6): bearer tokens, problem+json errors, Idempotency-Key."""
+"""JSON API v1 (docs/DESIGN.md, "JSON API"): bearer tokens, problem+json errors, Idempotency-Key."""
 import hashlib
 from datetime import datetime, timezone
 

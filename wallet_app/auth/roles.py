@@ -1,4 +1,4 @@
-"""Roles and what they may do (DESIGN.md section 8); one decorator guards every console route."""
+"""Roles and what they may do (docs/DESIGN.md, "Roles"); one decorator guards every console route."""
 from functools import wraps
 
 from flask import abort, request
@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from ..services.audit import Actor
 
-# Admins may do everything; the other roles are cumulative only where DESIGN.md says so.
+# Admins may do everything; the other roles are cumulative only where docs/DESIGN.md says so.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "read": frozenset({"viewer", "support", "finance", "admin"}),
     "move_money": frozenset({"support", "admin"}),

@@ -14,7 +14,8 @@ def _new_key() -> str:
 
 class MoneyForm(FlaskForm):
     """A fund or transfer. The idempotency token is minted when the form is rendered, so a
-    double click, a resubmit or an htmx retry replays the first result (DESIGN.md 5)."""
+    double click, a resubmit or an htmx retry replays the first result (docs/DESIGN.md,
+    "Idempotency on the web")."""
 
     amount = StringField("Amount", validators=[DataRequired()], render_kw={"inputmode": "decimal",
                                                                           "autocomplete": "off"})
