@@ -1,6 +1,7 @@
 """The wallet operations console: create_app builds the Flask app."""
 from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError
+from werkzeug.routing import BaseConverter, ValidationError
 
 from . import config, error_pages, request_log, security, throttle
 from .extensions import csrf, db, htmx, login_manager, migrate
@@ -11,6 +12,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=str(config.INSTANCE))
     app.config.update(config.from_env(test_config))
+    app.url_map.converters["id"] = IdConverter
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.INSTANCE.parent / "migrations"))
@@ -30,6 +32,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.context_processor(_allowed_values)
 
     return app
+
+
+class IdConverter(BaseConverter):
+    """A row id in a console URL: ASCII digits of a positive bigint. Anything else (0, 20
+    digits, full-width digits that `int` would accept) matches no route: a 404."""
+
+    regex = r"[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= 2**63 - 1:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value) -> str:
+        return str(value)
 
 
 def _allowed_values() -> dict:

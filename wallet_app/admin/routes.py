@@ -33,7 +33,7 @@ def operators():
         422 if form.errors else 200
 
 
-@bp.post("/operators/<int:user_id>")
+@bp.post("/operators/<id:user_id>")
 @require("manage")
 def update_operator(user_id):
     form_view("admin/operators.html", form=OperatorForm(formdata=None), users=operator_service.list_operators())

@@ -21,7 +21,7 @@ def tokens():
     return response, 200, {"Cache-Control": "no-store"}
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<id:token_id>/revoke")
 @require("manage")
 def revoke_token(token_id):
     form_view("admin/tokens.html", tokens=token_service.list_tokens(), secret=None)

@@ -56,7 +56,7 @@ def create_wallet():
     return redirect(target, 303)
 
 
-@bp.get("/wallets/<int:wallet_id>")
+@bp.get("/wallets/<id:wallet_id>")
 @require("read")
 def wallet(wallet_id):
     return render("wallets/detail.html", "wallets/detail.html", **_detail(wallet_id))
@@ -71,7 +71,7 @@ def _detail(wallet_id: int, **forms) -> dict:
             "transfer_form": forms.get("transfer") or TransferForm(formdata=None)}
 
 
-@bp.get("/wallets/<int:wallet_id>/history")
+@bp.get("/wallets/<id:wallet_id>/history")
 @require("read")
 def history(wallet_id):
     wallet = queries.get_wallet(wallet_id)
@@ -88,7 +88,7 @@ def _midnight(day: date | None, days: int = 0) -> datetime | None:
     return datetime.combine(day + timedelta(days=days), time(), timezone.utc) if day else None
 
 
-@bp.post("/wallets/<int:wallet_id>/<any(fund, transfer):kind>/confirm")
+@bp.post("/wallets/<id:wallet_id>/<any(fund, transfer):kind>/confirm")
 @require("move_money")
 def confirm(wallet_id, kind):
     """Step one: the engine checks the request (a dry run) and shows both wallets after."""
@@ -102,7 +102,7 @@ def confirm(wallet_id, kind):
     return render_template("wallets/_confirm.html", kind=kind, form=form, wallet=wallet, preview=preview)
 
 
-@bp.post("/wallets/<int:wallet_id>/<any(fund, transfer):kind>")
+@bp.post("/wallets/<id:wallet_id>/<any(fund, transfer):kind>")
 @require("move_money")
 def move(wallet_id, kind):
     """Step two: move the money; a retry with the same token replays the first result."""
@@ -121,14 +121,14 @@ def move(wallet_id, kind):
                            **_detail(wallet_id))
 
 
-@bp.post("/wallets/<int:wallet_id>/status")
+@bp.post("/wallets/<id:wallet_id>/status")
 @require("manage")
 def set_status(wallet_id):
     operations.set_status(wallet_id, request.form.get("status", ""), actor=operator_actor())
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
 
 
-@bp.get("/transactions/<int:transaction_id>")
+@bp.get("/transactions/<id:transaction_id>")
 @require("read")
 def transaction(transaction_id):
     tx = queries.get_transaction(transaction_id)
