@@ -28,7 +28,7 @@ def init_app(app: Flask) -> None:
         view = g.get("form_view")
         if view is None:
             name = "Not found" if exc.status == 404 else "Not accepted"
-            return _page(exc.status, name, exc.message)
+            return _page(exc.status, name, f"{exc.field}: {exc.message}" if exc.field else exc.message)
         form, template, status, context = view
         status = status or exc.status
         if form is None:

@@ -30,6 +30,10 @@ class InsufficientFunds(WalletError):
     code = "insufficient_funds"
 
 
+class BalanceLimitExceeded(WalletError):
+    code = "balance_limit_exceeded"
+
+
 class CurrencyMismatch(WalletError):
     code = "currency_mismatch"
 

@@ -140,6 +140,14 @@ BEGIN
                 'wallet_id', ids[i], 'currency', cur[i], 'available', round(bal[i], places[i])::text));
         END IF;
     END LOOP;
+    FOR i IN 1..n LOOP
+        -- The balance column's ceiling (NUMERIC(20,4)), either way: refused, not overflowed.
+        IF abs(after[i]) > 9999999999999999.9999 THEN
+            PERFORM ledger_refuse('balance_limit_exceeded', 'amount', jsonb_build_object(
+                'wallet_id', ids[i], 'currency', cur[i],
+                'limit', trunc(9999999999999999.9999, places[i])::text));
+        END IF;
+    END LOOP;
     IF EXISTS (SELECT 1 FROM unnest(cur, p_amounts) u(c, a) GROUP BY u.c HAVING sum(u.a) <> 0) THEN
         RAISE EXCEPTION 'ledger_post: % legs do not sum to zero per currency', p_kind;
     END IF;

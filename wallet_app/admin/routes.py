@@ -1,6 +1,4 @@
 """Admin pages: operators and the audit log."""
-from datetime import date
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField
@@ -9,7 +7,7 @@ from wtforms.validators import DataRequired
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..models import ROLES
-from ..services import audit_log
+from ..services import audit_log, validate
 from ..services import operators as operator_service
 from .blueprint import bp
 
@@ -48,10 +46,7 @@ def update_operator(user_id):
 @require("manage")
 def audit():
     args = request.args
-    try:
-        day = date.fromisoformat(args["day"]) if args.get("day") else None
-    except ValueError:
-        day = None
+    day = validate.day(args.get("day"), "day")
     items, cursor = audit_log.entries(actor=args.get("actor") or None, action=args.get("action") or None,
                                       day=day, cursor=args.get("cursor"))
     return render_template("admin/audit.html", items=items, cursor=cursor)

@@ -58,7 +58,10 @@ def _actor() -> Actor:
 def _body(schema: dict) -> dict:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the parser goes, e.g. 50 KB of "["
+        body = None
     if body is None:
         raise ApiError(400, "malformed_body", "The body is not valid JSON.")
     return schemas.check(body, schema)

@@ -23,6 +23,7 @@ from ..money import MINOR_UNITS, check_currency, format_amount
 from ..services import audit
 from ..services.atomic import atomic
 from ..services.audit import Actor
+from ..services import validate
 from ..services.validate import wallet_id as check_id
 
 HISTORY_COLUMNS = ["entry_id", "created_at", "wallet_id", "owner", "currency", "kind", "amount", "balance_after",
@@ -58,13 +59,7 @@ class HistoryFilter:
         return f"{what}-{scope}-{span}.csv"
 
 
-def parse_day(value, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise InvalidInput("Use a date like 2026-11-24.", field=field) from None
+parse_day = validate.day  # the console's history filter reads dates the same way
 
 
 def _start(d: date) -> datetime:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..errors import (CurrencyMismatch, IdempotencyKeyReused, InsufficientFunds, InvalidAmount, NotFound,
+from ..errors import (BalanceLimitExceeded, CurrencyMismatch, IdempotencyKeyReused, InsufficientFunds, InvalidAmount, NotFound,
                       SameWallet, WalletError, WalletNotActive)
 from ..money import format_amount
 from ..services.atomic import atomic, execute_one, single_statement_connection
@@ -89,6 +89,9 @@ def refusal(code: str, d: dict) -> WalletError:
         available = format_amount(d["available"], d["currency"])
         return InsufficientFunds(f"Insufficient funds: {available} {d['currency']} available.",
                                  field=field, available=available)
+    if code == "balance_limit_exceeded":
+        return BalanceLimitExceeded(f"No wallet can hold more than {d['limit']} {d['currency']}; "
+                                    f"this would take wallet {d['wallet_id']} past it.", field=field)
     if code == "idempotency_key_reused":
         return IdempotencyKeyReused("This idempotency key was already used for a different request.",
                                     field=field)

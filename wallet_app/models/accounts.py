@@ -57,10 +57,10 @@ class AuditLog(db.Model):
     __table_args__ = (Index("ix_audit_log_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
-    actor: Mapped[str] = mapped_column(String(200), index=True)
+    actor: Mapped[str] = mapped_column(String(320), index=True)
     action: Mapped[str] = mapped_column(String(50), index=True)
     object_type: Mapped[str | None] = mapped_column(String(30))
-    object_id: Mapped[str | None] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(320))
     ip: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())

@@ -66,7 +66,7 @@ class Transaction(db.Model):
     source_wallet_id: Mapped[int | None] = mapped_column(ForeignKey("wallets.id"), index=True)
     dest_wallet_id: Mapped[int | None] = mapped_column(ForeignKey("wallets.id"), index=True)
     reference: Mapped[str | None] = mapped_column(String(500))
-    created_by: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = _created_at()
 
 

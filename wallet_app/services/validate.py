@@ -1,9 +1,12 @@
 """Checks on plain input values shared by the services; each error names its field."""
 import re
+from datetime import date
 
 from ..errors import InvalidInput
 
 MAX_ID = 2**63 - 1
+# Days people filter by; a day past 9998 would overflow the "next midnight" arithmetic.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -57,3 +60,16 @@ def cursor(value: object, field: str = "cursor") -> int | None:
         return wallet_id(value, field)
     except InvalidInput:
         raise InvalidInput("Invalid cursor.", field=field) from None
+
+
+def day(value: object, field: str) -> date | None:
+    """A calendar day written as YYYY-MM-DD, or None when empty."""
+    if value is None or value == "":
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("Use a date like 2026-11-24.", field=field) from None
+    if not FIRST_DAY <= parsed <= LAST_DAY:
+        raise InvalidInput(f"Use a date from {FIRST_DAY} to {LAST_DAY}.", field=field)
+    return parsed
