@@ -29,9 +29,10 @@ DOUBLE_ENTRY_VIOLATIONS = """
 
 
 def make_app(database_url: str, **config):
-    # Sign-ins from 127.0.0.1 add up over a run; test_auth checks the per-address limit itself.
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-                       "DB_POOL_SIZE": 24, "SIGNIN_RATE_LIMIT": "10000/minute", **config})
+    # Sign-ins and failed API authentications from 127.0.0.1 add up over a run; the tests of
+    # those per-address limits set their own.
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "DB_POOL_SIZE": 24,
+                       "SIGNIN_RATE_LIMIT": "10000/minute", "API_AUTH_FAILURE_LIMIT": "10000/minute", **config})
 
 
 def migrate(database_url: str) -> None:
@@ -195,12 +196,20 @@ def login_as(client, make_operator):
 
     def login(role="support"):
         user = make_operator(role)
-        with client.session_transaction() as sess:
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
+        signed_in(client, user.id, user.get_id())
         return user
 
     return login
+
+
+def signed_in(client, user_id: int, login_id: str) -> None:
+    """Give `client` the cookie of a fresh server-side session of the operator (what a
+    successful sign-in sets), without the cost of checking a password."""
+    from wallet_app.services.signin import open_session
+    with client.application.app_context():
+        token = open_session(user_id, "127.0.0.1")
+    with client.session_transaction() as sess:
+        sess["_user_id"], sess["_fresh"], sess["sid"] = login_id, True, token
 
 
 def csrf_from(html: str) -> str:
@@ -214,3 +223,13 @@ def csrf(client):
     def token():
         return csrf_from(client.get("/auth/login").get_data(as_text=True))
     return token
+
+
+@pytest.fixture
+def make_token(session):
+    """An API token made through the service: (description, secret)."""
+    from wallet_app.services.tokens import create_token
+
+    def make(scopes="read,write", name=None):
+        return create_token(name or f"t-{uuid.uuid4().hex[:6]}", scopes, actor=Actor("cli", "cli"))
+    return make

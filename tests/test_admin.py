@@ -3,7 +3,7 @@ import re
 
 from sqlalchemy import select
 
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, signed_in
 from wallet_app.models import ApiToken, AuditLog, User
 
 
@@ -31,8 +31,7 @@ def test_admin_creates_changes_and_deactivates_an_operator(client, login_as, ses
 def test_a_role_change_applies_to_open_sessions_at_once(app, login_as, make_operator, session):
     support = make_operator("support")
     other = app.test_client()
-    with other.session_transaction() as sess:
-        sess["_user_id"], sess["_fresh"] = support.get_id(), True
+    signed_in(other, support.id, support.get_id())
     assert other.get("/wallets").status_code == 200
     from wallet_app.services.audit import Actor
     from wallet_app.services.operators import update_operator

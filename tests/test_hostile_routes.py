@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import csrf_from, make_app
+from tests.conftest import csrf_from, make_app, signed_in
 from tests.hostile import BAD_AMOUNTS, BAD_KEYS, HOSTILE_NAMES
 from wallet_app.errors import WalletError
 from wallet_app.extensions import db
@@ -85,8 +85,9 @@ def test_every_route_as_every_role_refuses_hostile_input_without_a_5xx_or_a_writ
         from wallet_app.ledger import operations
         from wallet_app.services.operators import create_operator
         cli = Actor("cli", "cli")
-        users = {role: create_operator(f"{role}@example.com", "correct horse battery staple", role,
-                                       actor=cli).get_id() for role in ROLES[1:]}
+        users = {role: create_operator(f"{role}@example.com", "correct horse battery staple", role, actor=cli)
+                 for role in ROLES[1:]}
+        users = {role: (u.id, u.get_id()) for role, u in users.items()}
         wallet = operations.create_wallet("Walker", "USD", actor=cli)["id"]
         operations.fund(wallet, "50.00", idempotency_key="seed", actor=cli)
         _, secret = create_token("walker", "read,write", actor=cli)
@@ -97,8 +98,7 @@ def test_every_route_as_every_role_refuses_hostile_input_without_a_5xx_or_a_writ
     for role in ROLES:
         client = walk_app.test_client()
         if role != "anonymous":
-            with client.session_transaction() as sess:
-                sess["_user_id"], sess["_fresh"] = users[role], True
+            signed_in(client, *users[role])
         # Bodies must reach the handlers: the session's CSRF token rides along as htmx sends it.
         headers = {"X-CSRFToken": csrf_from(client.get("/auth/login").get_data(as_text=True))}
         if role == "admin":

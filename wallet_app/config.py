@@ -33,8 +33,14 @@ def from_env(overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "WRITE_RETRIES": 5,
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        # Keys in a shared Redis: one prefix per deployment (tests make their own).
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "wallet"),
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600/minute"),  # per token
         "SIGNIN_RATE_LIMIT": env.get("SIGNIN_RATE_LIMIT", "20/minute"),  # per address
+        "API_AUTH_FAILURE_LIMIT": env.get("API_AUTH_FAILURE_LIMIT", "30/minute"),  # per address
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),  # reverse proxies in front of us
+        "SESSION_IDLE_SECONDS": int(env.get("SESSION_IDLE_SECONDS", "1800")),  # console sessions end
+        "SESSION_MAX_SECONDS": int(env.get("SESSION_MAX_SECONDS", "43200")),  # ...idle, or when old
     }
     cfg.update(overrides or {})
     if cfg.get("TESTING") or debug:

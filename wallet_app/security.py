@@ -1,7 +1,9 @@
-"""Security headers on every response (CSP without inline script, no framing, no sniffing),
-and no cookie session for the bearer-token API."""
+"""Security headers on every response (CSP without inline script, no framing, no sniffing,
+no caching of anything but static files), the client's address behind trusted proxies, and
+no cookie session for the bearer-token API."""
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -28,6 +30,10 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     app.session_interface = ConsoleSessionInterface()
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # Behind N reverse proxies, the client is the N-th address from the right of
+        # X-Forwarded-For; without this every user shares the proxy's address (limits, audit).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     @app.after_request
     def set_security_headers(response):
@@ -36,6 +42,10 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.path.startswith("/static/"):
+            # Pages and API answers show balances: never kept by a browser or proxy, so Back
+            # and Forward after a transfer reload rather than show a stale balance.
+            headers.setdefault("Cache-Control", "no-store")
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         return response

@@ -28,6 +28,7 @@ def hit(limit: str, scope: str, key: str) -> int | None:
     """Count one request for `key` under `limit` (e.g. "600/minute"). None while within the
     limit; over it, the seconds until the window resets (for Retry-After)."""
     limiter, item = current_app.extensions["throttle"], _parse(limit)
+    key = f"{current_app.config['RATELIMIT_KEY_PREFIX']}:{key}"
     if limiter.hit(item, scope, key):
         return None
     reset = limiter.get_window_stats(item, scope, key).reset_time

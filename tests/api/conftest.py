@@ -3,17 +3,6 @@ import uuid
 
 import pytest
 
-from wallet_app.services.audit import Actor
-from wallet_app.services.tokens import create_token
-
-
-@pytest.fixture
-def make_token(session):
-    def make(scopes="read,write", name=None):
-        token, secret = create_token(name or f"t-{uuid.uuid4().hex[:6]}", scopes, actor=Actor("cli", "cli"))
-        return token, secret
-    return make
-
 
 class Api:
     """Reads like an integration's calls: api.post("/transfers", {...}, key="k")."""

@@ -63,8 +63,9 @@ def test_limits_hold_across_workers_when_redis_is_configured(fresh_database_url)
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis on 127.0.0.1:6379 (CI and the dev machines have one)")
     url = fresh_database_url()
-    workers = [make_app(url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", API_RATE_LIMIT="4/minute")
-               for _ in range(2)]
+    prefix = f"test-{uuid.uuid4().hex}"  # this run's keys, apart from any other run's
+    workers = [make_app(url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", API_RATE_LIMIT="4/minute",
+                        RATELIMIT_KEY_PREFIX=prefix) for _ in range(2)]
     with workers[0].app_context():
         _, secret = create_token(f"redis-{uuid.uuid4().hex[:6]}", "read", actor=Actor("cli", "cli"))
     headers = {"Authorization": f"Bearer {secret}"}

@@ -1,5 +1,4 @@
 """JSON API v1 (docs/DESIGN.md, "JSON API"): bearer tokens, problem+json errors, Idempotency-Key."""
-import hashlib
 from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -22,19 +21,19 @@ register(bp)
 
 @bp.before_request
 def authenticate():
-    """Every endpoint but the OpenAPI document is throttled and needs a live token with the
-    right scope."""
+    """Every endpoint but the OpenAPI document needs a live token with the right scope.
+    Requests count against their token's limit; failed authentications against the client
+    address's (so a flood of bogus or misspelt credentials is limited too)."""
     if request.endpoint == "api.openapi":
         return
-    retry_after = throttle.hit(current_app.config["API_RATE_LIMIT"], "api", _throttle_key())
-    if retry_after is not None:
-        raise ApiError(429, "rate_limited", "Too many requests for this token; slow down.",
-                       headers={"Retry-After": str(retry_after)})
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     token = tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
     if token is None:
+        _throttle(current_app.config["API_AUTH_FAILURE_LIMIT"], "api-auth", request.remote_addr or "",
+                  "Too many failed authentications from your address; slow down.")
         raise ApiError(401, "unauthorized", "A valid bearer token is required.",
                        headers={"WWW-Authenticate": 'Bearer realm="wallet"'})
+    _throttle(current_app.config["API_RATE_LIMIT"], "api", str(token.id), "Too many requests for this token; slow down.")
     g.token = token
     g.principal = f"token:{token.id}"
     needed = "read" if request.method in ("GET", "HEAD") else "write"
@@ -42,13 +41,10 @@ def authenticate():
         raise ApiError(403, "forbidden", f"This token lacks the {needed} scope.")
 
 
-def _throttle_key() -> str:
-    """Limits count per token. They are checked before authentication (a flood of bad tokens
-    is limited too), so the key is a hash of the presented credential."""
-    credential = request.headers.get("Authorization", "")
-    if not credential:
-        return f"anonymous:{request.remote_addr}"
-    return "token:" + hashlib.sha256(credential.encode()).hexdigest()[:32]
+def _throttle(limit: str, scope: str, key: str, message: str) -> None:
+    retry_after = throttle.hit(limit, scope, key)
+    if retry_after is not None:
+        raise ApiError(429, "rate_limited", message, headers={"Retry-After": str(retry_after)})
 
 
 def _actor() -> Actor:

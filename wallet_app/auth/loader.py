@@ -1,15 +1,22 @@
-"""Flask-Login's user loader: a session names the user and the session version it was made for."""
+"""Flask-Login's user loader: a cookie names the user, the session version it was made for,
+and (in the session) the server-side session it belongs to."""
+from flask import session
+
 from ..extensions import db, login_manager
 from ..models import User
+from ..services.signin import session_alive
 
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """Deactivation or a password change bumps session_version, ending older sessions at once."""
+    """Deactivation or a password change bumps session_version, ending older sessions at once;
+    sign-out, idleness and age end one session (services/signin.py)."""
     user_id, _, version = session_id.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_version != int(version):
+        return None
+    if not session_alive(session.get("sid"), user.id):
         return None
     return user

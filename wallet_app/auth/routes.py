@@ -8,8 +8,9 @@ from werkzeug.exceptions import TooManyRequests
 from .. import throttle
 from ..error_pages import form_view
 from ..extensions import login_manager
-from ..services.signin import sign_in
+from ..services.signin import sign_in, sign_out
 from .forms import SignInForm
+from .roles import operator_actor
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
@@ -35,8 +36,9 @@ def login():
     form = SignInForm()
     if form.validate_on_submit():
         form_view("auth/login.html", errors_in=form, status=None)
-        user = sign_in(form.email.data, form.password.data, request.remote_addr)
+        user, token = sign_in(form.email.data, form.password.data, request.remote_addr)
         session.clear()  # a fresh session at sign-in: no fixation
+        session["sid"] = token
         login_user(user)
         return redirect(_safe_next(request.args.get("next")), 303)
     status = 422 if form.errors else 200
@@ -46,6 +48,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    sign_out(session.get("sid"), operator_actor())
     logout_user()
     session.clear()
     flash("You are signed out.")

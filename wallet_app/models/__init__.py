@@ -1,8 +1,8 @@
 """SQLAlchemy models: the ledger and the people and tokens that act on it."""
-from .accounts import ROLES, ApiToken, AuditLog, User
+from .accounts import ROLES, ApiToken, AuditLog, OperatorSession, User
 from .ledger import WALLET_STATUSES, Currency, IdempotencyKey, Transaction, Wallet, WalletHistory
 
 __all__ = [
     "ROLES", "WALLET_STATUSES",
-    "ApiToken", "AuditLog", "Currency", "IdempotencyKey", "Transaction", "User", "Wallet", "WalletHistory",
+    "ApiToken", "AuditLog", "Currency", "OperatorSession", "IdempotencyKey", "Transaction", "User", "Wallet", "WalletHistory",
 ]

@@ -35,6 +35,21 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_version}"
 
 
+class OperatorSession(db.Model):
+    """A signed-in console session, kept on the server so that sign-out, an idle timeout or
+    the absolute lifetime ends it even for a copy of the cookie. The cookie holds a random
+    token; only its sha256 is kept here."""
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class ApiToken(db.Model):
     """A bearer token for integrations; only the sha256 of the secret is kept."""
 
