@@ -73,11 +73,10 @@ def list_tokens(session: Session | None = None) -> list[dict]:
     return [token_dict(t) for t in s.scalars(select(ApiToken).order_by(ApiToken.id.desc()))]
 
 
-# Built once: authenticate runs on every API request, and building and compiling this
-# select each time cost more CPU than the transfer itself (profiled under gunicorn).
-_LOOKUP = select(ApiToken.id, ApiToken.name, ApiToken.scopes, ApiToken.last_used_at).where(
-    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
-_LOOKUP_PG = str(_LOOKUP.compile(dialect=psycopg_dialect()))
+# Compiled once to psycopg's placeholders: authenticate runs on every API request
+# (bench/PROFILE.md has what building it per request cost).
+_LOOKUP = str(select(ApiToken.id, ApiToken.name, ApiToken.scopes, ApiToken.last_used_at).where(
+    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)).compile(dialect=psycopg_dialect()))
 
 
 @dataclass(frozen=True)
@@ -96,11 +95,10 @@ def authenticate(secret: str, session: Session | None = None) -> Principal | Non
     s = session or db.session
     if not secret or len(secret) > 200:
         return None
-    params = {"token_hash": _hash(secret)}
     solo = single_statement_connection(s)
     with solo if solo is not None else nullcontext():
-        conn = solo if solo is not None else s
-        row = execute_one(solo, _LOOKUP_PG, params) if solo is not None else s.execute(_LOOKUP, params).first()
+        conn = solo if solo is not None else s.connection()
+        row = execute_one(conn, _LOOKUP, {"token_hash": _hash(secret)})
         if row is None:
             return None
         now = utcnow()
