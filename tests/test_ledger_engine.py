@@ -58,7 +58,7 @@ def test_the_confirmation_step_and_the_write_refuse_alike(service, actor, make_w
     wallets = {"usd": make_wallet(balance="10.00")["id"], "usd2": make_wallet()["id"],
                "eur": make_wallet("EUR")["id"], "jpy": make_wallet("JPY")["id"], "frozen": make_wallet()["id"],
                "missing": 10**12, "world": world_wallet(session), None: None}
-    service.set_status(wallets["frozen"], "frozen", actor=actor)
+    service.set_status(wallets["frozen"], "frozen", actor=actor, reason="test")
     src, dst = wallets[source], wallets[dest]
     before = ledger_snapshot()
     with pytest.raises(WalletError) as checked:

@@ -51,9 +51,9 @@ def _errors(make_wallet, actor, service):
     usd, usd2 = make_wallet(balance="10.00"), make_wallet(balance="1.00")
     eur = make_wallet("EUR", balance="10.00")
     frozen = make_wallet(balance="10.00")
-    service.set_status(frozen["id"], "frozen", actor=actor)
+    service.set_status(frozen["id"], "frozen", actor=actor, reason="test")
     closed = make_wallet()
-    service.set_status(closed["id"], "closed", actor=actor)
+    service.set_status(closed["id"], "closed", actor=actor, reason="test")
     t = lambda a, b, amount="1.00", **kw: lambda: service.transfer(  # noqa: E731
         a, b, amount, idempotency_key=kw.get("k", key()), actor=actor)
     f = lambda w, amount="1.00": lambda: service.fund(w, amount, idempotency_key=key(), actor=actor)  # noqa: E731

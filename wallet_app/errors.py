@@ -53,3 +53,31 @@ class NotFound(WalletError):
 
 class IdempotencyKeyReused(WalletError):
     code = "idempotency_key_reused"
+
+
+class MaxBalanceExceeded(WalletError):
+    code = "max_balance_exceeded"
+
+
+class DailyLimitExceeded(WalletError):
+    code = "daily_limit_exceeded"
+
+
+class ReversalExceedsOriginal(WalletError):
+    code = "reversal_exceeds_original"
+
+
+class NotReversible(WalletError):
+    code = "not_reversible"
+
+
+class FeeAlreadyRefunded(WalletError):
+    code = "fee_already_refunded"
+
+
+class BalanceNotZero(WalletError):
+    code = "balance_not_zero"
+
+
+class WalletClosed(WalletError):
+    code = "wallet_closed"

@@ -94,7 +94,7 @@ def test_currency_mismatch_and_frozen_wallet(api, funded, service, actor):
     eur = api.post("/wallets", {"owner_name": "E", "currency": "EUR"}).json["id"]
     mismatch = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": eur, "amount": "1.00"}, key=key())
     assert mismatch.status_code == 422 and mismatch.json["code"] == "currency_mismatch"
-    service.set_status(b, "frozen", actor=actor)
+    service.set_status(b, "frozen", actor=actor, reason="test")
     frozen = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "1.00"}, key=key())
     assert frozen.status_code == 422 and frozen.json["code"] == "wallet_not_active"
 

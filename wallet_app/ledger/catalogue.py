@@ -8,13 +8,18 @@ from decimal import Decimal
 
 @dataclass(frozen=True)
 class Movement:
-    """What a caller asked for: `source` and `dest` are customer wallets (None for `world`)."""
+    """What a caller asked for: `source` and `dest` are customer wallets (None for `world`).
+    A reversal carries the transaction it reverses (`original`, as queries.get_transaction
+    gives it) and whether it returns that transaction's fee."""
 
     kind: str
     amount: Decimal
     source: int | None
     dest: int | None
     reference: str | None = None
+    reason: str | None = None
+    original: dict | None = None
+    refund_fee: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,9 @@ class Kind:
     label: str  # what people read in history, receipts and CSV
     permission: str  # the console permission that may run it (auth.roles.PERMISSIONS)
     legs: Callable[[Movement], list[Leg]]
-    leg_count: int  # reconcile: every posted transaction of this kind has this many legs
+    leg_count: int  # reconcile: legs of a posted transaction of this kind, its fee leg aside
+    fee_payer: int | None = None  # the leg that pays this kind's fee (fee_schedule), if any
+    reversible: bool = True
 
 
 def _fund(m: Movement) -> list[Leg]:
@@ -49,10 +56,42 @@ def _transfer(m: Movement) -> list[Leg]:
             Leg(m.amount, "to_wallet_id", wallet_id=m.dest, like=0)]
 
 
+def _withdrawal(m: Movement) -> list[Leg]:
+    """Money leaves the ledger: wallet -> world."""
+    return [Leg(-m.amount, "wallet_id", wallet_id=m.source),
+            Leg(m.amount, "wallet_id", system="world", like=0)]
+
+
+def _reversal(m: Movement) -> list[Leg]:
+    """The original's legs mirrored for `amount` (its fee leg aside), debits first; with
+    `refund_fee`, the fee goes back from `fees` to the wallet that paid it."""
+    original = m.original
+    fee = Decimal(original["fee"])
+    mirrored = sorted((e for e in original["entries"] if e["system"] != "fees"),
+                      key=lambda e: Decimal(e["amount"]) < 0)  # the original's credits are our debits
+    anchor = next(i for i, e in enumerate(mirrored) if e["system"] is None)
+    legs = []
+    for e in mirrored:
+        sign = -1 if Decimal(e["amount"]) > 0 else 1
+        paid_fee = m.refund_fee and sign > 0 and e["system"] is None and fee > 0
+        amount = sign * m.amount + (fee if paid_fee else 0)
+        if e["system"] is None:
+            legs.append(Leg(amount, "transaction_id", wallet_id=e["wallet_id"],
+                            like=None if len(legs) == anchor else anchor))
+        else:
+            legs.append(Leg(amount, "transaction_id", system=e["system"], like=anchor))
+    if m.refund_fee and fee > 0:
+        legs.append(Leg(-fee, "refund_fee", system="fees", like=anchor))
+    return legs
+
+
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("fund", "Fund", "move_money", _fund, leg_count=2),
-    Kind("transfer", "Transfer", "move_money", _transfer, leg_count=2),
+    Kind("transfer", "Transfer", "move_money", _transfer, leg_count=2, fee_payer=0),
+    Kind("withdrawal", "Withdrawal", "move_money", _withdrawal, leg_count=2, fee_payer=0),
+    Kind("reversal", "Reversal", "move_money", _reversal, leg_count=2, reversible=False),
 )}
+FEE_KINDS = tuple(k.name for k in KINDS.values() if k.fee_payer is not None)
 SYSTEM_PURPOSES = ("world", "fees")
 
 

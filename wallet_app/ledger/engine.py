@@ -7,6 +7,7 @@ Python composes legs (catalogue.py) and turns a refusal into its WalletError; it
 rule itself.
 """
 import json
+from decimal import Decimal
 from typing import NamedTuple
 
 from sqlalchemy import text
@@ -15,8 +16,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..errors import (BalanceLimitExceeded, CurrencyMismatch, IdempotencyKeyReused, InsufficientFunds, InvalidAmount, NotFound,
-                      SameWallet, WalletError, WalletNotActive)
+from ..errors import (BalanceLimitExceeded, CurrencyMismatch, DailyLimitExceeded, FeeAlreadyRefunded,
+                      IdempotencyKeyReused, InsufficientFunds, InvalidAmount, MaxBalanceExceeded, NotFound,
+                      NotReversible, ReversalExceedsOriginal, SameWallet, WalletError, WalletNotActive)
 from ..money import format_amount
 from ..services.atomic import atomic, execute_one, single_statement_connection
 from ..services.audit import Actor
@@ -24,10 +26,12 @@ from .catalogue import KINDS, Movement
 
 REFUSED = "WA001"  # the SQLSTATE ledger_refuse() raises
 
-_POST = text("""SELECT verdict, tx_id, posted_at, tx_currency, leg_wallets, leg_balances FROM ledger_post(
-    :scope, :key, :fp, :kind, :amount, :source, :dest, :reference, :actor, :ip,
-    CAST(:wallets AS bigint[]), CAST(:systems AS text[]), CAST(:likes AS int[]),
-    CAST(:amounts AS numeric[]), CAST(:fields AS text[]), :dry_run)""")
+_POST = text("""SELECT verdict, tx_id, posted_at, tx_currency, leg_wallets, leg_amounts, leg_balances, tx_fee
+    FROM ledger_post(:scope, :key, :fp, :kind, :amount, :source, :dest, :reference, :actor, :ip,
+                     CAST(:wallets AS bigint[]), CAST(:systems AS text[]), CAST(:likes AS int[]),
+                     CAST(:amounts AS numeric[]), CAST(:fields AS text[]),
+                     CAST(:fee_payer AS int), CAST(:reverses AS bigint), CAST(:refund_fee AS numeric), :reason,
+                     :dry_run)""")
 # Pre-compiled once to psycopg's placeholders: execute_one skips SQLAlchemy's per-call
 # compile on the hottest path (bench/PROFILE.md).
 POST_SQL = str(_POST.compile(dialect=psycopg_dialect()))
@@ -38,26 +42,37 @@ class Posted(NamedTuple):
     tx_id: int | None
     posted_at: object
     tx_currency: str | None
-    leg_wallets: list
+    leg_wallets: list  # every leg's wallet, the fee leg (to `fees`) last when there is one
+    leg_amounts: list  # the payer's leg includes the fee
     leg_balances: list
+    tx_fee: object
+    leg_systems: list | None = None  # each leg's system purpose (None: a customer wallet)
 
 
 def post(session: Session, movement: Movement, *, actor: Actor, key: str | None = None, fp: str | None = None,
-         dry_run: bool = False) -> tuple[Posted, list]:
-    """Run `movement` through the engine; return its result and the legs it was built from.
-    A refusal raises its WalletError; nothing is left behind, the key's claim included."""
-    legs = KINDS[movement.kind].legs(movement)
+         dry_run: bool = False) -> Posted:
+    """Run `movement` through the engine and return what it did. A refusal raises its
+    WalletError; nothing is left behind, the key's claim included."""
+    kind = KINDS[movement.kind]
+    legs = kind.legs(movement)
+    fee_payer = None if kind.fee_payer is None else kind.fee_payer + 1
+    original = movement.original
+    refund = Decimal(original["fee"]) if movement.refund_fee and original and Decimal(original["fee"]) else None
     params = dict(scope=actor.scope, key=key, fp=fp, kind=movement.kind, amount=movement.amount,
                   source=movement.source, dest=movement.dest, reference=movement.reference,
                   actor=actor.name, ip=actor.ip,
                   wallets=[leg.wallet_id for leg in legs], systems=[leg.system for leg in legs],
                   likes=[None if leg.like is None else leg.like + 1 for leg in legs],
-                  amounts=[leg.amount for leg in legs], fields=[leg.field for leg in legs], dry_run=dry_run)
+                  amounts=[leg.amount for leg in legs], fields=[leg.field for leg in legs], fee_payer=fee_payer,
+                  reverses=original["id"] if original else None, refund_fee=refund, reason=movement.reason,
+                  dry_run=dry_run)
 
     def op(conn: Session | Connection) -> Posted:
         bind = conn if isinstance(conn, Connection) else conn.connection()
         try:
-            return Posted(*execute_one(bind, POST_SQL, params))
+            posted = Posted(*execute_one(bind, POST_SQL, params))
+            systems = [leg.system for leg in legs]
+            return posted._replace(leg_systems=systems + ["fees"] * (len(posted.leg_wallets or ()) - len(systems)))
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) == REFUSED:
                 raise refusal(exc.orig.diag.message_primary, json.loads(exc.orig.diag.message_detail)) from None
@@ -65,14 +80,16 @@ def post(session: Session, movement: Movement, *, actor: Actor, key: str | None 
 
     solo = single_statement_connection(session)
     if solo is None:
-        return atomic(session, op), legs
+        return atomic(session, op)
     with solo:
-        return atomic(solo, op), legs
+        return atomic(solo, op)
 
 
 def refusal(code: str, d: dict) -> WalletError:
     """The WalletError for a rule ledger_post() refused, worded for people."""
     field = d["field"]
+    if code == "not_found" and "transaction_id" in d:
+        return NotFound(f"Transaction {d['transaction_id']} does not exist.", field=field)
     if code == "not_found":
         return NotFound(f"Wallet {d['wallet_id']} does not exist.", field=field)
     if code == "wallet_not_active":
@@ -86,9 +103,26 @@ def refusal(code: str, d: dict) -> WalletError:
         unit = "no decimal places" if d["places"] == 0 else f"at most {d['places']} decimal places"
         return InvalidAmount(f"{d['currency']} amounts have {unit}.", field=field)
     if code == "insufficient_funds":
-        available = format_amount(d["available"], d["currency"])
-        return InsufficientFunds(f"Insufficient funds: {available} {d['currency']} available.",
+        available, fee = format_amount(d["available"], d["currency"]), Decimal(d["fee"])
+        needs = f"; this needs {d['needed']}, fee of {d['fee']} included" if fee else ""
+        return InsufficientFunds(f"Insufficient funds: {available} {d['currency']} available{needs}.",
                                  field=field, available=available)
+
+    if code == "max_balance_exceeded":
+        return MaxBalanceExceeded(f"Wallet {d['wallet_id']} may hold at most {d['max_balance']} {d['currency']}; "
+                                  f"it has room for {d['room']}.", field=field, room=d["room"])
+    if code == "daily_limit_exceeded":
+        return DailyLimitExceeded(f"Wallet {d['wallet_id']} may pay out {d['limit']} {d['currency']} a day (UTC), "
+                                  f"fees included; {d['left']} is left today.", field=field, left=d["left"])
+    if code == "reversal_exceeds_original":
+        return ReversalExceedsOriginal(f"At most {d['remaining']} of transaction {d['transaction_id']} is left "
+                                       "to reverse.", field=field, remaining=d["remaining"])
+    if code == "not_reversible":
+        return NotReversible(f"Transaction {d['transaction_id']} is a reversal; it cannot be reversed.",
+                             field=field)
+    if code == "fee_already_refunded":
+        return FeeAlreadyRefunded(f"The fee of transaction {d['transaction_id']} was already returned.",
+                                  field=field)
     if code == "balance_limit_exceeded":
         return BalanceLimitExceeded(f"No wallet can hold more than {d['limit']} {d['currency']}; "
                                     f"this would take wallet {d['wallet_id']} past it.", field=field)

@@ -1,9 +1,10 @@
 """Every state change of a wallet: create, status, and the money movements of the catalogue."""
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from ..errors import InvalidInput, NotFound
+from ..errors import BalanceNotZero, InvalidInput, NotFound, ReversalExceedsOriginal, WalletClosed
 from ..extensions import db
 from ..models import WALLET_STATUSES, Wallet
 from ..models.types import utcnow
@@ -17,7 +18,8 @@ from .catalogue import Movement
 from .idempotency import check_key, fingerprint
 from .queries import get_transaction, get_wallet, transaction_dict
 
-__all__ = ["OperationResult", "create_wallet", "set_status", "fund", "transfer", "preview"]
+__all__ = ["OperationResult", "create_wallet", "set_status", "set_limits", "fund", "transfer", "withdraw",
+           "reverse", "preview"]
 
 @dataclass(frozen=True)
 class OperationResult:
@@ -44,61 +46,151 @@ def create_wallet(owner_name, currency, *, actor: Actor, owner_email=None, exter
     return atomic(db.session, op)
 
 
-def set_status(wallet_id, status: str, *, actor: Actor) -> dict:
-    """Freeze, unfreeze or close a customer wallet (admins)."""
+# Which status may follow which: a closed wallet never reopens.
+TRANSITIONS = {"active": {"frozen", "closed"}, "frozen": {"active", "closed"}, "closed": set()}
+
+
+def set_status(wallet_id, status: str, *, actor: Actor, reason=None) -> dict:
+    """Freeze, unfreeze or close a customer wallet, with a reason (admins). Closing needs a
+    zero balance, checked under the wallet's lock (a movement waits for it, then sees the
+    status)."""
     if status not in WALLET_STATUSES:
-        raise InvalidInput("Unknown status.", field="status")
+        raise InvalidInput(f"Status must be one of {', '.join(WALLET_STATUSES)}.", field="status")
+    reason = validate.text(reason, "reason", 500, required=True)
     wallet_id = validate.wallet_id(wallet_id, "wallet_id")
 
     def op(s: Session) -> dict:
-        wallet = s.get(Wallet, wallet_id, with_for_update=True)
-        if wallet is None or wallet.system_purpose is not None:
-            raise NotFound(f"Wallet {wallet_id} does not exist.", field="wallet_id")
-        previous, wallet.status, wallet.updated_at = wallet.status, status, utcnow()
-        audit.record(s, actor, "wallet.status", "wallet", wallet_id, before=previous, after=status)
+        wallet = _locked(s, wallet_id)
+        if status not in TRANSITIONS[wallet.status]:
+            if wallet.status == "closed":
+                raise WalletClosed(f"Wallet {wallet_id} is closed; it cannot be changed.", field="status")
+            raise InvalidInput(f"Wallet {wallet_id} is already {status}.", field="status")
+        if status == "closed" and wallet.balance != 0:
+            raise BalanceNotZero(f"Wallet {wallet_id} holds {format_amount(wallet.balance, wallet.currency)} "
+                                 f"{wallet.currency}; only an empty wallet can be closed.", field="status")
+        before, now = wallet.status, utcnow()
+        wallet.status, wallet.status_reason, wallet.status_changed_by = status, reason, actor.name
+        wallet.status_changed_at = wallet.updated_at = now
+        audit.record(s, actor, "wallet.status", "wallet", wallet_id, before=before, after=status, reason=reason)
         s.flush()
         return wallet_dict(wallet)
 
     return atomic(db.session, op)
 
 
+LIMITS = ("overdraft_limit", "max_balance", "daily_outflow_limit")
+
+
+def set_limits(wallet_id, *, actor: Actor, **limits) -> dict:
+    """Change a wallet's limits (admins): each given one is a non-negative amount in the
+    wallet's currency, or None to remove it (the overdraft limit goes back to 0). A limit
+    the balance already breaks is refused: the engine and the table's CHECKs keep them."""
+    unknown = set(limits) - set(LIMITS)
+    if unknown:
+        raise InvalidInput("Unknown limit.", field=sorted(unknown)[0])
+    wallet_id = validate.wallet_id(wallet_id, "wallet_id")
+
+    def op(s: Session) -> dict:
+        wallet = _locked(s, wallet_id)
+        before = {name: _plain(getattr(wallet, name)) for name in limits}
+        for name, value in limits.items():
+            amount = None if value is None else (
+                Decimal(0) if value in ("0", 0) else parse_amount(value, wallet.currency, field=name))
+            setattr(wallet, name, Decimal(0) if amount is None and name == "overdraft_limit" else amount)
+        if wallet.balance < -wallet.overdraft_limit:
+            raise InvalidInput(f"The balance is {format_amount(wallet.balance, wallet.currency)}: the overdraft "
+                               "limit cannot be below what is already overdrawn.", field="overdraft_limit")
+        if wallet.max_balance is not None and wallet.balance > wallet.max_balance:
+            raise InvalidInput(f"The balance is {format_amount(wallet.balance, wallet.currency)}: the maximum "
+                               "cannot be below it.", field="max_balance")
+        wallet.updated_at = utcnow()
+        audit.record(s, actor, "wallet.limits", "wallet", wallet_id, before=before,
+                     after={name: _plain(getattr(wallet, name)) for name in limits})
+        s.flush()
+        return wallet_dict(wallet)
+
+    return atomic(db.session, op)
+
+
+def _locked(s: Session, wallet_id: int) -> Wallet:
+    wallet = s.get(Wallet, wallet_id, with_for_update=True)
+    if wallet is None or wallet.system_purpose is not None:
+        raise NotFound(f"Wallet {wallet_id} does not exist.", field="wallet_id")
+    return wallet
+
+
+def _plain(value) -> str | None:
+    return None if value is None else f"{value:f}"
+
+
 # -- money movements: each is a catalogue kind posted by the engine ---------------------------
 def fund(wallet_id, amount, *, idempotency_key, actor: Actor, reference=None) -> OperationResult:
     """Credit a wallet from outside the ledger (a deposit): world -> wallet."""
-    return _post("fund", None, validate.wallet_id(wallet_id, "wallet_id"), amount, idempotency_key, actor,
-                 reference)
+    return _post(Movement("fund", parse_amount(amount), None, validate.wallet_id(wallet_id, "wallet_id"),
+                          validate.text(reference, "reference", 500)), idempotency_key, actor)
 
 
 def transfer(from_wallet_id, to_wallet_id, amount, *, idempotency_key, actor: Actor,
              reference=None) -> OperationResult:
-    return _post("transfer", validate.wallet_id(from_wallet_id, "from_wallet_id"),
-                 validate.wallet_id(to_wallet_id, "to_wallet_id"), amount, idempotency_key, actor, reference)
+    return _post(Movement("transfer", parse_amount(amount), validate.wallet_id(from_wallet_id, "from_wallet_id"),
+                          validate.wallet_id(to_wallet_id, "to_wallet_id"), validate.text(reference, "reference", 500)),
+                 idempotency_key, actor)
 
 
-def preview(kind: str, from_wallet_id, to_wallet_id, amount, *, actor: Actor) -> dict:
+def withdraw(wallet_id, amount, *, idempotency_key, actor: Actor, reference=None) -> OperationResult:
+    """Pay money out of the ledger (a payout): wallet -> world, with the withdrawal fee."""
+    return _post(Movement("withdrawal", parse_amount(amount), validate.wallet_id(wallet_id, "wallet_id"), None,
+                          validate.text(reference, "reference", 500)), idempotency_key, actor)
+
+
+def reverse(transaction_id, *, reason, idempotency_key, actor: Actor, amount=None,
+            refund_fee: bool = False) -> OperationResult:
+    """Reverse a posted fund, transfer or withdrawal, fully (the default: what is left) or in
+    part, with a reason; `refund_fee` also returns the original's fee to its payer."""
+    original = get_transaction(transaction_id)
+    reason = validate.text(reason, "reason", 500, required=True)
+    if not isinstance(refund_fee, bool):
+        raise InvalidInput("refund_fee is true or false.", field="refund_fee")
+    value = parse_amount(amount) if amount is not None else \
+        Decimal(original["amount"]) - Decimal(original["reversed_amount"])
+    if value <= 0:
+        raise ReversalExceedsOriginal(f"Transaction {original['id']} is already fully reversed.", field="amount",
+                                      remaining="0")
+    return _post(Movement("reversal", value, original["dest_wallet_id"], original["source_wallet_id"], None,
+                          reason=reason, original=original, refund_fee=refund_fee), idempotency_key, actor)
+
+
+def preview(kind: str, from_wallet_id, to_wallet_id, amount, *, actor: Actor, original=None,
+            refund_fee: bool = False) -> dict:
     """The confirmation step: the engine's own checks in a dry run (nothing written), and
-    each customer wallet with its balance after. The real post checks again under its locks."""
+    each customer wallet with its balance after, the fee and the total the payer pays.
+    The real post checks again under its locks."""
     source = validate.wallet_id(from_wallet_id, "from_wallet_id") if from_wallet_id is not None else None
-    dest = validate.wallet_id(to_wallet_id, "to_wallet_id" if source else "wallet_id")
-    movement = Movement(kind, parse_amount(amount), source, dest)
-    posted, legs = engine.post(db.session, movement, actor=actor, dry_run=True)
-    result = {"amount": format_amount(movement.amount, posted.tx_currency), "currency": posted.tx_currency}
-    for leg, wallet_id, after in zip(legs, posted.leg_wallets, posted.leg_balances):
-        if leg.system is None:
-            role = "source" if leg.amount < 0 else "dest"
-            result[role] = {**get_wallet(wallet_id), "balance_after": format_amount(after, posted.tx_currency)}
+    dest = validate.wallet_id(to_wallet_id, "to_wallet_id" if source else "wallet_id") \
+        if to_wallet_id is not None else None
+    movement = Movement(kind, parse_amount(amount), source, dest, original=original, refund_fee=refund_fee)
+    posted = engine.post(db.session, movement, actor=actor, dry_run=True)
+    currency = posted.tx_currency
+    result = {"amount": format_amount(movement.amount, currency), "currency": currency,
+              "fee": format_amount(posted.tx_fee, currency), "wallets": []}
+    for wallet_id, leg_amount, after in zip(posted.leg_wallets, posted.leg_amounts, posted.leg_balances):
+        if wallet_id in (source, dest) or (original and wallet_id in (original["source_wallet_id"],
+                                                                      original["dest_wallet_id"])):
+            wallet = {**get_wallet(wallet_id), "change": format_amount(leg_amount, currency),
+                      "balance_after": format_amount(after, currency)}
+            result["wallets"].append(wallet)
+            result["source" if leg_amount < 0 else "dest"] = wallet
     return result
 
 
-def _post(kind, source, dest, amount, key, actor: Actor, reference) -> OperationResult:
-    value = parse_amount(amount)
+def _post(movement: Movement, key, actor: Actor) -> OperationResult:
     key = check_key(key)
-    reference = validate.text(reference, "reference", 500)
-    movement = Movement(kind, value, source, dest, reference)
-    fp = fingerprint(kind, source=source, dest=dest, amount=f"{value:f}", reference=reference)
-    posted, legs = engine.post(db.session, movement, actor=actor, key=key, fp=fp)
+    m = movement
+    fp = fingerprint(m.kind, source=m.source, dest=m.dest, amount=f"{m.amount:f}", reference=m.reference,
+                     reason=m.reason, reverses=m.original["id"] if m.original else None, refund_fee=m.refund_fee)
+    posted = engine.post(db.session, movement, actor=actor, key=key, fp=fp)
     if posted.verdict == "replay":
         return OperationResult(get_transaction(posted.tx_id), replayed=True)
     return OperationResult(transaction_dict(
-        movement, posted.tx_id, posted.tx_currency, actor.name, posted.posted_at,
-        [(w, leg.system, leg.amount, after) for leg, w, after in zip(legs, posted.leg_wallets, posted.leg_balances)]))
+        movement, posted.tx_id, posted.tx_currency, actor.name, posted.posted_at, posted.tx_fee,
+        list(zip(posted.leg_wallets, posted.leg_systems, posted.leg_amounts, posted.leg_balances))))

@@ -59,8 +59,8 @@ def history(wallet_id, *, cursor=None, limit=None, since: datetime | None = None
     counterparty = case((h.amount < 0, t.dest_wallet_id), else_=t.source_wallet_id)
     where, order = h.newest_first(wallet["id"])
     stmt = (
-        select(h.id, h.transaction_id, t.kind, h.amount, h.balance_after, t.reference,
-               t.created_by, h.created_at, counterparty.label("counterparty_wallet_id"))
+        select(h.id, h.transaction_id, t.kind, h.amount, h.balance_after, t.reference, t.fee,
+               t.reverses_transaction_id, t.created_by, h.created_at, counterparty.label("counterparty_wallet_id"))
         .join(t, t.id == h.transaction_id)
         .where(*where).order_by(*order).limit(limit + 1)
     )
@@ -84,17 +84,25 @@ def get_transaction(transaction_id) -> dict:
         select(WalletHistory.wallet_id, Wallet.system_purpose, WalletHistory.amount, WalletHistory.balance_after)
         .join(Wallet, Wallet.id == WalletHistory.wallet_id)
         .where(WalletHistory.transaction_id == tx.id).order_by(WalletHistory.id)).all()
-    movement = Movement(tx.kind, tx.amount, tx.source_wallet_id, tx.dest_wallet_id, tx.reference)
-    return transaction_dict(movement, tx.id, tx.currency, tx.created_by, tx.created_at, legs)
+    movement = Movement(tx.kind, tx.amount, tx.source_wallet_id, tx.dest_wallet_id, tx.reference, reason=tx.reason)
+    reversals = db.session.scalars(select(Transaction.id).where(Transaction.reverses_transaction_id == tx.id)
+                                   .order_by(Transaction.id)).all()
+    return transaction_dict(movement, tx.id, tx.currency, tx.created_by, tx.created_at, tx.fee, legs,
+                            reverses=tx.reverses_transaction_id, reversed_amount=tx.reversed_amount,
+                            fee_refunded=tx.fee_refunded, reversals=list(reversals))
 
 
-def transaction_dict(m: Movement, tx_id: int, currency: str, created_by: str, created_at, legs) -> dict:
+def transaction_dict(m: Movement, tx_id: int, currency: str, created_by: str, created_at, fee, legs, *,
+                     reverses=None, reversed_amount=0, fee_refunded=False, reversals=()) -> dict:
     """The JSON shape of a transaction. `legs`: (wallet_id, system purpose, amount, balance_after).
     A system wallet's running balance is the ledger's own business, so its legs carry none."""
+    original = m.original["id"] if m.original else None
     return {
         "id": tx_id, "kind": m.kind, "amount": format_amount(m.amount, currency), "currency": currency,
-        "source_wallet_id": m.source, "dest_wallet_id": m.dest, "reference": m.reference,
-        "created_by": created_by, "created_at": iso(created_at),
+        "fee": format_amount(fee, currency), "source_wallet_id": m.source, "dest_wallet_id": m.dest,
+        "reference": m.reference, "reason": m.reason, "reverses_transaction_id": reverses or original,
+        "reversed_amount": format_amount(reversed_amount, currency), "fee_refunded": fee_refunded,
+        "reversal_ids": list(reversals), "created_by": created_by, "created_at": iso(created_at),
         "entries": [{"wallet_id": wallet_id, "system": system, "amount": format_amount(amount, currency),
                      "balance_after": None if system else format_amount(after, currency)}
                     for wallet_id, system, amount, after in legs],

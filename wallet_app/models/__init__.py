@@ -1,8 +1,8 @@
 """SQLAlchemy models: the ledger and the people and tokens that act on it."""
 from .accounts import ROLES, ApiToken, AuditLog, OperatorSession, User
-from .ledger import WALLET_STATUSES, Currency, IdempotencyKey, Transaction, Wallet, WalletHistory
+from .ledger import WALLET_STATUSES, Currency, FeeSchedule, IdempotencyKey, Transaction, Wallet, WalletHistory
 
 __all__ = [
     "ROLES", "WALLET_STATUSES",
-    "ApiToken", "AuditLog", "Currency", "OperatorSession", "IdempotencyKey", "Transaction", "User", "Wallet", "WalletHistory",
+    "ApiToken", "AuditLog", "Currency", "FeeSchedule", "OperatorSession", "IdempotencyKey", "Transaction", "User", "Wallet", "WalletHistory",
 ]

@@ -2,7 +2,8 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Identity, Index, SmallInteger, String, UniqueConstraint, desc, func, text
+from sqlalchemy import (CheckConstraint, ForeignKey, Identity, Index, SmallInteger, String, UniqueConstraint, desc,
+                        false, func, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -31,7 +32,9 @@ class Wallet(db.Model):
 
     __tablename__ = "wallets"
     __table_args__ = (
-        CheckConstraint("balance >= 0 OR system_purpose IS NOT DISTINCT FROM 'world'", name="balance_above_floor"),
+        CheckConstraint("balance >= -overdraft_limit OR system_purpose IS NOT DISTINCT FROM 'world'",
+                        name="balance_above_floor"),
+        CheckConstraint("max_balance IS NULL OR balance <= max_balance", name="balance_below_max"),
         CheckConstraint(f"status IN {WALLET_STATUSES}", name="status_known"),
         Index("uq_wallets_system_purpose_currency", "system_purpose", "currency", unique=True,
               postgresql_where=text("system_purpose IS NOT NULL")),
@@ -48,6 +51,17 @@ class Wallet(db.Model):
     system_purpose: Mapped[str | None] = mapped_column(String(20))
     balance: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
     status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
+    # Limits the engine checks under the lock: the floor is -overdraft_limit.
+    overdraft_limit: Mapped[Decimal] = mapped_column(
+        Money, CheckConstraint("overdraft_limit >= 0", name="overdraft_limit_non_negative"),
+        default=Decimal(0), server_default="0")
+    max_balance: Mapped[Decimal | None] = mapped_column(
+        Money, CheckConstraint("max_balance >= 0", name="max_balance_non_negative"))
+    daily_outflow_limit: Mapped[Decimal | None] = mapped_column(
+        Money, CheckConstraint("daily_outflow_limit >= 0", name="daily_outflow_limit_non_negative"))
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    status_changed_by: Mapped[str | None] = mapped_column(String(320))
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 
@@ -56,6 +70,7 @@ class Transaction(db.Model):
     __tablename__ = "transactions"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("reversed_amount >= 0 AND reversed_amount <= amount", name="reversed_within_amount"),
         Index("ix_transactions_created_at", "created_at"),
     )
 
@@ -68,6 +83,34 @@ class Transaction(db.Model):
     reference: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = _created_at()
+    fee: Mapped[Decimal] = mapped_column(Money, CheckConstraint("fee >= 0", name="fee_non_negative"),
+                                         default=Decimal(0), server_default="0")
+    reverses_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"), index=True)
+    reversed_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
+    fee_refunded: Mapped[bool] = mapped_column(default=False, server_default=false())
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class FeeSchedule(db.Model):
+    """What a kind of movement costs in a currency: fixed + bps of the amount, clamped to
+    [minimum, maximum], rounded half up to minor units (the engine computes it)."""
+
+    __tablename__ = "fee_schedule"
+    __table_args__ = (CheckConstraint("minimum IS NULL OR maximum IS NULL OR minimum <= maximum",
+                                      name="minimum_below_maximum"),)
+
+    currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    fixed: Mapped[Decimal] = mapped_column(Money, CheckConstraint("fixed >= 0", name="fixed_non_negative"),
+                                           default=Decimal(0), server_default="0")
+    bps: Mapped[int] = mapped_column(CheckConstraint("bps BETWEEN 0 AND 10000", name="bps_range"),
+                                     default=0, server_default="0")
+    minimum: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint("minimum >= 0",
+                                                                          name="minimum_non_negative"))
+    maximum: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint("maximum >= 0",
+                                                                          name="maximum_non_negative"))
+    updated_by: Mapped[str | None] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = _created_at()
 
 
 class WalletHistory(db.Model):

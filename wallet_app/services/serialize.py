@@ -7,10 +7,17 @@ def iso(ts) -> str | None:
 
 
 def wallet_dict(w) -> dict:
+    """A customer wallet, its limits and `available`: what it can pay now (balance above its
+    floor, -overdraft_limit)."""
+    money = lambda v: None if v is None else format_amount(v, w.currency)  # noqa: E731
     return {
         "id": w.id, "owner_name": w.owner_name, "owner_email": w.owner_email,
         "external_ref": w.external_ref, "currency": w.currency,
-        "balance": format_amount(w.balance, w.currency), "status": w.status,
+        "balance": money(w.balance), "available": money(w.balance + w.overdraft_limit),
+        "overdraft_limit": money(w.overdraft_limit), "max_balance": money(w.max_balance),
+        "daily_outflow_limit": money(w.daily_outflow_limit), "status": w.status,
+        "status_reason": w.status_reason, "status_changed_by": w.status_changed_by,
+        "status_changed_at": iso(w.status_changed_at),
         "created_at": iso(w.created_at), "updated_at": iso(w.updated_at),
     }
 
@@ -21,5 +28,8 @@ def history_entry_dict(row, currency: str) -> dict:
         "amount": format_amount(row.amount, currency),
         "balance_after": format_amount(row.balance_after, currency),
         "counterparty_wallet_id": row.counterparty_wallet_id, "reference": row.reference,
+        # The payer's leg includes the fee; the transaction's fee says how much of it that is.
+        "fee": format_amount(row.fee, currency) if row.fee and row.amount < 0 else None,
+        "reverses_transaction_id": row.reverses_transaction_id,
         "created_by": row.created_by, "created_at": iso(row.created_at),
     }

@@ -124,7 +124,8 @@ def move(wallet_id, kind):
 @bp.post("/wallets/<id:wallet_id>/status")
 @require("manage")
 def set_status(wallet_id):
-    operations.set_status(wallet_id, request.form.get("status", ""), actor=operator_actor())
+    operations.set_status(wallet_id, request.form.get("status", ""), actor=operator_actor(),
+                          reason=request.form.get("reason"))
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
 
 
