@@ -37,7 +37,11 @@ def document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Wallet API", "version": "1.0.0",
-                 "description": "Amounts are decimal strings; fund and transfer need an Idempotency-Key."},
+                 "description": "Amounts are decimal strings; every movement needs an Idempotency-Key. "
+                                "422 codes: insufficient_funds, currency_mismatch, wallet_not_active, same_wallet, "
+                                "invalid_amount, invalid_input, idempotency_key_reused, max_balance_exceeded, "
+                                "daily_limit_exceeded, balance_limit_exceeded, reversal_exceeds_original, "
+                                "not_reversible, fee_already_refunded, balance_not_zero, wallet_closed."},
         "servers": [{"url": "/api/v1"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": _AUTH,
@@ -48,9 +52,31 @@ def document() -> dict:
                 "post": {"operationId": "createWallet", "requestBody": _body(s.CREATE_WALLET),
                          "responses": {**_ok(201, s.WALLET), **_problem(*WRITE_ERRORS)}},
             },
-            "/wallets/{wallet_id}": {"get": {
-                "operationId": "getWallet", "parameters": [ID_PATH("wallet_id")],
-                "responses": {**_ok(200, s.WALLET), **_problem(*READ_ERRORS)}}},
+            "/wallets/{wallet_id}": {
+                "get": {"operationId": "getWallet", "parameters": [ID_PATH("wallet_id")],
+                        "responses": {**_ok(200, s.WALLET), **_problem(*READ_ERRORS)}},
+                "patch": {"operationId": "updateWallet", "parameters": [ID_PATH("wallet_id")],
+                          "description": "Refusals: max_balance_exceeded-style limits below the balance are "
+                                         "invalid_input; balance_not_zero (close); wallet_closed.",
+                          "requestBody": _body(s.PATCH_WALLET),
+                          "responses": {**_ok(200, s.WALLET), **_problem(*WRITE_ERRORS)}}},
+            "/wallets/{wallet_id}/withdrawals": {"post": {
+                "operationId": "withdraw", "parameters": [ID_PATH("wallet_id"), KEY],
+                "description": "Refusals (422): insufficient_funds (amount + fee), daily_limit_exceeded, "
+                               "wallet_not_active, invalid_amount.",
+                "requestBody": _body(s.WITHDRAWAL),
+                "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
+            "/transactions/{transaction_id}/reversals": {"post": {
+                "operationId": "reverseTransaction", "parameters": [ID_PATH("transaction_id"), KEY],
+                "description": "Refusals (422): reversal_exceeds_original, insufficient_funds, not_reversible, "
+                               "fee_already_refunded, wallet_not_active.",
+                "requestBody": _body(s.REVERSAL),
+                "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
+            "/fees": {"get": {
+                "operationId": "listFees",
+                "responses": {**_ok(200, {"type": "object", "required": ["data"],
+                                          "properties": {"data": {"type": "array", "items": s.FEE}}}),
+                              **_problem(401, 403, 429)}}},
             "/wallets/{wallet_id}/fund": {"post": {
                 "operationId": "fundWallet", "parameters": [ID_PATH("wallet_id"), KEY],
                 "requestBody": _body(s.FUND),

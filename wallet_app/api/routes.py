@@ -7,7 +7,7 @@ from .. import throttle
 from ..extensions import csrf
 from ..finance import exports
 from ..finance.routes import csv_response
-from ..ledger import operations, queries
+from ..ledger import fees, operations, queries
 from ..services import tokens
 from ..services.audit import Actor
 from . import schemas
@@ -36,7 +36,7 @@ def authenticate():
     _throttle(current_app.config["API_RATE_LIMIT"], "api", str(token.id), "Too many requests for this token; slow down.")
     g.token = token
     g.principal = f"token:{token.id}"
-    needed = "read" if request.method in ("GET", "HEAD") else "write"
+    needed = {"GET": "read", "HEAD": "read", "PATCH": "manage"}.get(request.method, "write")
     if needed not in token.scopes:
         raise ApiError(403, "forbidden", f"This token lacks the {needed} scope.")
 
@@ -126,6 +126,42 @@ def transfer():
     return _moved(operations.transfer(body["from_wallet_id"], body["to_wallet_id"], body["amount"],
                                             idempotency_key=key, actor=_actor(),
                                             reference=body.get("reference")))
+
+
+@bp.patch("/wallets/<wallet_id>")
+def update_wallet(wallet_id):
+    """Limits and/or status (with its reason), each audited with before and after."""
+    body = _body(schemas.PATCH_WALLET)
+    limits = {k: body[k] for k in operations.LIMITS if k in body}
+    if not limits and "status" not in body:
+        raise ApiError(422, "invalid_input", "Give a limit or a status.", field="status")
+    wallet = queries.get_wallet(wallet_id)
+    if limits:
+        wallet = operations.set_limits(wallet_id, actor=_actor(), **limits)
+    if "status" in body:
+        wallet = operations.set_status(wallet_id, body["status"], actor=_actor(), reason=body.get("reason"))
+    return wallet
+
+
+@bp.post("/wallets/<wallet_id>/withdrawals")
+def withdraw(wallet_id):
+    body = _body(schemas.WITHDRAWAL)
+    key = _idempotency_key()
+    return _moved(operations.withdraw(wallet_id, body["amount"], idempotency_key=key, actor=_actor(),
+                                      reference=body.get("reference")))
+
+
+@bp.post("/transactions/<transaction_id>/reversals")
+def reverse(transaction_id):
+    body = _body(schemas.REVERSAL)
+    key = _idempotency_key()
+    return _moved(operations.reverse(transaction_id, amount=body.get("amount"), reason=body["reason"],
+                                     refund_fee=body.get("refund_fee", False), idempotency_key=key, actor=_actor()))
+
+
+@bp.get("/fees")
+def list_fees():
+    return {"data": fees.list_fees()}
 
 
 @bp.get("/transactions/<transaction_id>")

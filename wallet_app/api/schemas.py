@@ -28,14 +28,44 @@ TRANSFER = {
     "properties": {"from_wallet_id": ID, "to_wallet_id": ID, "amount": AMOUNT,
                    "reference": {"type": ["string", "null"], "maxLength": 500}},
 }
+NULLABLE_AMOUNT = {"type": ["string", "null"], "pattern": AMOUNT["pattern"]}
+WITHDRAWAL = FUND
+REVERSAL = {
+    "type": "object", "additionalProperties": False, "required": ["reason"],
+    "properties": {"amount": {**AMOUNT, "description": "Defaults to what is left to reverse."},
+                   "reason": {"type": "string", "minLength": 1, "maxLength": 500},
+                   "refund_fee": {"type": "boolean", "description": "Also return the original's fee (default false)."}},
+}
+PATCH_WALLET = {
+    "type": "object", "additionalProperties": False, "required": [],
+    "description": "Limits (an amount, or null to remove; the overdraft limit then is 0) and/or a status with "
+                   "its reason. Needs the manage scope.",
+    "properties": {"overdraft_limit": NULLABLE_AMOUNT, "max_balance": NULLABLE_AMOUNT,
+                   "daily_outflow_limit": NULLABLE_AMOUNT,
+                   "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
+                   "reason": {"type": ["string", "null"], "maxLength": 500}},
+}
+MONEY_OR_NULL = {"type": ["string", "null"]}
 WALLET = {
     "type": "object",
-    "required": ["id", "owner_name", "owner_email", "external_ref", "currency", "balance", "status",
-                 "created_at", "updated_at"],
+    "required": ["id", "owner_name", "owner_email", "external_ref", "currency", "balance", "available",
+                 "overdraft_limit", "max_balance", "daily_outflow_limit", "status", "status_reason",
+                 "status_changed_by", "status_changed_at", "created_at", "updated_at"],
     "properties": {"id": ID, "owner_name": {"type": "string"}, "owner_email": TEXT, "external_ref": TEXT,
                    "currency": {"type": "string"}, "balance": {"type": "string"},
+                   "available": {"type": "string", "description": "balance + overdraft_limit: what it can pay now"},
+                   "overdraft_limit": {"type": "string"}, "max_balance": MONEY_OR_NULL,
+                   "daily_outflow_limit": MONEY_OR_NULL,
                    "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
+                   "status_reason": TEXT, "status_changed_by": TEXT,
+                   "status_changed_at": {"type": ["string", "null"], "format": "date-time"},
                    "created_at": TIMESTAMP, "updated_at": TIMESTAMP},
+}
+FEE = {
+    "type": "object", "required": ["currency", "kind", "fixed", "bps", "minimum", "maximum"],
+    "properties": {"currency": {"type": "string"}, "kind": {"type": "string"}, "fixed": {"type": "string"},
+                   "bps": {"type": "integer"}, "minimum": MONEY_OR_NULL, "maximum": MONEY_OR_NULL,
+                   "updated_by": TEXT, "updated_at": TIMESTAMP},
 }
 ENTRY = {"type": "object", "required": ["wallet_id", "system", "amount", "balance_after"],
          "description": "A leg: the legs of a transaction sum to zero. A system wallet's leg (`system`: "
@@ -44,9 +74,13 @@ ENTRY = {"type": "object", "required": ["wallet_id", "system", "amount", "balanc
                         "amount": {"type": "string"}, "balance_after": {"type": ["string", "null"]}}}
 TRANSACTION = {
     "type": "object",
-    "required": ["id", "kind", "amount", "currency", "source_wallet_id", "dest_wallet_id", "reference",
+    "required": ["id", "kind", "amount", "currency", "fee", "source_wallet_id", "dest_wallet_id", "reference",
+                 "reason", "reverses_transaction_id", "reversed_amount", "fee_refunded", "reversal_ids",
                  "created_by", "created_at", "entries"],
-    "properties": {"id": ID, "kind": {"type": "string"}, "amount": {"type": "string"},
+    "properties": {"id": ID, "kind": {"type": "string", "enum": ["fund", "transfer", "withdrawal", "reversal"]},
+                   "amount": {"type": "string"}, "fee": {"type": "string"}, "reason": TEXT,
+                   "reverses_transaction_id": {"type": ["integer", "null"]}, "reversed_amount": {"type": "string"},
+                   "fee_refunded": {"type": "boolean"}, "reversal_ids": {"type": "array", "items": ID},
                    "currency": {"type": "string"}, "source_wallet_id": {"type": ["integer", "null"]},
                    "dest_wallet_id": {"type": ["integer", "null"]}, "reference": TEXT, "created_by": {"type": "string"},
                    "created_at": TIMESTAMP, "entries": {"type": "array", "items": ENTRY}},
@@ -57,7 +91,8 @@ HISTORY_ENTRY = {
                  "reference", "created_at"],
     "properties": {"id": ID, "transaction_id": ID, "kind": {"type": "string"}, "amount": {"type": "string"},
                    "balance_after": {"type": "string"}, "counterparty_wallet_id": {"type": ["integer", "null"]},
-                   "reference": TEXT, "created_by": {"type": "string"}, "created_at": TIMESTAMP},
+                   "reference": TEXT, "fee": MONEY_OR_NULL, "reverses_transaction_id": {"type": ["integer", "null"]},
+                   "created_by": {"type": "string"}, "created_at": TIMESTAMP},
 }
 PROBLEM = {
     "type": "object", "required": ["type", "title", "status", "detail", "code"],
@@ -72,7 +107,7 @@ def page_of(item: dict) -> dict:
             "properties": {"data": {"type": "array", "items": item}, "next_cursor": TEXT}}
 
 
-_TYPES = {"string": str, "integer": int, "object": dict, "array": list, "null": type(None)}
+_TYPES = {"string": str, "integer": int, "object": dict, "array": list, "null": type(None), "boolean": bool}
 
 
 def check(body, schema: dict) -> dict:
@@ -90,7 +125,7 @@ def check(body, schema: dict) -> dict:
         spec = schema["properties"].get(name)
         if spec is None:
             raise ApiError(422, "invalid_input", f"Unknown field {name}.", field=name)
-        if spec is AMOUNT:
+        if spec is AMOUNT or spec is NULLABLE_AMOUNT or spec.get("pattern") == AMOUNT["pattern"]:
             continue  # the service refuses non-strings with invalid_amount
         types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
         if not any(isinstance(value, _TYPES[t]) and not (t == "integer" and isinstance(value, bool))

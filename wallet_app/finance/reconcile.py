@@ -74,13 +74,15 @@ def balance_chain(s: Session) -> Check:
 
 
 def transaction_legs(s: Session) -> Check:
-    check = Check("transaction_legs", "per transaction: legs sum to zero per currency, as many as its kind has")
+    check = Check("transaction_legs", "per transaction: legs sum to zero per currency, as many as its kind has "
+                                      "(its fee leg aside)")
     expected = {name: kind.leg_count for name, kind in KINDS.items()}
     for r in _rows(s, """
-            SELECT t.id, t.kind, t.currency, coalesce(l.legs, 0) AS legs, l.unbalanced
+            SELECT t.id, t.kind, coalesce(l.legs, 0) AS legs, l.unbalanced
             FROM transactions t
             LEFT JOIN (SELECT transaction_id, sum(n) AS legs, string_agg(unbalanced, ', ') AS unbalanced
-                       FROM (SELECT h.transaction_id, w.currency, count(*) AS n,
+                       FROM (SELECT h.transaction_id, w.currency,
+                                    count(*) FILTER (WHERE w.system_purpose IS DISTINCT FROM 'fees') AS n,
                                     CASE WHEN sum(h.amount) <> 0 THEN w.currency || ' ' || sum(h.amount) END
                                         AS unbalanced
                              FROM wallet_history h JOIN wallets w ON w.id = h.wallet_id
@@ -95,6 +97,33 @@ def transaction_legs(s: Session) -> Check:
     return check
 
 
+def reversals(s: Session) -> Check:
+    check = Check("reversals", "per transaction: its reversals add up to its reversed_amount, never above its amount")
+    for r in _rows(s, """
+            SELECT t.id, t.currency, t.amount, t.reversed_amount, coalesce(sum(r.amount), 0) AS reversed
+            FROM transactions t LEFT JOIN transactions r ON r.reverses_transaction_id = t.id
+            GROUP BY t.id HAVING coalesce(sum(r.amount), 0) <> t.reversed_amount OR t.reversed_amount > t.amount
+            ORDER BY t.id"""):
+        check.add(f"transaction {r.id} of {format_amount(r.amount, r.currency)}: reversals add up to "
+                  f"{format_amount(r.reversed, r.currency)}, reversed_amount says "
+                  f"{format_amount(r.reversed_amount, r.currency)}")
+    return check
+
+
+def fees_collected(s: Session) -> Check:
+    check = Check("fees_collected", "per currency: the fees wallet holds the fees charged minus the fees returned")
+    for r in _rows(s, """
+            SELECT w.currency, w.balance,
+                   coalesce((SELECT coalesce(sum(fee), 0) - coalesce(sum(fee) FILTER (WHERE fee_refunded), 0) FROM transactions t
+                             WHERE t.currency = w.currency), 0) AS expected
+            FROM wallets w WHERE w.system_purpose = 'fees'"""):
+        expected = r.expected or 0
+        if r.balance != expected:
+            check.add(f"{r.currency}: fees wallet holds {format_amount(r.balance, r.currency)}, fees charged less "
+                      f"returned {format_amount(expected, r.currency)}")
+    return check
+
+
 def currency_totals(s: Session) -> Check:
     check = Check("currency_totals", "per currency: all balances, system wallets included, sum to zero")
     for r in _rows(s, "SELECT currency, sum(balance) AS total FROM wallets GROUP BY currency "
@@ -104,10 +133,13 @@ def currency_totals(s: Session) -> Check:
 
 
 def floors(s: Session) -> Check:
-    check = Check("floors", "no wallet but world below zero")
-    for r in _rows(s, "SELECT id, currency, balance FROM wallets "
-                      "WHERE balance < 0 AND system_purpose IS DISTINCT FROM 'world' ORDER BY id"):
-        check.add(f"wallet {r.id}: {format_amount(r.balance, r.currency)}")
+    check = Check("limits", "no wallet below its floor (world aside) or above its maximum")
+    for r in _rows(s, """SELECT id, currency, balance, overdraft_limit, max_balance FROM wallets
+                         WHERE (balance < -overdraft_limit AND system_purpose IS DISTINCT FROM 'world')
+                            OR balance > max_balance ORDER BY id"""):
+        check.add(f"wallet {r.id}: {format_amount(r.balance, r.currency)} with overdraft limit "
+                  f"{format_amount(r.overdraft_limit, r.currency)}, maximum "
+                  f"{'none' if r.max_balance is None else format_amount(r.max_balance, r.currency)}")
     return check
 
 
@@ -127,4 +159,5 @@ def known_kinds(s: Session) -> Check:
     return check
 
 
-CHECKS = (wallet_balances, balance_chain, transaction_legs, currency_totals, floors, idempotency, known_kinds)
+CHECKS = (wallet_balances, balance_chain, transaction_legs, currency_totals, floors, idempotency, known_kinds,
+          reversals, fees_collected)

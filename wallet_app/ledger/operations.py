@@ -92,7 +92,7 @@ def set_limits(wallet_id, *, actor: Actor, **limits) -> dict:
 
     def op(s: Session) -> dict:
         wallet = _locked(s, wallet_id)
-        before = {name: _plain(getattr(wallet, name)) for name in limits}
+        before = {name: _plain(getattr(wallet, name), wallet.currency) for name in limits}
         for name, value in limits.items():
             amount = None if value is None else (
                 Decimal(0) if value in ("0", 0) else parse_amount(value, wallet.currency, field=name))
@@ -105,7 +105,7 @@ def set_limits(wallet_id, *, actor: Actor, **limits) -> dict:
                                "cannot be below it.", field="max_balance")
         wallet.updated_at = utcnow()
         audit.record(s, actor, "wallet.limits", "wallet", wallet_id, before=before,
-                     after={name: _plain(getattr(wallet, name)) for name in limits})
+                     after={name: _plain(getattr(wallet, name), wallet.currency) for name in limits})
         s.flush()
         return wallet_dict(wallet)
 
@@ -119,8 +119,8 @@ def _locked(s: Session, wallet_id: int) -> Wallet:
     return wallet
 
 
-def _plain(value) -> str | None:
-    return None if value is None else f"{value:f}"
+def _plain(value, currency: str) -> str | None:
+    return None if value is None else format_amount(value, currency)
 
 
 # -- money movements: each is a catalogue kind posted by the engine ---------------------------

@@ -18,7 +18,7 @@ from .atomic import atomic, execute_one, single_statement_connection
 from .audit import Actor
 from .serialize import iso
 
-SCOPES = ("read", "write")
+SCOPES = ("read", "write", "manage")  # manage: limits and status of wallets
 PREFIX = "wlt_"
 LAST_USED_GRANULARITY = timedelta(minutes=1)  # one write a minute per token, not per request
 
@@ -31,7 +31,7 @@ def parse_scopes(value) -> list[str]:
     items = value.split(",") if isinstance(value, str) else list(value or [])
     scopes = sorted({s.strip() for s in items if s.strip()})
     if not scopes or any(s not in SCOPES for s in scopes):
-        raise InvalidInput("Scopes are read and/or write.", field="scopes")
+        raise InvalidInput(f"Scopes are any of {', '.join(SCOPES)}.", field="scopes")
     return scopes
 
 
