@@ -1,6 +1,5 @@
 """The wallet operations console: create_app builds the Flask app."""
 from flask import Flask, Response
-from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
 from . import config, request_log, security, throttle
@@ -13,7 +12,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=str(config.INSTANCE))
     app.config.update(config.from_env(test_config))
-    config.INSTANCE.mkdir(exist_ok=True)  # home of the local SQLite database
+    config.INSTANCE.mkdir(exist_ok=True)  # a local run's database and secret key (localdb.py)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.INSTANCE.parent / "migrations"))
@@ -21,8 +20,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     throttle.init_app(app)
-    with app.app_context():
-        _configure_engine(db.engine)
 
     from . import cli
     from .auth import loader  # noqa: F401  registers the user loader
@@ -62,19 +59,3 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(exports_bp, url_prefix="/finance")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
-
-
-def _configure_engine(engine) -> None:
-    """SQLite: make every transaction BEGIN IMMEDIATE so writers serialize (DESIGN.md 4)."""
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn, _record):
-        dbapi_conn.isolation_level = None  # let SQLAlchemy emit BEGIN itself
-        dbapi_conn.execute("PRAGMA foreign_keys=ON")
-        dbapi_conn.execute("PRAGMA journal_mode=WAL")
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
