@@ -1,7 +1,6 @@
-"""Fixtures: a fresh PostgreSQL database per run (and SQLite for the service tests), apps,
-a per-test session rolled back at the end, clients, and an actor to act as."""
+"""Fixtures: a fresh PostgreSQL database per run, apps, a per-test session rolled back at
+the end, clients, and an actor to act as."""
 import os
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -68,20 +67,10 @@ def postgresql_app(fresh_database_url):
     return make_app(fresh_database_url())
 
 
-@pytest.fixture(scope="session")
-def sqlite_app():
-    path = Path(tempfile.mkdtemp()) / "wallet.db"
-    migrate(f"sqlite:///{path}")
-    yield make_app(f"sqlite:///{path}")
-    path.unlink(missing_ok=True)
-
-
 @pytest.fixture
-def app(request):
-    """The PostgreSQL app; a module runs on both with
-    `pytestmark = pytest.mark.parametrize("app", ["postgresql", "sqlite"], indirect=True)`."""
-    backend = getattr(request, "param", "postgresql")
-    return request.getfixturevalue(f"{backend}_app")
+def app(postgresql_app):
+    """The app of the per-test session, on the run's shared PostgreSQL database."""
+    return postgresql_app
 
 
 @pytest.fixture

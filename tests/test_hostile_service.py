@@ -30,7 +30,6 @@ def test_bad_amounts_ids_and_keys_are_refused_naming_the_field(service, actor, p
     assert ledger_snapshot() == before
 
 
-@pytest.mark.parametrize("app", ["postgresql", "sqlite"], indirect=True)
 def test_hostile_names_are_stored_verbatim_and_found_by_search(service, actor):
     for name in HOSTILE_NAMES:
         wallet = service.create_wallet(name, "USD", actor=actor)

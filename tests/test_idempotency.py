@@ -12,7 +12,6 @@ from wallet_app.services.audit import Actor
 from wallet_app.services.wallets import WalletsService
 
 
-@pytest.mark.parametrize("app", ["postgresql", "sqlite"], indirect=True)
 def test_same_key_and_parameters_twice_moves_once_and_replays(service, actor, make_wallet):
     a, b = make_wallet(balance="50.00"), make_wallet()
     first = service.transfer(a["id"], b["id"], "20.00", idempotency_key="retry-me", actor=actor)
@@ -25,7 +24,6 @@ def test_same_key_and_parameters_twice_moves_once_and_replays(service, actor, ma
     assert service.get_wallet(b["id"])["balance"] == "21.00"
 
 
-@pytest.mark.parametrize("app", ["postgresql", "sqlite"], indirect=True)
 def test_same_key_with_other_parameters_is_refused(service, actor, make_wallet, ledger_snapshot):
     a, b = make_wallet(balance="50.00"), make_wallet()
     service.transfer(a["id"], b["id"], "20.00", idempotency_key="once", actor=actor)

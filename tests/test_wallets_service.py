@@ -7,7 +7,6 @@ import pytest
 from wallet_app.errors import WalletError
 from wallet_app.services.audit import Actor
 
-pytestmark = pytest.mark.parametrize("app", ["postgresql", "sqlite"], indirect=True)
 
 
 def key():

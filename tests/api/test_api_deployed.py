@@ -1,26 +1,20 @@
 """The API as deployed: real commits, no test transaction around it. Production takes other
-code paths then (PostgreSQL: autocommit, pre-compiled statements on the driver connection;
-SQLite under `make run`: the session), and both must answer an integration the same way."""
-import tempfile
+code paths then (autocommit, pre-compiled statements on the driver connection), and must
+answer an integration as the tests' rolled-back sessions do."""
 import uuid
-from pathlib import Path
 
 import pytest
 
 from tests.api.conftest import Api
-from tests.conftest import make_app, migrate
+from tests.conftest import make_app
 from wallet_app.extensions import db
 from wallet_app.services.audit import Actor
 from wallet_app.services.tokens import create_token, revoke_token
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def deployed_app(request, fresh_database_url):
-    url = fresh_database_url() if request.param == "postgresql" else \
-        f"sqlite:///{Path(tempfile.mkdtemp()) / 'wallet.db'}"
-    if request.param == "sqlite":
-        migrate(url)
-    app = make_app(url)
+@pytest.fixture
+def deployed_app(fresh_database_url):
+    app = make_app(fresh_database_url())
     app.config["TESTING"] = False  # as in production: errors are answered, not raised
     yield app
     with app.app_context():
