@@ -111,6 +111,11 @@ def test_a_killed_user_is_pruned_and_the_next_one_out_stops_the_server(project):
     assert_gone(pids)
 
 
+def test_a_cluster_whose_initdb_was_cut_short_is_made_again(project):
+    (project / "instance" / "postgres").mkdir(parents=True)  # initdb never finished
+    assert cli(project / "instance").startswith("postgresql://postgres@127.0.0.1:")
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
 def test_as_root_data_the_server_user_cannot_reach_goes_to_var_lib(project):
     project.chmod(0o700)  # like a clone under /root: wallet-pg cannot pass

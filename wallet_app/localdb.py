@@ -179,7 +179,8 @@ def destroy(instance: Path) -> None:
 def _cluster(instance: Path) -> Path:
     """The data dir, made by initdb on the first run (or again after an initdb cut short)."""
     link = instance / "postgres"
-    if link.exists() and _MARK in (link.resolve() / "postgresql.conf").read_text():
+    conf = link.resolve() / "postgresql.conf"
+    if conf.exists() and _MARK in conf.read_text():
         return link.resolve()
     destroy(instance)
     if reachable(instance):
