@@ -52,7 +52,7 @@ bench: install-dev
 	fi
 	$(BIN)/python -m bench
 
-# Stops the embedded PostgreSQL and deletes its data, also kept outside instance/ as root.
+# Stops the embedded PostgreSQL and deletes its data (and, as root, what it kept in /var/lib).
 clean:
 	if [ -x $(BIN)/python ]; then $(BIN)/python -m wallet_app.localdb --destroy; fi
 	rm -rf $(VENV) instance .pytest_cache

