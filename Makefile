@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
+PORT   ?= 5000
 
 .PHONY: run test soak bench install install-dev browser clean
 
@@ -20,11 +21,12 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Local SQLite by default (DATABASE_URL selects PostgreSQL); demo data on the first run.
+# Without DATABASE_URL: the embedded PostgreSQL in instance/ (wallet_app/localdb.py), held
+# across the three steps so it starts once; Ctrl-C stops the app, then the database.
+# Demo data on the first run.
 run: install
-	FLASK_DEBUG=1 $(FLASK) db upgrade
-	FLASK_DEBUG=1 $(FLASK) demo-data --if-empty
-	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
+	$(BIN)/python -m wallet_app.localdb sh -c '$(FLASK) db upgrade && \
+	  $(FLASK) demo-data --if-empty && exec $(FLASK) run --host 127.0.0.1 --port $(PORT)'
 
 test: install-dev browser
 	$(BIN)/python -m pytest
@@ -50,5 +52,7 @@ bench: install-dev
 	fi
 	$(BIN)/python -m bench
 
+# Stops the embedded PostgreSQL and deletes its data (and, as root, what it kept in /var/lib).
 clean:
+	if [ -x $(BIN)/python ]; then $(BIN)/python -m wallet_app.localdb --destroy; fi
 	rm -rf $(VENV) instance .pytest_cache

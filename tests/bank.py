@@ -1,4 +1,9 @@
-"""The bank workload (after Jepsen's): concurrent transfers through the JSON API under faults.
+"""The bank workload (after Jepsen's): concurrent transfers, reversals and withdrawals through
+the JSON API under faults.
+
+Money moves among "economy" wallets by transfers and reversals of transfers, so their total
+per currency never changes (a reader checks it all along); withdrawals and their reversals
+run on separate "payout" wallets, whose final balances must match what was acknowledged.
 
 Used by tests/test_bank.py (short form in `make test`) and `make soak` (long form).
 """
@@ -22,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @dataclass
 class Stats:
     attempted: int = 0
-    acknowledged: dict = field(default_factory=dict)  # idempotency key -> (transaction id, amount)
+    # idempotency key -> (transaction id, kind, amount, source wallet, dest wallet)
+    acknowledged: dict = field(default_factory=dict)
     refused: Counter = field(default_factory=Counter)  # business refusals by code
     retries: int = 0
     retried_keys: set = field(default_factory=set)
@@ -96,38 +102,39 @@ def wait_ready(port: int, limit: float = 30.0) -> float:
     raise TimeoutError(f"/readyz not ready within {limit}s")
 
 
-def transfer_until_answered(api: Api, stats: Stats, src: int, dst: int, amount: str, key: str,
-                            deadline: float) -> None:
-    """Send one transfer, retrying with the same key on timeouts, dropped connections, 5xx and
-    409 (in flight), as a real integration would, until it is answered or `deadline` passes."""
-    body = {"from_wallet_id": src, "to_wallet_id": dst, "amount": amount}
+def post_until_answered(api: Api, stats: Stats, kind: str, path: str, body: dict, key: str, deadline: float,
+                        src=None, dst=None) -> dict | None:
+    """Send one movement, retrying with the same key on timeouts, dropped connections and
+    5xx, as a real integration would, until it is answered or `deadline` passes; return the
+    transaction when it was acknowledged."""
     tries = 0
     while True:
         tries += 1
         try:
-            status, data = api.call("POST", "/api/v1/transfers", body, key=key)
+            status, data = api.call("POST", path, body, key=key)
         except (OSError, http.client.HTTPException):
             status, data = None, None
         if status == 201:
             with stats.lock:
-                stats.acknowledged[key] = (data["id"], amount, src, dst)
-            return
+                stats.acknowledged[key] = (data["id"], kind, data["amount"], src, dst)
+            return data
         if status == 422:
             with stats.lock:
                 stats.refused[data.get("code")] += 1
-            return
-        if status not in (None, 409, 429, 500, 502, 503, 504) or time.monotonic() > deadline:
+            return None
+        if status not in (None, 429, 500, 502, 503, 504) or time.monotonic() > deadline:
             with stats.lock:
                 stats.unresolved.append((key, status, data))
-            return
+            return None
         with stats.lock:
             stats.retries += 1
             stats.retried_keys.add(key)
         time.sleep(min(0.05 * tries, 0.5))
 
 
-def check_totals(api: Api, stats: Stats, expected: dict) -> None:
-    """One list call is one SELECT, a consistent snapshot: its total per currency never changes."""
+def check_totals(api: Api, stats: Stats, expected: dict, economy: set) -> None:
+    """One list call is one SELECT, a consistent snapshot: the economy's total per currency
+    never changes."""
     try:
         status, data = api.call("GET", "/api/v1/wallets?limit=200")
     except (OSError, http.client.HTTPException):
@@ -136,7 +143,8 @@ def check_totals(api: Api, stats: Stats, expected: dict) -> None:
         return
     totals = Counter()
     for w in data["data"]:
-        totals[w["currency"]] += Decimal(w["balance"])
+        if w["id"] in economy:
+            totals[w["currency"]] += Decimal(w["balance"])
     with stats.lock:
         stats.total_checks += 1
         if dict(totals) != expected:
@@ -163,34 +171,61 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
     try:
         wait_ready(port)
         api = Api(port, token)
-        ids, expected = [], Counter()
-        for i in range(wallets):
+        ids, payouts, expected = [], [], Counter()
+        for i in range(wallets + 4):
             currency = "USD" if i % 2 == 0 else "EUR"
             status, w = api.call("POST", "/api/v1/wallets", {"owner_name": f"Bank {i}", "currency": currency})
             assert status == 201, (status, w)
             status, _ = api.call("POST", f"/api/v1/wallets/{w['id']}/fund", {"amount": "1000.00"},
                                  key=str(uuid.uuid4()))
             assert status == 201
-            ids.append((w["id"], currency))
-            expected[currency] += Decimal("1000.00")
-        expected = dict(expected)
+            if i < wallets:
+                ids.append((w["id"], currency))
+                expected[currency] += Decimal("1000.00")
+            else:
+                payouts.append(w["id"])
+        expected, economy = dict(expected), {w for w, _ in ids}
         by_currency = {c: [w for w, cur in ids if cur == c] for c in expected}
         stop = threading.Event()
         deadline = time.monotonic() + seconds
+        done = {"transfer": [], "withdrawal": []}  # acknowledged, to reverse
 
         def client(n):
             crng = random.Random(seed * 1000 + n)
             while not stop.is_set():
-                cur = crng.choice(sorted(by_currency))
-                src, dst = crng.sample(by_currency[cur], 2)
-                amount = f"{crng.randint(1, 30000) / 100:.2f}"  # some overdraw
+                roll = crng.random()
+                key, late = str(uuid.uuid4()), deadline + 60
                 with stats.lock:
                     stats.attempted += 1
-                transfer_until_answered(api, stats, src, dst, amount, str(uuid.uuid4()), deadline + 60)
+                    reversible = {k: list(v) for k, v in done.items()}
+                if roll < 0.12 and reversible["transfer"] or 0.12 <= roll < 0.16 and reversible["withdrawal"]:
+                    original = crng.choice(reversible["transfer" if roll < 0.12 else "withdrawal"])
+                    part = f"{crng.randint(1, int(Decimal(original['amount']) * 100)) / 100:.2f}"
+                    post_until_answered(api, stats, "reversal", f"/api/v1/transactions/{original['id']}/reversals",
+                                        {"amount": part, "reason": "bank test"}, key, late,
+                                        original["dest_wallet_id"], original["source_wallet_id"])
+                elif roll < 0.30:
+                    wallet = crng.choice(payouts)
+                    amount = f"{crng.randint(1, 5000) / 100:.2f}"
+                    tx = post_until_answered(api, stats, "withdrawal", f"/api/v1/wallets/{wallet}/withdrawals",
+                                             {"amount": amount}, key, late, wallet, None)
+                    if tx:
+                        with stats.lock:
+                            done["withdrawal"].append(tx)
+                else:
+                    cur = crng.choice(sorted(by_currency))
+                    src, dst = crng.sample(by_currency[cur], 2)
+                    amount = f"{crng.randint(1, 30000) / 100:.2f}"  # some overdraw
+                    tx = post_until_answered(api, stats, "transfer", "/api/v1/transfers",
+                                             {"from_wallet_id": src, "to_wallet_id": dst, "amount": amount},
+                                             key, late, src, dst)
+                    if tx:
+                        with stats.lock:
+                            done["transfer"].append(tx)
 
         def reader():
             while not stop.is_set():
-                check_totals(api, stats, expected)
+                check_totals(api, stats, expected, economy)
                 time.sleep(0.2)
 
         def faults():
@@ -218,9 +253,9 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
             time.sleep(0.5)
         stop.set()
         [t.join(90) for t in threads]
-        check_totals(api, stats, expected)
+        check_totals(api, stats, expected, economy)
         log(f"[bank] {summary(stats)}")
-        return stats, {"expected": expected, "wallet_ids": [w for w, _ in ids]}
+        return stats, {"expected": expected, "wallet_ids": [w for w, _ in ids], "payouts": payouts}
     finally:
         server.stop()
 
@@ -228,7 +263,8 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
 def summary(stats: Stats) -> str:
     kills = sum(1 for f in stats.faults if f.startswith("SIGKILL"))
     restarts = len(stats.faults) - kills
-    return (f"attempted={stats.attempted} acknowledged={len(stats.acknowledged)} "
+    kinds = Counter(kind for _, kind, *_ in stats.acknowledged.values())
+    return (f"attempted={stats.attempted} acknowledged={len(stats.acknowledged)} {dict(kinds)} "
             f"refused={dict(stats.refused)} retries={stats.retries} retried_keys={len(stats.retried_keys)} "
             f"unresolved={len(stats.unresolved)} worker_kills={kills} pg_restarts={restarts} "
             f"total_checks={stats.total_checks} total_violations={len(stats.total_violations)} "

@@ -78,6 +78,7 @@ def postgresql_app(fresh_database_url):
 
 @pytest.fixture
 def app(postgresql_app):
+    """The app of the per-test session, on the run's shared PostgreSQL database."""
     return postgresql_app
 
 

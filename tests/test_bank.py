@@ -6,6 +6,7 @@ Short form here (BANK_SECONDS, default 30); `make soak` runs it for 10 minutes.
 import os
 import subprocess
 from contextlib import closing
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -40,7 +41,9 @@ def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, 
         "postgres restart (fast)", "postgres restart (immediate)"]
     assert stats.unresolved == []  # every transfer was answered, with retries where needed
     assert len(stats.acknowledged) + sum(stats.refused.values()) == stats.attempted
-    assert set(stats.refused) <= {"insufficient_funds"}
+    assert set(stats.refused) <= {"insufficient_funds", "reversal_exceeds_original"}
+    kinds = {kind for _, kind, *_ in stats.acknowledged.values()}
+    assert kinds == {"transfer", "reversal", "withdrawal"}, kinds
     assert stats.total_checks > 0 and stats.total_violations == []
     assert all(s < 5 for s in stats.ready_after_restart), stats.ready_after_restart
 
@@ -54,14 +57,22 @@ def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, 
         assert conn.execute("SELECT min(h.balance_after) >= 0 FROM wallet_history h JOIN wallets w "
                             "ON w.id = h.wallet_id WHERE w.system_purpose IS NULL").fetchone()[0]
         rows = conn.execute("""
-            SELECT k.key, t.id, t.amount, t.source_wallet_id, t.dest_wallet_id
+            SELECT k.key, t.id, t.kind, t.amount, t.source_wallet_id, t.dest_wallet_id
             FROM idempotency_keys k JOIN transactions t ON t.id = k.transaction_id
-            WHERE t.kind = 'transfer'""").fetchall()
-        moved = {key: (tx_id, f"{amount:.2f}", src, dst) for key, tx_id, amount, src, dst in rows}
-        # Every acknowledged transfer exists exactly once, as acknowledged...
+            WHERE t.kind <> 'fund'""").fetchall()
+        moved = {key: (tx_id, kind, f"{amount:.2f}", src, dst) for key, tx_id, kind, amount, src, dst in rows}
+        # Every acknowledged movement exists exactly once, as acknowledged...
         assert {k: moved.get(k) for k in stats.acknowledged} == stats.acknowledged
-        # ...and nothing else moved money: no transfer without its key, no key applied twice.
-        transfers = conn.execute("SELECT count(*) FROM transactions WHERE kind = 'transfer'").fetchone()[0]
-        assert transfers == len(moved) == len(stats.acknowledged)
+        # ...and nothing else moved money: no movement without its key, no key applied twice.
+        movements = conn.execute("SELECT count(*) FROM transactions WHERE kind <> 'fund'").fetchone()[0]
+        assert movements == len(moved) == len(stats.acknowledged)
         for key in stats.retried_keys:
             assert conn.execute("SELECT count(*) FROM idempotency_keys WHERE key = %s", (key,)).fetchone()[0] <= 1
+        # Each payout wallet holds its 1000.00 less what was acknowledged out, plus what came back.
+        for wallet in info["payouts"]:
+            out = sum(Decimal(a) for _, kind, a, src, _ in stats.acknowledged.values()
+                      if kind == "withdrawal" and src == wallet)
+            back = sum(Decimal(a) for _, kind, a, _, dst in stats.acknowledged.values()
+                       if kind == "reversal" and dst == wallet)
+            balance = conn.execute("SELECT balance FROM wallets WHERE id = %s", (wallet,)).fetchone()[0]
+            assert balance == Decimal("1000.00") - out + back, wallet

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from wallet_app.errors import InsufficientFunds
+from wallet_app.errors import InsufficientFunds, WalletError
 from wallet_app.extensions import db
 from wallet_app.models import Transaction, WalletHistory
 from wallet_app.services.audit import Actor
@@ -106,3 +106,71 @@ def test_hot_wallet_drains_to_exactly_zero_and_never_below(committing_app, capsy
     with capsys.disabled():
         print(f"\n[concurrency] hot wallet drained by {THREADS} threads: 400 transfers in {seconds:.1f}s "
               f"= {400 / seconds:.0f} transfers/s")
+
+
+def test_racing_partial_reversals_never_reverse_more_than_the_original(committing_app):
+    a, b = make_wallets(committing_app, 2, "100.00")
+    with committing_app.app_context():
+        tx = ledger_api().transfer(a, b, "10.00", idempotency_key=str(uuid.uuid4()), actor=ACTOR).transaction
+    outcomes = []
+
+    def work(i):
+        try:
+            ledger_api().reverse(tx["id"], amount="1.50", reason=f"race {i}", idempotency_key=str(uuid.uuid4()),
+                                 actor=ACTOR)
+            outcomes.append("ok")
+        except WalletError as exc:
+            outcomes.append(exc.code)
+
+    failures, _ = run_threads(committing_app, work)
+    assert failures == []
+    assert sorted(outcomes) == ["ok"] * 6 + ["reversal_exceeds_original"] * 10  # 6 x 1.50 <= 10.00 < 7 x 1.50
+    with committing_app.app_context():
+        svc = ledger_api()
+        assert svc.get_transaction(tx["id"])["reversed_amount"] == "9.00"
+        assert svc.reconcile().ok
+
+
+def test_concurrent_transfers_never_pass_the_daily_outflow_limit(committing_app):
+    ids = make_wallets(committing_app, 2, "500.00")
+    with committing_app.app_context():
+        ledger_api().set_limits(ids[0], actor=ACTOR, daily_outflow_limit="100.00")
+    outcomes = []
+
+    def work(i):
+        for _ in range(3):
+            try:
+                ledger_api().transfer(ids[0], ids[1], "7.00", idempotency_key=str(uuid.uuid4()), actor=ACTOR)
+                outcomes.append("ok")
+            except WalletError as exc:
+                outcomes.append(exc.code)
+
+    failures, _ = run_threads(committing_app, work)
+    assert failures == []
+    assert outcomes.count("ok") == 14 and set(outcomes) == {"ok", "daily_limit_exceeded"}  # 14 x 7 = 98
+    with committing_app.app_context():
+        svc = ledger_api()
+        assert svc.get_wallet(ids[0])["balance"] == "402.00"
+        assert svc.reconcile().ok
+
+
+def test_concurrent_funds_never_push_a_wallet_past_its_maximum(committing_app):
+    (wallet,) = make_wallets(committing_app, 1, "10.00")
+    with committing_app.app_context():
+        ledger_api().set_limits(wallet, actor=ACTOR, max_balance="50.00")
+    outcomes = []
+
+    def work(i):
+        try:
+            ledger_api().fund(wallet, "4.00", idempotency_key=str(uuid.uuid4()), actor=ACTOR)
+            outcomes.append("ok")
+        except WalletError as exc:
+            outcomes.append(exc.code)
+
+    failures, _ = run_threads(committing_app, work)
+    assert failures == []
+    assert sorted(outcomes) == ["max_balance_exceeded"] * 6 + ["ok"] * 10  # 10 + 10 x 4 = 50
+    with committing_app.app_context():
+        svc = ledger_api()
+        assert svc.get_wallet(wallet)["balance"] == "50.00"
+        assert svc.reconcile().ok

@@ -13,6 +13,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                 instance_path=str(config.INSTANCE))
     app.config.update(config.from_env(test_config))
     app.url_map.converters["id"] = IdConverter
+    config.INSTANCE.mkdir(exist_ok=True)  # a local run's database and secret key (localdb.py)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.INSTANCE.parent / "migrations"))

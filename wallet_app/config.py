@@ -1,5 +1,6 @@
 """Settings read from the environment, with safe local defaults."""
 import os
+import secrets
 from pathlib import Path
 
 INSTANCE = Path(__file__).resolve().parent.parent / "instance"
@@ -14,14 +15,17 @@ def _database_url(url: str) -> str:
 
 
 def from_env(overrides: dict | None = None) -> dict:
-    """Build the config mapping: defaults, then environment, then explicit overrides."""
+    """Build the config mapping: defaults, then environment, then explicit overrides.
+
+    Without DATABASE_URL (and no database from the caller) this is a local run: the embedded
+    PostgreSQL of localdb.py, a secret key kept in instance/, cookies over plain http."""
     env = os.environ
+    overrides = overrides or {}
     debug = env.get("FLASK_DEBUG", "") in ("1", "true")
+    local = not env.get("DATABASE_URL") and "SQLALCHEMY_DATABASE_URI" not in overrides
     cfg = {
-        "SECRET_KEY": env.get("SECRET_KEY"),
-        "SQLALCHEMY_DATABASE_URI": _database_url(
-            env.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'wallet.db'}")
-        ),
+        "SECRET_KEY": env.get("SECRET_KEY") or (_local_secret_key() if local else None),
+        "SQLALCHEMY_DATABASE_URI": _local_database_url() if local else env.get("DATABASE_URL", ""),
         "REPLICA_DATABASE_URL": env.get("REPLICA_DATABASE_URL"),
         "REDIS_URL": env.get("REDIS_URL"),
         "DB_POOL_SIZE": int(env.get("DB_POOL_SIZE", "10")),
@@ -29,7 +33,7 @@ def from_env(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": not debug and env.get("SESSION_COOKIE_SECURE", "1") != "0",
+        "SESSION_COOKIE_SECURE": not (debug or local) and env.get("SESSION_COOKIE_SECURE", "1") != "0",
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "WRITE_RETRIES": 5,
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
@@ -42,35 +46,56 @@ def from_env(overrides: dict | None = None) -> dict:
         "SESSION_IDLE_SECONDS": int(env.get("SESSION_IDLE_SECONDS", "1800")),  # console sessions end
         "SESSION_MAX_SECONDS": int(env.get("SESSION_MAX_SECONDS", "43200")),  # ...idle, or when old
     }
-    cfg.update(overrides or {})
+    cfg.update(overrides)
     if cfg.get("TESTING") or debug:
         cfg["SECRET_KEY"] = cfg["SECRET_KEY"] or "dev-only-not-secret"
     if not cfg["SECRET_KEY"]:
         raise RuntimeError(
             "SECRET_KEY is not set. Set it in the environment (e.g. "
             "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')), "
-            "or run with FLASK_DEBUG=1 for local development."
+            "or leave DATABASE_URL unset for a local run."
         )
     cfg["SQLALCHEMY_DATABASE_URI"] = _database_url(cfg["SQLALCHEMY_DATABASE_URI"])
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(cfg)
-    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # The one-statement writes and the token lookup run in autocommit on a pool of their
-        # own (services/atomic.py): switching a shared connection to autocommit at every
-        # checkout and back at checkin cost ~0.2 ms CPU per API transfer (profiled). A bind
-        # does not inherit SQLALCHEMY_ENGINE_OPTIONS: without them its pool kept 5 connections
-        # and opened (and closed) a new one per request past that.
-        cfg["SQLALCHEMY_BINDS"] = {"autocommit": {"url": cfg["SQLALCHEMY_DATABASE_URI"],
-                                                  "isolation_level": "AUTOCOMMIT",
-                                                  **cfg["SQLALCHEMY_ENGINE_OPTIONS"],
-                                                  # no transaction is ever left open to roll back
-                                                  "pool_reset_on_return": None}}
+    # The one-statement writes and the token lookup run in autocommit on a pool of their
+    # own (services/atomic.py): cheaper than switching a shared connection to autocommit at
+    # every checkout and back at checkin (bench/PROFILE.md). A bind
+    # does not inherit SQLALCHEMY_ENGINE_OPTIONS: without them its pool kept 5 connections
+    # and opened (and closed) a new one per request past that.
+    cfg["SQLALCHEMY_BINDS"] = {"autocommit": {"url": cfg["SQLALCHEMY_DATABASE_URI"],
+                                              "isolation_level": "AUTOCOMMIT",
+                                              **cfg["SQLALCHEMY_ENGINE_OPTIONS"],
+                                              # no transaction is ever left open to roll back
+                                              "pool_reset_on_return": None}}
     return cfg
 
 
 def _engine_options(cfg: dict) -> dict:
-    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return {"connect_args": {"timeout": 30}}
     # No pre-ping: it costs a round trip per request. A connection found dead is
     # invalidated with the rest of the pool; writes retry (services/atomic.py), reads
     # answer 503 once (see create_app).
     return {"pool_size": cfg["DB_POOL_SIZE"], "max_overflow": 5, "pool_pre_ping": False}
+
+
+def _local_database_url() -> str:
+    from . import localdb  # only a local run needs it
+
+    return localdb.url(INSTANCE)
+
+
+def _local_secret_key() -> str:
+    """Made once and kept in instance/secret_key (0600), so sign-ins outlive a restart."""
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        INSTANCE.mkdir(exist_ok=True)
+        draft = path.with_name(f"secret_key.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)  # atomic, and never over a key another process made first
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

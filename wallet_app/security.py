@@ -19,8 +19,8 @@ CSP = "; ".join([
 
 class ConsoleSessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions for the console. The API authenticates by bearer token only, so
-    its requests get Flask's null session: no cookie is read or set (and opening one was
-    ~5% of a worker's CPU per API call)."""
+    its requests get Flask's null session: no cookie is read or set (opening one cost a
+    measurable share of an API call's CPU: bench/PROFILE.md)."""
 
     def open_session(self, app, request):
         if request.path.startswith("/api/"):

@@ -1,8 +1,7 @@
 """Request limits (API tokens, sign-in per address) on the `limits` library.
 
 Used directly, not through Flask-Limiter: its before_request hook ran for every request,
-limited or not, and under load it cost about as much CPU as a transfer (py-spy profile of
-a gunicorn worker). Storage is Redis when REDIS_URL is set, so a limit holds across
+limited or not, at a cost bench/PROFILE.md records. Storage is Redis when REDIS_URL is set, so a limit holds across
 workers and hosts; else memory, per process (local use and tests).
 """
 import math

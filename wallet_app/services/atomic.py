@@ -68,9 +68,9 @@ def execute_one(conn: Connection, sql: str, params: dict):
     """Run one statement pre-compiled to psycopg's placeholders on the driver connection under
     `conn` and return its first row (a named tuple) or None.
 
-    For the per-request statements (token lookup, transfer) on PostgreSQL: SQLAlchemy's
-    execution layer (context, events, result metadata) cost ~0.1 ms CPU a call, about a
-    sixth of an API transfer's Python time (profiled). Errors still arrive as SQLAlchemy's
+    For the per-request statements (token lookup, movements): SQLAlchemy's execution layer
+    (context, events, result metadata) was a large part of an API transfer's Python time
+    (bench/PROFILE.md). Errors still arrive as SQLAlchemy's
     DBAPIError with disconnects detected and the connection invalidated, so retries
     (atomic) and the 503 handler see them as before.
     """
