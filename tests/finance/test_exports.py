@@ -32,11 +32,24 @@ def test_history_csv_has_the_columns_amounts_and_a_named_file(client, finance, m
     assert f"history-wallet-{a['id']}-2020-01-01_to_2999-12-31.csv" in response.headers["Content-Disposition"]
     header, *rows = rows_of(response)
     assert header == exports.HISTORY_COLUMNS
-    assert [(r[5], r[6], r[7], r[9], r[10]) for r in rows] == [
+    assert [(r[5], r[6], r[8], r[10], r[12]) for r in rows] == [
         ("fund", "100.00", "100.00", "", ""), ("transfer", "-12.50", "87.50", str(b["id"]), "rent")]
-    assert rows[1][3] == "Ada" and rows[1][1].endswith("Z") and rows[1][11] == actor.name
+    assert rows[1][3] == "Ada" and rows[1][1].endswith("Z") and rows[1][13] == actor.name
     logged = session.scalars(select(AuditLog).where(AuditLog.action == "export")).all()
     assert logged and logged[-1].details["wallet_id"] == str(a["id"])
+
+
+def test_history_csv_shows_fees_and_reversals(client, finance, make_wallet, service, actor):
+    from wallet_app.ledger.fees import set_fee
+    set_fee("USD", "transfer", fixed="0.30", actor=actor)
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    tx = service.transfer(a["id"], b["id"], "10.00", idempotency_key=str(uuid.uuid4()), actor=actor).transaction
+    back = service.reverse(tx["id"], amount="4.00", reason="oops", idempotency_key=str(uuid.uuid4()),
+                           actor=actor).transaction
+    header, *rows = rows_of(client.get(f"/finance/exports/history.csv?wallet_id={a['id']}"))
+    assert [(r[5], r[6], r[7], r[9], r[11]) for r in rows] == [
+        ("fund", "100.00", "", rows[0][9], ""), ("transfer", "-10.30", "0.30", str(tx["id"]), ""),
+        ("reversal", "4.00", "", str(back["id"]), str(tx["id"]))]
 
 
 def test_filters_by_kind_currency_and_range(client, finance, make_wallet, service, actor):
@@ -60,7 +73,7 @@ def test_formula_cells_are_neutralised(client, finance, make_wallet, service):
     service.transfer(a["id"], b["id"], "1.00", idempotency_key="k1", actor=evil, reference="+1+1")
     rows = rows_of(client.get("/finance/exports/history.csv?kind=transfer"))[1:]
     for row in rows:
-        assert row[3].startswith("'") and row[10] == "'+1+1" and row[11].startswith("'=")
+        assert row[3].startswith("'") and row[12] == "'+1+1" and row[13].startswith("'=")
     assert {r[6] for r in rows} == {"-1.00", "1.00"}  # our numbers stay numbers
 
 

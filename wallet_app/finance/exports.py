@@ -26,8 +26,9 @@ from ..services.audit import Actor
 from ..services import validate
 from ..services.validate import wallet_id as check_id
 
-HISTORY_COLUMNS = ["entry_id", "created_at", "wallet_id", "owner", "currency", "kind", "amount", "balance_after",
-                   "transaction_id", "counterparty_wallet_id", "reference", "operator"]
+HISTORY_COLUMNS = ["entry_id", "created_at", "wallet_id", "owner", "currency", "kind", "amount", "fee",
+                   "balance_after", "transaction_id", "counterparty_wallet_id", "reverses_transaction_id",
+                   "reference", "operator"]
 BALANCE_COLUMNS = ["wallet_id", "owner", "currency", "status", "balance", "as_of"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -108,9 +109,11 @@ def _history_copy_sql(f: HistoryFilter) -> sql.Composable:
         where.append(sql.SQL("t.kind = {}").format(sql.Literal(f.kind)))
     query = sql.SQL("""
         SELECT h.id, to_char(h.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), h.wallet_id,
-               {owner}, t.currency, t.kind, round(h.amount, {places})::text, round(h.balance_after, {places})::text,
+               {owner}, t.currency, t.kind, round(h.amount, {places})::text,
+               CASE WHEN h.amount < 0 AND t.fee > 0 THEN round(t.fee, {places})::text END,
+               round(h.balance_after, {places})::text,
                h.transaction_id, CASE WHEN h.amount < 0 THEN t.dest_wallet_id ELSE t.source_wallet_id END,
-               {reference}, {operator}
+               t.reverses_transaction_id, {reference}, {operator}
         FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id JOIN wallets w ON w.id = h.wallet_id
         WHERE {where} ORDER BY h.id""").format(
         owner=_safe("w.owner_name"), places=_places("t.currency"), reference=_safe("t.reference"),
