@@ -58,3 +58,17 @@ def test_the_api_reference_lists_every_endpoint(client, login_as):
     html = client.get("/admin/api-reference").get_data(as_text=True)
     for line in ("POST /transfers", "GET /wallets/{wallet_id}/history", "POST /wallets/{wallet_id}/fund"):
         assert line in html
+
+
+def test_admins_edit_the_fee_schedule_and_every_change_is_audited(client, login_as, session):
+    login_as("admin")
+    page = client.get("/admin/fees").get_data(as_text=True)
+    assert "Fee schedule" in page and page.count('name="bps"') == 12  # 6 currencies x transfer, withdrawal
+    saved = post(client, "/admin/fees", {"currency": "USD", "kind": "transfer", "fixed": "0.25", "bps": "150",
+                                         "minimum": "0.50", "maximum": ""}, page="/admin/fees")
+    assert saved.status_code == 303
+    assert 'value="0.25"' in client.get("/admin/fees").get_data(as_text=True)
+    refused = post(client, "/admin/fees", {"currency": "USD", "kind": "transfer", "bps": "lots"}, page="/admin/fees")
+    assert refused.status_code == 422 and "bps: Basis points" in refused.get_data(as_text=True)
+    changes = session.scalars(select(AuditLog).where(AuditLog.action == "fee.set")).all()
+    assert [c.details["after"]["bps"] for c in changes] == [150]

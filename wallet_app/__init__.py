@@ -71,12 +71,13 @@ def _database_unavailable(exc: DBAPIError):
 
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per area (docs/DESIGN.md, "Layers")."""
-    from .admin import routes as _admin_routes, tokens as _admin_tokens  # noqa: F401
+    from .admin import fees as _admin_fees, routes as _admin_routes, tokens as _admin_tokens  # noqa: F401
     from .admin.blueprint import bp as admin_bp
     from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
     from .finance.routes import bp as finance_bp
     from .health import bp as health_bp
+    from .wallets import transactions as _transactions  # noqa: F401
     from .wallets.routes import bp as wallets_bp
 
     app.register_blueprint(health_bp)

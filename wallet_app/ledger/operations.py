@@ -19,7 +19,7 @@ from .idempotency import check_key, fingerprint
 from .queries import get_transaction, get_wallet, transaction_dict
 
 __all__ = ["OperationResult", "create_wallet", "set_status", "set_limits", "fund", "transfer", "withdraw",
-           "reverse", "preview"]
+           "reverse", "preview", "preview_reversal"]
 
 @dataclass(frozen=True)
 class OperationResult:
@@ -147,35 +147,47 @@ def reverse(transaction_id, *, reason, idempotency_key, actor: Actor, amount=Non
             refund_fee: bool = False) -> OperationResult:
     """Reverse a posted fund, transfer or withdrawal, fully (the default: what is left) or in
     part, with a reason; `refund_fee` also returns the original's fee to its payer."""
-    original = get_transaction(transaction_id)
     reason = validate.text(reason, "reason", 500, required=True)
+    return _post(_reversal(transaction_id, amount, refund_fee, reason), idempotency_key, actor)
+
+
+def preview(kind: str, from_wallet_id, to_wallet_id, amount, *, actor: Actor) -> dict:
+    """The confirmation step of a fund, transfer or withdrawal (see _dry_run)."""
+    source = validate.wallet_id(from_wallet_id, "from_wallet_id") if from_wallet_id is not None else None
+    dest = validate.wallet_id(to_wallet_id, "to_wallet_id" if source else "wallet_id") \
+        if to_wallet_id is not None else None
+    return _dry_run(Movement(kind, parse_amount(amount), source, dest), actor)
+
+
+def preview_reversal(transaction_id, *, actor: Actor, amount=None, refund_fee: bool = False) -> dict:
+    """The confirmation step of a reversal (see _dry_run), with the original."""
+    movement = _reversal(transaction_id, amount, refund_fee, None)
+    return {**_dry_run(movement, actor), "original": movement.original}
+
+
+def _reversal(transaction_id, amount, refund_fee, reason) -> Movement:
+    original = get_transaction(transaction_id)
     if not isinstance(refund_fee, bool):
         raise InvalidInput("refund_fee is true or false.", field="refund_fee")
-    value = parse_amount(amount) if amount is not None else \
+    value = parse_amount(amount) if amount not in (None, "") else \
         Decimal(original["amount"]) - Decimal(original["reversed_amount"])
     if value <= 0:
         raise ReversalExceedsOriginal(f"Transaction {original['id']} is already fully reversed.", field="amount",
                                       remaining="0")
-    return _post(Movement("reversal", value, original["dest_wallet_id"], original["source_wallet_id"], None,
-                          reason=reason, original=original, refund_fee=refund_fee), idempotency_key, actor)
+    return Movement("reversal", value, original["dest_wallet_id"], original["source_wallet_id"], None,
+                    reason=reason, original=original, refund_fee=refund_fee)
 
 
-def preview(kind: str, from_wallet_id, to_wallet_id, amount, *, actor: Actor, original=None,
-            refund_fee: bool = False) -> dict:
-    """The confirmation step: the engine's own checks in a dry run (nothing written), and
-    each customer wallet with its balance after, the fee and the total the payer pays.
-    The real post checks again under its locks."""
-    source = validate.wallet_id(from_wallet_id, "from_wallet_id") if from_wallet_id is not None else None
-    dest = validate.wallet_id(to_wallet_id, "to_wallet_id" if source else "wallet_id") \
-        if to_wallet_id is not None else None
-    movement = Movement(kind, parse_amount(amount), source, dest, original=original, refund_fee=refund_fee)
+def _dry_run(movement: Movement, actor: Actor) -> dict:
+    """The engine's own checks in a dry run (nothing written): each customer wallet with its
+    change and balance after, the fee, the currency. The real post checks again under its locks."""
     posted = engine.post(db.session, movement, actor=actor, dry_run=True)
     currency = posted.tx_currency
     result = {"amount": format_amount(movement.amount, currency), "currency": currency,
               "fee": format_amount(posted.tx_fee, currency), "wallets": []}
-    for wallet_id, leg_amount, after in zip(posted.leg_wallets, posted.leg_amounts, posted.leg_balances):
-        if wallet_id in (source, dest) or (original and wallet_id in (original["source_wallet_id"],
-                                                                      original["dest_wallet_id"])):
+    for wallet_id, system, leg_amount, after in zip(posted.leg_wallets, posted.leg_systems, posted.leg_amounts,
+                                                    posted.leg_balances):
+        if system is None:
             wallet = {**get_wallet(wallet_id), "change": format_amount(leg_amount, currency),
                       "balance_after": format_amount(after, currency)}
             result["wallets"].append(wallet)

@@ -127,10 +127,3 @@ def set_status(wallet_id):
     operations.set_status(wallet_id, request.form.get("status", ""), actor=operator_actor(),
                           reason=request.form.get("reason"))
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
-
-
-@bp.get("/transactions/<id:transaction_id>")
-@require("read")
-def transaction(transaction_id):
-    tx = queries.get_transaction(transaction_id)
-    return render("transactions/detail.html", "transactions/detail.html", tx=tx)

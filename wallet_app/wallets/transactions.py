@@ -1,0 +1,68 @@
+"""Operator pages: a transaction, and reversing it (amount, reason, review, receipt) from its page."""
+import uuid
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..auth.roles import operator_actor, require
+from ..error_pages import form_view
+from ..ledger import operations, queries
+from .htmx import render, wants_fragment
+from .routes import bp
+
+PAGE = "transactions/detail.html"
+
+
+class ReverseForm(FlaskForm):
+    """Empty amount: reverse what is left. The idempotency token is minted with the form."""
+
+    amount = StringField("Amount (empty: all that is left)", validators=[Optional()],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+    refund_fee = BooleanField("Also return the fee")
+    idempotency_key = HiddenField(default=lambda: str(uuid.uuid4()))
+
+
+def _step(tx: dict, panel: str, form, status: int = 200, **context):
+    """The reversal panel alone for htmx, else the transaction page with the panel in place."""
+    return render(PAGE, panel, status, tx=tx, form=form, panel=panel, **context)
+
+
+def _refusals_into(tx: dict, form) -> None:
+    panel = "transactions/_reverse_form.html"
+    form_view(panel if wants_fragment() else PAGE, errors_in=form, tx=tx, panel=panel)
+
+
+@bp.get("/transactions/<id:transaction_id>")
+@require("read")
+def transaction(transaction_id):
+    return render(PAGE, PAGE, tx=queries.get_transaction(transaction_id), form=ReverseForm(formdata=None))
+
+
+@bp.post("/transactions/<id:transaction_id>/reverse/confirm")
+@require("move_money")
+def confirm_reversal(transaction_id):
+    """Step one: the engine checks the reversal (a dry run) and shows both wallets after."""
+    tx, form = queries.get_transaction(transaction_id), ReverseForm()
+    if not form.validate_on_submit():
+        return _step(tx, "transactions/_reverse_form.html", form, 422)
+    _refusals_into(tx, form)
+    preview = operations.preview_reversal(transaction_id, amount=form.amount.data or None,
+                                          refund_fee=form.refund_fee.data, actor=operator_actor())
+    return _step(tx, "transactions/_reverse_confirm.html", form, preview=preview)
+
+
+@bp.post("/transactions/<id:transaction_id>/reverse")
+@require("move_money")
+def reverse(transaction_id):
+    """Step two: post the reversal; a retry with the same token replays the first result."""
+    tx, form = queries.get_transaction(transaction_id), ReverseForm()
+    if not form.validate_on_submit():
+        return _step(tx, "transactions/_reverse_form.html", form, 422)
+    _refusals_into(tx, form)
+    result = operations.reverse(transaction_id, amount=form.amount.data or None, reason=form.reason.data,
+                                refund_fee=form.refund_fee.data, idempotency_key=form.idempotency_key.data,
+                                actor=operator_actor())
+    return _step(queries.get_transaction(transaction_id), "transactions/_reverse_receipt.html",
+                 ReverseForm(formdata=None), reversal=result.transaction, replayed=result.replayed)
