@@ -1,0 +1,84 @@
+"""Operator pages for admins: a wallet's limits, and its status with a reason (a review step
+says what changes; closing needs a zero balance; a closed wallet never reopens)."""
+from flask import flash, redirect, url_for
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..auth.roles import operator_actor, require
+from ..error_pages import form_view
+from ..ledger import operations, queries
+from .htmx import render, wants_fragment
+from .routes import _detail, bp
+
+PAGE = "wallets/detail.html"
+# What each status stops, for the banner and the review step.
+CONSEQUENCES = {"frozen": "No money moves in or out: funds, transfers, withdrawals and reversals are refused.",
+                "closed": "Nothing moves in or out, ever again: a closed wallet cannot reopen.",
+                "active": "Money moves again."}
+
+
+class LimitsForm(FlaskForm):
+    """Empty removes a limit (the overdraft limit goes back to 0)."""
+
+    overdraft_limit = StringField("Overdraft limit", validators=[Optional()], render_kw={"inputmode": "decimal"})
+    max_balance = StringField("Maximum balance", validators=[Optional()], render_kw={"inputmode": "decimal"})
+    daily_outflow_limit = StringField("Daily outflow limit (UTC day, fees included)", validators=[Optional()],
+                                      render_kw={"inputmode": "decimal"})
+
+
+class StatusForm(FlaskForm):
+    status = HiddenField(validators=[DataRequired()])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+
+
+def _page(wallet_id: int, panel: str, form, status: int = 200, **context):
+    """The panel alone for htmx, else the wallet page with the panel in place."""
+    return render(PAGE, panel, status, **{**_detail(wallet_id), "manage_panel": panel, "manage_form": form,
+                                          "consequences": CONSEQUENCES, **context})
+
+
+@bp.post("/wallets/<id:wallet_id>/limits")
+@require("manage")
+def set_limits(wallet_id):
+    queries.get_wallet(wallet_id)
+    form = LimitsForm()
+    panel = "wallets/_limits_form.html"
+    if not form.validate_on_submit():
+        return _page(wallet_id, panel, form, 422)
+    form_view(panel if wants_fragment() else PAGE, errors_in=form, **_context(wallet_id, panel, form))
+    operations.set_limits(wallet_id, actor=operator_actor(),
+                          **{name: getattr(form, name).data or None for name in operations.LIMITS})
+    flash("Limits saved.")
+    return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
+
+
+@bp.post("/wallets/<id:wallet_id>/status/confirm")
+@require("manage")
+def confirm_status(wallet_id):
+    """Step one: what the change means, before it is made."""
+    queries.get_wallet(wallet_id)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        return _page(wallet_id, "wallets/_status_form.html", form, 422)
+    return _page(wallet_id, "wallets/_status_confirm.html", form)
+
+
+@bp.post("/wallets/<id:wallet_id>/status")
+@require("manage")
+def set_status(wallet_id):
+    queries.get_wallet(wallet_id)
+    form = StatusForm()
+    panel = "wallets/_status_form.html"
+    if not form.validate_on_submit():
+        return _page(wallet_id, panel, form, 422)
+    form_view(panel if wants_fragment() else PAGE, errors_in=form, **_context(wallet_id, panel, form))
+    wallet = operations.set_status(wallet_id, form.status.data, actor=operator_actor(), reason=form.reason.data)
+    flash(f"Wallet {wallet_id} is {wallet['status']}.")
+    return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
+
+
+def _context(wallet_id: int, panel: str, form) -> dict:
+    context = {"wallet": queries.get_wallet(wallet_id), "consequences": CONSEQUENCES}
+    return context if wants_fragment() else {**_detail(wallet_id), **context, "manage_panel": panel,
+                                            "manage_form": form}
