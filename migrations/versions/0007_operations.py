@@ -118,11 +118,12 @@ BEGIN
     -- 5. The kind's fee, from the schedule of the payer's currency: the payer's leg pays it,
     --    a leg of the same transaction takes it to that currency's `fees` wallet.
     IF p_fee_payer IS NOT NULL THEN
-        SELECT c.currency INTO payer_currency FROM wallets c WHERE c.id = ids[p_fee_payer];
-        SELECT f.fixed, f.bps, f.minimum, f.maximum, cu.minor_units INTO fee_rule
-        FROM fee_schedule f JOIN currencies cu ON cu.code = f.currency
-        WHERE f.currency = payer_currency AND f.kind = p_kind;
-        IF FOUND THEN
+        SELECT c.currency, f.fixed, f.bps, f.minimum, f.maximum, cu.minor_units INTO fee_rule
+        FROM wallets c JOIN currencies cu ON cu.code = c.currency
+        LEFT JOIN fee_schedule f ON f.currency = c.currency AND f.kind = p_kind
+        WHERE c.id = ids[p_fee_payer];
+        payer_currency := fee_rule.currency;
+        IF fee_rule.fixed IS NOT NULL THEN
             tx_fee := fee_rule.fixed + p_amount * fee_rule.bps / 10000;
             tx_fee := greatest(tx_fee, coalesce(fee_rule.minimum, tx_fee));
             tx_fee := least(tx_fee, coalesce(fee_rule.maximum, tx_fee));
