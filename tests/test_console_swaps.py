@@ -36,6 +36,33 @@ def alerts(html: str) -> list[str]:
     return [re.sub(r"<[^>]+>", "", m).strip() for m in re.findall(r'role="alert"[^>]*>(.*?)</', html, re.S)]
 
 
+# 1. Cancel returns the panel to a fresh form
+
+
+@pytest.mark.parametrize("kind", ["fund", "transfer"])
+def test_cancel_on_review_gets_the_fresh_form_fragment(client, support, make_wallet, kind):
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    csrf, key = form_of(client, a["id"], kind)
+    review = post(client, a["id"], kind, "confirm", {"csrf_token": csrf, "idempotency_key": key,
+                                                      "to_wallet_id": b["id"], "amount": "5.00"}).get_data(as_text=True)
+    cancel = re.search(r'<a [^>]*data-cancel[^>]*>', review).group(0)
+    assert f'hx-get="/wallets/{a["id"]}/{kind}"' in cancel and f'hx-target="#{kind}-panel"' in cancel
+    assert f'href="/wallets/{a["id"]}"' in cancel  # without JavaScript: the wallet page
+    fresh = client.get(f"/wallets/{a['id']}/{kind}", headers=HX)
+    html = fresh.get_data(as_text=True)
+    assert fresh.status_code == 200 and "HX-Request" in fresh.headers["Vary"]
+    assert html.lstrip().startswith(f'<div id="{kind}-panel"')
+    assert "<html" not in html and "<nav" not in html and 'id="balance"' not in html
+    assert f'id="{kind}-amount"' in html and 'value="5.00"' not in html
+    assert keys_in(html) and keys_in(html)[0] != key
+
+
+def test_the_form_url_answers_the_wallet_page_without_htmx(client, support, make_wallet):
+    a = make_wallet()
+    html = client.get(f"/wallets/{a['id']}/fund").get_data(as_text=True)
+    assert "<html" in html and "<nav" in html and 'id="fund-panel"' in html and 'id="balance"' in html
+
+
 # 2. Live search replaces the results box instead of nesting it
 
 
@@ -72,3 +99,39 @@ def test_the_create_form_labels_point_at_its_own_fields(client, support):
     for label_for in re.findall(r'<label for="([^"]+)"', create):
         first = re.search(rf'<(input|select)[^>]*id="{label_for}"', html)  # what the browser picks
         assert first and first.start() > html.index('id="create-wallet"'), label_for
+
+
+# 7. Every URL a form posts to answers a whole page without htmx
+
+
+@pytest.mark.parametrize("kind", ["fund", "transfer"])
+def test_review_and_receipt_are_whole_pages_without_htmx(client, support, make_wallet, service, kind):
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    csrf, key = form_of(client, a["id"], kind)
+    move = {"csrf_token": csrf, "idempotency_key": key, "to_wallet_id": b["id"], "amount": "5.00"}
+    label = "deposit" if kind == "fund" else "transfer"
+    review = post(client, a["id"], kind, "confirm", move, htmx=False).get_data(as_text=True)
+    assert "<html" in review and '<nav aria-label="Main">' in review and 'id="balance"' in review
+    panel = review.split(f'<div id="{kind}-panel" class="panel">')[1].split('class="panel">')[0]
+    assert f"Confirm {label}" in panel and "Cancel" in panel  # the review, in its own panel
+    done = post(client, a["id"], kind, "move", move, htmx=False)
+    html = done.get_data(as_text=True)
+    assert done.status_code == 200 and "<html" in html and '<nav aria-label="Main">' in html
+    assert f"{label.capitalize()} done" in html and "hx-swap-oob" not in html
+    after = "105.00" if kind == "fund" else "95.00"
+    assert service.get_wallet(a["id"])["balance"] == after and after in html[html.index('id="balance"'):]
+    refused = post(client, a["id"], kind, "confirm", {**move, "amount": "abc"}, htmx=False)
+    assert refused.status_code == 422 and "<html" in refused.get_data(as_text=True)
+    assert "Amount must be a number" in refused.get_data(as_text=True)
+
+
+def test_create_wallet_answers_a_whole_page_without_htmx(client, support):
+    csrf = csrf_from(client.get("/wallets").get_data(as_text=True))
+    refused = client.post("/wallets", data={"csrf_token": csrf, "owner_name": ""})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "<html" in html and '<nav aria-label="Main">' in html
+    assert 'id="create-wallet"' in html and "This field is required." in html
+    created = client.post("/wallets", data={"csrf_token": csrf, "owner_name": "No Script", "currency": "EUR"})
+    assert created.status_code == 303 and "/wallets/" in created.location
+    fragment = client.post("/wallets", data={"csrf_token": csrf, "owner_name": ""}, headers=HX)
+    assert fragment.get_data(as_text=True).lstrip().startswith('<section id="create-wallet"')

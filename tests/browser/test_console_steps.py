@@ -30,6 +30,38 @@ def one_layout(page):
     assert page.locator("#balance").count() == 1
 
 
+def test_cancel_on_review_returns_the_fresh_form(live_app, browser_page, wallets):
+    app, base = live_app
+    page, shot = browser_page, Shots(browser_page, "cancel")
+    ada, grace = wallets
+    sign_in(page, base)
+    page.goto(base + f"/wallets/{ada}")
+    page.evaluate("window.__noReload = true")
+
+    page.locator("#fund-amount").fill("25.00")
+    page.get_by_role("button", name="Review deposit").click()
+    page.get_by_role("button", name="Confirm deposit").wait_for()
+    shot("fund-review", both=True)
+    page.locator("#fund-panel").get_by_role("link", name="Cancel").click()
+    page.locator("#fund-amount").wait_for()
+    one_layout(page)
+    assert page.locator("#fund-amount").input_value() == ""
+    assert page.locator("#fund-panel .confirm").count() == 0
+    shot("fund-cancelled", both=True)
+
+    page.locator("#transfer-to").fill(str(grace))
+    page.locator("#transfer-amount").fill("10.00")
+    page.get_by_role("button", name="Review transfer").click()
+    page.get_by_role("button", name="Confirm transfer").wait_for()
+    page.locator("#transfer-panel").get_by_role("link", name="Cancel").click()
+    page.locator("#transfer-to").wait_for()
+    one_layout(page)
+    assert page.locator("#transfer-to").input_value() == ""
+    assert page.evaluate("window.__noReload") is True  # cancelled in place
+    shot("transfer-cancelled", both=True)
+    assert page.console_errors == []
+
+
 def test_live_search_replaces_the_results_box(live_app, browser_page, wallets):
     app, base = live_app
     page, shot = browser_page, Shots(browser_page, "search")
@@ -50,3 +82,42 @@ def test_live_search_replaces_the_results_box(live_app, browser_page, wallets):
     assert page.get_by_label("Currency", exact=True).count() == 2  # two labelled selects, one each
     shot("results", both=True)
     assert page.console_errors == []
+
+
+def test_fund_without_javascript_walks_whole_pages(live_app, nojs_page, wallets):
+    app, base = live_app
+    page, shot = nojs_page, Shots(nojs_page, "nojs")
+    ada, grace = wallets
+    sign_in(page, base)
+    page.goto(base + f"/wallets/{ada}")
+    page.locator("#fund-amount").fill("40.00")
+    page.get_by_role("button", name="Review deposit").click()
+    page.get_by_role("button", name="Confirm deposit").wait_for()
+    assert page.url.endswith(f"/wallets/{ada}/fund/confirm")
+    one_layout(page)
+    assert page.locator("#fund-panel .confirm").count() == 1
+    assert page.locator("link[rel=stylesheet]").count() == 1
+    assert page.locator("#fund-panel .confirm").evaluate("el => getComputedStyle(el).borderTopStyle") == "solid"
+    shot("review", both=True)
+    page.get_by_role("button", name="Confirm deposit").click()
+    page.get_by_text("Deposit done").wait_for()
+    assert page.url.endswith(f"/wallets/{ada}/fund")
+    one_layout(page)
+    assert "140.00" in page.locator("#balance").inner_text()
+    assert "40.00" in page.locator("#history-rows").inner_text()
+    shot("receipt", both=True)
+
+    # Cancel without JavaScript: back to the wallet page and its fresh form.
+    page.locator("#fund-amount").fill("1.00")
+    page.get_by_role("button", name="Review deposit").click()
+    page.locator("#fund-panel").get_by_role("link", name="Cancel").click()
+    page.locator("#fund-amount").wait_for()
+    assert page.url.endswith(f"/wallets/{ada}") and page.locator("#fund-amount").input_value() == ""
+
+    # A refusal is a whole page too, the message next to its field.
+    page.locator("#transfer-to").fill(str(grace))
+    page.locator("#transfer-amount").fill("1000.00")
+    page.get_by_role("button", name="Review transfer").click()
+    page.get_by_text("Insufficient funds: 140.00 USD available.").wait_for()
+    one_layout(page)
+    shot("refused", both=True)
