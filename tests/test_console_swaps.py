@@ -101,6 +101,25 @@ def test_the_create_form_labels_point_at_its_own_fields(client, support):
         assert first and first.start() > html.index('id="create-wallet"'), label_for
 
 
+# 5. Focus moves into a swapped-in step
+
+
+def test_each_step_names_its_first_control_for_focus(client, support, make_wallet):
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    csrf, key = form_of(client, a["id"])
+    move = {"csrf_token": csrf, "idempotency_key": key, "to_wallet_id": b["id"], "amount": "5.00"}
+    # A fragment names it for app.js (data-autofocus), a whole page for the browser (autofocus).
+    review = post(client, a["id"], "transfer", "confirm", move).get_data(as_text=True)
+    assert re.search(r'<button[^>]*id="transfer-confirm"[^>]*data-autofocus', review)
+    review_page = post(client, a["id"], "transfer", "confirm", move, htmx=False).get_data(as_text=True)
+    assert re.search(r'<button[^>]*id="transfer-confirm"[^>]* autofocus', review_page)
+    refused = post(client, a["id"], "transfer", "confirm", {**move, "amount": ""}).get_data(as_text=True)
+    assert re.search(r'<input[^>]*data-autofocus[^>]*id="transfer-amount"', refused)
+    assert refused.count("autofocus") == 1
+    page = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
+    assert "autofocus" not in page  # a plain visit leaves focus where the browser puts it
+
+
 # 7. Every URL a form posts to answers a whole page without htmx
 
 

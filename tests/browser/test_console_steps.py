@@ -84,6 +84,48 @@ def test_live_search_replaces_the_results_box(live_app, browser_page, wallets):
     assert page.console_errors == []
 
 
+def test_focus_moves_into_each_step_and_escape_cancels(live_app, browser_page, wallets):
+    app, base = live_app
+    page, shot = browser_page, Shots(browser_page, "focus")
+    ada, grace = wallets
+    sign_in(page, base)
+    page.goto(base + f"/wallets/{ada}")
+
+    page.locator("#transfer-to").fill(str(grace))
+    page.locator("#transfer-amount").fill("10.00")
+    page.get_by_role("button", name="Review transfer").click()
+    page.get_by_role("button", name="Confirm transfer").wait_for()
+    expect(page.locator("#transfer-confirm")).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('#transfer-panel [data-cancel]') !== null"), page.evaluate("document.activeElement.outerHTML")
+    shot("review-focused", both=True)
+
+    page.keyboard.press("Escape")
+    page.locator("#transfer-to").wait_for()
+    expect(page.locator("#transfer-to")).to_be_focused()
+    assert page.locator("#transfer-panel .confirm").count() == 0
+    shot("escaped", both=True)
+
+    # Review again, confirm with the keyboard alone; the receipt's first control takes focus.
+    page.locator("#transfer-to").fill(str(grace))
+    page.locator("#transfer-amount").fill("10.00")
+    page.keyboard.press("Enter")
+    expect(page.locator("#transfer-confirm")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.get_by_text("Transfer done").wait_for()
+    expect(page.locator("#transfer-panel .receipt :focus")).to_have_count(1)
+    assert "90.00" in page.locator("#balance").inner_text()
+
+    # A refusal puts focus on the field at fault.
+    page.locator("#transfer-amount").fill("abc")
+    page.locator("#transfer-to").fill(str(grace))
+    page.get_by_role("button", name="Review transfer").click()
+    page.get_by_text("Amount must be a number").wait_for()
+    expect(page.locator("#transfer-amount")).to_be_focused()
+    shot("refused-focused", both=True)
+    assert [e for e in page.console_errors if "status of 422" not in e] == []
+
+
 def test_fund_without_javascript_walks_whole_pages(live_app, nojs_page, wallets):
     app, base = live_app
     page, shot = nojs_page, Shots(nojs_page, "nojs")

@@ -8,6 +8,14 @@ def wants_fragment() -> bool:
     return bool(hx) and not hx.boosted and not hx.history_restore_request
 
 
+def focus_attribute() -> str:
+    """How a step names the control that takes the focus. A whole page uses `autofocus`. A
+    fragment uses `data-autofocus`, focused by static/js/app.js when htmx loads it: Chromium
+    also honours `autofocus` on inserted elements, late, and can take the focus back after
+    the operator has moved on."""
+    return "data-autofocus" if wants_fragment() else "autofocus"
+
+
 def respond(template: str, status: int = 200, **context):
     """Render `template`; the answer depends on HX-Request, so caches must key on it."""
     response = make_response(render_template(template, **context), status)

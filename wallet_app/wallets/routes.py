@@ -10,10 +10,11 @@ from ..finance.exports import parse_day
 from ..ledger import operations, queries
 from ..services import stats
 from .forms import FundForm, TransferForm, WalletForm
-from .htmx import render, respond, wants_fragment
+from .htmx import focus_attribute, render, respond, wants_fragment
 
 bp = Blueprint("wallets", __name__)
 MOVE_FORMS = {"fund": FundForm, "transfer": TransferForm}
+bp.add_app_template_global(focus_attribute)  # a global: the form macros see it too
 
 
 @bp.app_context_processor
@@ -74,8 +75,8 @@ def _detail(wallet_id: int) -> dict:
 def _step(wallet_id: int, kind: str, step: str, **extra) -> tuple[str, dict]:
     """Where `kind`'s panel shows `step` ("form", "confirm" or "receipt"): the panel alone for
     htmx, else the wallet page with the panel in its place, so a form posted without
-    JavaScript gets a whole page back."""
-    context = {"kind": kind, "step": step, **extra}
+    JavaScript gets a whole page back. The step's first control takes the focus."""
+    context = {"kind": kind, "step": step, "focus": True, **extra}
     if not wants_fragment():
         return "wallets/detail.html", {**_detail(wallet_id), "active": kind, **context}
     if step == "receipt":  # the balance and history change too: out-of-band swaps
