@@ -120,6 +120,44 @@ def test_each_step_names_its_first_control_for_focus(client, support, make_walle
     assert "autofocus" not in page  # a plain visit leaves focus where the browser puts it
 
 
+# 6. An error on the hidden idempotency key is shown, and the next submit works
+
+
+@pytest.mark.parametrize("step", ["confirm", "move"])
+@pytest.mark.parametrize("bad_key", ["", "k" * 300])
+def test_a_bad_key_is_shown_and_replaced_with_a_fresh_one(client, support, make_wallet, service, step, bad_key):
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    csrf, _ = form_of(client, a["id"])
+    move = {"csrf_token": csrf, "idempotency_key": bad_key, "to_wallet_id": b["id"], "amount": "5.00"}
+    refused = post(client, a["id"], "transfer", step, move)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert any("idempotency key" in m.lower() for m in alerts(html)), alerts(html)
+    (fresh,) = keys_in(html)
+    assert fresh and fresh != bad_key and 'value="5.00"' in html  # what was typed stays
+    again = post(client, a["id"], "transfer", "move", {**move, "idempotency_key": fresh})
+    assert again.status_code == 200 and "Transfer done" in again.get_data(as_text=True)
+    assert service.get_wallet(a["id"])["balance"] == "95.00"
+
+
+def test_a_key_reused_for_other_parameters_is_shown_and_replaced(client, support, make_wallet, service):
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    csrf, key = form_of(client, a["id"])
+    move = {"csrf_token": csrf, "idempotency_key": key, "to_wallet_id": b["id"], "amount": "5.00"}
+    assert post(client, a["id"], "transfer", "move", move).status_code == 200
+    reused = post(client, a["id"], "transfer", "move", {**move, "amount": "7.00"})
+    html = reused.get_data(as_text=True)
+    assert reused.status_code == 422
+    assert any("already used for a different request" in m for m in alerts(html)), alerts(html)
+    (fresh,) = keys_in(html)
+    assert fresh != key
+    again = post(client, a["id"], "transfer", "move", {**move, "amount": "7.00", "idempotency_key": fresh})
+    assert "Transfer done" in again.get_data(as_text=True) and "already done" not in again.get_data(as_text=True)
+    replay = post(client, a["id"], "transfer", "move", move)  # the first key, its own parameters
+    assert replay.status_code == 200 and "already done" in replay.get_data(as_text=True)
+    assert service.get_wallet(a["id"])["balance"] == "88.00"
+
+
 # 7. Every URL a form posts to answers a whole page without htmx
 
 

@@ -97,7 +97,7 @@ def test_focus_moves_into_each_step_and_escape_cancels(live_app, browser_page, w
     page.get_by_role("button", name="Confirm transfer").wait_for()
     expect(page.locator("#transfer-confirm")).to_be_focused()
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.closest('#transfer-panel [data-cancel]') !== null"), page.evaluate("document.activeElement.outerHTML")
+    assert page.evaluate("document.activeElement.closest('#transfer-panel [data-cancel]') !== null")
     shot("review-focused", both=True)
 
     page.keyboard.press("Escape")
@@ -123,6 +123,28 @@ def test_focus_moves_into_each_step_and_escape_cancels(live_app, browser_page, w
     page.get_by_text("Amount must be a number").wait_for()
     expect(page.locator("#transfer-amount")).to_be_focused()
     shot("refused-focused", both=True)
+    assert [e for e in page.console_errors if "status of 422" not in e] == []
+
+
+def test_a_refused_hidden_key_is_shown_and_the_next_submit_works(live_app, browser_page, wallets):
+    app, base = live_app
+    page, shot = browser_page, Shots(browser_page, "hidden-key")
+    ada, grace = wallets
+    sign_in(page, base)
+    page.goto(base + f"/wallets/{ada}")
+    page.locator("#fund-key").evaluate("el => el.value = ''")  # a form that lost its key
+    page.locator("#fund-amount").fill("5.00")
+    page.get_by_role("button", name="Review deposit").click()
+    alert = page.locator("#fund-panel [role=alert]").first
+    alert.wait_for()
+    assert "idempotency key" in alert.inner_text().lower() and alert.is_visible()
+    shot("refused", both=True)
+    assert page.locator("#fund-key").input_value() != ""
+    page.get_by_role("button", name="Review deposit").click()
+    page.get_by_role("button", name="Confirm deposit").click()
+    page.get_by_text("Deposit done").wait_for()
+    assert "105.00" in page.locator("#balance").inner_text()
+    shot("accepted")
     assert [e for e in page.console_errors if "status of 422" not in e] == []
 
 
