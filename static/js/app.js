@@ -1,5 +1,7 @@
 // Console wiring for htmx: CSRF header on every request (422 forms are swapped in by
-// the htmx-config meta tag), and network or server errors shown in the message area instead of being swallowed.
+// the htmx-config meta tag), network or server errors shown in the message area instead of
+// being swallowed, focus on the first control of each step htmx swaps in, and Escape as
+// Cancel on a review step.
 document.addEventListener("htmx:configRequest", (event) => {
   const token = document.querySelector('meta[name="csrf-token"]');
   if (token) event.detail.headers["X-CSRFToken"] = token.content;
@@ -22,4 +24,22 @@ document.addEventListener("htmx:responseError", (event) => {
 });
 document.addEventListener("htmx:sendError", () => {
   showError("The server could not be reached. Check your connection and try again.");
+});
+
+// A swapped-in step names the control to focus with data-autofocus (wallets/htmx.py says why
+// not autofocus); htmx fires htmx:load on each element it inserts.
+document.addEventListener("htmx:load", (event) => {
+  const root = event.target;
+  const control = root.matches("[data-autofocus]") ? root : root.querySelector("[data-autofocus]");
+  if (control) control.focus();
+});
+
+// Escape on a review step is its Cancel.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || event.defaultPrevented || !(event.target instanceof Element)) return;
+  const cancel = event.target.closest(".confirm")?.querySelector("[data-cancel]");
+  if (cancel) {
+    event.preventDefault();
+    cancel.click();
+  }
 });

@@ -36,7 +36,12 @@ def test_admin_and_finance_pages_render(live_app, browser_page):
     ]:
         page.goto(base + path)
         page.get_by_role("heading", name=heading).first.wait_for()
-        shot(name)
+        shot(name, both=name == "tokens")
+    page.goto(base + "/admin/tokens")
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        scopes_sit_beside_their_labels(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(base + f"/wallets/{a}")
     assert '<script>alert("x")</script>' in page.locator(".owner").inner_text()  # shown as text, not run
     page.get_by_label("Reason").fill("fraud check")
@@ -49,3 +54,13 @@ def test_admin_and_finance_pages_render(live_app, browser_page):
     shot("narrow-wallet")
     assert page.evaluate("document.documentElement.scrollWidth") <= 400 + 20  # no sideways scrolling page
     assert [e for e in page.console_errors if "status of 404" not in e] == []
+
+
+def scopes_sit_beside_their_labels(page):
+    """Each scope checkbox starts the fieldset's line, its word right after it."""
+    fieldset = page.locator("fieldset").bounding_box()
+    for scope in ("read", "write"):
+        box = page.get_by_label(scope, exact=True).bounding_box()
+        text = page.locator("fieldset label", has_text=scope).bounding_box()
+        assert box["width"] < 30 and box["x"] - fieldset["x"] < 40, (scope, box, fieldset)
+        assert text["width"] < 200, (scope, text)  # the label hugs its box and word

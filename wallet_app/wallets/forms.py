@@ -5,11 +5,26 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..ledger.idempotency import MAX_KEY_LENGTH
 from ..money import MINOR_UNITS
+
+KEY_MESSAGE = "This form's idempotency key was missing or malformed."
 
 
 def _new_key() -> str:
     return str(uuid.uuid4())
+
+
+class IdempotencyKeyField(HiddenField):
+    """The form's idempotency key. A key that was refused (missing, malformed, or already used
+    for another request) is never rendered back: the re-rendered form carries a fresh one, so
+    the operator's next submit can succeed. A key that was not at fault is kept, so a retry of
+    the same request still replays."""
+
+    def _value(self):
+        if self.errors and getattr(self, "_reissued", None) is None:
+            self._reissued = _new_key()
+        return self._reissued if self.errors else super()._value()
 
 
 class MoneyForm(FlaskForm):
@@ -20,7 +35,8 @@ class MoneyForm(FlaskForm):
     amount = StringField("Amount", validators=[DataRequired()], render_kw={"inputmode": "decimal",
                                                                           "autocomplete": "off"})
     reference = StringField("Reference", validators=[Optional(), Length(max=500)])
-    idempotency_key = HiddenField(default=_new_key)
+    idempotency_key = IdempotencyKeyField(default=_new_key, validators=[
+        DataRequired(KEY_MESSAGE), Length(max=MAX_KEY_LENGTH, message=KEY_MESSAGE)])
 
 
 class FundForm(MoneyForm):

@@ -8,8 +8,20 @@ def wants_fragment() -> bool:
     return bool(hx) and not hx.boosted and not hx.history_restore_request
 
 
-def render(page_template: str, fragment_template: str, status: int = 200, **context):
-    template = fragment_template if wants_fragment() else page_template
+def focus_attribute() -> str:
+    """How a step names the control that takes the focus. A whole page uses `autofocus`. A
+    fragment uses `data-autofocus`, focused by static/js/app.js when htmx loads it: Chromium
+    also honours `autofocus` on inserted elements, late, and can take the focus back after
+    the operator has moved on."""
+    return "data-autofocus" if wants_fragment() else "autofocus"
+
+
+def respond(template: str, status: int = 200, **context):
+    """Render `template`; the answer depends on HX-Request, so caches must key on it."""
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response
+
+
+def render(page_template: str, fragment_template: str, status: int = 200, **context):
+    return respond(fragment_template if wants_fragment() else page_template, status, **context)

@@ -1,7 +1,7 @@
 """Operator pages: dashboard, wallets, wallet detail with fund and transfer, transactions."""
 from datetime import date, datetime, time, timedelta, timezone
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
 from ..auth.roles import can, operator_actor, require
@@ -10,10 +10,11 @@ from ..finance.exports import parse_day
 from ..ledger import operations, queries
 from ..services import stats
 from .forms import FundForm, TransferForm, WalletForm
-from .htmx import render, wants_fragment
+from .htmx import focus_attribute, render, respond, wants_fragment
 
 bp = Blueprint("wallets", __name__)
 MOVE_FORMS = {"fund": FundForm, "transfer": TransferForm}
+bp.add_app_template_global(focus_attribute)  # a global: the form macros see it too
 
 
 @bp.app_context_processor
@@ -43,10 +44,11 @@ def wallets():
 @require("move_money")
 def create_wallet():
     form = WalletForm()
-    context = {"page": queries.list_wallets()} if not wants_fragment() else {}
-    template = "wallets/index.html" if not wants_fragment() else "wallets/_create_form.html"
+    # The form alone for htmx; posted without JavaScript, the wallets page with it filled in.
+    template, context = ("wallets/_create_form.html", {}) if wants_fragment() else \
+        ("wallets/index.html", {"page": queries.list_wallets()})
     if not form.validate_on_submit():
-        return render_template(template, form=form, **context), 422
+        return respond(template, 422, form=form, **context)
     form_view(template, errors_in=form, **context)
     wallet = operations.create_wallet(form.owner_name.data, form.currency.data, actor=operator_actor(),
                                       owner_email=form.owner_email.data, external_ref=form.external_ref.data)
@@ -62,13 +64,32 @@ def wallet(wallet_id):
     return render("wallets/detail.html", "wallets/detail.html", **_detail(wallet_id))
 
 
-def _detail(wallet_id: int, **forms) -> dict:
+def _detail(wallet_id: int) -> dict:
     wallet = queries.get_wallet(wallet_id)
     return {"wallet": wallet, "history": queries.history(wallet_id, limit=25),
             "chart": stats.bars(stats.balance_series(wallet_id)),
             # formdata=None: a fresh form, with a NEW idempotency token, never the posted one
-            "fund_form": forms.get("fund") or FundForm(formdata=None),
-            "transfer_form": forms.get("transfer") or TransferForm(formdata=None)}
+            "forms": {kind: form(formdata=None) for kind, form in MOVE_FORMS.items()}}
+
+
+def _step(wallet_id: int, kind: str, step: str, **extra) -> tuple[str, dict]:
+    """Where `kind`'s panel shows `step` ("form", "confirm" or "receipt"): the panel alone for
+    htmx, else the wallet page with the panel in its place, so a form posted without
+    JavaScript gets a whole page back. The step's first control takes the focus."""
+    context = {"kind": kind, "step": step, "focus": True, **extra}
+    if not wants_fragment():
+        return "wallets/detail.html", {**_detail(wallet_id), "active": kind, **context}
+    if step == "receipt":  # the balance and history change too: out-of-band swaps
+        return "wallets/_panel.html", {**_detail(wallet_id), "oob": True, **context}
+    return "wallets/_panel.html", {"wallet": queries.get_wallet(wallet_id), **context}
+
+
+@bp.get("/wallets/<id:wallet_id>/<any(fund, transfer):kind>")
+@require("move_money")
+def move_form(wallet_id, kind):
+    """A fresh form, as Cancel on a review step asks for it."""
+    template, context = _step(wallet_id, kind, "form")
+    return respond(template, form=MOVE_FORMS[kind](formdata=None), **context)
 
 
 @bp.get("/wallets/<id:wallet_id>/history")
@@ -93,13 +114,13 @@ def _midnight(day: date | None, days: int = 0) -> datetime | None:
 def confirm(wallet_id, kind):
     """Step one: the engine checks the request (a dry run) and shows both wallets after."""
     form = MOVE_FORMS[kind]()
-    wallet = queries.get_wallet(wallet_id)
+    template, context = _step(wallet_id, kind, "form")
     if not form.validate_on_submit():
-        return render_template(f"wallets/_{kind}_form.html", form=form, wallet=wallet), 422
-    form_view(f"wallets/_{kind}_form.html", errors_in=form, wallet=wallet)
+        return respond(template, 422, form=form, **context)
+    form_view(template, errors_in=form, **context)
     source, dest = (None, wallet_id) if kind == "fund" else (wallet_id, form.to_wallet_id.data)
     preview = operations.preview(kind, source, dest, form.amount.data, actor=operator_actor())
-    return render_template("wallets/_confirm.html", kind=kind, form=form, wallet=wallet, preview=preview)
+    return respond(template, form=form, **context | {"step": "confirm", "preview": preview})
 
 
 @bp.post("/wallets/<id:wallet_id>/<any(fund, transfer):kind>")
@@ -107,18 +128,18 @@ def confirm(wallet_id, kind):
 def move(wallet_id, kind):
     """Step two: move the money; a retry with the same token replays the first result."""
     form = MOVE_FORMS[kind]()
-    wallet = queries.get_wallet(wallet_id)
+    template, context = _step(wallet_id, kind, "form")
     if not form.validate_on_submit():
-        return render_template(f"wallets/_{kind}_form.html", form=form, wallet=wallet), 422
-    form_view(f"wallets/_{kind}_form.html", errors_in=form, wallet=wallet)
+        return respond(template, 422, form=form, **context)
+    form_view(template, errors_in=form, **context)
     key, actor, reference = form.idempotency_key.data, operator_actor(), form.reference.data
     if kind == "fund":
         result = operations.fund(wallet_id, form.amount.data, idempotency_key=key, actor=actor, reference=reference)
     else:
         result = operations.transfer(wallet_id, form.to_wallet_id.data, form.amount.data, idempotency_key=key,
                                      actor=actor, reference=reference)
-    return render_template("wallets/_receipt.html", kind=kind, tx=result.transaction, replayed=result.replayed,
-                           **_detail(wallet_id))
+    template, context = _step(wallet_id, kind, "receipt", tx=result.transaction, replayed=result.replayed)
+    return respond(template, form=MOVE_FORMS[kind](formdata=None), **context)
 
 
 @bp.post("/wallets/<id:wallet_id>/status")
