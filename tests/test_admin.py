@@ -49,7 +49,8 @@ def test_tokens_are_shown_once_stored_hashed_and_revocable(client, login_as, ses
     assert client.get("/api/v1/wallets", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
     post(client, f"/admin/tokens/{token.id}/revoke", {}, page="/admin/tokens")
     assert client.get("/api/v1/wallets", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
-    assert [a.action for a in session.scalars(select(AuditLog).where(AuditLog.action.like("token.%")))] == [
+    assert [a.action for a in session.scalars(select(AuditLog).where(AuditLog.action.like("token.%"))
+                                              .order_by(AuditLog.id))] == [
         "token.create", "token.revoke"]
 
 

@@ -39,7 +39,7 @@ class IdConverter(BaseConverter):
     """A row id in a console URL: ASCII digits of a positive bigint. Anything else (0, 20
     digits, full-width digits that `int` would accept) matches no route: a 404."""
 
-    regex = r"[0-9]{1,19}"
+    regex = r"[1-9][0-9]{0,18}"  # 0 and leading zeros never match (a 404, not a 405 from a GET twin)
 
     def to_python(self, value: str) -> int:
         number = int(value)
@@ -77,7 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
     from .finance.routes import bp as finance_bp
     from .health import bp as health_bp
-    from .wallets import transactions as _transactions  # noqa: F401
+    from .wallets import manage as _manage, transactions as _transactions  # noqa: F401
     from .wallets.routes import bp as wallets_bp
 
     app.register_blueprint(health_bp)

@@ -20,8 +20,10 @@ def check_currency(code: object, field: str = "currency") -> str:
     return code
 
 
-def parse_amount(text: object, currency: str | None = None, field: str = "amount") -> Decimal:
-    """Parse a positive amount written as a plain decimal string.
+def parse_amount(text: object, currency: str | None = None, field: str = "amount", *,
+                 allow_zero: bool = False) -> Decimal:
+    """Parse a positive amount (or zero, with `allow_zero`: a limit or a fee part) written as
+    a plain decimal string.
 
     Only digits with an optional point are accepted: no sign, exponent, spaces, grouping
     or floats (a JSON number arrives as float/int and is refused, so no binary rounding
@@ -40,7 +42,7 @@ def parse_amount(text: object, currency: str | None = None, field: str = "amount
     if len(whole.lstrip("0")) > MAX_INTEGER_DIGITS:
         raise InvalidAmount(f"Amount is too large (at most {MAX_INTEGER_DIGITS} digits).", field=field)
     value = Decimal(text)
-    if value <= 0:
+    if value < 0 or (value == 0 and not allow_zero):
         raise InvalidAmount("Amount must be greater than zero.", field=field)
     if len(frac.rstrip("0")) > STORAGE_PLACES:
         raise InvalidAmount("Amount has too many decimal places.", field=field)

@@ -44,9 +44,10 @@ def test_admin_and_finance_pages_render(live_app, browser_page):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(base + f"/wallets/{a}")
     assert '<script>alert("x")</script>' in page.locator(".owner").inner_text()  # shown as text, not run
-    page.get_by_label("Reason").fill("fraud check")
-    page.get_by_role("button", name="Freeze wallet").click()
-    page.get_by_role("button", name="Unfreeze wallet").wait_for()
+    page.locator("#status-reason").fill("fraud check")
+    page.get_by_role("button", name="Freeze wallet…").click()
+    page.get_by_role("button", name="Freeze wallet", exact=True).click()
+    page.get_by_role("button", name="Unfreeze wallet…").wait_for()
     shot("frozen-wallet")
     page.set_viewport_size({"width": 400, "height": 900})
     page.goto(base + f"/wallets/{b}")

@@ -56,9 +56,7 @@ def set_fee(currency, kind, *, fixed="0", bps=0, minimum=None, maximum=None, act
 def _amount(value, currency: str, field: str) -> Decimal | None:
     if value is None or value == "":
         return None
-    if value in ("0", 0):
-        return Decimal(0)
-    return parse_amount(value, currency, field=field)
+    return parse_amount(value, currency, field=field, allow_zero=True)
 
 
 def fee_dict(f: FeeSchedule) -> dict:

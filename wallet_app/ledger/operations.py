@@ -94,8 +94,7 @@ def set_limits(wallet_id, *, actor: Actor, **limits) -> dict:
         wallet = _locked(s, wallet_id)
         before = {name: _plain(getattr(wallet, name), wallet.currency) for name in limits}
         for name, value in limits.items():
-            amount = None if value is None else (
-                Decimal(0) if value in ("0", 0) else parse_amount(value, wallet.currency, field=name))
+            amount = None if value is None else parse_amount(value, wallet.currency, field=name, allow_zero=True)
             setattr(wallet, name, Decimal(0) if amount is None and name == "overdraft_limit" else amount)
         if wallet.balance < -wallet.overdraft_limit:
             raise InvalidInput(f"The balance is {format_amount(wallet.balance, wallet.currency)}: the overdraft "

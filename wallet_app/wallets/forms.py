@@ -28,7 +28,7 @@ class IdempotencyKeyField(HiddenField):
 
 
 class MoneyForm(FlaskForm):
-    """A fund or transfer. The idempotency token is minted when the form is rendered, so a
+    """A fund, transfer or withdrawal. The idempotency token is minted when the form is rendered, so a
     double click, a resubmit or an htmx retry replays the first result (docs/DESIGN.md,
     "Idempotency on the web")."""
 
@@ -43,8 +43,33 @@ class FundForm(MoneyForm):
     pass
 
 
+class WithdrawalForm(MoneyForm):
+    pass
+
+
 class TransferForm(MoneyForm):
     to_wallet_id = StringField("To wallet id", validators=[DataRequired()], render_kw={"inputmode": "numeric"})
+
+
+# What each status stops, for the wallet page's banner and the status review step.
+STATUS_CONSEQUENCES = {
+    "frozen": "No money moves in or out: funds, transfers, withdrawals and reversals are refused.",
+    "closed": "Nothing moves in or out, ever again: a closed wallet cannot reopen.",
+    "active": "Money moves again."}
+
+
+class LimitsForm(FlaskForm):
+    """Empty removes a limit (the overdraft limit goes back to 0)."""
+
+    overdraft_limit = StringField("Overdraft limit", validators=[Optional()], render_kw={"inputmode": "decimal"})
+    max_balance = StringField("Maximum balance", validators=[Optional()], render_kw={"inputmode": "decimal"})
+    daily_outflow_limit = StringField("Daily outflow limit (UTC day, fees included)", validators=[Optional()],
+                                      render_kw={"inputmode": "decimal"})
+
+
+class StatusForm(FlaskForm):
+    status = HiddenField(validators=[DataRequired()])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
 
 
 class WalletForm(FlaskForm):

@@ -1,41 +1,20 @@
 """Operator pages for admins: a wallet's limits, and its status with a reason (a review step
 says what changes; closing needs a zero balance; a closed wallet never reopens)."""
 from flask import flash, redirect, url_for
-from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField
-from wtforms.validators import DataRequired, Length, Optional
-
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations, queries
+from .forms import STATUS_CONSEQUENCES, LimitsForm, StatusForm
 from .htmx import render, wants_fragment
 from .routes import _detail, bp
 
 PAGE = "wallets/detail.html"
-# What each status stops, for the banner and the review step.
-CONSEQUENCES = {"frozen": "No money moves in or out: funds, transfers, withdrawals and reversals are refused.",
-                "closed": "Nothing moves in or out, ever again: a closed wallet cannot reopen.",
-                "active": "Money moves again."}
-
-
-class LimitsForm(FlaskForm):
-    """Empty removes a limit (the overdraft limit goes back to 0)."""
-
-    overdraft_limit = StringField("Overdraft limit", validators=[Optional()], render_kw={"inputmode": "decimal"})
-    max_balance = StringField("Maximum balance", validators=[Optional()], render_kw={"inputmode": "decimal"})
-    daily_outflow_limit = StringField("Daily outflow limit (UTC day, fees included)", validators=[Optional()],
-                                      render_kw={"inputmode": "decimal"})
-
-
-class StatusForm(FlaskForm):
-    status = HiddenField(validators=[DataRequired()])
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
 
 
 def _page(wallet_id: int, panel: str, form, status: int = 200, **context):
     """The panel alone for htmx, else the wallet page with the panel in place."""
     return render(PAGE, panel, status, **{**_detail(wallet_id), "manage_panel": panel, "manage_form": form,
-                                          "consequences": CONSEQUENCES, **context})
+                                          **context})
 
 
 @bp.post("/wallets/<id:wallet_id>/limits")
@@ -79,6 +58,6 @@ def set_status(wallet_id):
 
 
 def _context(wallet_id: int, panel: str, form) -> dict:
-    context = {"wallet": queries.get_wallet(wallet_id), "consequences": CONSEQUENCES}
+    context = {"wallet": queries.get_wallet(wallet_id), "consequences": STATUS_CONSEQUENCES}
     return context if wants_fragment() else {**_detail(wallet_id), **context, "manage_panel": panel,
                                             "manage_form": form}

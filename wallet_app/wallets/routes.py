@@ -9,11 +9,11 @@ from ..error_pages import form_view
 from ..finance.exports import parse_day
 from ..ledger import operations, queries
 from ..services import stats
-from .forms import FundForm, TransferForm, WalletForm
+from .forms import STATUS_CONSEQUENCES, FundForm, LimitsForm, StatusForm, TransferForm, WalletForm, WithdrawalForm
 from .htmx import focus_attribute, render, respond, wants_fragment
 
 bp = Blueprint("wallets", __name__)
-MOVE_FORMS = {"fund": FundForm, "transfer": TransferForm}
+MOVE_FORMS = {"fund": FundForm, "transfer": TransferForm, "withdrawal": WithdrawalForm}
 bp.add_app_template_global(focus_attribute)  # a global: the form macros see it too
 
 
@@ -69,7 +69,9 @@ def _detail(wallet_id: int) -> dict:
     return {"wallet": wallet, "history": queries.history(wallet_id, limit=25),
             "chart": stats.bars(stats.balance_series(wallet_id)),
             # formdata=None: a fresh form, with a NEW idempotency token, never the posted one
-            "forms": {kind: form(formdata=None) for kind, form in MOVE_FORMS.items()}}
+            "forms": {kind: form(formdata=None) for kind, form in MOVE_FORMS.items()},
+            "limits_form": LimitsForm(formdata=None, data={k: wallet[k] for k in operations.LIMITS}),
+            "status_form": StatusForm(formdata=None), "consequences": STATUS_CONSEQUENCES}
 
 
 def _step(wallet_id: int, kind: str, step: str, **extra) -> tuple[str, dict]:
@@ -84,7 +86,7 @@ def _step(wallet_id: int, kind: str, step: str, **extra) -> tuple[str, dict]:
     return "wallets/_panel.html", {"wallet": queries.get_wallet(wallet_id), **context}
 
 
-@bp.get("/wallets/<id:wallet_id>/<any(fund, transfer):kind>")
+@bp.get("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>")
 @require("move_money")
 def move_form(wallet_id, kind):
     """A fresh form, as Cancel on a review step asks for it."""
@@ -109,7 +111,7 @@ def _midnight(day: date | None, days: int = 0) -> datetime | None:
     return datetime.combine(day + timedelta(days=days), time(), timezone.utc) if day else None
 
 
-@bp.post("/wallets/<id:wallet_id>/<any(fund, transfer):kind>/confirm")
+@bp.post("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>/confirm")
 @require("move_money")
 def confirm(wallet_id, kind):
     """Step one: the engine checks the request (a dry run) and shows both wallets after."""
@@ -118,12 +120,13 @@ def confirm(wallet_id, kind):
     if not form.validate_on_submit():
         return respond(template, 422, form=form, **context)
     form_view(template, errors_in=form, **context)
-    source, dest = (None, wallet_id) if kind == "fund" else (wallet_id, form.to_wallet_id.data)
+    to = form.to_wallet_id.data if kind == "transfer" else None
+    source, dest = {"fund": (None, wallet_id), "transfer": (wallet_id, to), "withdrawal": (wallet_id, None)}[kind]
     preview = operations.preview(kind, source, dest, form.amount.data, actor=operator_actor())
     return respond(template, form=form, **context | {"step": "confirm", "preview": preview})
 
 
-@bp.post("/wallets/<id:wallet_id>/<any(fund, transfer):kind>")
+@bp.post("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>")
 @require("move_money")
 def move(wallet_id, kind):
     """Step two: move the money; a retry with the same token replays the first result."""
@@ -135,16 +138,11 @@ def move(wallet_id, kind):
     key, actor, reference = form.idempotency_key.data, operator_actor(), form.reference.data
     if kind == "fund":
         result = operations.fund(wallet_id, form.amount.data, idempotency_key=key, actor=actor, reference=reference)
+    elif kind == "withdrawal":
+        result = operations.withdraw(wallet_id, form.amount.data, idempotency_key=key, actor=actor,
+                                     reference=reference)
     else:
         result = operations.transfer(wallet_id, form.to_wallet_id.data, form.amount.data, idempotency_key=key,
                                      actor=actor, reference=reference)
     template, context = _step(wallet_id, kind, "receipt", tx=result.transaction, replayed=result.replayed)
     return respond(template, form=MOVE_FORMS[kind](formdata=None), **context)
-
-
-@bp.post("/wallets/<id:wallet_id>/status")
-@require("manage")
-def set_status(wallet_id):
-    operations.set_status(wallet_id, request.form.get("status", ""), actor=operator_actor(),
-                          reason=request.form.get("reason"))
-    return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
