@@ -1,6 +1,7 @@
-"""The one write path: every movement is one call of ledger_post() (migration 0004), which
+"""The one write path: every movement is one call of ledger_post() (migrations 0004, 0007), which
 claims the idempotency key, locks the legs' wallets in ascending id order, checks every rule,
-and writes the transaction, its legs with balance_after and the audit row, in one round trip.
+and writes the transaction, its legs with balance_after (the fee leg included) and the audit
+row, in one round trip.
 The confirmation step calls it with dry_run: the same checks, nothing written.
 
 Python composes legs (catalogue.py) and turns a refusal into its WalletError; it checks no
