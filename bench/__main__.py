@@ -82,6 +82,7 @@ def main() -> int:
                               f"{r['tps'] / base[variant, threads]:.2f}"))
                 if r["first_error"]:
                     say(f"service, {variant}, {threads} threads, first error: {r['first_error']}")
+        release(app)
         rows, notes = http_rows(url, secs, ids, base)
         table += rows
         for note in notes + [""]:
@@ -92,6 +93,16 @@ def main() -> int:
         say(f"flask reconcile on the bench database after the run (exit {code}):\n{report}")
         write(table, out, machine(), pg_settings(url), opts.quick)
         return code
+
+
+def release(app) -> None:
+    """Close the connections the service threads left in the app's pools: the server's
+    max_connections (100 here, shared with other databases) must leave room for gunicorn."""
+    from wallet_app.extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 def http_env(url: str) -> tuple[dict, str]:
