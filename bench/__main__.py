@@ -233,7 +233,14 @@ def write(table: list, out: list, machine_line: str, settings: str, quick: bool)
     text = "\n".join(lines) + "\n"
     print(text)
     if not quick:
-        (ROOT / "bench" / "RESULTS.md").write_text(text)
+        path = ROOT / "bench" / "RESULTS.md"
+        # The before/after section comes from bench.alternate, not from this run: keep it.
+        old = path.read_text() if path.exists() else ""
+        kept = old[old.index(KEPT):] if KEPT in old else ""
+        path.write_text(text + ("\n" + kept if kept else ""))
+
+
+KEPT = "## HTTP before/after the engine"
 
 
 if __name__ == "__main__":
