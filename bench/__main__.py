@@ -1,27 +1,28 @@
-"""make bench: load a throwaway database, measure against PostgreSQL's own limit, write RESULTS.md.
+"""make bench: load a throwaway database, measure against the engine's own limit, write RESULTS.md.
 
-python -m bench [--quick]   (quick: small data and short runs, to check the harness itself)
+python -m bench [--quick] [--http-only] [--seconds S]
+  --quick      small data and short runs, to check the harness itself (writes no file)
+  --http-only  only the HTTP transfer row, 64 clients, gunicorn.conf.py's defaults, on the
+               full data; prints one `HTTP64 {json}` line (bench/alternate.py reads it)
 """
 import argparse
+import json
+import logging
 import os
 import platform
-import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench import harness, load, runners
+from bench.harness import ROOT
 
-from bench import load, runners  # noqa: E402
-from tests import pg  # noqa: E402
-from tests.conftest import make_app, migrate  # noqa: E402
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("s" if n != 1 else "")
 
 
 def machine() -> str:
@@ -40,51 +41,89 @@ def pg_settings(url: str) -> str:
 def main() -> int:
     args = argparse.ArgumentParser()
     args.add_argument("--quick", action="store_true")
+    args.add_argument("--http-only", action="store_true")
+    args.add_argument("--seconds", type=float, help="length of each measured run (default 10, quick 3)")
     opts = args.parse_args()
     wallets, rows, secs = (2_000, 40_000, 3) if opts.quick else (100_000, 2_000_000, 10)
-    server, cluster = pg.server_url()
-    name = pg.create_database(server)
-    url = pg.with_database(server, name)
-    parts = make_url(url)
-    conn_parts = {"host": parts.host or "/var/run/postgresql", "port": parts.port or 5432,
-                  "user": parts.username or "postgres", "dbname": name}
+    secs = opts.seconds or secs
     table, out = [], []
     say = lambda line: (print(line, flush=True), out.append(line))  # noqa: E731
-    try:
-        migrate(url)
+    with harness.throwaway_database() as url:
+        harness.migrate(url)
         started = time.perf_counter()
-        load.load(url, wallets, rows)
-        say(f"Loaded {wallets:,} wallets and ~{rows:,} history rows in {time.perf_counter() - started:.0f} s.")
+        ids = load.load(url, wallets, rows)
+        say(f"Loaded {wallets:,} wallets and ~{rows:,} history rows in {time.perf_counter() - started:.0f} s "
+            f"(treasury: wallet {ids.treasury}; the others {ids.first}..{ids.last}).")
+        code, report = harness.reconcile(url)
+        say(f"flask reconcile on the loaded data: exit {code}" + (f"\n{report}" if code else ""))
+        if code:
+            return code
+        if opts.http_only:
+            return http_only(url, secs, ids)
 
         base = {}
+        libpq = harness.libpq_parts(url)
         for variant in ("uniform", "hot"):
             for clients in (1, 4, 16):
-                base[variant, clients] = runners.pgbench(conn_parts, variant == "hot", clients, secs, wallets)
-                table.append((f"1. pgbench raw SQL transfer, {variant}, {clients} clients",
-                              f"{base[variant, clients]:,.0f} transfers/s", "1.00"))
-        app = make_app(url, DB_POOL_SIZE=20)
+                base[variant, clients] = runners.pgbench(libpq, "engine_transfer.sql", variant == "hot", clients,
+                                                         secs, ids)
+                table.append((f"1. engine: pgbench ledger_post() (engine_transfer.sql), {variant}, "
+                              f"{plural(clients, 'client')}", f"{base[variant, clients]:,.0f} transfers/s", "1.00"))
+        for variant in ("uniform", "hot"):
+            tps = runners.pgbench(libpq, "transfer.sql", variant == "hot", 16, secs, ids)
+            table.append((f"1r. reference: pgbench old 7-statement SQL (transfer.sql), {variant}, 16 clients",
+                          f"{tps:,.0f} transfers/s", f"{tps / base[variant, 16]:.2f}"))
+        app = harness.make_app(url, DB_POOL_SIZE=20)
         for variant in ("uniform", "hot"):
             for threads in (1, 4, 16):
-                r = runners.service(app, threads, secs, wallets, hot=variant == "hot")
-                table.append((f"2. WalletsService.transfer, {variant}, {threads} threads",
+                r = runners.service(app, threads, secs, ids, hot=variant == "hot")
+                table.append((f"2. service: operations.transfer, {variant}, {plural(threads, 'thread')}",
                               f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
                               f"{r['tps'] / base[variant, threads]:.2f}"))
-        rows, notes = http_rows(url, secs, wallets, base)
+                if r["first_error"]:
+                    say(f"service, {variant}, {threads} threads, first error: {r['first_error']}")
+        release(app)
+        rows, notes = http_rows(url, secs, ids, base)
         table += rows
         for note in notes + [""]:
             say(note)
         table += export_rows(url)
-        table += page_rows(app, wallets)
-        reconcile = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "reconcile"], cwd=ROOT,
-                                   env={**os.environ, "DATABASE_URL": url, "FLASK_DEBUG": "1"},
-                                   capture_output=True, text=True)
-        say("flask reconcile on the bench database (exit %d):\n%s" % (reconcile.returncode, reconcile.stdout))
+        table += page_rows(app, ids, wallets)
+        code, report = harness.reconcile(url)
+        say(f"flask reconcile on the bench database after the run (exit {code}):\n{report}")
         write(table, out, machine(), pg_settings(url), opts.quick)
-        return reconcile.returncode
-    finally:
-        pg.drop_database(server, name)
-        if cluster:
-            cluster.destroy()
+        return code
+
+
+def release(app) -> None:
+    """Close the connections the service threads left in the app's pools: the server's
+    max_connections (100 here, shared with other databases) must leave room for gunicorn."""
+    from wallet_app.extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def http_env(url: str) -> tuple[dict, str]:
+    """gunicorn's environment (Redis for limits when it answers, as production) and a token."""
+    env = harness.flask_env(url, SECRET_KEY=uuid.uuid4().hex, API_RATE_LIMIT="100000000/minute")
+    env.pop("FLASK_DEBUG")
+    if harness.redis_answers():
+        env["REDIS_URL"] = "redis://127.0.0.1:6379/0"  # production: limits shared by all workers
+    made = harness.flask_command(url, "create-token", "bench", "--scopes", "read,write", env=env)
+    made.check_returncode()
+    return env, made.stdout.strip().splitlines()[-1]
+
+
+def http_only(url: str, secs: float, ids: load.Wallets) -> int:
+    env, token = http_env(url)
+    with harness.gunicorn(env) as (pid, port):
+        r = runners.http_load(pid, port, token, 64, secs, ids)
+    print(f"HTTP POST /api/v1/transfers, 64 clients: {r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, "
+          f"p99 {r['p99']:.1f} ms, errors {r['errors']}; {cpu_split(r)}")
+    print("HTTP64 " + json.dumps(r), flush=True)
+    return 0
 
 
 # gunicorn (workers, threads) tried at 64 clients; gunicorn.conf.py's default is the winner
@@ -92,27 +131,23 @@ def main() -> int:
 SWEEP = ((1, 8), (2, 4), (2, 8), (3, 4), (4, 2))
 
 
-def http_rows(url: str, secs: float, wallets: int, base: dict) -> tuple[list, list]:
+def http_rows(url: str, secs: float, ids: load.Wallets, base: dict) -> tuple[list, list]:
     """Row 3 with gunicorn.conf.py's own settings, then the workers x threads sweep."""
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": uuid.uuid4().hex, "API_RATE_LIMIT": "100000000/minute"}
-    if redis_answers():
-        env["REDIS_URL"] = "redis://127.0.0.1:6379/0"  # production: limits shared by all workers
-    token = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "create-token", "bench", "--scopes",
-                            "read,write"], cwd=ROOT, env=env, capture_output=True, text=True,
-                           check=True).stdout.strip().splitlines()[-1]
+    env, token = http_env(url)
     rows, notes = [], []
-    with gunicorn(env) as (pid, port):
+    with harness.gunicorn(env) as (pid, port):
         for clients in (16, 64):
-            r = runners.http_load(pid, port, token, clients, secs, wallets)
-            rows.append((f"3. HTTP POST /api/v1/transfers (gunicorn), {clients} clients",
+            r = runners.http_load(pid, port, token, clients, secs, ids)
+            rows.append((f"3. HTTP: POST /api/v1/transfers (gunicorn, wrk), {clients} clients",
                          f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
                          f"{r['tps'] / base['uniform', 16]:.2f}"))
             notes.append(f"- {clients} clients: {cpu_split(r)}")
     notes.append("")
-    notes.append("gunicorn workers x threads at 64 clients (row 3 uses gunicorn.conf.py's defaults):")
+    notes.append("gunicorn workers x threads at 64 clients (row 3 uses gunicorn.conf.py's defaults; "
+                 "ratio to the engine, uniform, 16 clients):")
     for workers, threads in SWEEP:
-        with gunicorn({**env, "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads)}) as (pid, port):
-            r = runners.http_load(pid, port, token, 64, secs, wallets)
+        with harness.gunicorn({**env, "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads)}) as (pid, port):
+            r = runners.http_load(pid, port, token, 64, secs, ids)
         notes.append(f"- {workers} x {threads}: {r['tps']:,.0f}/s ({r['tps'] / base['uniform', 16]:.2f}), "
                      f"p99 {r['p99']:.0f} ms, errors {r['errors']}; {cpu_split(r)}")
     head = [f"HTTP CPU per transfer (ms, all cores; rate limits on {'Redis' if 'REDIS_URL' in env else 'memory'}):"]
@@ -124,49 +159,24 @@ def cpu_split(r: dict) -> str:
             f"CPU idle {r['idle']:.0f}%")
 
 
-def redis_answers() -> bool:
-    import redis
-    try:
-        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping())
-    except redis.exceptions.ConnectionError:
-        return False
-
-
-@contextmanager
-def gunicorn(env: dict):
-    """gunicorn with gunicorn.conf.py on a free loopback port: yields (master pid, port)."""
-    from tests.bank import wait_ready
-
-    port = pg._free_port()
-    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                              env={**env, "BIND": f"127.0.0.1:{port}"}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        wait_ready(port)
-        yield server.pid, port
-    finally:
-        server.terminate()
-        server.wait(30)
-
-
 EXPORT = """
-import sys; sys.path.insert(0, '.')
-from tests.conftest import make_app
+from wallet_app import create_app
 from wallet_app.finance import exports
-app = make_app('{url}')
+app = create_app({{'SQLALCHEMY_DATABASE_URI': '{url}'}})
 n = 0
 with app.app_context(), app.test_request_context():
     for chunk in exports.stream_history(exports.HistoryFilter()):
         n += chunk.count(b'\\n')
 print('ROWS', n - 1)
 """
+# The export covers customer wallets only (system wallets are the ledger's own): so does COPY.
 COPY = """
 import psycopg
 n = 0
 with psycopg.connect('{url}') as conn, conn.cursor().copy(
         "COPY (SELECT h.id, h.created_at, h.wallet_id, w.owner_name, t.currency, t.kind, h.amount, h.balance_after, "
         "h.transaction_id, t.reference, t.created_by FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id "
-        "JOIN wallets w ON w.id = h.wallet_id ORDER BY h.id) TO STDOUT WITH CSV") as copy:
+        "JOIN wallets w ON w.id = h.wallet_id WHERE w.system_purpose IS NULL ORDER BY h.id) TO STDOUT WITH CSV") as copy:
     for block in copy:
         n += bytes(block).count(b'\\n')
 print('ROWS', n)
@@ -182,22 +192,24 @@ def export_rows(url: str) -> list:
              f"peak RSS {app_rss:.0f} MB", f"{(app_n / app_s) / (copy_n / copy_s):.2f}")]
 
 
-def page_rows(app, wallets: int) -> list:
+def page_rows(app, ids: load.Wallets, wallets: int) -> list:
+    from wallet_app.ledger import queries
     from wallet_app.services.audit import Actor
     from wallet_app.services.operators import create_operator
 
     with app.app_context():
         session_id = create_operator(f"bench-{uuid.uuid4().hex[:6]}@example.com", "bench password 123",
                                      "viewer", actor=Actor("cli", "cli")).get_id()
+        cursor = queries.history(ids.treasury, limit=25).next_cursor
     client = app.test_client()
     with client.session_transaction() as sess:
         sess["_user_id"], sess["_fresh"] = session_id, True
-    with app.app_context():
-        from wallet_app.services.wallets import WalletsService
-        cursor = WalletsService().history(1, limit=25).next_cursor
+    # The app logs a JSON line per request, as in production: still written, not shown.
+    for handler in logging.getLogger("wallet_app.requests").handlers:
+        handler.setStream(open(os.devnull, "w"))
     rows = []
-    for label, url in (("wallet page, wallet with ~1M history rows", "/wallets/1"),
-                       ("history load more, same wallet", f"/wallets/1/history?cursor={cursor}"),
+    for label, url in ((f"wallet page, the treasury ({ids.transfers + 1:,} history rows)", f"/wallets/{ids.treasury}"),
+                       ("history load more, same wallet", f"/wallets/{ids.treasury}/history?cursor={cursor}"),
                        (f"wallet search among {wallets:,} wallets", "/wallets?q=owner777")):
         times = []
         for _ in range(100):
@@ -215,12 +227,20 @@ def write(table: list, out: list, machine_line: str, settings: str, quick: bool)
              f"Run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, `make bench`", f"Machine: {machine_line}",
              f"Database: {settings}", "", "| measure | figure | ratio to baseline |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in table]
-    lines += ["", "Ratios: rows 2 against pgbench at the same client count and variant; row 3 against pgbench "
-              "uniform at 16 clients; row 4 against COPY in the same run.", "", *out]
+    lines += ["", "Baseline: rows 1, pgbench calling the engine's ledger_post() itself for one transfer (the limit "
+              "of our own work). Ratios: rows 1r and 2 against row 1 at the same variant and client count; row 3 "
+              "against row 1 uniform at 16 clients; row 4 against COPY in the same run.", "", *out]
     text = "\n".join(lines) + "\n"
     print(text)
     if not quick:
-        (ROOT / "bench" / "RESULTS.md").write_text(text)
+        path = ROOT / "bench" / "RESULTS.md"
+        # The before/after section comes from bench.alternate, not from this run: keep it.
+        old = path.read_text() if path.exists() else ""
+        kept = old[old.index(KEPT):] if KEPT in old else ""
+        path.write_text(text + ("\n" + kept if kept else ""))
+
+
+KEPT = "## HTTP before/after the engine"
 
 
 if __name__ == "__main__":

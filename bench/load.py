@@ -1,43 +1,83 @@
 """Bench data, built set-based in PostgreSQL so it loads in seconds and reconciles exactly.
 
-Every wallet is funded with 1000.00; then `transfers` transfers of 1.00 go from wallets
-2..N (round robin) to wallet 1, which so holds about a million history rows. Running
-balances come from window functions, so every balance_after is the true running balance.
+N customer wallets (USD) take the ids after those already in the database (the system
+wallets of migration 0004). Each is funded with 1000.00 from the USD `world` wallet, two
+legs as the catalogue's `fund` has; then `transfers` transfers of 1.00 go from the others
+(round robin) to the first, the treasury, which so holds about half the history rows.
+Every leg's balance_after is a window sum in transaction order, the world wallet's
+included, so every chain is the true running balance and reconcile passes.
 """
+from typing import NamedTuple
+
 import psycopg
+
+FUND, TRANSFER = 1000, 1
 
 LOAD = """
 INSERT INTO wallets (id, owner_name, owner_email, external_ref, currency, balance)
   OVERRIDING SYSTEM VALUE
-  SELECT g, 'Owner ' || g, 'owner' || g || '@example.com', 'REF-' || g, 'USD', 1000 FROM generate_series(1, %(n)s) g;
+  SELECT %(w0)s + g, 'Owner ' || g, 'owner' || g || '@example.com', 'REF-' || g, 'USD', 0
+  FROM generate_series(1, %(n)s) g;
 INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id, created_by)
   OVERRIDING SYSTEM VALUE
-  SELECT g, 'fund', 1000, 'USD', NULL, g, 'loader' FROM generate_series(1, %(n)s) g;
+  SELECT %(t0)s + g, 'fund', %(fund)s, 'USD', NULL, %(w0)s + g, 'loader' FROM generate_series(1, %(n)s) g;
 INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id, created_by)
   OVERRIDING SYSTEM VALUE
-  SELECT %(n)s + t, 'transfer', 1, 'USD', 2 + (t - 1) %% (%(n)s - 1), 1, 'loader'
+  SELECT %(t0)s + %(n)s + t, 'transfer', %(transfer)s, 'USD', %(w0)s + 2 + (t - 1) %% (%(n)s - 1), %(w0)s + 1, 'loader'
   FROM generate_series(1, %(t)s) t;
-INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after, created_at)
-  SELECT w, tx, amount, sum(amount) OVER (PARTITION BY w ORDER BY tx, amount), now()
-  FROM (SELECT dest_wallet_id AS w, id AS tx, amount FROM transactions
+-- The legs in the engine's order (a fund: customer, then world; a transfer: source, then
+-- dest), numbered in transaction order so each wallet's chain runs in id order.
+INSERT INTO wallet_history (id, wallet_id, transaction_id, amount, balance_after, created_at)
+  OVERRIDING SYSTEM VALUE
+  SELECT %(h0)s + row_number() OVER (ORDER BY e.tx, e.leg), e.w, e.tx, e.amount,
+         w.balance + sum(e.amount) OVER (PARTITION BY e.w ORDER BY e.tx), now()
+  FROM (SELECT id AS tx, 1 AS leg, dest_wallet_id AS w, amount FROM transactions WHERE id > %(t0)s AND kind = 'fund'
         UNION ALL
-        SELECT source_wallet_id, id, -amount FROM transactions WHERE source_wallet_id IS NOT NULL) e
-  ORDER BY tx, amount;
-UPDATE wallets w SET balance = h.balance_after FROM (
-  SELECT DISTINCT ON (wallet_id) wallet_id, balance_after FROM wallet_history ORDER BY wallet_id, id DESC) h
-  WHERE h.wallet_id = w.id;
+        SELECT id, 2, %(world)s, -amount FROM transactions WHERE id > %(t0)s AND kind = 'fund'
+        UNION ALL
+        SELECT id, 1, source_wallet_id, -amount FROM transactions WHERE id > %(t0)s AND kind = 'transfer'
+        UNION ALL
+        SELECT id, 2, dest_wallet_id, amount FROM transactions WHERE id > %(t0)s AND kind = 'transfer') e
+  JOIN wallets w ON w.id = e.w;
+UPDATE wallets w SET balance = w.balance + s.total
+  FROM (SELECT wallet_id, sum(amount) AS total FROM wallet_history WHERE id > %(h0)s GROUP BY wallet_id) s
+  WHERE s.wallet_id = w.id;
 INSERT INTO idempotency_keys (scope, key, fingerprint, transaction_id, response_status)
-  SELECT 'loader', 'load-' || id, 'fp', id, 201 FROM transactions;
-SELECT setval(pg_get_serial_sequence('wallets', 'id'), %(n)s);
-SELECT setval(pg_get_serial_sequence('transactions', 'id'), %(n)s + %(t)s);
+  SELECT 'loader', 'load-' || id, 'fp', id, 201 FROM transactions WHERE id > %(t0)s;
+SELECT setval(pg_get_serial_sequence('wallets', 'id'), %(w0)s + %(n)s);
+SELECT setval(pg_get_serial_sequence('transactions', 'id'), %(t0)s + %(n)s + %(t)s);
+SELECT setval(pg_get_serial_sequence('wallet_history', 'id'), (SELECT max(id) FROM wallet_history))
 """
 
+# The highest id a table's rows or its identity sequence have reached: ours start after it.
+TOP = """SELECT greatest(coalesce(max(id), 0),
+                         coalesce(pg_sequence_last_value(pg_get_serial_sequence('{0}', 'id')::regclass), 0))
+         FROM {0}"""
 
-def load(url: str, wallets: int, history_rows: int) -> None:
-    transfers = max((history_rows - wallets) // 2, 0)
+
+class Wallets(NamedTuple):
+    """The loaded customer wallets: the treasury, then the others, ids `first`..`last`; and
+    how many transfers the treasury received."""
+
+    treasury: int
+    first: int
+    last: int
+    transfers: int
+
+
+def load(url: str, wallets: int, history_rows: int) -> Wallets:
+    """Load `wallets` funded customer wallets and about `history_rows` legs; return their ids."""
+    transfers = max((history_rows - 2 * wallets) // 2, 0)
     with psycopg.connect(url) as conn:
+        top = {key: conn.execute(TOP.format(table)).fetchone()[0]
+               for key, table in (("w0", "wallets"), ("t0", "transactions"), ("h0", "wallet_history"))}
+        world = conn.execute("SELECT id FROM wallets WHERE system_purpose = 'world' AND currency = 'USD'").fetchone()
+        if world is None:
+            raise RuntimeError("no USD world wallet: is the database migrated (0004)?")
+        params = {**top, "n": wallets, "t": transfers, "world": world[0], "fund": FUND, "transfer": TRANSFER}
         for statement in filter(str.strip, LOAD.split(";\n")):
-            conn.execute(statement, {"n": wallets, "t": transfers})
+            conn.execute(statement, params)
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
+    return Wallets(top["w0"] + 1, top["w0"] + 2, top["w0"] + wallets, transfers)

@@ -1,5 +1,8 @@
-"""The measured workloads: pgbench (baseline), the service in threads, HTTP under gunicorn,
-the CSV export against COPY, and page times through the test client."""
+"""The measured workloads: pgbench (the engine's own limit, and the old SQL as a reference),
+the service in threads, HTTP under gunicorn, the CSV export against COPY.
+
+Each takes the loaded wallets (load.Wallets): the treasury, and the others `first`..`last`.
+A "hot" run debits the treasury on every transfer; a uniform one picks any other source."""
 import json
 import os
 import re
@@ -13,9 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def pgbench(url_parts: dict, hot: bool, clients: int, seconds: int, wallets: int) -> float:
-    cmd = ["pgbench", "-n", "-M", "prepared", "-T", str(seconds), "-c", str(clients), "-j", str(min(clients, 2)),
-           "-D", f"wallets={wallets}", "-D", f"hot={int(hot)}", "-f", str(ROOT / "bench" / "transfer.sql"),
+def pgbench(url_parts: dict, script: str, hot: bool, clients: int, seconds: float, ids) -> float:
+    """Transfers per second of `script` (bench/*.sql) at `clients` connections."""
+    cmd = ["pgbench", "-n", "-M", "prepared", "-T", f"{seconds:.0f}", "-c", str(clients), "-j", str(min(clients, 2)),
+           "-D", f"treasury={ids.treasury}", "-D", f"first={ids.first}", "-D", f"last={ids.last}",
+           "-D", f"hot={int(hot)}", "-f", str(ROOT / "bench" / script),
            "-h", url_parts["host"], "-p", str(url_parts["port"]), "-U", url_parts["user"], url_parts["dbname"]]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return float(re.search(r"tps = ([0-9.]+)", out).group(1))
@@ -52,43 +57,44 @@ def closed_loop(workers: int, seconds: float, make_worker) -> dict:
     return {"tps": (len(flat) - sum(errors)) / elapsed, "p50": p50, "p99": p99, "errors": sum(errors)}
 
 
-def service(app, threads: int, seconds: float, wallets: int, hot: bool) -> dict:
-    """WalletsService.transfer in threads, each with its own app context (session)."""
+def service(app, threads: int, seconds: float, ids, hot: bool) -> dict:
+    """operations.transfer in threads, each with its own app context (session)."""
     import random
 
+    from wallet_app.ledger import operations
     from wallet_app.services.audit import Actor
-    from wallet_app.services.wallets import WalletsService
 
-    actor = Actor("bench", "bench")
+    actor, failures = Actor("bench", "bench"), []
 
     def make_worker(i):
         rng, ctx = random.Random(i), app.app_context()
         ctx.push()
-        svc = WalletsService()
 
         def once():
-            src = 1 if hot else rng.randint(2, wallets)
-            dst = rng.randint(2, wallets)
-            if dst == src:
-                dst = 3 if src == 2 else 2
+            src = ids.treasury if hot else rng.randint(ids.first, ids.last)
+            dst = rng.randint(ids.first, ids.last - 1)
+            if dst >= src:
+                dst += 1
             try:
-                svc.transfer(src, dst, "0.01", idempotency_key=str(uuid.uuid4()), actor=actor)
+                operations.transfer(src, dst, "0.01", idempotency_key=str(uuid.uuid4()), actor=actor)
                 return True
-            except Exception:  # counted as an error, reported
+            except Exception as exc:  # counted as an error; the first one is reported
+                failures.append(exc)
                 return False
         return once
 
-    return closed_loop(threads, seconds, make_worker)
+    result = closed_loop(threads, seconds, make_worker)
+    return {**result, "first_error": repr(failures[0]) if failures else None}
 
 
-def http_load(server_pid: int, port: int, token: str, clients: int, seconds: float, wallets: int) -> dict:
+def http_load(server_pid: int, port: int, token: str, clients: int, seconds: float, ids) -> dict:
     """wrk as the load generator: keep-alive connections, each transfer with its own
     Idempotency-Key (bench/transfers.lua); errors are non-2xx answers and socket errors.
     wrk is C: a Python generator took a core of its own from the two the server and
     PostgreSQL share. Also returns the CPU each side spent per transfer (ms)."""
     cmd = ["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{seconds:.0f}s", "--timeout", "30s",
            "-s", str(ROOT / "bench" / "transfers.lua"), f"http://127.0.0.1:{port}",
-           "--", token, str(wallets), uuid.uuid4().hex]
+           "--", token, str(ids.first), str(ids.last), uuid.uuid4().hex]
     before = cpu_ticks(server_pid)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     after = cpu_ticks(server_pid)

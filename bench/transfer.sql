@@ -1,9 +1,10 @@
--- One transfer, as the service does it, for pgbench: idempotency row, both wallets locked in
--- id order, two updates, the transaction row, two history rows. With -D hot=1 every
--- transfer debits wallet 1 (the treasury); with hot=0 the source is uniform over 2..N.
-\set src 1 + (1 - :hot) * random(1, :wallets - 1)
-\set r random(0, :wallets - 3)
-\set dst 2 + (:src - 2 + 1 + :r) % (:wallets - 1)
+-- A reference, not the baseline: one transfer as the service did it before the engine (7
+-- statements, 7 round trips): idempotency row, both wallets locked in id order, two
+-- updates, the transaction row, two legs (no audit row, no rule checks). Wallets as in
+-- engine_transfer.sql: -D hot=1 debits the treasury, else a source uniform over first..last.
+\set src (1 - :hot) * random(:first, :last) + :hot * :treasury
+\set r random(0, :last - :first - 1)
+\set dst :first + (:src - :first + 1 + :r) % (:last - :first + 1)
 BEGIN;
 INSERT INTO idempotency_keys (scope, key, fingerprint, response_status, created_at)
   VALUES ('pgbench', gen_random_uuid()::text, 'fp', 201, now());

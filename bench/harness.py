@@ -1,0 +1,114 @@
+"""The bench's own set-up: a throwaway database, the app from its factory, migrations,
+gunicorn and flask commands on that database. No test fixtures: tests/pg.py is used only to
+find a PostgreSQL server and to create and drop a database."""
+import http.client
+import os
+import secrets
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask import Flask  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from tests import pg  # noqa: E402
+from wallet_app import create_app  # noqa: E402
+from wallet_app.extensions import db  # noqa: E402
+
+MIGRATIONS = ROOT / "migrations"
+BIN = ROOT / ".venv" / "bin"
+
+
+@contextmanager
+def throwaway_database():
+    """Yields the URL of a new, empty database; dropped at the end (with the cluster, if
+    tests/pg.py had to start one)."""
+    server, cluster = pg.server_url()
+    name = pg.create_database(server)
+    try:
+        yield pg.with_database(server, name)
+    finally:
+        pg.drop_database(server, name)
+        if cluster:
+            cluster.destroy()
+
+
+def libpq_parts(url: str) -> dict:
+    """Host, port, user and database name for pgbench."""
+    parts = make_url(url)
+    return {"host": parts.host or "/var/run/postgresql", "port": parts.port or 5432,
+            "user": parts.username or "postgres", "dbname": parts.database}
+
+
+def make_app(url: str, **config) -> Flask:
+    """The app as production builds it, on `url`; plain-HTTP cookies for the test client."""
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(16),
+                       "SESSION_COOKIE_SECURE": False, **config})
+
+
+def migrate(url: str) -> None:
+    app = make_app(url)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def flask_env(url: str, **extra: str) -> dict:
+    return {**os.environ, "DATABASE_URL": url, "FLASK_DEBUG": "1", **extra}
+
+
+def flask_command(url: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`flask --app wsgi ARGS` on the bench database."""
+    return subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env or flask_env(url),
+                          capture_output=True, text=True)
+
+
+def reconcile(url: str) -> tuple[int, str]:
+    """`flask reconcile` on the bench database: (exit code, its report)."""
+    done = flask_command(url, "reconcile")
+    return done.returncode, done.stdout + done.stderr
+
+
+def redis_answers() -> bool:
+    import redis
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping())
+    except redis.exceptions.ConnectionError:
+        return False
+
+
+def wait_ready(port: int, limit: float = 30.0) -> None:
+    """Return once /readyz answers 200; raise after `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/readyz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"gunicorn: /readyz not ready within {limit:.0f} s")
+
+
+@contextmanager
+def gunicorn(env: dict):
+    """gunicorn with gunicorn.conf.py on a free loopback port: yields (master pid, port)."""
+    port = pg._free_port()
+    server = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                              env={**env, "BIND": f"127.0.0.1:{port}"}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(port)
+        yield server.pid, port
+    finally:
+        server.terminate()
+        server.wait(30)
