@@ -89,10 +89,35 @@ def main() -> int:
             say(note)
         table += export_rows(url)
         table += page_rows(app, ids, wallets)
+        table += operation_rows(app, url, secs, ids)
         code, report = harness.reconcile(url)
         say(f"flask reconcile on the bench database after the run (exit {code}):\n{report}")
         write(table, out, machine(), pg_settings(url), opts.quick)
         return code
+
+
+def operation_rows(app, url: str, secs: float, ids: load.Wallets) -> list:
+    """Rows 6 and 7: a transfer with a fee and a reversal, each against pgbench calling the
+    engine for the same operation (16 clients or threads). Last: the fee schedule they set
+    would change every transfer before them."""
+    import psycopg
+
+    libpq, rows = harness.libpq_parts(url), []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO fee_schedule (currency, kind, fixed, bps) VALUES ('USD', 'transfer', 0.01, 10)")
+    for label, script, measure in (
+            ("6. transfer with a fee (0.01 + 10 bps), uniform", "engine_transfer.sql",
+             lambda: runners.service(app, 16, secs, ids, hot=False)),
+            ("7. reversal of 0.01 of a transfer (every one debits the treasury)", "engine_reversal.sql",
+             lambda: runners.reversals(app, 16, secs, ids))):
+        engine = runners.pgbench(libpq, script, False, 16, secs, ids)
+        r = measure()
+        release(app)
+        rows.append((f"{label}: engine pgbench ({script}), 16 clients", f"{engine:,.0f}/s", "1.00"))
+        rows.append((f"{label}: service, 16 threads",
+                     f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
+                     f"{r['tps'] / engine:.2f}"))
+    return rows
 
 
 def release(app) -> None:
@@ -196,14 +221,16 @@ def page_rows(app, ids: load.Wallets, wallets: int) -> list:
     from wallet_app.ledger import queries
     from wallet_app.services.audit import Actor
     from wallet_app.services.operators import create_operator
+    from wallet_app.services.signin import open_session
 
     with app.app_context():
-        session_id = create_operator(f"bench-{uuid.uuid4().hex[:6]}@example.com", "bench password 123",
-                                     "viewer", actor=Actor("cli", "cli")).get_id()
+        user = create_operator(f"bench-{uuid.uuid4().hex[:6]}@example.com", "bench password 123", "viewer",
+                               actor=Actor("cli", "cli"))
+        login_id, token = user.get_id(), open_session(user.id, "127.0.0.1")
         cursor = queries.history(ids.treasury, limit=25).next_cursor
     client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"], sess["_fresh"] = session_id, True
+    with client.session_transaction() as sess:  # what signing in sets, without hashing a password
+        sess["_user_id"], sess["_fresh"], sess["sid"] = login_id, True, token
     # The app logs a JSON line per request, as in production: still written, not shown.
     for handler in logging.getLogger("wallet_app.requests").handlers:
         handler.setStream(open(os.devnull, "w"))

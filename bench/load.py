@@ -63,6 +63,7 @@ class Wallets(NamedTuple):
     first: int
     last: int
     transfers: int
+    first_transfer: int  # the loaded transfers' ids: first_transfer .. first_transfer + transfers - 1
 
 
 def load(url: str, wallets: int, history_rows: int) -> Wallets:
@@ -80,4 +81,4 @@ def load(url: str, wallets: int, history_rows: int) -> Wallets:
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
-    return Wallets(top["w0"] + 1, top["w0"] + 2, top["w0"] + wallets, transfers)
+    return Wallets(top["w0"] + 1, top["w0"] + 2, top["w0"] + wallets, transfers, top["t0"] + wallets + 1)

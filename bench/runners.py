@@ -20,6 +20,7 @@ def pgbench(url_parts: dict, script: str, hot: bool, clients: int, seconds: floa
     """Transfers per second of `script` (bench/*.sql) at `clients` connections."""
     cmd = ["pgbench", "-n", "-M", "prepared", "-T", f"{seconds:.0f}", "-c", str(clients), "-j", str(min(clients, 2)),
            "-D", f"treasury={ids.treasury}", "-D", f"first={ids.first}", "-D", f"last={ids.last}",
+           "-D", f"transfers={ids.transfers}", "-D", f"first_transfer={ids.first_transfer}",
            "-D", f"hot={int(hot)}", "-f", str(ROOT / "bench" / script),
            "-h", url_parts["host"], "-p", str(url_parts["port"]), "-U", url_parts["user"], url_parts["dbname"]]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -77,6 +78,33 @@ def service(app, threads: int, seconds: float, ids, hot: bool) -> dict:
                 dst += 1
             try:
                 operations.transfer(src, dst, "0.01", idempotency_key=str(uuid.uuid4()), actor=actor)
+                return True
+            except Exception as exc:  # counted as an error; the first one is reported
+                failures.append(exc)
+                return False
+        return once
+
+    result = closed_loop(threads, seconds, make_worker)
+    return {**result, "first_error": repr(failures[0]) if failures else None}
+
+
+def reversals(app, threads: int, seconds: float, ids) -> dict:
+    """operations.reverse of 0.01 of a random loaded transfer, in threads (the treasury pays)."""
+    import random
+
+    from wallet_app.ledger import operations
+    from wallet_app.services.audit import Actor
+
+    actor, failures = Actor("bench", "bench"), []
+
+    def make_worker(i):
+        rng, ctx = random.Random(i), app.app_context()
+        ctx.push()
+
+        def once():
+            try:
+                operations.reverse(ids.first_transfer + rng.randrange(ids.transfers), amount="0.01", reason="bench",
+                                   idempotency_key=str(uuid.uuid4()), actor=actor)
                 return True
             except Exception as exc:  # counted as an error; the first one is reported
                 failures.append(exc)

@@ -315,6 +315,11 @@ def upgrade():
     op.execute("DROP FUNCTION ledger_post(text, text, text, text, numeric, bigint, bigint, text, text, text, "
                "bigint[], text[], int[], numeric[], text[], boolean)")
     op.execute(LEDGER_POST)
+    # Generic plans for the function's statements: with the default (auto), PostgreSQL kept
+    # planning them anew per call, a fifth of the function's CPU (bench/PROFILE.md).
+    op.execute("ALTER FUNCTION ledger_post(text, text, text, text, numeric, bigint, bigint, text, text, text, "
+               "bigint[], text[], int[], numeric[], text[], int, bigint, numeric, text, boolean) "
+               "SET plan_cache_mode = force_generic_plan")
 
 
 def downgrade():
