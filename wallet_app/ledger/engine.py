@@ -62,9 +62,10 @@ def post(session: Session, movement: Movement, *, actor: Actor, key: str | None 
     params = dict(scope=actor.scope, key=key, fp=fp, kind=movement.kind, amount=movement.amount,
                   source=movement.source, dest=movement.dest, reference=movement.reference,
                   actor=actor.name, ip=actor.ip,
-                  wallets=[leg.wallet_id for leg in legs], systems=[leg.system for leg in legs],
-                  likes=[None if leg.like is None else leg.like + 1 for leg in legs],
-                  amounts=[leg.amount for leg in legs], fields=[leg.field for leg in legs], fee_payer=fee_payer,
+                  wallets=_array(leg.wallet_id for leg in legs), systems=_array(leg.system for leg in legs),
+                  likes=_array(None if leg.like is None else leg.like + 1 for leg in legs),
+                  amounts=_array(leg.amount for leg in legs), fields=_array(leg.field for leg in legs),
+                  fee_payer=fee_payer,
                   reverses=original["id"] if original else None, refund_fee=refund, reason=movement.reason,
                   dry_run=dry_run)
 
@@ -84,6 +85,13 @@ def post(session: Session, movement: Movement, *, actor: Actor, key: str | None 
         return atomic(session, op)
     with solo:
         return atomic(solo, op)
+
+
+def _array(values) -> str:
+    """A PostgreSQL array literal. The values are ours (validated ids, Decimals, the catalogue's
+    names), never free text; as text, the server parses the array, which costs less than
+    psycopg adapting five Python lists per movement (bench/PROFILE.md)."""
+    return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
 
 
 def refusal(code: str, d: dict) -> WalletError:
