@@ -59,7 +59,7 @@ BEGIN
     tx_fee := 0;
     -- 1. Claim the key first: a concurrent twin blocks on the unique index until we end.
     IF NOT p_dry_run THEN
-        tx_id := nextval(pg_get_serial_sequence('transactions', 'id'));
+        tx_id := nextval('transactions_id_seq');
         INSERT INTO idempotency_keys (scope, key, fingerprint, transaction_id, response_status, created_at)
         VALUES (p_scope, p_key, p_fp, tx_id, 201, now())
         ON CONFLICT (scope, key) DO NOTHING;
@@ -228,9 +228,16 @@ BEGIN
                 'limit', trunc(9999999999999999.9999, places[i])::text));
         END IF;
     END LOOP;
-    IF EXISTS (SELECT 1 FROM unnest(cur, amounts) u(c, a) GROUP BY u.c HAVING sum(u.a) <> 0) THEN
-        RAISE EXCEPTION 'ledger_post: % legs do not sum to zero per currency', p_kind;
-    END IF;
+    -- Legs sum to zero per currency (a catalogue bug otherwise, not a refusal).
+    FOR i IN 1..n LOOP
+        spent := 0;
+        FOR j IN 1..n LOOP
+            IF cur[j] = cur[i] THEN spent := spent + amounts[j]; END IF;
+        END LOOP;
+        IF spent <> 0 THEN
+            RAISE EXCEPTION 'ledger_post: % legs do not sum to zero in %', p_kind, cur[i];
+        END IF;
+    END LOOP;
 
     tx_currency := cur[1];
     leg_wallets := ids;
@@ -243,21 +250,26 @@ BEGIN
 
     -- 8. Write: the transaction, the original's reversed amount, the balances, the legs
     --    with balance_after, the audit row.
+    -- One statement (the data-modifying CTEs run as one): each statement a plpgsql function
+    -- runs costs executor set-up, and these writes run for every movement.
     posted_at := now();
-    INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id,
-                              reference, created_by, created_at, fee, reverses_transaction_id, reason)
-    VALUES (tx_id, p_kind, p_amount, tx_currency, p_source, p_dest, p_reference, p_actor, posted_at,
-            tx_fee, p_reverses, p_reason);
-    IF p_reverses IS NOT NULL THEN
+    WITH tx AS (
+        INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id,
+                                  reference, created_by, created_at, fee, reverses_transaction_id, reason)
+        VALUES (tx_id, p_kind, p_amount, tx_currency, p_source, p_dest, p_reference, p_actor, posted_at,
+                tx_fee, p_reverses, p_reason)
+    ), reversed AS (
         UPDATE transactions t SET reversed_amount = t.reversed_amount + p_amount,
                                   fee_refunded = t.fee_refunded OR p_refund_fee IS NOT NULL
-        WHERE t.id = p_reverses;
-    END IF;
-    UPDATE wallets wl SET balance = u.after, updated_at = posted_at
-    FROM unnest(ids, after) u(id, after) WHERE wl.id = u.id;
-    INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after, created_at)
-    SELECT u.id, tx_id, u.amount, u.after, posted_at
-    FROM unnest(ids, amounts, after) WITH ORDINALITY u(id, amount, after, k) ORDER BY u.k;
+        WHERE t.id = p_reverses
+    ), balances AS (
+        UPDATE wallets wl SET balance = u.after, updated_at = posted_at
+        FROM unnest(ids, after) u(id, after) WHERE wl.id = u.id
+    ), legs AS (
+        INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after, created_at)
+        SELECT u.id, tx_id, u.amount, u.after, posted_at
+        FROM unnest(ids, amounts, after) WITH ORDINALITY u(id, amount, after, k) ORDER BY u.k
+    )
     INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
     VALUES (p_actor, p_kind, 'transaction', tx_id::text, p_ip,
             json_build_object('amount', round(p_amount, places[1])::text, 'currency', tx_currency,
