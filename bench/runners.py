@@ -59,54 +59,46 @@ def closed_loop(workers: int, seconds: float, make_worker) -> dict:
 
 
 def service(app, threads: int, seconds: float, ids, hot: bool) -> dict:
-    """operations.transfer in threads, each with its own app context (session)."""
-    import random
-
+    """operations.transfer of 0.01 in threads (hot: every one from the treasury)."""
     from wallet_app.ledger import operations
-    from wallet_app.services.audit import Actor
 
-    actor, failures = Actor("bench", "bench"), []
+    def transfer(rng, actor):
+        src = ids.treasury if hot else rng.randint(ids.first, ids.last)
+        dst = rng.randint(ids.first, ids.last - 1)
+        operations.transfer(src, dst + (dst >= src), "0.01", idempotency_key=str(uuid.uuid4()), actor=actor)
 
-    def make_worker(i):
-        rng, ctx = random.Random(i), app.app_context()
-        ctx.push()
-
-        def once():
-            src = ids.treasury if hot else rng.randint(ids.first, ids.last)
-            dst = rng.randint(ids.first, ids.last - 1)
-            if dst >= src:
-                dst += 1
-            try:
-                operations.transfer(src, dst, "0.01", idempotency_key=str(uuid.uuid4()), actor=actor)
-                return True
-            except Exception as exc:  # counted as an error; the first one is reported
-                failures.append(exc)
-                return False
-        return once
-
-    result = closed_loop(threads, seconds, make_worker)
-    return {**result, "first_error": repr(failures[0]) if failures else None}
+    return in_threads(app, threads, seconds, transfer)
 
 
 def reversals(app, threads: int, seconds: float, ids) -> dict:
     """operations.reverse of 0.01 of a random loaded transfer, in threads (the treasury pays)."""
+    from wallet_app.ledger import operations
+
+    def reverse(rng, actor):
+        operations.reverse(ids.first_transfer + rng.randrange(ids.transfers), amount="0.01", reason="bench",
+                           idempotency_key=str(uuid.uuid4()), actor=actor)
+
+    return in_threads(app, threads, seconds, reverse)
+
+
+def in_threads(app, threads: int, seconds: float, call) -> dict:
+    """`call(rng, actor)` in closed-loop threads, each with its own app context (session);
+    an exception counts as an error, the first one is reported."""
     import random
 
-    from wallet_app.ledger import operations
     from wallet_app.services.audit import Actor
 
     actor, failures = Actor("bench", "bench"), []
 
     def make_worker(i):
-        rng, ctx = random.Random(i), app.app_context()
-        ctx.push()
+        rng = random.Random(i)
+        app.app_context().push()
 
         def once():
             try:
-                operations.reverse(ids.first_transfer + rng.randrange(ids.transfers), amount="0.01", reason="bench",
-                                   idempotency_key=str(uuid.uuid4()), actor=actor)
+                call(rng, actor)
                 return True
-            except Exception as exc:  # counted as an error; the first one is reported
+            except Exception as exc:
                 failures.append(exc)
                 return False
         return once
