@@ -1,31 +1,35 @@
 """Operator pages for admins: a wallet's limits, and its status with a reason (a review step
 says what changes; closing needs a zero balance; a closed wallet never reopens)."""
 from flask import flash, redirect, url_for
+
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
-from ..ledger import operations, queries
-from .forms import STATUS_CONSEQUENCES, LimitsForm, StatusForm
-from .htmx import render, wants_fragment
+from ..ledger import operations
+from .forms import LimitsForm, StatusForm
+from .htmx import render
 from .routes import _detail, bp
 
 PAGE = "wallets/detail.html"
 
 
-def _page(wallet_id: int, panel: str, form, status: int = 200, **context):
-    """The panel alone for htmx, else the wallet page with the panel in place."""
-    return render(PAGE, panel, status, **{**_detail(wallet_id), "manage_panel": panel, "manage_form": form,
-                                          **context})
+def _page(wallet_id: int, panel: str, form, status: int = 200):
+    """The wallet page with the admin's panel (`panel`, filled with `form`) in place. These
+    forms post as whole pages (htmx boosts them), so a refusal re-renders the page too."""
+    return render(PAGE, panel, status, **_context(wallet_id, panel, form))
+
+
+def _context(wallet_id: int, panel: str, form) -> dict:
+    return {**_detail(wallet_id), "manage_panel": panel, "manage_form": form}
 
 
 @bp.post("/wallets/<id:wallet_id>/limits")
 @require("manage")
 def set_limits(wallet_id):
-    queries.get_wallet(wallet_id)
     form = LimitsForm()
     panel = "wallets/_limits_form.html"
     if not form.validate_on_submit():
         return _page(wallet_id, panel, form, 422)
-    form_view(panel if wants_fragment() else PAGE, errors_in=form, **_context(wallet_id, panel, form))
+    form_view(PAGE, errors_in=form, **_context(wallet_id, panel, form))
     operations.set_limits(wallet_id, actor=operator_actor(),
                           **{name: getattr(form, name).data or None for name in operations.LIMITS})
     flash("Limits saved.")
@@ -36,7 +40,6 @@ def set_limits(wallet_id):
 @require("manage")
 def confirm_status(wallet_id):
     """Step one: what the change means, before it is made."""
-    queries.get_wallet(wallet_id)
     form = StatusForm()
     if not form.validate_on_submit():
         return _page(wallet_id, "wallets/_status_form.html", form, 422)
@@ -46,18 +49,12 @@ def confirm_status(wallet_id):
 @bp.post("/wallets/<id:wallet_id>/status")
 @require("manage")
 def set_status(wallet_id):
-    queries.get_wallet(wallet_id)
     form = StatusForm()
     panel = "wallets/_status_form.html"
     if not form.validate_on_submit():
         return _page(wallet_id, panel, form, 422)
-    form_view(panel if wants_fragment() else PAGE, errors_in=form, **_context(wallet_id, panel, form))
+    form_view(PAGE, errors_in=form, **_context(wallet_id, panel, form))
     wallet = operations.set_status(wallet_id, form.status.data, actor=operator_actor(), reason=form.reason.data)
     flash(f"Wallet {wallet_id} is {wallet['status']}.")
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
 
-
-def _context(wallet_id: int, panel: str, form) -> dict:
-    context = {"wallet": queries.get_wallet(wallet_id), "consequences": STATUS_CONSEQUENCES}
-    return context if wants_fragment() else {**_detail(wallet_id), **context, "manage_panel": panel,
-                                            "manage_form": form}
