@@ -40,7 +40,9 @@ def test_cancel_on_review_returns_the_fresh_form(live_app, browser_page, wallets
 
     page.locator("#fund-amount").fill("25.00")
     page.get_by_role("button", name="Review deposit").click()
-    page.get_by_role("button", name="Confirm deposit").wait_for()
+    # Focus moves on htmx:load, after htmx has wired the step's Cancel: a click before that
+    # would follow the link's plain href (a reload), as a slow machine showed once.
+    expect(page.locator("#fund-confirm")).to_be_focused()
     shot("fund-review", both=True)
     page.locator("#fund-panel").get_by_role("link", name="Cancel").click()
     page.locator("#fund-amount").wait_for()
@@ -52,7 +54,7 @@ def test_cancel_on_review_returns_the_fresh_form(live_app, browser_page, wallets
     page.locator("#transfer-to").fill(str(grace))
     page.locator("#transfer-amount").fill("10.00")
     page.get_by_role("button", name="Review transfer").click()
-    page.get_by_role("button", name="Confirm transfer").wait_for()
+    expect(page.locator("#transfer-confirm")).to_be_focused()
     page.locator("#transfer-panel").get_by_role("link", name="Cancel").click()
     page.locator("#transfer-to").wait_for()
     one_layout(page)
