@@ -63,6 +63,10 @@ def test_limits_and_status_need_the_manage_scope(client, funded, make_token):
     assert patch({"status": "active"}).json["errors"][0]["field"] == "reason"
     assert patch({"status": "closed", "reason": "bye"}).json["code"] == "balance_not_zero"
     assert patch({}).status_code == 422
+    # Limits and status are one change: a refused close leaves the limits as they were.
+    both = patch({"max_balance": "300.00", "status": "closed", "reason": "bye"})
+    assert (both.status_code, both.json["code"]) == (422, "balance_not_zero")
+    assert api.get(f"/wallets/{a}").json["max_balance"] == "200.00"
     assert client.patch("/api/v1/wallets/999999999", json={"status": "frozen", "reason": "x"},
                         headers={"Authorization": f"Bearer {manager}"}).status_code == 404
 

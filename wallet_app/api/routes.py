@@ -135,12 +135,8 @@ def update_wallet(wallet_id):
     limits = {k: body[k] for k in operations.LIMITS if k in body}
     if not limits and "status" not in body:
         raise ApiError(422, "invalid_input", "Give a limit or a status.", field="status")
-    wallet = queries.get_wallet(wallet_id)
-    if limits:
-        wallet = operations.set_limits(wallet_id, actor=_actor(), **limits)
-    if "status" in body:
-        wallet = operations.set_status(wallet_id, body["status"], actor=_actor(), reason=body.get("reason"))
-    return wallet
+    return operations.update_wallet(wallet_id, actor=_actor(), status=body.get("status"),
+                                    reason=body.get("reason"), **limits)
 
 
 @bp.post("/wallets/<wallet_id>/withdrawals")

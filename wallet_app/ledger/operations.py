@@ -18,8 +18,8 @@ from .catalogue import Movement
 from .idempotency import check_key, fingerprint
 from .queries import get_transaction, get_wallet, transaction_dict
 
-__all__ = ["OperationResult", "create_wallet", "set_status", "set_limits", "fund", "transfer", "withdraw",
-           "reverse", "preview", "preview_reversal"]
+__all__ = ["OperationResult", "create_wallet", "set_status", "set_limits", "update_wallet", "fund", "transfer",
+           "withdraw", "reverse", "preview", "preview_reversal"]
 
 @dataclass(frozen=True)
 class OperationResult:
@@ -50,76 +50,78 @@ def create_wallet(owner_name, currency, *, actor: Actor, owner_email=None, exter
 TRANSITIONS = {"active": {"frozen", "closed"}, "frozen": {"active", "closed"}, "closed": set()}
 
 
-def set_status(wallet_id, status: str, *, actor: Actor, reason=None) -> dict:
-    """Freeze, unfreeze or close a customer wallet, with a reason (admins). Closing needs a
-    zero balance, checked under the wallet's lock (a movement waits for it, then sees the
-    status)."""
-    if status not in WALLET_STATUSES:
-        raise InvalidInput(f"Status must be one of {', '.join(WALLET_STATUSES)}.", field="status")
-    reason = validate.text(reason, "reason", 500, required=True)
-    wallet_id = validate.wallet_id(wallet_id, "wallet_id")
-
-    def op(s: Session) -> dict:
-        wallet = _locked(s, wallet_id)
-        if status not in TRANSITIONS[wallet.status]:
-            if wallet.status == "closed":
-                raise WalletClosed(f"Wallet {wallet_id} is closed; it cannot be changed.", field="status")
-            raise InvalidInput(f"Wallet {wallet_id} is already {status}.", field="status")
-        if status == "closed" and wallet.balance != 0:
-            raise BalanceNotZero(f"Wallet {wallet_id} holds {format_amount(wallet.balance, wallet.currency)} "
-                                 f"{wallet.currency}; only an empty wallet can be closed.", field="status")
-        before, now = wallet.status, utcnow()
-        wallet.status, wallet.status_reason, wallet.status_changed_by = status, reason, actor.name
-        wallet.status_changed_at = wallet.updated_at = now
-        audit.record(s, actor, "wallet.status", "wallet", wallet_id, before=before, after=status, reason=reason)
-        s.flush()
-        return wallet_dict(wallet)
-
-    return atomic(db.session, op)
-
-
 LIMITS = ("overdraft_limit", "max_balance", "daily_outflow_limit")
 
 
+def set_status(wallet_id, status: str, *, actor: Actor, reason=None) -> dict:
+    """Freeze, unfreeze or close a customer wallet, with a reason (admins)."""
+    return update_wallet(wallet_id, actor=actor, status=status, reason=reason)
+
+
 def set_limits(wallet_id, *, actor: Actor, **limits) -> dict:
-    """Change a wallet's limits (admins): each given one is a non-negative amount in the
-    wallet's currency, or None to remove it (the overdraft limit goes back to 0). A limit
-    the balance already breaks is refused: the engine and the table's CHECKs keep them."""
+    """Change a wallet's limits (admins); see update_wallet."""
+    return update_wallet(wallet_id, actor=actor, **limits)
+
+
+def update_wallet(wallet_id, *, actor: Actor, status=None, reason=None, **limits) -> dict:
+    """Limits and/or status of a customer wallet, in ONE transaction under the wallet's lock
+    (a refused status leaves the limits unchanged too). Each limit is a non-negative amount
+    in the wallet's currency, or None to remove it (the overdraft limit goes back to 0); a
+    limit the balance already breaks is refused, so the table's CHECKs hold. A status needs a
+    reason; closing needs a zero balance (a movement racing it waits, then sees `closed`)."""
     unknown = set(limits) - set(LIMITS)
     if unknown:
         raise InvalidInput("Unknown limit.", field=sorted(unknown)[0])
+    if status is not None:
+        if status not in WALLET_STATUSES:
+            raise InvalidInput(f"Status must be one of {', '.join(WALLET_STATUSES)}.", field="status")
+        reason = validate.text(reason, "reason", 500, required=True)
     wallet_id = validate.wallet_id(wallet_id, "wallet_id")
 
     def op(s: Session) -> dict:
-        wallet = _locked(s, wallet_id)
-        before = {name: _plain(getattr(wallet, name), wallet.currency) for name in limits}
-        for name, value in limits.items():
-            amount = None if value is None else parse_amount(value, wallet.currency, field=name, allow_zero=True)
-            setattr(wallet, name, Decimal(0) if amount is None and name == "overdraft_limit" else amount)
-        if wallet.balance < -wallet.overdraft_limit:
-            raise InvalidInput(f"The balance is {format_amount(wallet.balance, wallet.currency)}: the overdraft "
-                               "limit cannot be below what is already overdrawn.", field="overdraft_limit")
-        if wallet.max_balance is not None and wallet.balance > wallet.max_balance:
-            raise InvalidInput(f"The balance is {format_amount(wallet.balance, wallet.currency)}: the maximum "
-                               "cannot be below it.", field="max_balance")
+        wallet = s.get(Wallet, wallet_id, with_for_update=True)
+        if wallet is None or wallet.system_purpose is not None:
+            raise NotFound(f"Wallet {wallet_id} does not exist.", field="wallet_id")
+        if limits:
+            _apply_limits(s, wallet, limits, actor)
+        if status is not None:
+            _apply_status(s, wallet, status, reason, actor)
         wallet.updated_at = utcnow()
-        audit.record(s, actor, "wallet.limits", "wallet", wallet_id, before=before,
-                     after={name: _plain(getattr(wallet, name), wallet.currency) for name in limits})
         s.flush()
         return wallet_dict(wallet)
 
     return atomic(db.session, op)
 
 
-def _locked(s: Session, wallet_id: int) -> Wallet:
-    wallet = s.get(Wallet, wallet_id, with_for_update=True)
-    if wallet is None or wallet.system_purpose is not None:
-        raise NotFound(f"Wallet {wallet_id} does not exist.", field="wallet_id")
-    return wallet
+def _apply_limits(s: Session, wallet: Wallet, limits: dict, actor: Actor) -> None:
+    plain = lambda name: None if getattr(wallet, name) is None else format_amount(  # noqa: E731
+        getattr(wallet, name), wallet.currency)
+    before = {name: plain(name) for name in limits}
+    for name, value in limits.items():
+        amount = None if value is None else parse_amount(value, wallet.currency, field=name, allow_zero=True)
+        setattr(wallet, name, Decimal(0) if amount is None and name == "overdraft_limit" else amount)
+    balance = format_amount(wallet.balance, wallet.currency)
+    if wallet.balance < -wallet.overdraft_limit:
+        raise InvalidInput(f"The balance is {balance}: the overdraft limit cannot be below what is already "
+                           "overdrawn.", field="overdraft_limit")
+    if wallet.max_balance is not None and wallet.balance > wallet.max_balance:
+        raise InvalidInput(f"The balance is {balance}: the maximum cannot be below it.", field="max_balance")
+    audit.record(s, actor, "wallet.limits", "wallet", wallet.id, before=before,
+                 after={name: plain(name) for name in limits})
 
 
-def _plain(value, currency: str) -> str | None:
-    return None if value is None else format_amount(value, currency)
+def _apply_status(s: Session, wallet: Wallet, status: str, reason: str, actor: Actor) -> None:
+    if status not in TRANSITIONS[wallet.status]:
+        if wallet.status == "closed":
+            raise WalletClosed(f"Wallet {wallet.id} is closed; it cannot be changed.", field="status")
+        raise InvalidInput(f"Wallet {wallet.id} is already {status}.", field="status")
+    if status == "closed" and wallet.balance != 0:
+        raise BalanceNotZero(f"Wallet {wallet.id} holds {format_amount(wallet.balance, wallet.currency)} "
+                             f"{wallet.currency}; only an empty wallet can be closed.", field="status")
+    before = wallet.status
+    wallet.status, wallet.status_reason, wallet.status_changed_by = status, reason, actor.name
+    wallet.status_changed_at = utcnow()
+    audit.record(s, actor, "wallet.status", "wallet", wallet.id, before=before, after=status, reason=reason)
 
 
 # -- money movements: each is a catalogue kind posted by the engine ---------------------------
