@@ -234,3 +234,24 @@ def make_token(session):
     def make(scopes="read,write", name=None):
         return create_token(name or f"t-{uuid.uuid4().hex[:6]}", scopes, actor=Actor("cli", "cli"))
     return make
+
+
+@pytest.fixture
+def live_app(fresh_database_url):
+    """The app served over real HTTP on 127.0.0.1 by a server thread, with a support operator
+    sam@example.com (password "correct horse battery staple"): (app, base URL)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from wallet_app.services.operators import create_operator
+
+    app = make_app(fresh_database_url(), WTF_CSRF_TIME_LIMIT=None)
+    with app.app_context():
+        create_operator("sam@example.com", "correct horse battery staple", "support", actor=Actor("cli", "cli"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield app, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    with app.app_context():
+        db.engine.dispose()

@@ -1,41 +1,24 @@
 """Sessions end on the server (sign-out, idle, age); limits an attacker cannot abuse against
 others; answers that show money are never cached; the client's address behind proxies."""
 import re
-import threading
 from datetime import timedelta
 
 import pytest
 import requests
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
-from tests.conftest import csrf_from, make_app, signed_in
+from tests.conftest import csrf_from, make_app
 from wallet_app.extensions import db
 from wallet_app.services.audit import Actor
-from wallet_app.services.operators import create_operator
 from wallet_app.services.tokens import create_token
 
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture
-def served(fresh_database_url):
-    """The app on 127.0.0.1 over real HTTP, and an operator to sign in as."""
-    app = make_app(fresh_database_url(), SESSION_COOKIE_SECURE=False)
-    with app.app_context():
-        create_operator("ops@example.com", PASSWORD, "support", actor=Actor("cli", "cli"))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
-
-
 def browser_sign_in(base: str) -> requests.Session:
     browser = requests.Session()
     token = csrf_from(browser.get(f"{base}/auth/login").text)
-    answer = browser.post(f"{base}/auth/login", data={"email": "ops@example.com", "password": PASSWORD,
+    answer = browser.post(f"{base}/auth/login", data={"email": "sam@example.com", "password": PASSWORD,
                                                       "csrf_token": token}, allow_redirects=False)
     assert answer.status_code == 303
     return browser
@@ -46,8 +29,8 @@ def opens(base: str, cookies) -> bool:
     return requests.get(f"{base}/", cookies=cookies, allow_redirects=False).status_code == 200
 
 
-def test_a_copied_cookie_is_refused_after_sign_out(served):
-    app, base = served
+def test_a_copied_cookie_is_refused_after_sign_out(live_app):
+    app, base = live_app
     browser = browser_sign_in(base)
     copied = browser.cookies.get_dict()
     assert opens(base, copied)
@@ -56,15 +39,15 @@ def test_a_copied_cookie_is_refused_after_sign_out(served):
     assert not opens(base, copied)
     with app.app_context():
         assert db.session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'signout' "
-                                        "AND actor = 'ops@example.com'")).scalar() == 1
+                                        "AND actor = 'sam@example.com'")).scalar() == 1
 
 
 @pytest.mark.parametrize("column, age, setting", [
     ("last_seen_at", timedelta(minutes=31), "SESSION_IDLE_SECONDS"),
     ("created_at", timedelta(hours=12, minutes=1), "SESSION_MAX_SECONDS"),
 ])
-def test_a_session_ends_when_idle_or_old(served, column, age, setting):
-    app, base = served
+def test_a_session_ends_when_idle_or_old(live_app, column, age, setting):
+    app, base = live_app
     browser = browser_sign_in(base)
     assert opens(base, browser.cookies.get_dict())
     with app.app_context():

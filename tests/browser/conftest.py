@@ -1,17 +1,11 @@
-"""Browser fixtures: the app served on 127.0.0.1 by a real server thread, and headless Chromium."""
+"""Browser fixtures: headless Chromium (the served app is tests/conftest.py's live_app)."""
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.browser.ids import IdGuard
-from tests.conftest import make_app
-from wallet_app.extensions import db
-from wallet_app.services.audit import Actor
-from wallet_app.services.operators import create_operator
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -20,20 +14,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 PASSWORD = "correct horse battery staple"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def live_app(fresh_database_url):
-    app = make_app(fresh_database_url(), WTF_CSRF_TIME_LIMIT=None)
-    with app.app_context():
-        create_operator("sam@example.com", PASSWORD, "support", actor=Actor("cli", "cli"))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture
