@@ -65,17 +65,20 @@ def main() -> int:
         libpq = harness.libpq_parts(url)
         for variant in ("uniform", "hot"):
             for clients in (1, 4, 16):
+                harness.checkpoint(url)
                 base[variant, clients] = runners.pgbench(libpq, "engine_transfer.sql", variant == "hot", clients,
                                                          secs, ids)
                 table.append((f"1. engine: pgbench ledger_post() (engine_transfer.sql), {variant}, "
                               f"{plural(clients, 'client')}", f"{base[variant, clients]:,.0f} transfers/s", "1.00"))
         for variant in ("uniform", "hot"):
+            harness.checkpoint(url)
             tps = runners.pgbench(libpq, "transfer.sql", variant == "hot", 16, secs, ids)
             table.append((f"1r. reference: pgbench old 7-statement SQL (transfer.sql), {variant}, 16 clients",
                           f"{tps:,.0f} transfers/s", f"{tps / base[variant, 16]:.2f}"))
         app = harness.make_app(url, DB_POOL_SIZE=20)
         for variant in ("uniform", "hot"):
             for threads in (1, 4, 16):
+                harness.checkpoint(url)
                 r = runners.service(app, threads, secs, ids, hot=variant == "hot")
                 table.append((f"2. service: operations.transfer, {variant}, {plural(threads, 'thread')}",
                               f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
@@ -110,7 +113,9 @@ def operation_rows(app, url: str, secs: float, ids: load.Wallets) -> list:
              lambda: runners.service(app, 16, secs, ids, hot=False)),
             ("7. reversal of 0.01 of a transfer (every one debits the treasury)", "engine_reversal.sql",
              lambda: runners.reversals(app, 16, secs, ids))):
+        harness.checkpoint(url)
         engine = runners.pgbench(libpq, script, False, 16, secs, ids)
+        harness.checkpoint(url)
         r = measure()
         release(app)
         rows.append((f"{label}: engine pgbench ({script}), 16 clients", f"{engine:,.0f}/s", "1.00"))
@@ -162,6 +167,7 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict) -> tuple[lis
     rows, notes = [], []
     with harness.gunicorn(env) as (pid, port):
         for clients in (16, 64):
+            harness.checkpoint(url)
             r = runners.http_load(pid, port, token, clients, secs, ids)
             rows.append((f"3. HTTP: POST /api/v1/transfers (gunicorn, wrk), {clients} clients",
                          f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
@@ -172,6 +178,7 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict) -> tuple[lis
                  "ratio to the engine, uniform, 16 clients):")
     for workers, threads in SWEEP:
         with harness.gunicorn({**env, "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads)}) as (pid, port):
+            harness.checkpoint(url)
             r = runners.http_load(pid, port, token, 64, secs, ids)
         notes.append(f"- {workers} x {threads}: {r['tps']:,.0f}/s ({r['tps'] / base['uniform', 16]:.2f}), "
                      f"p99 {r['p99']:.0f} ms, errors {r['errors']}; {cpu_split(r)}")
