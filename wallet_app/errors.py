@@ -81,3 +81,24 @@ class BalanceNotZero(WalletError):
 
 class WalletClosed(WalletError):
     code = "wallet_closed"
+
+
+class HoldNotPending(WalletError):
+    code = "hold_not_pending"
+
+
+class NotAwaitingApproval(WalletError):
+    code = "not_awaiting_approval"
+
+
+class MakerCannotApprove(WalletError):
+    code = "maker_cannot_approve"
+    status = 403
+
+
+class CaptureExceedsHold(WalletError):
+    code = "capture_exceeds_hold"
+
+
+class RateStale(WalletError):
+    code = "rate_stale"

@@ -18,6 +18,9 @@ class Actor:
     scope: str
     name: str
     ip: str | None = None
+    # May post above the approval threshold without a second operator (admins, approvers,
+    # tokens with the `approve` scope; the command line).
+    can_approve: bool = True
 
 
 def record(session: Session, actor: Actor, action: str, object_type: str | None = None,
