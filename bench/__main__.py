@@ -100,8 +100,8 @@ def main() -> int:
 
 
 def operation_rows(app, url: str, secs: float, ids: load.Wallets) -> list:
-    """Rows 6 and 7: a transfer with a fee and a reversal, each against pgbench calling the
-    engine for the same operation (16 clients or threads). Last: the fee schedule they set
+    """Rows 6, 7 and 8: a transfer with a fee, a reversal, a hold and its capture, each against
+    pgbench calling the engine for the same operations (16 clients or threads). Last: the fee schedule they set
     would change every transfer before them."""
     import psycopg
 
@@ -112,7 +112,9 @@ def operation_rows(app, url: str, secs: float, ids: load.Wallets) -> list:
             ("6. transfer with a fee (0.01 + 10 bps), uniform", "engine_transfer.sql",
              lambda: runners.service(app, 16, secs, ids, hot=False)),
             ("7. reversal of 0.01 of a transfer (every one debits the treasury)", "engine_reversal.sql",
-             lambda: runners.reversals(app, 16, secs, ids))):
+             lambda: runners.reversals(app, 16, secs, ids)),
+            ("8. a hold of 0.01 and its capture (a pair), uniform", "engine_hold_capture.sql",
+             lambda: runners.holds_captured(app, 16, secs, ids))):
         harness.checkpoint(url)
         engine = runners.pgbench(libpq, script, False, 16, secs, ids)
         harness.checkpoint(url)
