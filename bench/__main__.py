@@ -209,7 +209,7 @@ import psycopg
 n = 0
 with psycopg.connect('{url}') as conn, conn.cursor().copy(
         "COPY (SELECT h.id, h.created_at, h.wallet_id, w.owner_name, t.currency, t.kind, h.amount, h.balance_after, "
-        "h.transaction_id, t.reference, t.created_by FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id "
+        "h.transaction_id, t.reference, t.created_by, t.rate, t.held_amount IS NOT NULL FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id "
         "JOIN wallets w ON w.id = h.wallet_id WHERE w.system_purpose IS NULL ORDER BY h.id) TO STDOUT WITH CSV") as copy:
     for block in copy:
         n += bytes(block).count(b'\\n')
