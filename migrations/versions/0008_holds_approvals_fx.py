@@ -443,47 +443,28 @@ BEGIN
         RETURN;
     END IF;
 
-    -- 11b. A capture or an approval: the hold becomes the posted transaction.
-    IF p_target IS NOT NULL THEN
-        WITH tx AS (
-            UPDATE transactions SET status = 'posted', amount = p_amount, fee = tx_fee, resolved_at = posted_at,
-                                    resolved_by = p_actor, dest_amount = tx_dest_amount
-            WHERE id = p_target
-        ), balances AS (
-            UPDATE wallets wl SET balance = u.after, updated_at = posted_at,
-                                  held = wl.held - CASE WHEN wl.id = p_source THEN release ELSE 0 END
-            FROM unnest(ids, after) u(id, after) WHERE wl.id = u.id
-        ), legs AS (
-            INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after, created_at)
-            SELECT u.id, tx_id, u.amount, u.after, posted_at
-            FROM unnest(ids, amounts, after) WITH ORDINALITY u(id, amount, after, k) ORDER BY u.k
-        )
-        INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
-        VALUES (p_actor, 'transaction.' || p_resolve, 'transaction', tx_id::text, p_ip,
-                json_build_object('kind', p_kind, 'amount', round(p_amount, places[1])::text, 'currency', tx_currency,
-                                  'fee', round(tx_fee, places[1])::text, 'released', release::text,
-                                  'source_wallet_id', p_source, 'dest_wallet_id', p_dest),
-                posted_at);
-        verdict := 'posted';
-        RETURN;
-    END IF;
-
-    -- 11c. Post: the transaction, the original's reversed amount, the balances, the legs
+    -- 11b. Post: the transaction (new, or the hold a capture or an approval posts, its
+    --      reservation released), the original's reversed amount, the balances, the legs
     --      with balance_after, the audit row. One statement (the data-modifying CTEs run as
     --      one): each statement a plpgsql function runs costs executor set-up.
     WITH tx AS (
         INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id,
                                   reference, created_by, created_at, fee, reverses_transaction_id, reason,
                                   rate, dest_amount, dest_currency)
-        VALUES (tx_id, p_kind, p_amount, tx_currency, p_source, p_dest, p_reference, p_actor, posted_at,
-                tx_fee, p_reverses, p_reason, tx_rate, tx_dest_amount,
-                dest_cur)
+        SELECT tx_id, p_kind, p_amount, tx_currency, p_source, p_dest, p_reference, p_actor, posted_at,
+               tx_fee, p_reverses, p_reason, tx_rate, tx_dest_amount, dest_cur
+        WHERE p_target IS NULL
+    ), captured AS (
+        UPDATE transactions SET status = 'posted', amount = p_amount, fee = tx_fee, resolved_at = posted_at,
+                                resolved_by = p_actor, dest_amount = tx_dest_amount
+        WHERE id = p_target
     ), reversed AS (
         UPDATE transactions t SET reversed_amount = t.reversed_amount + p_amount,
                                   fee_refunded = t.fee_refunded OR p_refund_fee IS NOT NULL
         WHERE t.id = p_reverses
     ), balances AS (
-        UPDATE wallets wl SET balance = u.after, updated_at = posted_at
+        UPDATE wallets wl SET balance = u.after, updated_at = posted_at,
+                              held = wl.held - CASE WHEN wl.id = p_source THEN release ELSE 0 END
         FROM unnest(ids, after) u(id, after) WHERE wl.id = u.id
     ), legs AS (
         INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after, created_at)
@@ -491,12 +472,13 @@ BEGIN
         FROM unnest(ids, amounts, after) WITH ORDINALITY u(id, amount, after, k) ORDER BY u.k
     )
     INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
-    VALUES (p_actor, p_kind, 'transaction', tx_id::text, p_ip,
-            json_build_object('amount', round(p_amount, places[1])::text, 'currency', tx_currency,
+    VALUES (p_actor, coalesce('transaction.' || p_resolve, p_kind), 'transaction', tx_id::text, p_ip,
+            json_build_object('kind', p_kind, 'amount', round(p_amount, places[1])::text, 'currency', tx_currency,
                               'fee', round(tx_fee, places[1])::text,
                               'source_wallet_id', p_source, 'dest_wallet_id', p_dest,
                               'reverses_transaction_id', p_reverses, 'reason', p_reason,
-                              'rate', tx_rate::text, 'dest_amount', tx_dest_amount::text),
+                              'rate', tx_rate::text, 'dest_amount', tx_dest_amount::text,
+                              'released', CASE WHEN p_target IS NOT NULL THEN release::text END),
             posted_at);
     verdict := 'posted';
 END $$

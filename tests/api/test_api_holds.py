@@ -170,3 +170,15 @@ def test_fx_transfer_at_the_table_rate_with_spread_stale_and_explicit_rates(api,
 
 def maker_scope(session, tx):
     return session.execute(text("SELECT maker_scope FROM transactions WHERE id = :id"), {"id": tx["id"]}).scalar()
+
+
+def test_the_review_step_previews_an_exchange_and_an_approval(service, make_wallet):
+    usd, eur = make_wallet("USD", balance="100.00"), make_wallet("EUR")
+    rates.set_rate("USD", "EUR", "0.9", spread_bps=100, actor=FINANCE)
+    rates.set_threshold("USD", "5.00", actor=FINANCE)
+    support = Actor("user:55", "support@example.com", can_approve=False)
+    seen = service.preview("transfer", usd["id"], eur["id"], "10.00", actor=support)
+    assert (seen["kind"], seen["rate"], seen["dest_amount"], seen["dest_currency"], seen["fee"], seen["status"]) == (
+        "exchange", "0.9", "9.00", "EUR", "0.10", "awaiting_approval")
+    assert (seen["source"]["balance_after"], seen["dest"]["balance_after"]) == ("89.90", "9.00")
+    assert service.get_wallet(usd["id"])["balance"] == "100.00"  # a preview writes nothing

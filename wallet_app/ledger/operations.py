@@ -256,9 +256,6 @@ def _dry_run(movement: Movement, actor: Actor) -> dict:
     currency = posted.tx_currency
     result = {"kind": movement.kind, "amount": format_amount(movement.amount, currency), "currency": currency,
               "fee": format_amount(posted.tx_fee, currency), "status": posted.tx_status, "wallets": []}
-    if posted.tx_rate is not None:
-        result.update(rate=f"{posted.tx_rate.normalize():f}", dest_currency=posted.leg_currencies[-1 if not
-                      posted.tx_fee else -2], dest_amount=None)
     for wallet_id, system, leg_amount, after, leg_currency in zip(
             posted.leg_wallets, posted.leg_systems, posted.leg_amounts, posted.leg_balances, posted.leg_currencies):
         if system is None:
@@ -267,8 +264,9 @@ def _dry_run(movement: Movement, actor: Actor) -> dict:
             result["wallets"].append(wallet)
             result["source" if leg_amount < 0 else "dest"] = wallet
     if posted.tx_rate is not None:
-        result["dest_currency"] = result["dest"]["currency"]
-        result["dest_amount"] = format_amount(posted.tx_dest_amount, result["dest_currency"])
+        dest_currency = result["dest"]["currency"]
+        result.update(rate=f"{posted.tx_rate.normalize():f}", dest_currency=dest_currency,
+                      dest_amount=format_amount(posted.tx_dest_amount, dest_currency))
     return result
 
 
