@@ -447,6 +447,11 @@ BEGIN
     --      reservation released), the original's reversed amount, the balances, the legs
     --      with balance_after, the audit row. One statement (the data-modifying CTEs run as
     --      one): each statement a plpgsql function runs costs executor set-up.
+    IF p_target IS NOT NULL THEN  -- its own statement: a post carries no capture machinery
+        UPDATE transactions SET status = 'posted', amount = p_amount, fee = tx_fee, resolved_at = posted_at,
+                                resolved_by = p_actor, dest_amount = tx_dest_amount
+        WHERE id = p_target;
+    END IF;
     WITH tx AS (
         INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id,
                                   reference, created_by, created_at, fee, reverses_transaction_id, reason,
@@ -454,10 +459,6 @@ BEGIN
         SELECT tx_id, p_kind, p_amount, tx_currency, p_source, p_dest, p_reference, p_actor, posted_at,
                tx_fee, p_reverses, p_reason, tx_rate, tx_dest_amount, dest_cur
         WHERE p_target IS NULL
-    ), captured AS (
-        UPDATE transactions SET status = 'posted', amount = p_amount, fee = tx_fee, resolved_at = posted_at,
-                                resolved_by = p_actor, dest_amount = tx_dest_amount
-        WHERE id = p_target
     ), reversed AS (
         UPDATE transactions t SET reversed_amount = t.reversed_amount + p_amount,
                                   fee_refunded = t.fee_refunded OR p_refund_fee IS NOT NULL
