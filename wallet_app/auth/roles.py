@@ -13,6 +13,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "export": frozenset({"finance", "admin"}),
     "reconcile": frozenset({"finance", "admin"}),
     "manage": frozenset({"admin"}),
+    "note": frozenset({"support", "finance", "admin"}),  # notes on a wallet (viewers only read them)
 }
 
 
