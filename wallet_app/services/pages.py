@@ -4,7 +4,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
-from ..errors import InvalidInput
+from ..errors import InvalidAmount, InvalidInput
 from ..extensions import db
 from ..ledger import queries
 from ..models import Transaction
@@ -31,7 +31,7 @@ def wallet_history_page(wallet_id, args, *, cursor=None) -> dict:
     wallet = queries.get_wallet(wallet_id)
     try:
         history, error = wallet_history(wallet["id"], args or {}, cursor=cursor), None
-    except InvalidInput as exc:
+    except (InvalidInput, InvalidAmount) as exc:
         history, error = queries.Page([], None), exc
     return {"wallet": wallet, "history": history, "history_error": error}
 
