@@ -43,14 +43,14 @@ _ACTIVITY = text("""
     SELECT * FROM (
         (SELECT a.id, a.created_at, a.actor, a.action, a.object_type, a.object_id, a.details, NULL::bigint AS leg_id
          FROM audit_log a WHERE a.object_type = 'wallet' AND a.object_id = :wallet AND a.id < :a
-         ORDER BY a.id DESC LIMIT :n)
+         ORDER BY a.id DESC LIMIT :n + 1)
         UNION ALL
         (SELECT a.id, a.created_at, a.actor, a.action, a.object_type, a.object_id, a.details, h.id AS leg_id
          FROM (SELECT id, transaction_id FROM wallet_history
                WHERE wallet_id >= :wallet_id AND wallet_id <= :wallet_id AND id < :h
-               ORDER BY wallet_id, id DESC LIMIT :n) h
+               ORDER BY wallet_id, id DESC LIMIT :n + 1) h
          JOIN audit_log a ON a.object_type = 'transaction' AND a.object_id = h.transaction_id::text)
-    ) e ORDER BY created_at DESC, id DESC LIMIT :n + 1""")
+    ) e ORDER BY id DESC LIMIT :n + 1""")
 
 
 def wallet_activity(wallet_id: int, *, cursor: str | None = None, limit: int = 15,
@@ -58,7 +58,9 @@ def wallet_activity(wallet_id: int, *, cursor: str | None = None, limit: int = 1
     """The audit entries of a wallet (created, limits, status, notes) and of its transactions,
     newest first. Two keyset streams merged: the wallet's own entries by audit id, its
     transactions' entries by its history legs (wallet_id, id) -- so a wallet with a million
-    legs reads `limit` of them. The cursor is "<audit id>.<leg id>", where each stream stopped."""
+    legs reads `limit` + 1 of them. The cursor is "<audit id>.<leg id>", where each stream
+    stopped. Merging by audit id is exact: ledger_post() writes a movement's legs and its audit
+    row in one statement under the wallet's lock, so for one wallet both ids rise together."""
     a, h = _activity_cursor(cursor)
     rows = (session or db.session).execute(_ACTIVITY, {"wallet": str(wallet_id), "wallet_id": wallet_id,
                                                        "a": a, "h": h, "n": limit}).all()
