@@ -147,3 +147,13 @@ def test_flask_reset_password_lets_the_first_admin_back_in(committing_app, monke
 def test_login_leads_to_sign_in(client):
     response = client.get("/login?next=/wallets")
     assert response.status_code == 301 and response.location.endswith("/auth/login?next=/wallets")
+
+
+def test_a_failing_reconcile_shows_the_amounts_behind_it(client, login_as, make_wallet, session):
+    login_as("finance")
+    wallet = make_wallet(balance="10.00")
+    session.execute(text("UPDATE wallets SET balance = 1234.56 WHERE id = :id"), {"id": wallet["id"]})
+    post(client, "/finance/reconcile", {}, "/finance/reconcile")
+    html = client.get("/finance/reconcile").get_data(as_text=True)
+    assert "some invariants FAIL" in html and "check failed" in html
+    assert f"wallet {wallet['id']}: balance 1234.56, legs sum to 10.00" in html
