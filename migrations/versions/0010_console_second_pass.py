@@ -11,8 +11,8 @@ Create Date: 2026-11-25 13:45:00
   next sign-in before anything else.
 - audit_log (object_type, object_id, id): a wallet page lists the audit entries of that
   wallet and of its transactions by index.
-- transactions (reference text_pattern_ops): the header search finds a transaction by the
-  start of its reference.
+- transactions (reference text_pattern_ops), partial (references only): the header search
+  finds a transaction by the start of its reference; a movement without one costs no entry.
 """
 from alembic import op
 
@@ -51,7 +51,8 @@ def upgrade():
         ALTER TABLE users ADD COLUMN must_change_password boolean NOT NULL DEFAULT false;
 
         CREATE INDEX ix_audit_log_object ON audit_log (object_type, object_id, id DESC);
-        CREATE INDEX ix_transactions_reference ON transactions (reference text_pattern_ops);
+        CREATE INDEX ix_transactions_reference ON transactions (reference text_pattern_ops)
+            WHERE reference IS NOT NULL;
     """)
 
 

@@ -73,7 +73,8 @@ class Transaction(db.Model):
         CheckConstraint("reversed_amount >= 0 AND reversed_amount <= amount", name="reversed_within_amount"),
         Index("ix_transactions_created_at", "created_at"),
         # The header search: a transaction by the start of its reference (LIKE 'text%').
-        Index("ix_transactions_reference", "reference", postgresql_ops={"reference": "text_pattern_ops"}),
+        Index("ix_transactions_reference", "reference", postgresql_ops={"reference": "text_pattern_ops"},
+              postgresql_where=text("reference IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
