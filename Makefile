@@ -23,10 +23,11 @@ install-dev: $(VENV)/.installed-dev
 
 # Without DATABASE_URL: the embedded PostgreSQL in instance/ (wallet_app/localdb.py), held
 # across the three steps so it starts once; Ctrl-C stops the app, then the database.
-# Demo data on the first run.
+# Demo data on the first run; the output ends with the sign-in URL (and, the first time, the
+# demo admin's credentials).
 run: install
 	$(BIN)/python -m wallet_app.localdb sh -c '$(FLASK) db upgrade && \
-	  $(FLASK) demo-data --if-empty && exec $(FLASK) run --host 127.0.0.1 --port $(PORT)'
+	  $(FLASK) demo-data --if-empty && exec $(FLASK) serve --host 127.0.0.1 --port $(PORT)'
 
 test: install-dev browser
 	$(BIN)/python -m pytest

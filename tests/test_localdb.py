@@ -153,6 +153,13 @@ def test_make_run_serves_and_ctrl_c_stops_the_app_and_the_database(project):
                             start_new_session=True)
     try:
         _wait_ready(f"http://127.0.0.1:{port}/readyz", make, project / "run.log")
+        # Startup output ends with the sign-in URL, the first run's credentials just before it;
+        # only request log lines may follow.
+        lines = (project / "run.log").read_text().splitlines()
+        last = max(i for i, line in enumerate(lines) if line.startswith("Sign in at"))
+        assert lines[last] == f"Sign in at http://127.0.0.1:{port}/login", lines
+        assert lines[last - 1].startswith("First run: sign in as admin@example.com with password "), lines
+        assert all("GET /readyz" in line or line.startswith("{") for line in lines[last + 1:]), lines
         pids = server_processes(project / "instance" / "postgres")
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C in the terminal
         make.wait(30)

@@ -23,9 +23,9 @@ def test_review_then_confirm_reverses_part_of_a_transfer(client, login_as, make_
     html = review.get_data(as_text=True)
     assert review.status_code == 200 and "Confirm reversal" in html and "<html" not in html
     rows = re.findall(r'<td class="num">([^<]+)</td>', html)  # per wallet: now, change, after
-    assert rows == ["20.00", "-5.00", "15.00", "30.00", "5.00", "35.00"]
+    assert rows == ["20.00", "-5.00", "15.00", "30.00", "+5.00", "35.00"]
     done = client.post(f"/transactions/{tx['id']}/reverse", data=data, headers=HX).get_data(as_text=True)
-    assert "Reversal done" in done and "Reversed so far: 5.00 of 20.00" in done
+    assert "Reversal done" in done and "Reversed so far: 5.00 USD of 20.00 USD" in done
     again = client.post(f"/transactions/{tx['id']}/reverse", data=data, headers=HX).get_data(as_text=True)
     assert "already done" in again  # the same token replays, it does not reverse twice
     assert [service.get_wallet(w)["balance"] for w in (a["id"], b["id"])] == ["35.00", "15.00"]

@@ -5,7 +5,7 @@ import pytest
 from wallet_app.auth.roles import PERMISSIONS
 
 ROLES = ["anonymous", "viewer", "support", "finance", "admin"]
-PUBLIC = {"auth.login", "health.healthz", "health.readyz", "static"}
+PUBLIC = {"auth.login", "login", "health.healthz", "health.readyz", "static"}
 
 
 def console_rules(app):

@@ -3,7 +3,7 @@ from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import BaseConverter, ValidationError
 
-from . import config, error_pages, request_log, security, throttle
+from . import config, error_pages, formatting, request_log, security, throttle
 from .extensions import csrf, db, htmx, login_manager, migrate
 
 
@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     request_log.init_app(app)
     error_pages.init_app(app)
+    formatting.init_app(app)
     app.register_error_handler(DBAPIError, _database_unavailable)
     app.context_processor(_allowed_values)
 
@@ -74,15 +75,16 @@ def _register_blueprints(app: Flask) -> None:
     from .admin import fees as _admin_fees, routes as _admin_routes, tokens as _admin_tokens  # noqa: F401
     from .admin.blueprint import bp as admin_bp
     from .api.routes import bp as api_bp
-    from .auth.routes import bp as auth_bp
+    from .auth.routes import bp as auth_bp, login_alias
     from .finance.routes import bp as finance_bp
     from .health import bp as health_bp
-    from .wallets import manage as _manage, transactions as _transactions  # noqa: F401
+    from .wallets import find as _find, manage as _manage, notes as _notes, transactions as _transactions  # noqa: F401
     from .wallets.routes import bp as wallets_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(wallets_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.add_url_rule("/login", "login", login_alias)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(finance_bp, url_prefix="/finance")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

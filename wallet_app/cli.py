@@ -1,5 +1,5 @@
-"""Maintenance commands: flask --app wsgi create-operator | demo-data | reconcile | create-token |
-expire-holds."""
+"""Maintenance commands: flask --app wsgi create-operator | reset-password | demo-data | reconcile |
+create-token | expire-holds | serve."""
 import os
 import random
 import secrets
@@ -10,10 +10,12 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from . import config
 from .errors import WalletError
 from .services.audit import Actor
 
 CLI_ACTOR = Actor(scope="cli", name="cli")
+FIRST_RUN = config.INSTANCE / "first-run-credentials"  # the demo admin's, until `serve` has shown them
 
 
 def register(app: Flask) -> None:
@@ -22,6 +24,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(reconcile)
     app.cli.add_command(create_token)
     app.cli.add_command(expire_holds)
+    app.cli.add_command(reset_password)
+    app.cli.add_command(serve)
 
 
 @click.command("create-operator")
@@ -32,16 +36,36 @@ def create_operator(email: str, role: str) -> None:
     """Create a console operator; the password comes from WALLET_OPERATOR_PASSWORD or a prompt."""
     from .services.operators import create_operator as create
 
+    try:
+        user = create(email, _password(), role, actor=CLI_ACTOR)
+    except WalletError as exc:
+        raise click.ClickException(f"{exc.field}: {exc.message}") from None
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+def _password() -> str:
+    """WALLET_OPERATOR_PASSWORD when set, else asked twice on the terminal."""
     password = os.environ.get("WALLET_OPERATOR_PASSWORD")
     if password is None:
         if not sys.stdin.isatty():
             raise click.UsageError("No terminal to ask for a password: set WALLET_OPERATOR_PASSWORD.")
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@click.command("reset-password")
+@with_appcontext
+@click.argument("email")
+def reset_password(email: str) -> None:
+    """Set an operator's password (the way back in for the first admin); from
+    WALLET_OPERATOR_PASSWORD or a prompt. Their open sessions end."""
+    from .services.operators import set_password
+
     try:
-        user = create(email, password, role, actor=CLI_ACTOR)
+        user = set_password(email, _password(), actor=CLI_ACTOR)
     except WalletError as exc:
         raise click.ClickException(f"{exc.field}: {exc.message}") from None
-    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+    click.echo(f"Password of {user.role} {user.email} changed; their open sessions have ended.")
 
 
 @click.command("demo-data")
@@ -50,6 +74,8 @@ def create_operator(email: str, role: str) -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when wallets already exist (first run only).")
 def demo_data(seed: int, if_empty: bool) -> None:
     """Create demo wallets in USD and EUR with a few hundred history entries, and a demo admin."""
+    from flask import current_app
+
     from .extensions import db
     from .models import User, Wallet
     from .ledger import operations
@@ -85,6 +111,9 @@ def demo_data(seed: int, if_empty: bool) -> None:
         password = os.environ.get("WALLET_OPERATOR_PASSWORD") or secrets.token_urlsafe(12)
         create(email, password, "admin", actor=CLI_ACTOR)
         click.echo(f"Demo admin: sign in as {email} with password {password}")
+        if not current_app.testing:  # `flask serve` repeats it last, then deletes it
+            FIRST_RUN.write_text(f"{email} {password}\n")
+            FIRST_RUN.chmod(0o600)
     click.echo(f"Created {len(names)} wallets and {moves} transfers. "
                "Add operators with: flask --app wsgi create-operator EMAIL --role support")
 
@@ -94,9 +123,10 @@ def demo_data(seed: int, if_empty: bool) -> None:
 def reconcile() -> None:
     """Check every ledger invariant; exit 1 listing each mismatch when any fails."""
     from .extensions import db
-    from .finance.reconcile import reconcile as run
+    from .finance.reconcile import reconcile as run, run_and_keep
 
     report = run(db.session)
+    run_and_keep(CLI_ACTOR, report)  # listed on the Reconcile page with the console's runs
     for check in report.checks:
         state = "ok" if check.passed else f"FAILED ({check.count} mismatches)"
         click.echo(f"{check.name}: {state} - {check.description}")
@@ -131,3 +161,29 @@ def expire_holds() -> None:
     from .ledger.operations import expire_holds as expire
 
     click.echo(f"Expired {expire(actor=Actor(scope='cli', name='expire-holds'))} holds.")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int) -> None:
+    """Serve the console locally (`make run`): bind, then end the output with the sign-in URL
+    and, on the first run, the demo admin's credentials, then serve until Ctrl-C."""
+    from flask import current_app
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, current_app._get_current_object(), threaded=True)
+    click.echo(f"Serving the wallet console on http://{host}:{server.server_port} (Ctrl-C stops it).")
+    if FIRST_RUN.exists():
+        email, _, password = FIRST_RUN.read_text().strip().partition(" ")
+        FIRST_RUN.unlink()
+        click.echo(f"First run: sign in as {email} with password {password}")
+    click.echo(f"Sign in at http://{host}:{server.server_port}/login")
+    sys.stdout.flush()  # a log file or pipe must see it now, not at exit
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -11,7 +11,7 @@ MESSAGES = {403: "Your role does not allow this page or action.",
             429: "Too many requests; wait a moment and try again.",
             500: "Something went wrong on our side. Nothing was changed; please try again."}
 # A refusal names a service field; the form may call its input otherwise.
-FIELD_ALIASES = {"wallet_id": "amount", "from_wallet_id": "amount"}
+FIELD_ALIASES = {"wallet_id": "amount", "from_wallet_id": "amount", "to_wallet_id": "recipient"}
 
 
 def form_view(template: str, *, errors_in=None, status: int | None = 422, **context) -> None:

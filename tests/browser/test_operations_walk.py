@@ -49,7 +49,7 @@ def test_an_admin_withdraws_reverses_sets_limits_and_closes_a_wallet(live_app, b
     expect(page.locator("#reverse-panel")).to_contain_text("83.50")
     shot("reversal-review", both=True)
     page.get_by_role("button", name="Confirm reversal").click()
-    expect(page.locator("#reverse-panel")).to_contain_text("Reversed so far: 5.00 of 20.00")
+    expect(page.locator("#reverse-panel")).to_contain_text("Reversed so far: 5.00 USD of 20.00 USD")
     shot("reversal-receipt")
 
     # Limits: a maximum below the balance is refused next to its field; a valid one is saved.

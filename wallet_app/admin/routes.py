@@ -42,6 +42,16 @@ def update_operator(user_id):
     return redirect(url_for("admin.operators"), 303)
 
 
+@bp.post("/operators/<id:user_id>/password")
+@require("manage")
+def reset_password(user_id):
+    """A temporary password the operator must change at their next sign-in."""
+    form_view("admin/operators.html", form=OperatorForm(formdata=None), users=operator_service.list_operators())
+    user = operator_service.reset_password(user_id, request.form.get("password", ""), actor=operator_actor())
+    flash(f"{user.email}: password reset. They choose a new one when they next sign in.")
+    return redirect(url_for("admin.operators"), 303)
+
+
 @bp.get("/audit")
 @require("manage")
 def audit():

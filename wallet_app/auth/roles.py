@@ -15,6 +15,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reconcile": frozenset({"finance", "admin"}),
     "rates": frozenset({"finance", "admin"}),
     "manage": frozenset({"admin"}),
+    "note": frozenset({"support", "finance", "admin"}),  # notes on a wallet (viewers only read them)
 }
 
 

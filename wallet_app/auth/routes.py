@@ -2,15 +2,16 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.exceptions import TooManyRequests
 
 from .. import throttle
 from ..error_pages import form_view
 from ..extensions import login_manager
+from ..services import operators
 from ..services.signin import sign_in, sign_out
-from .forms import SignInForm
-from .roles import operator_actor
+from .forms import PasswordForm, SignInForm
+from .roles import operator_actor, require
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
@@ -53,3 +54,36 @@ def logout():
     session.clear()
     flash("You are signed out.")
     return redirect(url_for("auth.login"), 303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@require("read")  # every role
+def password():
+    """Change one's own password (forced after an admin's reset: see `_password_first`)."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        form_view("auth/password.html", errors_in=form)
+        user = operators.change_password(current_user.id, form.current_password.data, form.new_password.data,
+                                         form.confirm_password.data, actor=operator_actor())
+        login_user(user)  # this session carries on under the new session version; the others ended
+        flash("Password changed.")
+        return redirect(url_for("wallets.index"), 303)
+    return render_template("auth/password.html", form=form), 422 if form.errors else 200
+
+
+@bp.before_app_request
+def _password_first():
+    """After an admin's reset, the operator's first page is the password change."""
+    if getattr(current_user, "must_change_password", False) and current_user.is_authenticated \
+            and request.endpoint not in ("auth.password", "auth.logout", "static") \
+            and not request.path.startswith("/api/"):
+        flash("Your password was reset by an admin: choose a new one to continue.")
+        return redirect(url_for("auth.password"), 303)
+    return None
+
+
+
+def login_alias():
+    """/login, where people type it: the sign-in page (the query string, `next` included, kept)."""
+    query = request.query_string.decode()
+    return redirect(url_for("auth.login") + (f"?{query}" if query else ""), 301)

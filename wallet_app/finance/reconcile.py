@@ -1,4 +1,6 @@
-"""Reconciliation: each ledger invariant of docs/DESIGN.md ("Invariants") as a named check."""
+"""Reconciliation: each ledger invariant of docs/DESIGN.md ("Invariants") as a named check,
+with the figures behind it (what it examined, per-currency totals, time taken); runs are kept."""
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -16,6 +18,8 @@ class Check:
     description: str
     mismatches: list[str] = field(default_factory=list)
     count: int = 0
+    examined: str = ""  # what it looked at, e.g. "1,204 wallets" (filled in by reconcile())
+    ms: float = 0.0
 
     @property
     def passed(self) -> bool:
@@ -30,15 +34,56 @@ class Check:
 @dataclass
 class Report:
     checks: list[Check]
+    totals: list[dict] = field(default_factory=list)
+    ms: float = 0.0
 
     @property
     def ok(self) -> bool:
         return all(c.passed for c in self.checks)
 
+    def figures(self) -> dict:
+        """What a kept run stores (JSON)."""
+        return {"checks": [{"name": c.name, "description": c.description, "count": c.count, "examined": c.examined,
+                            "ms": round(c.ms, 1), "mismatches": c.mismatches} for c in self.checks],
+                "totals": self.totals}
+
+
+# What each check reads, counted once per run: "examined" beside its result.
+_SCOPE = """SELECT (SELECT count(*) FROM wallets) AS wallets, (SELECT count(*) FROM transactions) AS transactions,
+                   (SELECT count(*) FROM wallet_history) AS legs, (SELECT count(*) FROM idempotency_keys) AS keys,
+                   (SELECT count(*) FROM currencies) AS currencies"""
+_EXAMINES = {"wallet_balances": "wallets", "balance_after_chain": "legs", "transaction_legs": "transactions",
+             "currency_totals": "currencies", "limits": "wallets", "idempotency_keys": "keys",
+             "known_kinds": "transactions", "reversals": "transactions", "fees_collected": "currencies",
+             "holds": "wallets"}
+_NOUNS = {"wallets": ("wallet", "wallets"), "legs": ("leg", "legs"), "transactions": ("transaction", "transactions"),
+          "keys": ("idempotency key", "idempotency keys"), "currencies": ("currency", "currencies")}
+
 
 def reconcile(s: Session) -> Report:
-    """Run every check; each lists its mismatches. Read-only."""
-    return Report([check(s) for check in CHECKS])
+    """Run every check; each lists its mismatches and the amounts behind them. Read-only."""
+    started = time.perf_counter()
+    scope = _rows(s, _SCOPE)[0]._asdict()
+    checks = []
+    for run in CHECKS:
+        t = time.perf_counter()
+        check = run(s)
+        check.ms = (time.perf_counter() - t) * 1000
+        what = _EXAMINES.get(check.name)
+        if what:
+            n = scope[what]
+            check.examined = f"{n:,} {_NOUNS[what][n != 1]}"
+        checks.append(check)
+    totals = [{"currency": r.currency, "customers": format_amount(r.customers, r.currency),
+               "fees": format_amount(r.fees, r.currency), "world": format_amount(r.world, r.currency),
+               "fx": format_amount(r.fx, r.currency),
+               "sum": format_amount(r.customers + r.fees + r.world + r.fx, r.currency)} for r in _rows(s, """
+        SELECT currency, coalesce(sum(balance) FILTER (WHERE system_purpose IS NULL), 0) AS customers,
+               coalesce(sum(balance) FILTER (WHERE system_purpose = 'fees'), 0) AS fees,
+               coalesce(sum(balance) FILTER (WHERE system_purpose = 'world'), 0) AS world,
+               coalesce(sum(balance) FILTER (WHERE system_purpose = 'fx'), 0) AS fx
+        FROM wallets GROUP BY currency ORDER BY currency""")]
+    return Report(checks, totals, (time.perf_counter() - started) * 1000)
 
 
 def _rows(s: Session, sql: str, **params):
@@ -197,3 +242,46 @@ def known_kinds(s: Session) -> Check:
 
 CHECKS = (wallet_balances, balance_chain, transaction_legs, currency_totals, floors, idempotency, known_kinds,
           reversals, fees_collected, holds)
+
+
+# -- kept runs -------------------------------------------------------------------------------
+def run_and_keep(actor, report: Report | None = None) -> dict:
+    """Run every check (or take `report`, just run) and keep the run: who, when, how long,
+    each check's figures."""
+    from ..extensions import db
+    from ..models import ReconcileRun
+    from ..services import audit
+    from ..services.atomic import atomic
+
+    report = report or reconcile(db.session)
+
+    def op(s: Session) -> dict:
+        run = ReconcileRun(duration_ms=round(report.ms), ok=report.ok, run_by=actor.name, figures=report.figures())
+        s.add(run)
+        s.flush()
+        audit.record(s, actor, "reconcile", "reconcile_run", run.id, ok=report.ok)
+        return _run_dict(run)
+
+    return atomic(db.session, op)
+
+
+def runs(*, cursor=None, limit: int = 20) -> tuple[list[dict], str | None]:
+    """Past runs, newest first, keyset-paginated on id."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..models import ReconcileRun
+    from ..services import validate
+
+    stmt = select(ReconcileRun).order_by(ReconcileRun.id.desc()).limit(limit + 1)
+    if (before := validate.cursor(cursor)) is not None:
+        stmt = stmt.where(ReconcileRun.id < before)
+    rows = db.session.scalars(stmt).all()
+    items = [_run_dict(r) for r in rows[:limit]]
+    return items, (str(items[-1]["id"]) if len(rows) > limit else None)
+
+
+def _run_dict(r) -> dict:
+    from ..services.serialize import iso
+    return {"id": r.id, "started_at": iso(r.started_at), "duration_ms": r.duration_ms, "ok": r.ok,
+            "run_by": r.run_by, "figures": r.figures}

@@ -1,13 +1,12 @@
 """Finance pages: CSV exports (streamed) and reconciliation."""
 from datetime import date
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
 
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
-from ..extensions import db
 from . import exports
-from .reconcile import reconcile as run_reconcile
+from . import reconcile as reconciliation
 
 bp = Blueprint("finance", __name__)
 
@@ -46,4 +45,15 @@ def balances_csv():
 @bp.get("/reconcile")
 @require("reconcile")
 def reconcile():
-    return render_template("finance/reconcile.html", report=run_reconcile(db.session))
+    """The latest kept run in full (or the one asked for by `run`), and the past runs listed."""
+    runs, cursor = reconciliation.runs(cursor=request.args.get("cursor"))
+    return render_template("finance/reconcile.html", runs=runs, cursor=cursor)
+
+
+@bp.post("/reconcile")
+@require("reconcile")
+def run_reconcile():
+    """Run every check now; the run is kept (a GET never writes)."""
+    run = reconciliation.run_and_keep(operator_actor())
+    flash(f"Reconcile run {run['id']}: " + ("every invariant holds." if run["ok"] else "some invariants FAIL."))
+    return redirect(url_for("finance.reconcile"), 303)

@@ -5,16 +5,16 @@ from datetime import datetime, timezone
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from ..errors import NotFound
+from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import Transaction, Wallet, WalletHistory
-from ..money import check_currency, format_amount
+from ..money import check_currency, format_amount, parse_amount
 from ..services import validate
 from ..services.serialize import history_entry_dict, iso, wallet_dict
-from .catalogue import Movement
+from .catalogue import KINDS, Movement
 
 __all__ = ["Page", "get_wallet", "list_wallets", "history", "holds", "awaiting_approval", "get_transaction",
-           "transaction_dict"]
+           "transaction_dict", "wallet_names", "find", "recipient"]
 
 @dataclass(frozen=True)
 class Page:
@@ -84,7 +84,7 @@ def list_wallets(q=None, *, currency=None, status=None, cursor=None, limit=None)
     stmt = select(Wallet).where(Wallet.system_purpose.is_(None)).order_by(Wallet.id.desc()).limit(limit + 1)
     q = validate.text(q, "q", 200)
     if q:
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = "%" + _escape_like(q) + "%"
         conds = [Wallet.owner_name.ilike(like, escape="\\"), Wallet.owner_email.ilike(like, escape="\\"),
                  Wallet.external_ref.ilike(like, escape="\\")]
         if q.isascii() and q.isdigit() and len(q) <= 18:
@@ -101,27 +101,93 @@ def list_wallets(q=None, *, currency=None, status=None, cursor=None, limit=None)
 
 
 def history(wallet_id, *, cursor=None, limit=None, since: datetime | None = None,
-            until: datetime | None = None) -> Page:
-    """A wallet's legs, newest first, keyset-paginated on (wallet_id, id)."""
+            until: datetime | None = None, kind=None, min_amount=None, max_amount=None, reference=None,
+            with_names: bool = False) -> Page:
+    """A wallet's legs, newest first, keyset-paginated on (wallet_id, id). Filters: a time
+    range [since, until), the kind, the leg's size (credit or debit) from `min_amount` to
+    `max_amount`, and text in the reference. `with_names` adds the counterparty's owner name."""
     wallet = get_wallet(wallet_id)
     limit = validate.limit(limit)
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput("From is after To: the range ends before it starts.", field="until")
+    if kind and kind not in KINDS:
+        raise InvalidInput("Unknown kind.", field="kind")
+    low, high = (parse_amount(v, field=f, allow_zero=True) if v else None
+                 for v, f in ((min_amount, "min_amount"), (max_amount, "max_amount")))
+    if low is not None and high is not None and low > high:
+        raise InvalidInput("The largest amount is below the smallest.", field="max_amount")
+    reference = validate.text(reference, "reference", 200)
     h, t = WalletHistory, Transaction
     counterparty = case((h.amount < 0, t.dest_wallet_id), else_=t.source_wallet_id)
     where, order = h.newest_first(wallet["id"])
-    stmt = (
-        select(h.id, h.transaction_id, t.kind, h.amount, h.balance_after, t.reference, t.fee,
-               t.reverses_transaction_id, t.created_by, h.created_at, counterparty.label("counterparty_wallet_id"))
-        .join(t, t.id == h.transaction_id)
-        .where(*where).order_by(*order).limit(limit + 1)
-    )
+    columns = [h.id, h.transaction_id, t.kind, h.amount, h.balance_after, t.reference, t.fee,
+               t.reverses_transaction_id, t.created_by, h.created_at, counterparty.label("counterparty_wallet_id")]
+    stmt = select(*columns).join(t, t.id == h.transaction_id)
+    if with_names:
+        other = aliased(Wallet)
+        stmt = stmt.add_columns(other.owner_name.label("counterparty_name")).outerjoin(other, other.id == counterparty)
+    stmt = stmt.where(*where).order_by(*order).limit(limit + 1)
     if (before := validate.cursor(cursor)) is not None:
         stmt = stmt.where(h.id < before)
     if since is not None:
         stmt = stmt.where(h.created_at >= since)
     if until is not None:
         stmt = stmt.where(h.created_at < until)
+    if kind:
+        stmt = stmt.where(t.kind == kind)
+    if low is not None:
+        stmt = stmt.where(func.abs(h.amount) >= low)
+    if high is not None:
+        stmt = stmt.where(func.abs(h.amount) <= high)
+    if reference:
+        stmt = stmt.where(t.reference.ilike("%" + _escape_like(reference) + "%", escape="\\"))
     rows = db.session.execute(stmt).all()
-    return _page([history_entry_dict(r, wallet["currency"]) for r in rows], limit)
+    return _page([history_entry_dict(r, wallet["currency"]) | ({"counterparty_name": r.counterparty_name}
+                                                               if with_names else {}) for r in rows], limit)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def recipient(text, *, exclude: int | None = None) -> dict:
+    """The one customer wallet `text` names (an exact id, or the only match of the search), for
+    a transfer typed without picking from the list; else a refusal naming `recipient`."""
+    text = validate.text(text, "recipient", 200)
+    if text is None:
+        raise InvalidInput("Choose the wallet to send to.", field="recipient")
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        return get_wallet(text, "recipient")
+    matches = [w for w in list_wallets(text, limit=3).items if w["id"] != exclude]
+    if len(matches) != 1:
+        raise InvalidInput("No wallet matches this." if not matches else
+                           "Several wallets match: pick one from the list.", field="recipient")
+    return matches[0]
+
+
+def wallet_names(ids) -> dict[int, str]:
+    """Owner names of these wallets (system wallets' too: "World (USD)"), in one query."""
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Wallet.id, Wallet.owner_name).where(Wallet.id.in_(ids))).all())
+
+
+def find(q, *, limit: int = 10) -> dict:
+    """The header search: customer wallets by name, email, reference or id, and transactions
+    by id or by the start of their reference. Each list is the newest `limit`."""
+    q = validate.text(q, "q", 200, required=True)
+    wallets = list_wallets(q, limit=limit)
+    tx = select(Transaction.id, Transaction.kind, Transaction.amount, Transaction.currency, Transaction.reference,
+                Transaction.created_at)
+    conds = [Transaction.reference.like(_escape_like(q) + "%", escape="\\")]
+    if q.isascii() and q.isdigit() and len(q) <= 18:
+        conds.append(Transaction.id == int(q))
+    rows = db.session.execute(tx.where(or_(*conds)).order_by(Transaction.id.desc()).limit(limit)).all()
+    return {"q": q, "wallets": wallets.items, "more_wallets": wallets.next_cursor is not None,
+            "transactions": [{"id": r.id, "kind": r.kind, "amount": format_amount(r.amount, r.currency),
+                              "currency": r.currency, "reference": r.reference, "created_at": iso(r.created_at)}
+                             for r in rows]}
 
 
 def get_transaction(transaction_id) -> dict:

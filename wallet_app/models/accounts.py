@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Identity, Index, String, func, true
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Identity, Index, String, desc, false, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -24,6 +24,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Bumped on deactivation and password change: old sessions stop matching at once.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set by an admin's reset: the operator picks a new password before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())
 
@@ -69,7 +71,9 @@ class AuditLog(db.Model):
     """Who did what to which object, when and from where."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_created_at", "created_at"),)
+    __table_args__ = (Index("ix_audit_log_created_at", "created_at"),
+                      # A wallet page's activity: the entries of one object, newest first.
+                      Index("ix_audit_log_object", "object_type", "object_id", desc("id")))
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     actor: Mapped[str] = mapped_column(String(320), index=True)

@@ -84,6 +84,9 @@ class Transaction(db.Model):
               postgresql_where=text("status IN ('pending', 'awaiting_approval')")),
         Index("ix_transactions_open_by_expiry", "expires_at",
               postgresql_where=text("status IN ('pending', 'awaiting_approval')")),
+        # The header search: a transaction by the start of its reference (LIKE 'text%').
+        Index("ix_transactions_reference", "reference", postgresql_ops={"reference": "text_pattern_ops"},
+              postgresql_where=text("reference IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)

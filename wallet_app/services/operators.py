@@ -78,3 +78,71 @@ def update_operator(user_id, *, actor: Actor, role: str | None = None, active: b
         return user
 
     return atomic(session or db.session, op)
+
+
+def change_password(user_id: int, current: str, new: str, confirm: str, *, actor: Actor,
+                    session: Session | None = None) -> User:
+    """An operator changes their own password: the current one first. Every other session
+    of theirs ends (session_version); the caller signs this one in again."""
+    def op(s: Session) -> User:
+        user = s.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound("No such operator.", field="user_id")
+        if not verify_password(user.password_hash, current or ""):
+            raise InvalidInput("This is not your current password.", field="current_password")
+        if new == current:
+            raise InvalidInput("Choose a password other than the current one.", field="new_password")
+        _set_password(user, new, confirm, field="new_password")
+        user.must_change_password = False
+        audit.record(s, actor, "operator.password", "user", user.email)
+        s.flush()
+        return user
+
+    return atomic(session or db.session, op)
+
+
+def reset_password(user_id, temporary: str, *, actor: Actor, session: Session | None = None) -> User:
+    """An admin sets another operator's password: a temporary one, changed by them at their
+    next sign-in before anything else; their open sessions end at once."""
+    user_id = validate.wallet_id(user_id, "user_id")
+    if actor.scope == f"user:{user_id}":
+        raise InvalidInput("Change your own password from your account page.", field="password")
+
+    def op(s: Session) -> User:
+        user = s.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound("No such operator.", field="user_id")
+        _set_password(user, temporary, temporary, field="password")
+        user.must_change_password = True
+        audit.record(s, actor, "operator.password_reset", "user", user.email)
+        s.flush()
+        return user
+
+    return atomic(session or db.session, op)
+
+
+def set_password(email: str, password: str, *, actor: Actor, session: Session | None = None) -> User:
+    """`flask reset-password EMAIL`: whoever runs it on the server chooses the password (the
+    way back in for a locked-out first admin); it is not forced to change again."""
+    email = validate.email(email, "email", required=True)
+
+    def op(s: Session) -> User:
+        user = s.scalars(select(User).where(User.email == email).with_for_update()).first()
+        if user is None:
+            raise NotFound(f"No operator {email}.", field="email")
+        _set_password(user, password, password, field="password")
+        user.must_change_password = False
+        audit.record(s, actor, "operator.password_reset", "user", user.email)
+        s.flush()
+        return user
+
+    return atomic(session or db.session, op)
+
+
+def _set_password(user: User, password: str, confirm: str, *, field: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"Passwords have at least {MIN_PASSWORD} characters.", field=field)
+    if password != confirm:
+        raise InvalidInput("The two passwords differ.", field="confirm_password")
+    user.password_hash = hash_password(password)
+    user.session_version += 1  # every open session of theirs ends (auth/loader.py)

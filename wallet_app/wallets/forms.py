@@ -2,7 +2,7 @@
 import uuid
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..ledger.idempotency import MAX_KEY_LENGTH
@@ -48,7 +48,13 @@ class WithdrawalForm(MoneyForm):
 
 
 class TransferForm(MoneyForm):
-    to_wallet_id = StringField("To wallet id", validators=[DataRequired()], render_kw={"inputmode": "numeric"})
+    """The recipient is found by an active search (`recipient`: name, email, reference or id)
+    and picked from its results (`to_wallet_id`, a radio). Without JavaScript the typed text
+    alone is enough when it names one wallet."""
+
+    recipient = StringField("To wallet: name, email, reference or id", validators=[Optional(), Length(max=200)],
+                            render_kw={"autocomplete": "off", "type": "search"})
+    to_wallet_id = StringField("To wallet", validators=[Optional()])
 
 
 # What each status stops, for the wallet page's banner and the status review step.
@@ -77,3 +83,31 @@ class WalletForm(FlaskForm):
     owner_email = StringField("Owner email", validators=[Optional(), Length(max=320)])
     external_ref = StringField("External reference", validators=[Optional(), Length(max=100)])
     currency = SelectField("Currency", choices=sorted(MINOR_UNITS, key=lambda c: (c != "USD", c)), default="USD")
+
+
+class HistoryFilterForm(FlaskForm):
+    """The history's filters, read from the query string (a GET: no CSRF token)."""
+
+    since = StringField("From", validators=[Optional()], render_kw={"type": "date"})
+    until = StringField("To", validators=[Optional()], render_kw={"type": "date"})
+    kind = SelectField("Kind", choices=[], validate_choice=False)
+    min_amount = StringField("Amount from", validators=[Optional()], render_kw={"inputmode": "decimal", "size": 8})
+    max_amount = StringField("Amount to", validators=[Optional()], render_kw={"inputmode": "decimal", "size": 8})
+    reference = StringField("Reference contains", validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        from ..ledger.catalogue import KINDS
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [("", "All kinds")] + [(k.name, k.label) for k in KINDS.values()]
+
+
+class StatementForm(FlaskForm):
+    """A wallet's statement: its history as CSV for a range of days (a GET download)."""
+
+    since = StringField("From", validators=[Optional()], render_kw={"type": "date"})
+    until = StringField("To", validators=[Optional()], render_kw={"type": "date"})
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField("Add a note", validators=[DataRequired("Write the note first."), Length(max=2000)],
+                         render_kw={"rows": 3, "maxlength": 2000})

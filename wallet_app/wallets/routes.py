@@ -1,15 +1,13 @@
 """Operator pages: dashboard, wallets, wallet detail with fund and transfer, transactions."""
-from datetime import date, datetime, time, timedelta, timezone
-
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from ..auth.roles import can, operator_actor, require
 from ..error_pages import form_view
-from ..finance.exports import parse_day
 from ..ledger import operations, queries
-from ..services import stats
-from .forms import STATUS_CONSEQUENCES, FundForm, LimitsForm, StatusForm, TransferForm, WalletForm, WithdrawalForm
+from ..services import pages, stats
+from .forms import (STATUS_CONSEQUENCES, FundForm, HistoryFilterForm, LimitsForm, NoteForm, StatementForm, StatusForm,
+                    TransferForm, WalletForm, WithdrawalForm)
 from .htmx import focus_attribute, render, respond, wants_fragment
 
 bp = Blueprint("wallets", __name__)
@@ -26,7 +24,7 @@ def permissions():
 @require("read")
 def index():
     data = stats.dashboard()
-    charts = {cur: stats.bars([v for _, v in points]) for cur, points in data["daily"].items()}
+    charts = {cur: stats.chart(points) for cur, points in data["daily"].items()}
     return render("wallets/dashboard.html", "wallets/dashboard.html", data=data, charts=charts)
 
 
@@ -53,6 +51,7 @@ def create_wallet():
     wallet = operations.create_wallet(form.owner_name.data, form.currency.data, actor=operator_actor(),
                                       owner_email=form.owner_email.data, external_ref=form.external_ref.data)
     target = url_for("wallets.wallet", wallet_id=wallet["id"])
+    flash(f"Wallet {wallet['id']} created for {wallet['owner_name']} ({wallet['currency']}).")
     if request.htmx:  # a full navigation to the new wallet, not a page inside the form
         return "", 204, {"HX-Redirect": target}
     return redirect(target, 303)
@@ -64,14 +63,26 @@ def wallet(wallet_id):
     return render("wallets/detail.html", "wallets/detail.html", **_detail(wallet_id))
 
 
-def _detail(wallet_id: int) -> dict:
-    wallet = queries.get_wallet(wallet_id)
-    return {"wallet": wallet, "history": queries.history(wallet_id, limit=25),
-            "chart": stats.bars(stats.balance_series(wallet_id)),
+def _detail(wallet_id: int, args=None) -> dict:
+    """Everything the wallet page shows (one service call) and its forms."""
+    data = pages.wallet_page(wallet_id, args)
+    wallet = data["wallet"]
+    filters = HistoryFilterForm(formdata=args or None, meta={"csrf": False})
+    if data["history_error"] is not None:
+        _attach(filters, data["history_error"])
+    chart = stats.chart([(None, v) for v in data["chart"]], signed=True)
+    return {**data, "chart": chart, "filters": filters,
             # formdata=None: a fresh form, with a NEW idempotency token, never the posted one
             "forms": {kind: form(formdata=None) for kind, form in MOVE_FORMS.items()},
             "limits_form": LimitsForm(formdata=None, data={k: wallet[k] for k in operations.LIMITS}),
-            "status_form": StatusForm(formdata=None), "consequences": STATUS_CONSEQUENCES}
+            "status_form": StatusForm(formdata=None), "consequences": STATUS_CONSEQUENCES,
+            "note_form": NoteForm(formdata=None), "statement_form": StatementForm(formdata=None, meta={"csrf": False})}
+
+
+def _attach(form, error) -> None:
+    """A refusal the service returned (not raised): its message next to its field."""
+    field = getattr(form, error.field or "", None) or form.until
+    field.errors = [*field.errors, error.message]
 
 
 def _step(wallet_id: int, kind: str, step: str, **extra) -> tuple[str, dict]:
@@ -97,18 +108,19 @@ def move_form(wallet_id, kind):
 @bp.get("/wallets/<id:wallet_id>/history")
 @require("read")
 def history(wallet_id):
-    wallet = queries.get_wallet(wallet_id)
-    since, until = (parse_day(request.args.get(f), f) for f in ("since", "until"))
-    page = queries.history(wallet_id, cursor=request.args.get("cursor"), limit=25,
-                           since=_midnight(since), until=_midnight(until, days=1))
-    fragment = "wallets/_history_rows.html" if request.args.get("cursor") else "wallets/_history.html"
-    # The whole page (a reload of a filtered URL) also needs the forms and chart.
-    rest = {} if wants_fragment() else {k: v for k, v in _detail(wallet_id).items() if k not in ("wallet", "history")}
-    return render("wallets/detail.html", fragment, wallet=wallet, history=page, **rest)
-
-
-def _midnight(day: date | None, days: int = 0) -> datetime | None:
-    return datetime.combine(day + timedelta(days=days), time(), timezone.utc) if day else None
+    """The history filtered (kind, amounts, reference, days); a filter at fault is a 422 with
+    its message next to it. A cursor asks for the next rows only."""
+    if request.args.get("cursor") and wants_fragment():
+        data = pages.wallet_history_page(wallet_id, request.args, cursor=request.args.get("cursor"))
+        return respond("wallets/_history_rows.html", **data, filters=None)
+    if wants_fragment():
+        data = pages.wallet_history_page(wallet_id, request.args)
+        filters = HistoryFilterForm(formdata=request.args, meta={"csrf": False})
+        if data["history_error"] is not None:
+            _attach(filters, data["history_error"])
+        return respond("wallets/_history.html", 422 if data["history_error"] else 200, **data, filters=filters)
+    context = _detail(wallet_id, request.args)
+    return respond("wallets/detail.html", 422 if context["history_error"] else 200, **context)
 
 
 @bp.post("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>/confirm")
@@ -120,7 +132,7 @@ def confirm(wallet_id, kind):
     if not form.validate_on_submit():
         return respond(template, 422, form=form, **context)
     form_view(template, errors_in=form, **context)
-    to = form.to_wallet_id.data if kind == "transfer" else None
+    to = _recipient(form, wallet_id) if kind == "transfer" else None
     source, dest = {"fund": (None, wallet_id), "transfer": (wallet_id, to), "withdrawal": (wallet_id, None)}[kind]
     preview = operations.preview(kind, source, dest, form.amount.data, actor=operator_actor())
     return respond(template, form=form, **context | {"step": "confirm", "preview": preview})
@@ -142,7 +154,15 @@ def move(wallet_id, kind):
         result = operations.withdraw(wallet_id, form.amount.data, idempotency_key=key, actor=actor,
                                      reference=reference)
     else:
-        result = operations.transfer(wallet_id, form.to_wallet_id.data, form.amount.data, idempotency_key=key,
+        result = operations.transfer(wallet_id, _recipient(form, wallet_id), form.amount.data, idempotency_key=key,
                                      actor=actor, reference=reference)
-    template, context = _step(wallet_id, kind, "receipt", tx=result.transaction, replayed=result.replayed)
+    template, context = _step(wallet_id, kind, "receipt", tx=result.transaction, replayed=result.replayed,
+                              names=queries.wallet_names(e["wallet_id"] for e in result.transaction["entries"]))
     return respond(template, form=MOVE_FORMS[kind](formdata=None), **context)
+
+
+def _recipient(form, wallet_id: int):
+    """The picked wallet (a radio of the active search), else the one wallet the typed text names."""
+    if form.to_wallet_id.data:
+        return form.to_wallet_id.data
+    return queries.recipient(form.recipient.data, exclude=wallet_id)["id"]

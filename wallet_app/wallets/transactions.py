@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations, queries
+from ..services import pages
 from .htmx import render, wants_fragment
 from .routes import bp
 
@@ -26,18 +27,20 @@ class ReverseForm(FlaskForm):
 
 def _step(tx: dict, panel: str, form, status: int = 200, **context):
     """The reversal panel alone for htmx, else the transaction page with the panel in place."""
-    return render(PAGE, panel, status, tx=tx, form=form, panel=panel, **context)
+    page = {} if wants_fragment() else pages.transaction_page(tx["id"])
+    return render(PAGE, panel, status, **(page | {"tx": tx, "form": form, "panel": panel} | context))
 
 
 def _refusals_into(tx: dict, form) -> None:
     panel = "transactions/_reverse_form.html"
-    form_view(panel if wants_fragment() else PAGE, errors_in=form, tx=tx, panel=panel)
+    page = {} if wants_fragment() else pages.transaction_page(tx["id"])
+    form_view(panel if wants_fragment() else PAGE, errors_in=form, **(page | {"tx": tx}), panel=panel)
 
 
 @bp.get("/transactions/<id:transaction_id>")
 @require("read")
 def transaction(transaction_id):
-    return render(PAGE, PAGE, tx=queries.get_transaction(transaction_id), form=ReverseForm(formdata=None))
+    return render(PAGE, PAGE, **pages.transaction_page(transaction_id), form=ReverseForm(formdata=None))
 
 
 @bp.post("/transactions/<id:transaction_id>/reverse/confirm")
@@ -65,4 +68,5 @@ def reverse(transaction_id):
                                 refund_fee=form.refund_fee.data, idempotency_key=form.idempotency_key.data,
                                 actor=operator_actor())
     return _step(queries.get_transaction(transaction_id), "transactions/_reverse_receipt.html",
-                 ReverseForm(formdata=None), reversal=result.transaction, replayed=result.replayed)
+                 ReverseForm(formdata=None), reversal=result.transaction, replayed=result.replayed,
+                 names=queries.wallet_names(e["wallet_id"] for e in result.transaction["entries"]))
