@@ -44,6 +44,14 @@ UPDATE wallets w SET balance = w.balance + s.total
   WHERE s.wallet_id = w.id;
 INSERT INTO idempotency_keys (scope, key, fingerprint, transaction_id, response_status)
   SELECT 'loader', 'load-' || id, 'fp', id, 201 FROM transactions WHERE id > %(t0)s;
+-- The audit trail the engine would have written (the wallet page shows a wallet's activity
+-- from it), and 50 notes on the treasury, so the page rows read what a real ledger holds.
+INSERT INTO audit_log (actor, action, object_type, object_id, created_at)
+  SELECT 'loader', kind, 'transaction', id::text, created_at FROM transactions WHERE id > %(t0)s;
+INSERT INTO wallet_notes (wallet_id, body, author)
+  SELECT %(w0)s + 1, 'note ' || g, 'loader' FROM generate_series(1, 50) g;
+INSERT INTO audit_log (actor, action, object_type, object_id, created_at)
+  SELECT 'loader', 'wallet.note', 'wallet', (%(w0)s + 1)::text, now() FROM generate_series(1, 50);
 SELECT setval(pg_get_serial_sequence('wallets', 'id'), %(w0)s + %(n)s);
 SELECT setval(pg_get_serial_sequence('transactions', 'id'), %(t0)s + %(n)s + %(t)s);
 SELECT setval(pg_get_serial_sequence('wallet_history', 'id'), (SELECT max(id) FROM wallet_history))
