@@ -69,7 +69,9 @@ def _start(d: date) -> datetime:
 
 
 def record_export(actor: Actor, what: str, filters: dict) -> None:
-    """Audit first, in its own short transaction, then stream."""
+    """Audit first, in its own short transaction, then stream. Where the export reads is chosen
+    before: the audit row is not part of it, so it need not wait for a replica to replay it."""
+    reads.session()
     atomic(db.session, lambda s: audit.record(s, actor, "export", "export", what,
                                               **{k: str(v) for k, v in filters.items() if v is not None}))
 
