@@ -105,9 +105,12 @@ unix_socket_dir =
 auth_type = trust
 auth_file = {self.dir}/userlist.txt
 pool_mode = transaction
+admin_users = postgres
 default_pool_size = {pool_size}
 max_client_conn = 1000
 ignore_startup_parameters = extra_float_digits
+# After a failed server login (PostgreSQL restarting) retry within a second, not 15.
+server_login_retry = 1
 logfile = {self.dir}/pgbouncer.log
 """)
         for path in self.dir.iterdir():
