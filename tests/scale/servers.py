@@ -144,8 +144,11 @@ class HAProxy:
         servers = "\n".join(f"  server {name} 127.0.0.1:{port} check" for name, port in backends.items())
         (self.dir / "haproxy.cfg").write_text(f"""global
   maxconn 2000
+  log stderr format raw local0
 defaults
   mode http
+  log global
+  option httplog
   timeout connect 1s
   timeout client 30s
   timeout server 30s
@@ -163,8 +166,12 @@ backend instances
 """)
         self.proc = subprocess.Popen([tool("haproxy"), "-f", str(self.dir / "haproxy.cfg"), "-db"],
                                      start_new_session=True, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stderr=open(self.dir / "haproxy.log", "wb"))
         _wait_port(self.port, self.proc)
+
+    def log(self) -> str:
+        """One line per request (httplog: status, termination state, retries)."""
+        return (self.dir / "haproxy.log").read_text()
 
     def stop(self) -> None:
         _stop(self.proc)
