@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 PORT   ?= 5000
 
-.PHONY: run test soak bench install install-dev browser scale-tools clean
+.PHONY: run test test-scale soak bench install install-dev browser scale-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ run: install
 
 test: install-dev browser scale-tools
 	$(BIN)/python -m pytest
+
+# Only the scale tests: replica, PgBouncer, two instances behind HAProxy, cache (docs/SCALING.md).
+test-scale: install-dev scale-tools
+	$(BIN)/python -m pytest tests/scale
 
 # The scale tests (tests/scale) start PgBouncer and HAProxy themselves, from Debian's
 # packages: installed with apt when we are root (CI); elsewhere those tests say what is missing.

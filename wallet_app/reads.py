@@ -153,8 +153,10 @@ def note_write() -> None:
     if replica:
         with db.engines["autocommit"].connect() as conn:
             position = lsn(conn.exec_driver_sql(_WRITTEN).scalar())
-    # Past the lag limit the replica is skipped anyway; a minute covers clocks and margins.
-    ttl = math.ceil(max(config["CACHE_SECONDS"], 60 if replica else 0, config["REPLICA_MAX_LAG_SECONDS"] * 2))
+    # Past the lag limit the replica is skipped anyway (a minute covers clocks and margins);
+    # past CACHE_SECONDS the cache holds nothing older than the write.
+    horizon = max(60, config["REPLICA_MAX_LAG_SECONDS"] * 2) if replica else 0
+    ttl = math.ceil(max(config["CACHE_SECONDS"], horizon))
     redis = redis_client()
     if redis is None:
         current_app.extensions["last_writes"].remember(who, position, ttl)
