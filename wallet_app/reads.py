@@ -126,11 +126,14 @@ def _probe():
 
 
 def status() -> dict:
-    """The replica's state for /readyz, probed now: none (not configured), ok, lagging, down."""
+    """The replica's state for /readyz: none (not configured), ok, lagging, down. Probed now,
+    unless it is down and not due for another try: a balancer's frequent checks must not
+    wait on an unreachable replica (the instance stays ready, reading the primary)."""
     if not current_app.config.get("REPLICA_DATABASE_URL"):
         return {"replica": "none"}
     replica = current_app.extensions["reads"]
-    replica.retry_at = 0.0  # a readiness check always asks
+    if time.monotonic() < replica.retry_at:
+        return {"replica": replica.state, "replica_lag_seconds": replica.lag}
     conn, row = _probe()
     if conn is not None:
         conn.close()
