@@ -93,7 +93,7 @@ def main() -> int:
         table += export_rows(url)
         table += page_rows(app, ids, wallets)
         table += operation_rows(app, url, secs, ids)
-        # Row 8 on a primary and a replica of its own (smaller data: two more clusters).
+        # Row 9 on a primary and a replica of its own (smaller data: two more clusters).
         table += replica_reads.measure(secs, *((2_000, 20_000) if opts.quick else (20_000, 400_000)), say=say)
         code, report = harness.reconcile(url)
         say(f"flask reconcile on the bench database after the run (exit {code}):\n{report}")

@@ -1,4 +1,4 @@
-"""Bench row 8: reads per second from the primary alone vs with a streaming replica.
+"""Bench row 9: reads per second from the primary alone vs with a streaming replica.
 
 python -m bench.replica_reads [--seconds S] [--wallets N] [--rows N]
 
@@ -89,7 +89,7 @@ def measure(seconds: float = 10, wallets: int = 20_000, rows: int = 400_000, cli
                 f"requests; CPU ms per read: primary {r['cpu_primary']:.2f}, replica {r['cpu_replica']:.2f}; "
                 f"CPU idle {r['idle']:.0f}%")
         base = results["primary alone"]["rps"]
-        return [(f"8. reads: GET /api/v1/wallets/{{id}}/history (gunicorn, wrk, {clients} clients), {label}",
+        return [(f"9. reads: GET /api/v1/wallets/{{id}}/history (gunicorn, wrk, {clients} clients), {label}",
                  f"{r['rps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
                  f"{r['rps'] / base:.2f}") for label, r in results.items()]
     finally:

@@ -1,5 +1,5 @@
-"""Stale-tolerant figures cached in Redis: the dashboard and the fee table are served from the
-cache for CACHE_SECONDS, a change to the fees deletes it, a principal who has just written
+"""Stale-tolerant figures cached in Redis: the dashboard, the fee and rate tables are served
+from the cache for CACHE_SECONDS, a change through the service deletes them, a principal who has just written
 reads around it, and balances are never cached."""
 import time
 import uuid
@@ -12,7 +12,7 @@ from sqlalchemy import text
 from tests.conftest import make_app
 from tests.scale.conftest import api_token
 from wallet_app.extensions import db
-from wallet_app.ledger import fees, operations, queries
+from wallet_app.ledger import fees, operations, queries, rates
 from wallet_app.services import stats
 from wallet_app.services.audit import Actor
 
@@ -70,25 +70,38 @@ def test_the_dashboard_is_cached_but_a_writer_and_balances_read_fresh(cached_app
     assert usd_total(app, "user:7") == "15.00"  # expired: computed again
 
 
-def test_the_fee_table_is_cached_and_a_change_deletes_it(cached_app):
+# (API path, how a row is named, its shown value, the service's change, the same change behind its back)
+TABLES = {
+    "fees": ("/api/v1/fees", lambda f: (f["currency"], f["kind"]), lambda f: f["fixed"],
+             lambda value: fees.set_fee("USD", "transfer", fixed=value, actor=ADMIN), ("USD", "transfer"),
+             "UPDATE fee_schedule SET fixed = :value"),
+    "rates": ("/api/v1/rates", lambda r: (r["base"], r["quote"]), lambda r: r["rate"],
+              lambda value: rates.set_rate("USD", "EUR", value, actor=ADMIN), ("USD", "EUR"),
+              "UPDATE fx_rates SET rate = :value"),
+}
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_the_fee_and_rate_tables_are_cached_and_a_change_deletes_them(cached_app, table):
     app, client = cached_app, cached_app.test_client()
+    path, name, shown, change, row, behind_its_back = TABLES[table]
     reader = api_token(app, "read")
     with app.app_context():
-        fees.set_fee("USD", "transfer", fixed="0.25", actor=ADMIN)
+        change("0.25")
 
-    def fixed() -> str:
-        listed = client.get("/api/v1/fees", headers=reader)
+    def value() -> str:
+        listed = client.get(path, headers=reader)
         assert listed.status_code == 200
-        return {(f["currency"], f["kind"]): f["fixed"] for f in listed.json["data"]}[("USD", "transfer")]
+        return {name(r): shown(r) for r in listed.json["data"]}[row]
 
-    assert fixed() == "0.25"
+    assert value() == "0.25"
     with app.app_context():  # behind the service's back: nothing deletes the cached table
-        db.session.execute(text("UPDATE fee_schedule SET fixed = 0.30 WHERE currency = 'USD'"))
+        db.session.execute(text(behind_its_back), {"value": "0.30"})
         db.session.commit()
-    assert fixed() == "0.25"
+    assert value() == "0.25"
     with app.app_context():  # through the service: the change deletes it
-        fees.set_fee("USD", "transfer", fixed="0.50", actor=ADMIN)
-    assert fixed() == "0.50"
+        change("0.75")
+    assert value() == "0.75"
 
 
 def test_without_redis_answering_figures_are_computed(fresh_database_url):
