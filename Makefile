@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 PORT   ?= 5000
 
-.PHONY: run test soak bench install install-dev browser clean
+.PHONY: run test test-scale soak bench install install-dev browser scale-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,18 @@ run: install
 	$(BIN)/python -m wallet_app.localdb sh -c '$(FLASK) db upgrade && \
 	  $(FLASK) demo-data --if-empty && exec $(FLASK) serve --host 127.0.0.1 --port $(PORT)'
 
-test: install-dev browser
+test: install-dev browser scale-tools
 	$(BIN)/python -m pytest
+
+# Only the scale tests: replica, PgBouncer, two instances behind HAProxy, cache (docs/SCALING.md).
+test-scale: install-dev scale-tools
+	$(BIN)/python -m pytest tests/scale
+
+# The scale tests (tests/scale) start PgBouncer and HAProxy themselves, from Debian's
+# packages: installed with apt when we are root (CI); elsewhere those tests say what is missing.
+SCALE_TOOLS := pgbouncer haproxy
+scale-tools:
+	@missing=""; for tool in $(SCALE_TOOLS); do 	  [ -x /usr/sbin/$$tool ] || command -v $$tool >/dev/null || missing="$$missing $$tool"; done; 	if [ -n "$$missing" ]; then 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; 	  else echo "tests/scale need:$$missing (apt-get install$$missing)" >&2; fi; 	fi
 
 # Browser tests drive Debian's Chromium: installed with apt when we are root (CI),
 # else Playwright's own download is the fallback for a developer machine.

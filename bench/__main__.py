@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 import psycopg
 
-from bench import harness, load, runners
+from bench import harness, load, replica_reads, runners
 from bench.harness import ROOT
 
 
@@ -93,6 +93,8 @@ def main() -> int:
         table += export_rows(url)
         table += page_rows(app, ids, wallets)
         table += operation_rows(app, url, secs, ids)
+        # Row 9 on a primary and a replica of its own (smaller data: two more clusters).
+        table += replica_reads.measure(secs, *((2_000, 20_000) if opts.quick else (20_000, 400_000)), say=say)
         code, report = harness.reconcile(url)
         say(f"flask reconcile on the bench database after the run (exit {code}):\n{report}")
         write(table, out, machine(), pg_settings(url), opts.quick)

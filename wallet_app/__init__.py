@@ -3,7 +3,7 @@ from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import BaseConverter, ValidationError
 
-from . import config, error_pages, formatting, request_log, security, throttle
+from . import config, error_pages, formatting, reads, request_log, security, throttle
 from .extensions import csrf, db, htmx, login_manager, migrate
 
 
@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     throttle.init_app(app)
+    reads.init_app(app)
 
     from . import cli
     from .auth import loader  # noqa: F401  registers the user loader

@@ -29,6 +29,15 @@ def from_env(overrides: dict | None = None) -> dict:
         "REPLICA_DATABASE_URL": env.get("REPLICA_DATABASE_URL"),
         "REDIS_URL": env.get("REDIS_URL"),
         "DB_POOL_SIZE": int(env.get("DB_POOL_SIZE", "10")),
+        # psycopg prepares a statement run this many times on a connection; "none" never
+        # prepares: needed behind PgBouncer < 1.21 in transaction pooling (docs/SCALING.md).
+        "DB_PREPARE_THRESHOLD": env.get("DB_PREPARE_THRESHOLD", "5"),
+        # The replica (wallet_app/reads.py): skipped when further behind than this, and
+        # tried again this long after it failed to answer.
+        "REPLICA_MAX_LAG_SECONDS": float(env.get("REPLICA_MAX_LAG_SECONDS", "5")),
+        "REPLICA_RETRY_SECONDS": float(env.get("REPLICA_RETRY_SECONDS", "5")),
+        # How long Redis keeps stale-tolerant figures (dashboard, fee table; wallet_app/cache.py).
+        "CACHE_SECONDS": float(env.get("CACHE_SECONDS", "10")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -74,6 +83,13 @@ def from_env(overrides: dict | None = None) -> dict:
                                               **cfg["SQLALCHEMY_ENGINE_OPTIONS"],
                                               # no transaction is ever left open to roll back
                                               "pool_reset_on_return": None}}
+    if cfg.get("REPLICA_DATABASE_URL"):
+        # Reads that may lag (wallet_app/reads.py). A replica that does not answer within
+        # two seconds is skipped, not waited for.
+        options = cfg["SQLALCHEMY_ENGINE_OPTIONS"]
+        cfg["SQLALCHEMY_BINDS"]["replica"] = {
+            "url": _database_url(cfg["REPLICA_DATABASE_URL"]), **options,
+            "connect_args": {**options["connect_args"], "connect_timeout": 2}}
     return cfg
 
 
@@ -81,7 +97,12 @@ def _engine_options(cfg: dict) -> dict:
     # No pre-ping: it costs a round trip per request. A connection found dead is
     # invalidated with the rest of the pool; writes retry (services/atomic.py), reads
     # answer 503 once (see create_app).
-    return {"pool_size": cfg["DB_POOL_SIZE"], "max_overflow": 5, "pool_pre_ping": False}
+    return {"pool_size": cfg["DB_POOL_SIZE"], "max_overflow": 5, "pool_pre_ping": False,
+            "connect_args": {"prepare_threshold": _threshold(cfg["DB_PREPARE_THRESHOLD"])}}
+
+
+def _threshold(value) -> int | None:
+    return None if str(value).lower() in ("none", "") else int(value)
 
 
 def _local_database_url() -> str:

@@ -1,5 +1,6 @@
 """Extension instances, created unbound and attached to the app in create_app (request
-limits are in throttle.py)."""
+limits are in throttle.py), and the app's Redis client."""
+from flask import current_app
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -21,3 +22,17 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
+
+
+def redis_client():
+    """The app's Redis client (REDIS_URL) for read-your-writes and the cache, made on first
+    use; None without REDIS_URL. Short timeouts: Redis is a help here, never a wait."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    client = current_app.extensions.get("redis")
+    if client is None:
+        import redis
+        client = current_app.extensions["redis"] = redis.Redis.from_url(
+            url, socket_timeout=1, socket_connect_timeout=1, decode_responses=True)
+    return client

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from psycopg import sql
 from sqlalchemy import func, select
 
+from .. import reads
 from ..errors import InvalidInput
 from ..extensions import db
 from ..ledger.catalogue import KINDS
@@ -68,7 +69,9 @@ def _start(d: date) -> datetime:
 
 
 def record_export(actor: Actor, what: str, filters: dict) -> None:
-    """Audit first, in its own short transaction, then stream."""
+    """Audit first, in its own short transaction, then stream. Where the export reads is chosen
+    before: the audit row is not part of it, so it need not wait for a replica to replay it."""
+    reads.session()
     atomic(db.session, lambda s: audit.record(s, actor, "export", "export", what,
                                               **{k: str(v) for k, v in filters.items() if v is not None}))
 
@@ -124,10 +127,10 @@ def _history_copy_sql(f: HistoryFilter) -> sql.Composable:
 
 
 def _copy(statement: sql.Composable, header: list[str] = HISTORY_COLUMNS) -> Iterator[bytes]:
-    """Yield COPY's CSV blocks as the database sends them, on the session's connection
+    """Yield COPY's CSV blocks as the database sends them, on the read session's connection
     (held until the stream ends; the request teardown releases it)."""
     yield (",".join(header) + "\r\n").encode()
-    cursor = db.session.connection().connection.driver_connection.cursor()
+    cursor = reads.session().connection().connection.driver_connection.cursor()
     with cursor.copy(statement) as copy:
         for block in copy:
             yield bytes(block)
@@ -154,7 +157,7 @@ def stream_balances(day: date) -> Iterator[bytes]:
     last = (select(WalletHistory.balance_after).where(WalletHistory.wallet_id == Wallet.id,
                                                       WalletHistory.created_at < end)
             .order_by(WalletHistory.id.desc()).limit(1).scalar_subquery())
-    rows = db.session.execute(select(Wallet.id, Wallet.owner_name, Wallet.currency, Wallet.status,
+    rows = reads.session().execute(select(Wallet.id, Wallet.owner_name, Wallet.currency, Wallet.status,
                                      func.coalesce(last, 0))
                               .where(Wallet.created_at < end, Wallet.system_purpose.is_(None)).order_by(Wallet.id))
     return _rows_as_csv(BALANCE_COLUMNS, ([r[0], neutralise(r[1]), r[2], r[3], format_amount(r[4], r[2]),

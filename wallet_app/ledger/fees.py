@@ -5,6 +5,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import cache, reads
 from ..errors import InvalidInput
 from ..extensions import db
 from ..models import FeeSchedule
@@ -18,8 +19,9 @@ from .catalogue import FEE_KINDS
 
 
 def list_fees() -> list[dict]:
-    return [fee_dict(f) for f in db.session.scalars(select(FeeSchedule).order_by(FeeSchedule.currency,
-                                                                                 FeeSchedule.kind))]
+    """The schedule as people read it (cached: cache.py); the engine reads the table itself."""
+    return cache.cached("fees", lambda: [fee_dict(f) for f in reads.session().scalars(
+        select(FeeSchedule).order_by(FeeSchedule.currency, FeeSchedule.kind))])
 
 
 def set_fee(currency, kind, *, fixed="0", bps=0, minimum=None, maximum=None, actor: Actor) -> dict:
@@ -50,7 +52,9 @@ def set_fee(currency, kind, *, fixed="0", bps=0, minimum=None, maximum=None, act
         audit.record(s, actor, "fee.set", "fee", f"{currency}:{kind}", before=before, after=after)
         return after
 
-    return atomic(db.session, op)
+    row = atomic(db.session, op)
+    cache.invalidate("fees")
+    return row
 
 
 def _amount(value, currency: str, field: str) -> Decimal | None:

@@ -1,12 +1,13 @@
-"""Reads of the ledger: customer wallets, a wallet's history, transactions with their legs."""
+"""Reads of the ledger: customer wallets, a wallet's history, transactions with their legs. Each
+runs on the read session (reads.py): a replica for a GET when one is fit, else the primary."""
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 
+from .. import reads
 from ..errors import InvalidInput, NotFound
-from ..extensions import db
 from ..models import Transaction, Wallet, WalletHistory
 from ..money import check_currency, format_amount, parse_amount
 from ..services import validate
@@ -24,7 +25,7 @@ class Page:
 
 def get_wallet(wallet_id, field: str = "wallet_id") -> dict:
     """A customer wallet; system wallets are the ledger's own and not found here."""
-    wallet = db.session.get(Wallet, validate.wallet_id(wallet_id, field))
+    wallet = reads.session().get(Wallet, validate.wallet_id(wallet_id, field))
     if wallet is None or wallet.system_purpose is not None:
         raise NotFound(f"Wallet {wallet_id} does not exist.", field=field)
     return wallet_dict(wallet, _live_held(wallet.id) if wallet.held else None)
@@ -36,7 +37,7 @@ OPEN = ("pending", "awaiting_approval")
 def _live_held(wallet_id: int):
     """What a wallet's unexpired holds reserve, as the engine counts it under its lock."""
     t = Transaction
-    return db.session.scalar(select(func.coalesce(func.sum(t.held_amount), 0)).where(
+    return reads.session().scalar(select(func.coalesce(func.sum(t.held_amount), 0)).where(
         t.source_wallet_id == wallet_id, t.status.in_(OPEN), t.expires_at > func.now()))
 
 
@@ -49,7 +50,7 @@ def holds(wallet_id, *, cursor=None, limit=None) -> Page:
             .order_by(t.id.desc()).limit(limit + 1))
     if (before := validate.cursor(cursor)) is not None:
         stmt = stmt.where(t.id < before)
-    return _page([hold_dict(h) for h in db.session.scalars(stmt)], limit)
+    return _page([hold_dict(h) for h in reads.session().scalars(stmt)], limit)
 
 
 def awaiting_approval(*, cursor=None, limit=None) -> Page:
@@ -62,7 +63,7 @@ def awaiting_approval(*, cursor=None, limit=None) -> Page:
             .where(t.status == "awaiting_approval", t.expires_at > func.now()).order_by(t.id).limit(limit + 1))
     if (after := validate.cursor(cursor)) is not None:
         stmt = stmt.where(t.id > after)
-    return _page([{**hold_dict(h), "source_owner": s, "dest_owner": d} for h, s, d in db.session.execute(stmt)],
+    return _page([{**hold_dict(h), "source_owner": s, "dest_owner": d} for h, s, d in reads.session().execute(stmt)],
                  limit)
 
 
@@ -96,7 +97,7 @@ def list_wallets(q=None, *, currency=None, status=None, cursor=None, limit=None)
         stmt = stmt.where(Wallet.status == status)
     if (after := validate.cursor(cursor)) is not None:
         stmt = stmt.where(Wallet.id < after)
-    rows = db.session.scalars(stmt).all()
+    rows = reads.session().scalars(stmt).all()
     return _page([wallet_dict(w) for w in rows], limit)
 
 
@@ -141,7 +142,7 @@ def history(wallet_id, *, cursor=None, limit=None, since: datetime | None = None
         stmt = stmt.where(func.abs(h.amount) <= high)
     if reference:
         stmt = stmt.where(t.reference.ilike("%" + _escape_like(reference) + "%", escape="\\"))
-    rows = db.session.execute(stmt).all()
+    rows = reads.session().execute(stmt).all()
     return _page([history_entry_dict(r, wallet["currency"]) | ({"counterparty_name": r.counterparty_name}
                                                                if with_names else {}) for r in rows], limit)
 
@@ -170,7 +171,7 @@ def wallet_names(ids) -> dict[int, str]:
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return dict(db.session.execute(select(Wallet.id, Wallet.owner_name).where(Wallet.id.in_(ids))).all())
+    return dict(reads.session().execute(select(Wallet.id, Wallet.owner_name).where(Wallet.id.in_(ids))).all())
 
 
 def find(q, *, limit: int = 10) -> dict:
@@ -183,7 +184,7 @@ def find(q, *, limit: int = 10) -> dict:
     conds = [Transaction.reference.like(_escape_like(q) + "%", escape="\\")]
     if q.isascii() and q.isdigit() and len(q) <= 18:
         conds.append(Transaction.id == int(q))
-    rows = db.session.execute(tx.where(or_(*conds)).order_by(Transaction.id.desc()).limit(limit)).all()
+    rows = reads.session().execute(tx.where(or_(*conds)).order_by(Transaction.id.desc()).limit(limit)).all()
     return {"q": q, "wallets": wallets.items, "more_wallets": wallets.next_cursor is not None,
             "transactions": [{"id": r.id, "kind": r.kind, "amount": format_amount(r.amount, r.currency),
                               "currency": r.currency, "reference": r.reference, "created_at": iso(r.created_at)}
@@ -193,17 +194,18 @@ def find(q, *, limit: int = 10) -> dict:
 def get_transaction(transaction_id) -> dict:
     """A transaction with every leg, system wallets' included."""
     tx_id = validate.wallet_id(transaction_id, "transaction_id")
-    tx = db.session.get(Transaction, tx_id)
+    s = reads.session()
+    tx = s.get(Transaction, tx_id)
     if tx is None:
         raise NotFound(f"Transaction {transaction_id} does not exist.", field="transaction_id")
-    legs = db.session.execute(
+    legs = s.execute(
         select(WalletHistory.wallet_id, Wallet.system_purpose, WalletHistory.amount, WalletHistory.balance_after,
                Wallet.currency)
         .join(Wallet, Wallet.id == WalletHistory.wallet_id)
         .where(WalletHistory.transaction_id == tx.id).order_by(WalletHistory.id)).all()
     movement = Movement(tx.kind, tx.amount, tx.source_wallet_id, tx.dest_wallet_id, tx.reference, reason=tx.reason,
                         rate=tx.rate)
-    reversals = db.session.scalars(select(Transaction.id).where(Transaction.reverses_transaction_id == tx.id)
+    reversals = s.scalars(select(Transaction.id).where(Transaction.reverses_transaction_id == tx.id)
                                    .order_by(Transaction.id)).all()
     found = transaction_dict(movement, tx.id, tx.currency, tx.created_by, tx.created_at, tx.fee, legs,
                              reverses=tx.reverses_transaction_id, reversed_amount=tx.reversed_amount,

@@ -5,6 +5,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import cache, reads
 from ..errors import InvalidInput
 from ..extensions import db
 from ..models import ApprovalThreshold, FxRate
@@ -17,7 +18,9 @@ from ..services.serialize import iso
 
 
 def list_rates() -> list[dict]:
-    return [rate_dict(r) for r in db.session.scalars(select(FxRate).order_by(FxRate.base, FxRate.quote))]
+    """The rates as people read them (cached: cache.py); the engine reads the table itself."""
+    return cache.cached("rates", lambda: [rate_dict(r) for r in reads.session().scalars(
+        select(FxRate).order_by(FxRate.base, FxRate.quote))])
 
 
 def set_rate(base, quote, rate, *, spread_bps=0, actor: Actor) -> dict:
@@ -31,8 +34,10 @@ def set_rate(base, quote, rate, *, spread_bps=0, actor: Actor) -> dict:
         spread_bps = int(spread_bps)
     if isinstance(spread_bps, bool) or not isinstance(spread_bps, int) or not 0 <= spread_bps <= 10000:
         raise InvalidInput("The spread is a whole number of basis points from 0 to 10000.", field="spread_bps")
-    return _upsert(FxRate, (base, quote), dict(base=base, quote=quote, rate=rate, spread_bps=spread_bps),
-                   actor, "rate.set", f"{base}:{quote}", rate_dict)
+    row = _upsert(FxRate, (base, quote), dict(base=base, quote=quote, rate=rate, spread_bps=spread_bps),
+                  actor, "rate.set", f"{base}:{quote}", rate_dict)
+    cache.invalidate("rates")
+    return row
 
 
 def rate_dict(r: FxRate) -> dict:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from .. import reads
 from ..extensions import db
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def atomic(session: Session | Connection, operation: Callable[[Session], T]) -> 
         try:
             result = operation(session)
             session.commit()
+            reads.note_write()  # read-your-writes when reads may go to a replica
             return result
         except DBAPIError as exc:
             session.rollback()

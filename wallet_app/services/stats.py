@@ -5,14 +5,26 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..extensions import db
+from .. import cache, reads
 from ..models import Transaction, Wallet, WalletHistory
 from ..money import format_amount
 from .serialize import iso
 
 
 def dashboard(session: Session | None = None, days: int = 30) -> dict:
-    s = session or db.session
+    """Totals, daily volume and the latest transactions; a little stale is fine (cache.py)."""
+    if session is not None:
+        return _dashboard(session, days)
+    return cache.cached(f"dashboard:{days}", lambda: _dashboard(reads.session(), days), _decimal_series)
+
+
+def _decimal_series(data: dict) -> dict:
+    """The dashboard as cached (JSON) back to what the charts compute with."""
+    data["daily"] = {c: [(d, Decimal(v)) for d, v in points] for c, points in data["daily"].items()}
+    return data
+
+
+def _dashboard(s: Session, days: int) -> dict:
     today = datetime.combine(datetime.now(timezone.utc).date(), time(), timezone.utc)
     start = today - timedelta(days=days - 1)
     totals = s.execute(select(Wallet.currency, func.count(), func.sum(Wallet.balance))
@@ -49,7 +61,7 @@ def dashboard(session: Session | None = None, days: int = 30) -> dict:
 
 def balance_series(wallet_id: int, points: int = 60, session: Session | None = None) -> list[Decimal]:
     """The wallet's balance after each of its last `points` entries, oldest first."""
-    s = session or db.session
+    s = session or reads.session()
     where, order = WalletHistory.newest_first(wallet_id)
     rows = s.scalars(select(WalletHistory.balance_after).where(*where).order_by(*order).limit(points)).all()
     return list(reversed(rows))
