@@ -81,3 +81,10 @@ class BalanceNotZero(WalletError):
 
 class WalletClosed(WalletError):
     code = "wallet_closed"
+
+
+class TokenNotLive(WalletError):
+    """The API token a movement was made with was revoked (or never existed): checked by the
+    engine in the movement's own statement, answered 401 like any bad token."""
+    code = "unauthorized"
+    status = 401

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from ..errors import (BalanceLimitExceeded, CurrencyMismatch, DailyLimitExceeded, FeeAlreadyRefunded,
                       IdempotencyKeyReused, InsufficientFunds, InvalidAmount, MaxBalanceExceeded, NotFound,
-                      NotReversible, ReversalExceedsOriginal, SameWallet, WalletError, WalletNotActive)
+                      NotReversible, ReversalExceedsOriginal, SameWallet, TokenNotLive, WalletError,
+                      WalletNotActive)
 from ..money import format_amount
 from ..services.atomic import atomic, execute_one, single_statement_connection
 from ..services.audit import Actor
@@ -27,15 +28,25 @@ from .catalogue import KINDS, Movement
 
 REFUSED = "WA001"  # the SQLSTATE ledger_refuse() raises
 
-_POST = text("""SELECT verdict, tx_id, posted_at, tx_currency, leg_wallets, leg_amounts, leg_balances, tx_fee
-    FROM ledger_post(:scope, :key, :fp, :kind, :amount, :source, :dest, :reference, :actor, :ip,
+_COLUMNS = "verdict, tx_id, posted_at, tx_currency, leg_wallets, leg_amounts, leg_balances, tx_fee"
+_CALL = """ledger_post({scope}, :key, :fp, :kind, :amount, :source, :dest, :reference, {actor}, :ip,
                      CAST(:wallets AS bigint[]), CAST(:systems AS text[]), CAST(:likes AS int[]),
                      CAST(:amounts AS numeric[]), CAST(:fields AS text[]),
                      CAST(:fee_payer AS int), CAST(:reverses AS bigint), CAST(:refund_fee AS numeric), :reason,
-                     :dry_run)""")
+                     :dry_run)"""
+_POST = text(f"SELECT {_COLUMNS} FROM " + _CALL.format(scope=":scope", actor=":actor"))
+# An API token's movement: the same call, made only while the token is live, in the same
+# statement (so a revocation holds from the next request on, with no round trip of its own).
+# The call takes its scope and actor name from the token's row: that reference makes it a
+# LATERAL call the executor runs once per live row, and never when the token is revoked.
+_POST_AS_TOKEN = text(
+    f"SELECT {', '.join('p.' + c for c in _COLUMNS.split(', '))} FROM api_tokens t CROSS JOIN LATERAL "
+    + _CALL.format(scope="'token:' || t.id", actor="'token:' || t.name")
+    + " p WHERE t.token_hash = :token AND t.revoked_at IS NULL")
 # Pre-compiled once to psycopg's placeholders: execute_one skips SQLAlchemy's per-call
 # compile on the hottest path (bench/PROFILE.md).
 POST_SQL = str(_POST.compile(dialect=psycopg_dialect()))
+POST_AS_TOKEN_SQL = str(_POST_AS_TOKEN.compile(dialect=psycopg_dialect()))
 
 
 class Posted(NamedTuple):
@@ -53,7 +64,8 @@ class Posted(NamedTuple):
 def post(session: Session, movement: Movement, *, actor: Actor, key: str | None = None, fp: str | None = None,
          dry_run: bool = False) -> Posted:
     """Run `movement` through the engine and return what it did. A refusal raises its
-    WalletError; nothing is left behind, the key's claim included."""
+    WalletError; nothing is left behind, the key's claim included. An actor with a `token`
+    moves money only while that token is live (TokenNotLive otherwise, nothing written)."""
     kind = KINDS[movement.kind]
     legs = kind.legs(movement)
     fee_payer = None if kind.fee_payer is None else kind.fee_payer + 1
@@ -68,11 +80,17 @@ def post(session: Session, movement: Movement, *, actor: Actor, key: str | None 
                   fee_payer=fee_payer,
                   reverses=original["id"] if original else None, refund_fee=refund, reason=movement.reason,
                   dry_run=dry_run)
+    sql = POST_SQL
+    if actor.token is not None:
+        sql, params["token"] = POST_AS_TOKEN_SQL, actor.token
 
     def op(conn: Session | Connection) -> Posted:
         bind = conn if isinstance(conn, Connection) else conn.connection()
         try:
-            posted = Posted(*execute_one(bind, POST_SQL, params))
+            row = execute_one(bind, sql, params)
+            if row is None:  # only the token's join returns no row
+                raise TokenNotLive("This token has been revoked.")
+            posted = Posted(*row)
             systems = [leg.system for leg in legs]
             return posted._replace(leg_systems=systems + ["fees"] * (len(posted.leg_wallets or ()) - len(systems)))
         except DBAPIError as exc:

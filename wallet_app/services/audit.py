@@ -12,12 +12,15 @@ class Actor:
     """The principal behind an operation.
 
     `scope` keys idempotency and is stable (`user:7`, `token:3`, `cli`); `name` is what
-    people read in history and the audit log; `ip` is where the request came from.
+    people read in history and the audit log; `ip` is where the request came from. `token`:
+    the sha256 of the API token behind the request, if any; the engine then moves money only
+    while that token is live.
     """
 
     scope: str
     name: str
     ip: str | None = None
+    token: str | None = None
 
 
 def record(session: Session, actor: Actor, action: str, object_type: str | None = None,
