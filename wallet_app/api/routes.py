@@ -35,10 +35,11 @@ def authenticate():
     """Every endpoint but the OpenAPI document needs a live token with the right scope.
     Requests count against their token's limit; failed authentications against the client
     address's (so a flood of bogus or misspelt credentials is limited too)."""
-    if request.endpoint == "api.openapi":
+    endpoint = request.endpoint
+    if endpoint == "api.openapi":
         return
     secret = _secret()
-    token = tokens.known(secret) if request.endpoint in CHECKED_BY_THE_WRITE else None
+    token = tokens.known(secret) if endpoint in CHECKED_BY_THE_WRITE else None
     g.token_unconfirmed = token is not None
     if token is None:
         token = tokens.authenticate(secret) if secret else None
@@ -93,8 +94,8 @@ def _throttle(limit: str, scope: str, key: str, message: str) -> None:
 
 
 def _actor() -> Actor:
-    return Actor(scope=f"token:{g.token.id}", name=f"token:{g.token.name}", ip=request.remote_addr,
-                 token=g.token.hash)
+    token = g.token
+    return Actor(scope=f"token:{token.id}", name=f"token:{token.name}", ip=request.remote_addr, token=token.hash)
 
 
 def _body(schema: dict) -> dict:
