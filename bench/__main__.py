@@ -7,7 +7,8 @@ python -m bench [--quick] [--http-only | --only http] [--server S] [--seconds S]
   --only http  rows 3 alone on the full data: the engine's pgbench limit (uniform, 16
                clients), then the floor and the app at 16 and 64 clients, alternating;
                printed, not written to RESULTS.md
-  --server     what serves rows 3 with --only: gunicorn (production) or granian
+  --server     what serves rows 3 with --only: gunicorn (production), granian, or both
+               (gunicorn,granian: each server's rows in turn, on the same data and baseline)
 """
 import argparse
 import json
@@ -47,7 +48,7 @@ def main() -> int:
     args.add_argument("--quick", action="store_true")
     args.add_argument("--http-only", action="store_true")
     args.add_argument("--only", choices=["http"])
-    args.add_argument("--server", choices=sorted(harness.SERVERS), default="gunicorn")
+    args.add_argument("--server", default="gunicorn", help=",".join(harness.SERVERS))
     args.add_argument("--seconds", type=float, help="length of each measured run (default 10, quick 3)")
     opts = args.parse_args()
     wallets, rows, secs = (2_000, 40_000, 3) if opts.quick else (100_000, 2_000_000, 10)
@@ -164,14 +165,15 @@ def http_only(url: str, secs: float, ids: load.Wallets) -> int:
 SWEEP = ((1, 8), (2, 4), (2, 8), (3, 4), (4, 2))
 
 
-def http_subset(url: str, secs: float, ids: load.Wallets, server: str) -> int:
+def http_subset(url: str, secs: float, ids: load.Wallets, servers: str) -> int:
     """--only http: rows 3 and the baseline they are measured against, printed."""
     base = {("uniform", 16): runners.pgbench(harness.libpq_parts(url), "engine_transfer.sql", False, 16, secs, ids)}
     print(f"1. engine: pgbench ledger_post(), uniform, 16 clients: {base['uniform', 16]:,.0f} transfers/s")
-    rows, notes = http_rows(url, secs, ids, base, server=server, sweep=False)
-    for row in rows:
-        print(" | ".join(row))
-    print("\n".join(notes))
+    for server in servers.split(","):
+        rows, notes = http_rows(url, secs, ids, base, server=server, sweep=False)
+        for row in rows:
+            print(" | ".join(row))
+        print("\n".join(notes), flush=True)
     return 0
 
 
