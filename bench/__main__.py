@@ -74,17 +74,20 @@ def main() -> int:
         libpq = harness.libpq_parts(url)
         for variant in ("uniform", "hot"):
             for clients in (1, 4, 16):
+                harness.checkpoint(url)
                 base[variant, clients] = runners.pgbench(libpq, "engine_transfer.sql", variant == "hot", clients,
                                                          secs, ids)
                 table.append((f"1. engine: pgbench ledger_post() (engine_transfer.sql), {variant}, "
                               f"{plural(clients, 'client')}", f"{base[variant, clients]:,.0f} transfers/s", "1.00"))
         for variant in ("uniform", "hot"):
+            harness.checkpoint(url)
             tps = runners.pgbench(libpq, "transfer.sql", variant == "hot", 16, secs, ids)
             table.append((f"1r. reference: pgbench old 7-statement SQL (transfer.sql), {variant}, 16 clients",
                           f"{tps:,.0f} transfers/s", f"{tps / base[variant, 16]:.2f}"))
         app = harness.make_app(url, DB_POOL_SIZE=20)
         for variant in ("uniform", "hot"):
             for threads in (1, 4, 16):
+                harness.checkpoint(url)
                 r = runners.service(app, threads, secs, ids, hot=variant == "hot")
                 table.append((f"2. service: operations.transfer, {variant}, {plural(threads, 'thread')}",
                               f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
@@ -106,8 +109,8 @@ def main() -> int:
 
 
 def operation_rows(app, url: str, secs: float, ids: load.Wallets) -> list:
-    """Rows 6 and 7: a transfer with a fee and a reversal, each against pgbench calling the
-    engine for the same operation (16 clients or threads). Last: the fee schedule they set
+    """Rows 6, 7 and 8: a transfer with a fee, a reversal, a hold and its capture, each against
+    pgbench calling the engine for the same operations (16 clients or threads). Last: the fee schedule they set
     would change every transfer before them."""
     import psycopg
 
@@ -118,8 +121,12 @@ def operation_rows(app, url: str, secs: float, ids: load.Wallets) -> list:
             ("6. transfer with a fee (0.01 + 10 bps), uniform", "engine_transfer.sql",
              lambda: runners.service(app, 16, secs, ids, hot=False)),
             ("7. reversal of 0.01 of a transfer (every one debits the treasury)", "engine_reversal.sql",
-             lambda: runners.reversals(app, 16, secs, ids))):
+             lambda: runners.reversals(app, 16, secs, ids)),
+            ("8. a hold of 0.01 and its capture (a pair), uniform", "engine_hold_capture.sql",
+             lambda: runners.holds_captured(app, 16, secs, ids))):
+        harness.checkpoint(url)
         engine = runners.pgbench(libpq, script, False, 16, secs, ids)
+        harness.checkpoint(url)
         r = measure()
         release(app)
         rows.append((f"{label}: engine pgbench ({script}), 16 clients", f"{engine:,.0f}/s", "1.00"))
@@ -167,6 +174,7 @@ SWEEP = ((1, 8), (2, 4), (2, 8), (3, 4), (4, 2))
 
 def http_subset(url: str, secs: float, ids: load.Wallets, servers: str) -> int:
     """--only http: rows 3 and the baseline they are measured against, printed."""
+    harness.checkpoint(url)
     base = {("uniform", 16): runners.pgbench(harness.libpq_parts(url), "engine_transfer.sql", False, 16, secs, ids)}
     print(f"1. engine: pgbench ledger_post(), uniform, 16 clients: {base['uniform', 16]:,.0f} transfers/s")
     for server in servers.split(","):
@@ -186,7 +194,9 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str 
     with harness.gunicorn(env, "bench.floor:app", server) as floor_server, \
             harness.gunicorn(env, "wsgi:app", server) as app_server:
         for clients in (16, 64):
+            harness.checkpoint(url)
             floor = runners.http_load(*floor_server, token, clients, secs, ids)
+            harness.checkpoint(url)
             r = runners.http_load(*app_server, token, clients, secs, ids)
             rows.append((f"3f. floor: bare WSGI callable, same engine call ({server}, wrk), {clients} clients",
                          f"{floor['tps']:,.0f}/s, p50 {floor['p50']:.1f} ms, p99 {floor['p99']:.1f} ms, "
@@ -202,6 +212,7 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str 
                      "ratio to the engine, uniform, 16 clients):")
         for workers, threads in SWEEP:
             with harness.gunicorn({**env, "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads)}) as (pid, port):
+                harness.checkpoint(url)
                 r = runners.http_load(pid, port, token, 64, secs, ids)
             notes.append(f"- {workers} x {threads}: {r['tps']:,.0f}/s ({r['tps'] / base['uniform', 16]:.2f}), "
                          f"p99 {r['p99']:.0f} ms, errors {r['errors']}; {cpu_split(r)}")
@@ -231,7 +242,7 @@ import psycopg
 n = 0
 with psycopg.connect('{url}') as conn, conn.cursor().copy(
         "COPY (SELECT h.id, h.created_at, h.wallet_id, w.owner_name, t.currency, t.kind, h.amount, h.balance_after, "
-        "h.transaction_id, t.reference, t.created_by FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id "
+        "h.transaction_id, t.reference, t.created_by, t.rate, t.held_amount IS NOT NULL FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id "
         "JOIN wallets w ON w.id = h.wallet_id WHERE w.system_purpose IS NULL ORDER BY h.id) TO STDOUT WITH CSV") as copy:
     for block in copy:
         n += bytes(block).count(b'\\n')

@@ -18,12 +18,14 @@ from decimal import Decimal
 import psycopg
 from psycopg.rows import namedtuple_row
 
+from wallet_app.config import from_env
 from wallet_app.ledger.catalogue import KINDS, Movement
 from wallet_app.ledger.engine import POST_SQL, Posted
 from wallet_app.ledger.idempotency import fingerprint
 from wallet_app.ledger.queries import transaction_dict
 
 URL = os.environ.get("DATABASE_URL", "").replace("postgresql+psycopg://", "postgresql://")
+CONFIG = from_env()  # the app's settings (rate age, approval expiry) that the engine call passes
 _idle: queue.LifoQueue = queue.LifoQueue()  # this worker's connections (made after the fork)
 
 
@@ -39,7 +41,9 @@ def _post(m: Movement, key: str, fp: str) -> Posted:
                   likes=_array(None if leg.like is None else leg.like + 1 for leg in legs),
                   amounts=_array(leg.amount for leg in legs), fields=_array(leg.field for leg in legs),
                   fee_payer=KINDS[m.kind].fee_payer + 1, reverses=None, refund_fee=None, reason=None,
-                  dry_run=False)
+                  dry_run=False, converts=_array(str(leg.converted).lower() for leg in legs), rate=None,
+                  rate_max_age=CONFIG["FX_RATE_MAX_AGE"], pending=False, expires_in=CONFIG["APPROVAL_EXPIRES_IN"],
+                  can_approve=True, approvable=KINDS[m.kind].approvable, resolve=None, target=None)
     try:
         conn = _idle.get_nowait()
     except queue.Empty:
@@ -65,10 +69,10 @@ def app(environ, start_response):
     m = Movement("transfer", Decimal(body["amount"]), int(body["from_wallet_id"]), int(body["to_wallet_id"]),
                  body.get("reference"))
     fp = fingerprint(m.kind, source=m.source, dest=m.dest, amount=f"{m.amount:f}", reference=m.reference,
-                     reason=None, reverses=None, refund_fee=False)
+                     reason=None, reverses=None, refund_fee=False, rate=None, hold=None)
     p = _post(m, key, fp)
     answer = json.dumps(transaction_dict(m, p.tx_id, p.tx_currency, "bench", p.posted_at, p.tx_fee,
                                          list(zip(p.leg_wallets, p.leg_systems, p.leg_amounts,
-                                                  p.leg_balances)))).encode()
+                                                  p.leg_balances, p.leg_currencies)))).encode()
     start_response("201 Created", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
     return [answer]

@@ -70,6 +70,21 @@ def service(app, threads: int, seconds: float, ids, hot: bool) -> dict:
     return in_threads(app, threads, seconds, transfer)
 
 
+def holds_captured(app, threads: int, seconds: float, ids) -> dict:
+    """operations.transfer(pending=True) then operations.capture of it, in threads: one
+    count per pair, as pgbench's engine_hold_capture.sql counts one per pair."""
+    from wallet_app.ledger import operations
+
+    def hold_and_capture(rng, actor):
+        src = rng.randint(ids.first, ids.last)
+        dst = rng.randint(ids.first, ids.last - 1)
+        held = operations.transfer(src, dst + (dst >= src), "0.01", idempotency_key=str(uuid.uuid4()), actor=actor,
+                                   pending=True)
+        operations.capture(held.transaction["id"], idempotency_key=str(uuid.uuid4()), actor=actor)
+
+    return in_threads(app, threads, seconds, hold_and_capture)
+
+
 def reversals(app, threads: int, seconds: float, ids) -> dict:
     """operations.reverse of 0.01 of a random loaded transfer, in threads (the treasury pays)."""
     from wallet_app.ledger import operations

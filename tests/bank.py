@@ -1,5 +1,5 @@
-"""The bank workload (after Jepsen's): concurrent transfers, reversals and withdrawals through
-the JSON API under faults.
+"""The bank workload (after Jepsen's): concurrent transfers, holds (captured, voided or left to
+expire), reversals and withdrawals through the JSON API under faults.
 
 Money moves among "economy" wallets by transfers and reversals of transfers, so their total
 per currency never changes (a reader checks it all along); withdrawals and their reversals
@@ -114,9 +114,10 @@ def post_until_answered(api: Api, stats: Stats, kind: str, path: str, body: dict
             status, data = api.call("POST", path, body, key=key)
         except (OSError, http.client.HTTPException):
             status, data = None, None
-        if status == 201:
+        if status in (200, 201):
+            amount = data["held_amount"] if kind == "hold" else data["amount"]
             with stats.lock:
-                stats.acknowledged[key] = (data["id"], kind, data["amount"], src, dst)
+                stats.acknowledged[key] = (data["id"], kind, amount, src, dst)
             return data
         if status == 422:
             with stats.lock:
@@ -189,6 +190,7 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
         stop = threading.Event()
         deadline = time.monotonic() + seconds
         done = {"transfer": [], "withdrawal": []}  # acknowledged, to reverse
+        holds = []  # acknowledged pending transfers, each resolved by one client at most
 
         def client(n):
             crng = random.Random(seed * 1000 + n)
@@ -204,7 +206,32 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
                     post_until_answered(api, stats, "reversal", f"/api/v1/transactions/{original['id']}/reversals",
                                         {"amount": part, "reason": "bank test"}, key, late,
                                         original["dest_wallet_id"], original["source_wallet_id"])
-                elif roll < 0.30:
+                elif roll < 0.30 and holds:
+                    with stats.lock:
+                        held = holds.pop(crng.randrange(len(holds))) if holds else None
+                    if held is None:
+                        with stats.lock:
+                            stats.attempted -= 1
+                        continue
+                    if crng.random() < 0.6:  # capture all or part; some have expired by now (422)
+                        part = f"{crng.randint(1, int(Decimal(held['amount']) * 100)) / 100:.2f}"
+                        post_until_answered(api, stats, "capture", f"/api/v1/transfers/{held['id']}/capture",
+                                            {"amount": part}, key, late, held["source_wallet_id"],
+                                            held["dest_wallet_id"])
+                    else:
+                        post_until_answered(api, stats, "void", f"/api/v1/transfers/{held['id']}/void", {}, key,
+                                            late, held["source_wallet_id"], held["dest_wallet_id"])
+                elif roll < 0.36:
+                    cur = crng.choice(sorted(by_currency))
+                    src, dst = crng.sample(by_currency[cur], 2)
+                    amount = f"{crng.randint(1, 30000) / 100:.2f}"
+                    tx = post_until_answered(api, stats, "hold", "/api/v1/transfers",
+                                             {"from_wallet_id": src, "to_wallet_id": dst, "amount": amount,
+                                              "pending": True, "expires_in": crng.randint(1, 4)}, key, late, src, dst)
+                    if tx:
+                        with stats.lock:
+                            holds.append(tx)
+                elif roll < 0.50:
                     wallet = crng.choice(payouts)
                     amount = f"{crng.randint(1, 5000) / 100:.2f}"
                     tx = post_until_answered(api, stats, "withdrawal", f"/api/v1/wallets/{wallet}/withdrawals",

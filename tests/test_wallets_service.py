@@ -21,8 +21,9 @@ def test_create_and_fund_a_wallet(service, actor, make_wallet):
     assert result.transaction["kind"] == "fund" and result.transaction["amount"] == "10.50"
     world = result.transaction["entries"][1]
     assert result.transaction["entries"] == [
-        {"wallet_id": wallet["id"], "system": None, "amount": "10.50", "balance_after": "10.50"},
-        {"wallet_id": world["wallet_id"], "system": "world", "amount": "-10.50", "balance_after": None}]
+        {"wallet_id": wallet["id"], "system": None, "currency": "EUR", "amount": "10.50", "balance_after": "10.50"},
+        {"wallet_id": world["wallet_id"], "system": "world", "currency": "EUR", "amount": "-10.50",
+         "balance_after": None}]
     assert service.get_wallet(wallet["id"])["balance"] == "10.50"
 
 

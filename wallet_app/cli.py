@@ -1,4 +1,5 @@
-"""Maintenance commands: flask --app wsgi create-operator | demo-data | reconcile."""
+"""Maintenance commands: flask --app wsgi create-operator | demo-data | reconcile | create-token |
+expire-holds."""
 import os
 import random
 import secrets
@@ -20,6 +21,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_data)
     app.cli.add_command(reconcile)
     app.cli.add_command(create_token)
+    app.cli.add_command(expire_holds)
 
 
 @click.command("create-operator")
@@ -118,3 +120,14 @@ def create_token(name: str, scopes: str) -> None:
     click.echo(f"Created token {token['id']} ({name}, scopes {','.join(token['scopes'])}). "
                "It is shown once; store it now:")
     click.echo(secret)
+
+
+@click.command("expire-holds")
+@with_appcontext
+def expire_holds() -> None:
+    """Mark holds and approval requests past their expiry `expired`, releasing what they
+    reserve. Safe to run twice or concurrently (from cron or a systemd timer): an expired
+    hold already never counts against `available`; this makes its status say so."""
+    from .ledger.operations import expire_holds as expire
+
+    click.echo(f"Expired {expire(actor=Actor(scope='cli', name='expire-holds'))} holds.")

@@ -45,6 +45,13 @@ def from_env(overrides: dict | None = None) -> dict:
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),  # reverse proxies in front of us
         "SESSION_IDLE_SECONDS": int(env.get("SESSION_IDLE_SECONDS", "1800")),  # console sessions end
         "SESSION_MAX_SECONDS": int(env.get("SESSION_MAX_SECONDS", "43200")),  # ...idle, or when old
+        # Holds: how long one lasts unless the request says (at most HOLD_MAX_SECONDS).
+        "HOLD_DEFAULT_SECONDS": int(env.get("HOLD_DEFAULT_SECONDS", str(7 * 86400))),
+        "HOLD_MAX_SECONDS": int(env.get("HOLD_MAX_SECONDS", str(30 * 86400))),
+        # A movement awaiting approval expires (its hold released) after this many seconds.
+        "APPROVAL_EXPIRES_IN": int(env.get("APPROVAL_EXPIRES_DAYS", "3")) * 86400,
+        # An fx_rates row older than this (seconds) is refused: rate_stale.
+        "FX_RATE_MAX_AGE": int(env.get("FX_RATE_MAX_AGE", "3600")),
     }
     cfg.update(overrides)
     if cfg.get("TESTING") or debug:

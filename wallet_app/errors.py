@@ -83,6 +83,27 @@ class WalletClosed(WalletError):
     code = "wallet_closed"
 
 
+class HoldNotPending(WalletError):
+    code = "hold_not_pending"
+
+
+class NotAwaitingApproval(WalletError):
+    code = "not_awaiting_approval"
+
+
+class MakerCannotApprove(WalletError):
+    code = "maker_cannot_approve"
+    status = 403
+
+
+class CaptureExceedsHold(WalletError):
+    code = "capture_exceeds_hold"
+
+
+class RateStale(WalletError):
+    code = "rate_stale"
+
+
 class TokenNotLive(WalletError):
     """The API token a movement was made with was revoked (or never existed): checked by the
     engine in the movement's own statement, answered 401 like any bad token."""

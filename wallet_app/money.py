@@ -70,3 +70,22 @@ def quantize(value: Decimal, currency: str) -> Decimal:
 def format_amount(value: Decimal, currency: str) -> str:
     """The wire and CSV form: a plain decimal string in the currency's minor units."""
     return f"{quantize(Decimal(value), currency):f}"
+
+
+RATE_PLACES = 12  # NUMERIC(24,12)
+
+
+def parse_rate(text: object, field: str = "rate") -> Decimal:
+    """An exchange rate (destination units per source unit): a positive plain decimal string,
+    at most 12 digits before and after the point. Never a float."""
+    if isinstance(text, Decimal):
+        text = str(text)
+    if not isinstance(text, str) or not _PLAIN_DECIMAL.fullmatch(text):
+        raise InvalidInput('A rate is a decimal string such as "0.9215".', field=field)
+    whole, _, frac = text.partition(".")
+    if len(whole.lstrip("0")) > 12 or len(frac.rstrip("0")) > RATE_PLACES:
+        raise InvalidInput(f"A rate has at most 12 digits before the point and {RATE_PLACES} after.", field=field)
+    value = Decimal(text)
+    if value <= 0:
+        raise InvalidInput("A rate is greater than zero.", field=field)
+    return value

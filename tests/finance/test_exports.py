@@ -127,3 +127,15 @@ def test_a_200000_row_export_streams_with_flat_memory(committing_app):
     assert rows == 200_001  # header + every row
     assert chunks > 1000 and biggest < 1_000_000  # many small blocks: streamed, not built whole
     assert peak < 50 * 1024 * 1024
+
+
+def test_an_exchange_exports_each_leg_in_its_own_currency(client, finance, service, actor, make_wallet):
+    from wallet_app.ledger import rates
+
+    usd, eur = make_wallet("USD", balance="100.00"), make_wallet("EUR")
+    rates.set_rate("USD", "EUR", "0.5", actor=actor)
+    tx = service.transfer(usd["id"], eur["id"], "10.00", idempotency_key="fx-1", actor=actor).transaction
+    header, row = rows_of(client.get(f"/finance/exports/history.csv?wallet_id={eur['id']}"))
+    row = dict(zip(header, row))
+    assert (row["currency"], row["amount"], row["kind"], row["rate"], row["transaction_id"]) == (
+        "EUR", "5.00", "exchange", "0.5", str(tx["id"]))

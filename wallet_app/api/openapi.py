@@ -41,7 +41,11 @@ def document() -> dict:
                                 "422 codes: insufficient_funds, currency_mismatch, wallet_not_active, same_wallet, "
                                 "invalid_amount, invalid_input, idempotency_key_reused, max_balance_exceeded, "
                                 "daily_limit_exceeded, balance_limit_exceeded, reversal_exceeds_original, "
-                                "not_reversible, fee_already_refunded, balance_not_zero, wallet_closed."},
+                                "not_reversible, fee_already_refunded, balance_not_zero, wallet_closed, "
+                                "hold_not_pending, capture_exceeds_hold, not_awaiting_approval, rate_stale. "
+                                "403 maker_cannot_approve. A fund, transfer or withdrawal above its currency's "
+                                "approval threshold, by a token without the approve scope, answers 202 with "
+                                "status awaiting_approval (its source's amount held)."},
         "servers": [{"url": "/api/v1"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": _AUTH,
@@ -83,7 +87,42 @@ def document() -> dict:
                 "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
             "/transfers": {"post": {
                 "operationId": "transfer", "parameters": [KEY], "requestBody": _body(s.TRANSFER),
-                "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
+                "description": "Between currencies, an exchange (kind exchange) at `rate` or the pair's rate "
+                               "(GET /rates; rate_stale if too old; currency_mismatch without any). With "
+                               "`pending`, a hold: status pending, nothing moves, the source's available drops.",
+                "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_ok(202, s.TRANSACTION, REPLAYED),
+                              **_problem(*WRITE_ERRORS)}}},
+            "/transfers/{transaction_id}/capture": {"post": {
+                "operationId": "captureHold", "parameters": [ID_PATH("transaction_id"), KEY],
+                "description": "Post a pending hold (status posted, with its entries). Refusals (422): "
+                               "hold_not_pending (voided, captured, expired), capture_exceeds_hold.",
+                "requestBody": {**_body(s.CAPTURE), "required": False},
+                "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
+            "/transfers/{transaction_id}/void": {"post": {
+                "operationId": "voidHold", "parameters": [ID_PATH("transaction_id"), KEY],
+                "description": "Release a pending hold (status voided). Refusal (422): hold_not_pending.",
+                "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
+            "/transactions/{transaction_id}/approve": {"post": {
+                "operationId": "approveTransaction", "parameters": [ID_PATH("transaction_id"), KEY],
+                "description": "Needs the approve scope; never the maker (403 maker_cannot_approve). Posts the "
+                               "movement under every check (refused, it stays waiting).",
+                "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
+            "/transactions/{transaction_id}/reject": {"post": {
+                "operationId": "rejectTransaction", "parameters": [ID_PATH("transaction_id"), KEY],
+                "description": "Needs the approve scope; never the maker. Status rejected, the hold released.",
+                "requestBody": _body(s.REJECT),
+                "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
+            "/approvals": {"get": {
+                "operationId": "listApprovals", "parameters": CURSOR,
+                "responses": {**_ok(200, s.page_of(s.HOLD)), **_problem(*READ_ERRORS)}}},
+            "/wallets/{wallet_id}/holds": {"get": {
+                "operationId": "walletHolds", "parameters": [ID_PATH("wallet_id"), *CURSOR],
+                "responses": {**_ok(200, s.page_of(s.HOLD)), **_problem(*READ_ERRORS)}}},
+            "/rates": {"get": {
+                "operationId": "listRates",
+                "responses": {**_ok(200, {"type": "object", "required": ["data"],
+                                          "properties": {"data": {"type": "array", "items": s.FX_RATE}}}),
+                              **_problem(401, 403, 429)}}},
             "/transactions/{transaction_id}": {"get": {
                 "operationId": "getTransaction", "parameters": [ID_PATH("transaction_id")],
                 "responses": {**_ok(200, s.TRANSACTION), **_problem(*READ_ERRORS)}}},

@@ -8,7 +8,7 @@ from .. import throttle
 from ..extensions import csrf
 from ..finance import exports
 from ..finance.routes import csv_response
-from ..ledger import fees, operations, queries
+from ..ledger import fees, operations, queries, rates
 from ..services import tokens
 from ..services.audit import Actor
 from . import schemas
@@ -95,7 +95,8 @@ def _throttle(limit: str, scope: str, key: str, message: str) -> None:
 
 def _actor() -> Actor:
     token = g.token
-    return Actor(scope=f"token:{token.id}", name=f"token:{token.name}", ip=request.remote_addr, token=token.hash)
+    return Actor(scope=f"token:{token.id}", name=f"token:{token.name}", ip=request.remote_addr,
+                 can_approve="approve" in token.scopes, token=token.hash)
 
 
 def _body(schema: dict) -> dict:
@@ -118,9 +119,10 @@ def _idempotency_key() -> str:
     return key
 
 
-def _moved(result):
+def _moved(result, status: int = 201):
+    """201 for a movement posted or held; 202 for one awaiting a second operator's approval."""
     response = jsonify(result.transaction)
-    response.status_code = 201
+    response.status_code = 202 if result.transaction["status"] == "awaiting_approval" else status
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -163,7 +165,7 @@ def fund(wallet_id):
     body = _body(schemas.FUND)
     key = _idempotency_key()
     return _moved(operations.fund(wallet_id, body["amount"], idempotency_key=key, actor=_actor(),
-                                        reference=body.get("reference")))
+                                  reference=body.get("reference")))
 
 
 @bp.post("/transfers")
@@ -171,8 +173,69 @@ def transfer():
     body = _body(schemas.TRANSFER)
     key = _idempotency_key()
     return _moved(operations.transfer(body["from_wallet_id"], body["to_wallet_id"], body["amount"],
-                                            idempotency_key=key, actor=_actor(),
-                                            reference=body.get("reference")))
+                                      idempotency_key=key, actor=_actor(), reference=body.get("reference"),
+                                      rate=body.get("rate"), pending=body.get("pending", False),
+                                      expires_in=body.get("expires_in")))
+
+
+@bp.post("/transfers/<transaction_id>/capture")
+def capture(transaction_id):
+    body = _optional_body(schemas.CAPTURE)
+    key = _idempotency_key()
+    return _moved(operations.capture(transaction_id, amount=body.get("amount"), idempotency_key=key,
+                                     actor=_actor()), 200)
+
+
+@bp.post("/transfers/<transaction_id>/void")
+def void(transaction_id):
+    _optional_body(schemas.EMPTY)
+    key = _idempotency_key()
+    return _moved(operations.void(transaction_id, idempotency_key=key, actor=_actor()), 200)
+
+
+@bp.post("/transactions/<transaction_id>/approve")
+def approve(transaction_id):
+    _optional_body(schemas.EMPTY)
+    key = _idempotency_key()
+    return _moved(operations.approve(transaction_id, idempotency_key=key, actor=_approver()), 200)
+
+
+@bp.post("/transactions/<transaction_id>/reject")
+def reject(transaction_id):
+    body = _body(schemas.REJECT)
+    key = _idempotency_key()
+    return _moved(operations.reject(transaction_id, reason=body["reason"], idempotency_key=key,
+                                    actor=_approver()), 200)
+
+
+@bp.get("/approvals")
+def approvals():
+    page = queries.awaiting_approval(cursor=request.args.get("cursor"), limit=request.args.get("limit"))
+    return {"data": page.items, "next_cursor": page.next_cursor}
+
+
+@bp.get("/wallets/<wallet_id>/holds")
+def holds(wallet_id):
+    page = queries.holds(wallet_id, cursor=request.args.get("cursor"), limit=request.args.get("limit"))
+    return {"data": page.items, "next_cursor": page.next_cursor}
+
+
+@bp.get("/rates")
+def list_rates():
+    return {"data": rates.list_rates()}
+
+
+def _approver() -> Actor:
+    if "approve" not in g.token.scopes:
+        raise ApiError(403, "forbidden", "This token lacks the approve scope.")
+    return _actor()
+
+
+def _optional_body(schema: dict) -> dict:
+    """A body that may be left out (no Content-Type, nothing sent) or be a JSON object."""
+    if not request.content_length and not request.is_json:
+        return {}
+    return _body(schema)
 
 
 @bp.patch("/wallets/<wallet_id>")

@@ -22,11 +22,30 @@ FUND = {
     "type": "object", "additionalProperties": False, "required": ["amount"],
     "properties": {"amount": AMOUNT, "reference": {"type": ["string", "null"], "maxLength": 500}},
 }
+RATE = {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,12})?$",
+        "description": "Destination units per source unit, a decimal string, e.g. \"0.9215\"."}
 TRANSFER = {
     "type": "object", "additionalProperties": False,
     "required": ["from_wallet_id", "to_wallet_id", "amount"],
     "properties": {"from_wallet_id": ID, "to_wallet_id": ID, "amount": AMOUNT,
-                   "reference": {"type": ["string", "null"], "maxLength": 500}},
+                   "reference": {"type": ["string", "null"], "maxLength": 500},
+                   "rate": {**RATE, "type": ["string", "null"],
+                            "description": "Between currencies: " + RATE["description"] + " Without it, the "
+                                           "pair's rate in GET /rates, if fresh enough."},
+                   "pending": {"type": "boolean", "description": "Hold the amount (201, status pending) until "
+                                                                 "captured or voided; default false."},
+                   "expires_in": {"type": "integer", "minimum": 1, "maximum": 30 * 86400,
+                                  "description": "A pending transfer's life in seconds (default 7 days)."}},
+}
+CAPTURE = {
+    "type": "object", "additionalProperties": False, "required": [],
+    "properties": {"amount": {**AMOUNT, "description": "At most the held amount (default: all of it); the rest "
+                                                       "is released."}},
+}
+EMPTY = {"type": "object", "additionalProperties": False, "required": [], "properties": {}}
+REJECT = {
+    "type": "object", "additionalProperties": False, "required": ["reason"],
+    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
 }
 NULLABLE_AMOUNT = {"type": ["string", "null"], "pattern": AMOUNT["pattern"]}
 WITHDRAWAL = FUND
@@ -48,12 +67,14 @@ PATCH_WALLET = {
 MONEY_OR_NULL = {"type": ["string", "null"]}
 WALLET = {
     "type": "object",
-    "required": ["id", "owner_name", "owner_email", "external_ref", "currency", "balance", "available",
+    "required": ["id", "owner_name", "owner_email", "external_ref", "currency", "balance", "held", "available",
                  "overdraft_limit", "max_balance", "daily_outflow_limit", "status", "status_reason",
                  "status_changed_by", "status_changed_at", "created_at", "updated_at"],
     "properties": {"id": ID, "owner_name": {"type": "string"}, "owner_email": TEXT, "external_ref": TEXT,
                    "currency": {"type": "string"}, "balance": {"type": "string"},
-                   "available": {"type": "string", "description": "balance + overdraft_limit: what it can pay now"},
+                   "held": {"type": "string", "description": "what its pending holds reserve"},
+                   "available": {"type": "string",
+                                 "description": "balance + overdraft_limit - held: what it can pay now"},
                    "overdraft_limit": {"type": "string"}, "max_balance": MONEY_OR_NULL,
                    "daily_outflow_limit": MONEY_OR_NULL,
                    "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
@@ -70,20 +91,49 @@ FEE = {
 ENTRY = {"type": "object", "required": ["wallet_id", "system", "amount", "balance_after"],
          "description": "A leg: the legs of a transaction sum to zero. A system wallet's leg (`system`: "
                         "world, fees) carries no balance_after.",
-         "properties": {"wallet_id": ID, "system": {"type": ["string", "null"], "enum": ["world", "fees", None]},
+         "properties": {"wallet_id": ID, "system": {"type": ["string", "null"], "enum": ["world", "fees", "fx", None]},
+                        "currency": {"type": "string"},
                         "amount": {"type": "string"}, "balance_after": {"type": ["string", "null"]}}}
 TRANSACTION = {
     "type": "object",
     "required": ["id", "kind", "amount", "currency", "fee", "source_wallet_id", "dest_wallet_id", "reference",
                  "reason", "reverses_transaction_id", "reversed_amount", "fee_refunded", "reversal_ids",
-                 "created_by", "created_at", "entries"],
-    "properties": {"id": ID, "kind": {"type": "string", "enum": ["fund", "transfer", "withdrawal", "reversal"]},
+                 "created_by", "created_at", "status", "entries"],
+    "properties": {"id": ID, "kind": {"type": "string",
+                                      "enum": ["fund", "transfer", "exchange", "withdrawal", "reversal"]},
+                   "status": {"type": "string", "enum": ["posted", "pending", "awaiting_approval", "voided",
+                                                         "expired", "rejected"],
+                              "description": "pending and awaiting_approval hold the amount and have no entries "
+                                             "until captured or approved."},
+                   "held_amount": {"type": "string", "description": "A hold's reservation, its fee included."},
+                   "expires_at": {"type": ["string", "null"], "format": "date-time"},
+                   "resolved_at": {"type": ["string", "null"], "format": "date-time"},
+                   "resolved_by": TEXT, "resolve_reason": TEXT,
+                   "rate": {"type": "string", "description": "An exchange's rate."},
+                   "dest_currency": {"type": "string"}, "dest_amount": {"type": ["string", "null"]},
                    "amount": {"type": "string"}, "fee": {"type": "string"}, "reason": TEXT,
                    "reverses_transaction_id": {"type": ["integer", "null"]}, "reversed_amount": {"type": "string"},
                    "fee_refunded": {"type": "boolean"}, "reversal_ids": {"type": "array", "items": ID},
                    "currency": {"type": "string"}, "source_wallet_id": {"type": ["integer", "null"]},
                    "dest_wallet_id": {"type": ["integer", "null"]}, "reference": TEXT, "created_by": {"type": "string"},
                    "created_at": TIMESTAMP, "entries": {"type": "array", "items": ENTRY}},
+}
+HOLD = {
+    "type": "object",
+    "required": ["id", "kind", "status", "amount", "currency", "held_amount", "source_wallet_id", "dest_wallet_id",
+                 "created_by", "created_at", "expires_at"],
+    "properties": {"id": ID, "kind": {"type": "string"}, "status": {"type": "string"},
+                   "amount": {"type": "string"}, "currency": {"type": "string"}, "held_amount": {"type": "string"},
+                   "fee": {"type": "string"}, "source_wallet_id": {"type": ["integer", "null"]},
+                   "dest_wallet_id": {"type": ["integer", "null"]}, "reference": TEXT,
+                   "source_owner": TEXT, "dest_owner": TEXT, "created_by": {"type": "string"},
+                   "created_at": TIMESTAMP, "expires_at": TIMESTAMP, "resolved_by": TEXT,
+                   "resolved_at": {"type": ["string", "null"], "format": "date-time"}, "resolve_reason": TEXT},
+}
+FX_RATE = {
+    "type": "object", "required": ["base", "quote", "rate", "spread_bps", "updated_at"],
+    "properties": {"base": {"type": "string"}, "quote": {"type": "string"}, "rate": {"type": "string"},
+                   "spread_bps": {"type": "integer"}, "updated_by": TEXT, "updated_at": TIMESTAMP},
 }
 HISTORY_ENTRY = {
     "type": "object",
@@ -127,6 +177,8 @@ def check(body, schema: dict) -> dict:
             raise ApiError(422, "invalid_input", f"Unknown field {name}.", field=name)
         if spec is AMOUNT or spec is NULLABLE_AMOUNT or spec.get("pattern") == AMOUNT["pattern"]:
             continue  # the service refuses non-strings with invalid_amount
+        if spec.get("pattern") == RATE["pattern"] and value is not None:
+            continue  # the service refuses a float rate, naming the field
         types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
         if not any(isinstance(value, _TYPES[t]) and not (t == "integer" and isinstance(value, bool))
                    for t in types):

@@ -8,10 +8,12 @@ from ..services.audit import Actor
 
 # Admins may do everything; the other roles are cumulative only where docs/DESIGN.md says so.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "read": frozenset({"viewer", "support", "finance", "admin"}),
+    "read": frozenset({"viewer", "support", "finance", "approver", "admin"}),
     "move_money": frozenset({"support", "admin"}),
+    "approve": frozenset({"approver", "admin"}),  # four eyes: never one's own (the engine checks)
     "export": frozenset({"finance", "admin"}),
     "reconcile": frozenset({"finance", "admin"}),
+    "rates": frozenset({"finance", "admin"}),
     "manage": frozenset({"admin"}),
 }
 
@@ -39,4 +41,5 @@ def require(permission: str):
 
 def operator_actor() -> Actor:
     """The signed-in operator as the services' Actor: idempotency scope, audit name, address."""
-    return Actor(f"user:{current_user.id}", current_user.email, request.remote_addr)
+    return Actor(f"user:{current_user.id}", current_user.email, request.remote_addr,
+                 can_approve=current_user.role in PERMISSIONS["approve"])

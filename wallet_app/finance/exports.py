@@ -28,7 +28,7 @@ from ..services.validate import wallet_id as check_id
 
 HISTORY_COLUMNS = ["entry_id", "created_at", "wallet_id", "owner", "currency", "kind", "amount", "fee",
                    "balance_after", "transaction_id", "counterparty_wallet_id", "reverses_transaction_id",
-                   "reference", "operator"]
+                   "reference", "operator", "rate", "captured_hold"]
 BALANCE_COLUMNS = ["wallet_id", "owner", "currency", "status", "balance", "as_of"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -104,19 +104,21 @@ def _history_copy_sql(f: HistoryFilter) -> sql.Composable:
     if f.until:
         where.append(sql.SQL("h.created_at < {}").format(sql.Literal(_start(f.until + timedelta(days=1)))))
     if f.currency:
-        where.append(sql.SQL("t.currency = {}").format(sql.Literal(f.currency)))
+        where.append(sql.SQL("w.currency = {}").format(sql.Literal(f.currency)))
     if f.kind:
         where.append(sql.SQL("t.kind = {}").format(sql.Literal(f.kind)))
     query = sql.SQL("""
         SELECT h.id, to_char(h.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), h.wallet_id,
-               {owner}, t.currency, t.kind, round(h.amount, {places})::text,
-               CASE WHEN h.amount < 0 AND t.fee > 0 THEN round(t.fee, {places})::text END,
+               {owner}, w.currency, t.kind, round(h.amount, {places})::text,
+               CASE WHEN h.amount < 0 AND t.fee > 0 THEN round(t.fee, {fee_places})::text END,
                round(h.balance_after, {places})::text,
                h.transaction_id, CASE WHEN h.amount < 0 THEN t.dest_wallet_id ELSE t.source_wallet_id END,
-               t.reverses_transaction_id, {reference}, {operator}
+               t.reverses_transaction_id, {reference}, {operator}, rtrim(rtrim(t.rate::text, '0'), '.'),
+               t.held_amount IS NOT NULL
         FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id JOIN wallets w ON w.id = h.wallet_id
         WHERE {where} ORDER BY h.id""").format(
-        owner=_safe("w.owner_name"), places=_places("t.currency"), reference=_safe("t.reference"),
+        owner=_safe("w.owner_name"), places=_places("w.currency"), fee_places=_places("t.currency"),
+        reference=_safe("t.reference"),
         operator=_safe("t.created_by"), where=sql.SQL(" AND ").join(where))
     return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER false)").format(query)
 

@@ -75,10 +75,10 @@ def balance_chain(s: Session) -> Check:
 
 def transaction_legs(s: Session) -> Check:
     check = Check("transaction_legs", "per transaction: legs sum to zero per currency, as many as its kind has "
-                                      "(its fee leg aside)")
+                                      "(its fee leg aside); none while it is not posted")
     expected = {name: kind.leg_count for name, kind in KINDS.items()}
     for r in _rows(s, """
-            SELECT t.id, t.kind, coalesce(l.legs, 0) AS legs, l.unbalanced
+            SELECT t.id, t.kind, t.status, coalesce(l.legs, 0) AS legs, l.unbalanced
             FROM transactions t
             LEFT JOIN (SELECT transaction_id, sum(n) AS legs, string_agg(unbalanced, ', ') AS unbalanced
                        FROM (SELECT h.transaction_id, w.currency,
@@ -88,11 +88,13 @@ def transaction_legs(s: Session) -> Check:
                              FROM wallet_history h JOIN wallets w ON w.id = h.wallet_id
                              GROUP BY h.transaction_id, w.currency) per_currency
                        GROUP BY transaction_id) l ON l.transaction_id = t.id
-            WHERE l.unbalanced IS NOT NULL OR coalesce(l.legs, 0) <> coalesce(
-                (SELECT n FROM unnest(CAST(:kinds AS text[]), CAST(:counts AS int[])) k(kind, n)
-                 WHERE k.kind = t.kind), coalesce(l.legs, 0))
+            WHERE l.unbalanced IS NOT NULL OR (t.status <> 'posted' AND l.legs IS NOT NULL)
+               OR (t.status = 'posted' AND coalesce(l.legs, 0) <> coalesce(
+                   (SELECT n FROM unnest(CAST(:kinds AS text[]), CAST(:counts AS int[])) k(kind, n)
+                    WHERE k.kind = t.kind), coalesce(l.legs, 0)))
             ORDER BY t.id""", kinds=list(expected), counts=list(expected.values())):
-        problem = f"legs sum to {r.unbalanced}" if r.unbalanced else f"{r.legs} legs, a {r.kind} has {expected[r.kind]}"
+        problem = (f"legs sum to {r.unbalanced}" if r.unbalanced else f"{r.legs} legs while {r.status}"
+                   if r.status != "posted" else f"{r.legs} legs, a {r.kind} has {expected[r.kind]}")
         check.add(f"transaction {r.id} ({r.kind}): {problem}")
     return check
 
@@ -115,7 +117,7 @@ def fees_collected(s: Session) -> Check:
     for r in _rows(s, """
             SELECT w.currency, w.balance,
                    coalesce((SELECT coalesce(sum(fee), 0) - coalesce(sum(fee) FILTER (WHERE fee_refunded), 0) FROM transactions t
-                             WHERE t.currency = w.currency), 0) AS expected
+                             WHERE t.currency = w.currency AND t.status = 'posted'), 0) AS expected
             FROM wallets w WHERE w.system_purpose = 'fees'"""):
         expected = r.expected or 0
         if r.balance != expected:
@@ -133,9 +135,9 @@ def currency_totals(s: Session) -> Check:
 
 
 def floors(s: Session) -> Check:
-    check = Check("limits", "no wallet below its floor (world aside) or above its maximum")
+    check = Check("limits", "no wallet below its floor (world and fx aside) or above its maximum")
     for r in _rows(s, """SELECT id, currency, balance, overdraft_limit, max_balance FROM wallets
-                         WHERE (balance < -overdraft_limit AND system_purpose IS DISTINCT FROM 'world')
+                         WHERE (balance < -overdraft_limit AND coalesce(system_purpose NOT IN ('world', 'fx'), true))
                             OR balance > max_balance ORDER BY id"""):
         check.add(f"wallet {r.id}: {format_amount(r.balance, r.currency)} with overdraft limit "
                   f"{format_amount(r.overdraft_limit, r.currency)}, maximum "
@@ -144,10 +146,44 @@ def floors(s: Session) -> Check:
 
 
 def idempotency(s: Session) -> Check:
-    check = Check("idempotency_keys", "no transaction claimed by two idempotency keys")
-    for r in _rows(s, "SELECT transaction_id, count(*) AS n FROM idempotency_keys "
-                      "WHERE transaction_id IS NOT NULL GROUP BY transaction_id HAVING count(*) > 1"):
-        check.add(f"transaction {r.transaction_id}: claimed by {r.n} keys")
+    check = Check("idempotency_keys", "no transaction claimed by two idempotency keys for its posting, nor a hold "
+                                      "by two for its resolution")
+    for r in _rows(s, "SELECT transaction_id, count(*) FILTER (WHERE operation = 'post') AS n, "
+                      "count(*) FILTER (WHERE operation <> 'post') AS resolutions FROM idempotency_keys "
+                      "WHERE transaction_id IS NOT NULL GROUP BY transaction_id "
+                      "HAVING count(*) FILTER (WHERE operation = 'post') > 1 "
+                      "OR count(*) FILTER (WHERE operation <> 'post') > 1"):
+        check.add(f"transaction {r.transaction_id}: claimed by {r.n} keys, resolved by {r.resolutions}")
+    return check
+
+
+def holds(s: Session) -> Check:
+    check = Check("holds", "per wallet: held = what its open holds reserve, and balance less its unexpired holds "
+                           "stays above its floor; no hold captured, approved or expired on the wrong side of "
+                           "its expiry")
+    for r in _rows(s, """
+            SELECT w.id, w.currency, w.held, w.balance, w.overdraft_limit,
+                   coalesce(sum(t.held_amount), 0) AS open_,
+                   coalesce(sum(t.held_amount) FILTER (WHERE t.expires_at > now()), 0) AS live
+            FROM wallets w LEFT JOIN transactions t
+              ON t.source_wallet_id = w.id AND t.status IN ('pending', 'awaiting_approval')
+            WHERE w.system_purpose IS NULL
+            GROUP BY w.id
+            HAVING w.held <> coalesce(sum(t.held_amount), 0)
+                OR w.balance - coalesce(sum(t.held_amount) FILTER (WHERE t.expires_at > now()), 0)
+                   < -w.overdraft_limit
+            ORDER BY w.id"""):
+        money = lambda v: format_amount(v, r.currency)  # noqa: E731
+        check.add(f"wallet {r.id}: held {money(r.held)}, open holds {money(r.open_)}; balance {money(r.balance)} "
+                  f"less unexpired holds {money(r.live)} against an overdraft limit of {money(r.overdraft_limit)}")
+    for r in _rows(s, """
+            SELECT id, status, expires_at, resolved_at FROM transactions
+            WHERE held_amount IS NOT NULL AND resolved_at IS NOT NULL
+              AND ((status = 'expired' AND resolved_at < expires_at)
+                OR (status = 'posted' AND resolved_at >= expires_at))
+            ORDER BY id"""):
+        check.add(f"transaction {r.id}: {r.status} at {r.resolved_at.isoformat()}, its hold expiring "
+                  f"{r.expires_at.isoformat()}")
     return check
 
 
@@ -160,4 +196,4 @@ def known_kinds(s: Session) -> Check:
 
 
 CHECKS = (wallet_balances, balance_chain, transaction_legs, currency_totals, floors, idempotency, known_kinds,
-          reversals, fees_collected)
+          reversals, fees_collected, holds)

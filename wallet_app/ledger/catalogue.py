@@ -20,6 +20,7 @@ class Movement:
     reason: str | None = None
     original: dict | None = None
     refund_fee: bool = False
+    rate: Decimal | None = None  # an exchange's explicit rate (else the engine's fx_rates)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Leg:
     wallet_id: int | None = None
     system: str | None = None
     like: int | None = None
+    converted: bool = False  # the amount is the engine's conversion of the movement's amount
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,11 @@ class Kind:
     permission: str  # the console permission that may run it (auth.roles.PERMISSIONS)
     legs: Callable[[Movement], list[Leg]]
     leg_count: int  # reconcile: legs of a posted transaction of this kind, its fee leg aside
-    fee_payer: int | None = None  # the leg that pays this kind's fee (fee_schedule), if any
+    fee_payer: int | None = None  # the leg that pays this kind's fee (fee_schedule or the pair's spread)
     reversible: bool = True
+    approvable: bool = True  # above its currency's threshold it waits for a second operator
+    holdable: bool = False  # may be created pending (a hold), to be captured or voided
+    fee_from: str = "fee_schedule"  # or "fx_rates": the pair's spread
 
 
 def _fund(m: Movement) -> list[Leg]:
@@ -54,6 +59,15 @@ def _fund(m: Movement) -> list[Leg]:
 def _transfer(m: Movement) -> list[Leg]:
     return [Leg(-m.amount, "from_wallet_id", wallet_id=m.source),
             Leg(m.amount, "to_wallet_id", wallet_id=m.dest, like=0)]
+
+
+def _exchange(m: Movement) -> list[Leg]:
+    """A transfer between currencies through the `fx` wallets: the source's currency in, the
+    destination's out; the engine converts the last two legs at the rate."""
+    return [Leg(-m.amount, "from_wallet_id", wallet_id=m.source),
+            Leg(m.amount, "from_wallet_id", system="fx", like=0),
+            Leg(-m.amount, "to_wallet_id", system="fx", like=3, converted=True),
+            Leg(m.amount, "to_wallet_id", wallet_id=m.dest, converted=True)]
 
 
 def _withdrawal(m: Movement) -> list[Leg]:
@@ -87,12 +101,14 @@ def _reversal(m: Movement) -> list[Leg]:
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("fund", "Fund", "move_money", _fund, leg_count=2),
-    Kind("transfer", "Transfer", "move_money", _transfer, leg_count=2, fee_payer=0),
+    Kind("transfer", "Transfer", "move_money", _transfer, leg_count=2, fee_payer=0, holdable=True),
+    Kind("exchange", "Exchange", "move_money", _exchange, leg_count=4, fee_payer=0, reversible=False,
+         holdable=True, fee_from="fx_rates"),
     Kind("withdrawal", "Withdrawal", "move_money", _withdrawal, leg_count=2, fee_payer=0),
-    Kind("reversal", "Reversal", "move_money", _reversal, leg_count=2, reversible=False),
+    Kind("reversal", "Reversal", "move_money", _reversal, leg_count=2, reversible=False, approvable=False),
 )}
-FEE_KINDS = tuple(k.name for k in KINDS.values() if k.fee_payer is not None)
-SYSTEM_PURPOSES = ("world", "fees")
+FEE_KINDS = tuple(k.name for k in KINDS.values() if k.fee_payer is not None and k.fee_from == "fee_schedule")
+SYSTEM_PURPOSES = ("world", "fees", "fx")
 
 
 def label(kind: str) -> str:

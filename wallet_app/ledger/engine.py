@@ -11,15 +11,17 @@ import json
 from decimal import Decimal
 from typing import NamedTuple
 
+from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..errors import (BalanceLimitExceeded, CurrencyMismatch, DailyLimitExceeded, FeeAlreadyRefunded,
-                      IdempotencyKeyReused, InsufficientFunds, InvalidAmount, MaxBalanceExceeded, NotFound,
-                      NotReversible, ReversalExceedsOriginal, SameWallet, TokenNotLive, WalletError,
+from ..errors import (BalanceLimitExceeded, CaptureExceedsHold, CurrencyMismatch, DailyLimitExceeded,
+                      FeeAlreadyRefunded, HoldNotPending, IdempotencyKeyReused, InsufficientFunds, InvalidAmount,
+                      InvalidInput, MakerCannotApprove, MaxBalanceExceeded, NotAwaitingApproval, NotFound,
+                      NotReversible, RateStale, ReversalExceedsOriginal, SameWallet, TokenNotLive, WalletError,
                       WalletNotActive)
 from ..money import format_amount
 from ..services.atomic import atomic, execute_one, single_statement_connection
@@ -28,12 +30,15 @@ from .catalogue import KINDS, Movement
 
 REFUSED = "WA001"  # the SQLSTATE ledger_refuse() raises
 
-_COLUMNS = "verdict, tx_id, posted_at, tx_currency, leg_wallets, leg_amounts, leg_balances, tx_fee"
+_COLUMNS = ("verdict, tx_id, posted_at, tx_currency, leg_wallets, leg_amounts, leg_balances, tx_fee, "
+            "leg_currencies, tx_status, tx_rate, tx_dest_amount, tx_expires_at")
 _CALL = """ledger_post({scope}, :key, :fp, :kind, :amount, :source, :dest, :reference, {actor}, :ip,
                      CAST(:wallets AS bigint[]), CAST(:systems AS text[]), CAST(:likes AS int[]),
                      CAST(:amounts AS numeric[]), CAST(:fields AS text[]),
                      CAST(:fee_payer AS int), CAST(:reverses AS bigint), CAST(:refund_fee AS numeric), :reason,
-                     :dry_run)"""
+                     :dry_run, CAST(:converts AS boolean[]), CAST(:rate AS numeric), CAST(:rate_max_age AS int),
+                     :pending, CAST(:expires_in AS int), :can_approve, :approvable, CAST(:resolve AS text),
+                     CAST(:target AS bigint))"""
 _POST = text(f"SELECT {_COLUMNS} FROM " + _CALL.format(scope=":scope", actor=":actor"))
 # An API token's movement: the same call, made only while the token is live, in the same
 # statement (so a revocation holds from the next request on, with no round trip of its own).
@@ -58,16 +63,27 @@ class Posted(NamedTuple):
     leg_amounts: list  # the payer's leg includes the fee
     leg_balances: list
     tx_fee: object
+    leg_currencies: list | None = None
+    tx_status: str = "posted"  # or pending | awaiting_approval (created so), voided | rejected | expired
+    tx_rate: object = None  # an exchange's rate and converted amount
+    tx_dest_amount: object = None
+    tx_expires_at: object = None  # a hold's or an approval request's end
     leg_systems: list | None = None  # each leg's system purpose (None: a customer wallet)
 
 
 def post(session: Session, movement: Movement, *, actor: Actor, key: str | None = None, fp: str | None = None,
-         dry_run: bool = False) -> Posted:
+         dry_run: bool = False, pending: bool = False, expires_in: int | None = None,
+         resolve: str | None = None, target: int | None = None) -> Posted:
     """Run `movement` through the engine and return what it did. A refusal raises its
     WalletError; nothing is left behind, the key's claim included. An actor with a `token`
-    moves money only while that token is live (TokenNotLive otherwise, nothing written)."""
+    moves money only while that token is live (TokenNotLive otherwise, nothing written).
+
+    `pending` creates a hold; `resolve` (capture, approve, void, reject, expire) ends hold
+    `target`: capture and approve post `movement` (the hold's, for at most its amount),
+    the others move nothing and take no movement."""
     kind = KINDS[movement.kind]
-    legs = kind.legs(movement)
+    legs = kind.legs(movement) if movement.amount is not None else []
+    config = current_app.config
     fee_payer = None if kind.fee_payer is None else kind.fee_payer + 1
     original = movement.original
     refund = Decimal(original["fee"]) if movement.refund_fee and original and Decimal(original["fee"]) else None
@@ -79,7 +95,10 @@ def post(session: Session, movement: Movement, *, actor: Actor, key: str | None 
                   amounts=_array(leg.amount for leg in legs), fields=_array(leg.field for leg in legs),
                   fee_payer=fee_payer,
                   reverses=original["id"] if original else None, refund_fee=refund, reason=movement.reason,
-                  dry_run=dry_run)
+                  dry_run=dry_run, converts=_array(str(leg.converted).lower() for leg in legs), rate=movement.rate,
+                  rate_max_age=config["FX_RATE_MAX_AGE"], pending=pending,
+                  expires_in=expires_in or config["APPROVAL_EXPIRES_IN"], can_approve=actor.can_approve,
+                  approvable=kind.approvable, resolve=resolve, target=target)
     sql = POST_SQL
     if actor.token is not None:
         sql, params["token"] = POST_AS_TOKEN_SQL, actor.token
@@ -144,8 +163,33 @@ def refusal(code: str, d: dict) -> WalletError:
     if code == "reversal_exceeds_original":
         return ReversalExceedsOriginal(f"At most {d['remaining']} of transaction {d['transaction_id']} is left "
                                        "to reverse.", field=field, remaining=d["remaining"])
+    if code == "not_reversible" and d.get("status") != "posted":
+        return NotReversible(f"Transaction {d['transaction_id']} is {d['status'].replace('_', ' ')}; only a posted "
+                             "transaction can be reversed.", field=field)
     if code == "not_reversible":
         return NotReversible(f"Transaction {d['transaction_id']} is a reversal; it cannot be reversed.",
+                             field=field)
+    if code == "hold_not_pending":
+        return HoldNotPending(f"Transaction {d['transaction_id']} is {d['status'].replace('_', ' ')}, not a pending "
+                              "hold: it can no longer be captured or voided.", field=field, status=d["status"])
+    if code == "not_awaiting_approval":
+        return NotAwaitingApproval(f"Transaction {d['transaction_id']} is {d['status'].replace('_', ' ')}; it is "
+                                   "not awaiting approval.", field=field, status=d["status"])
+    if code == "maker_cannot_approve":
+        return MakerCannotApprove(f"You made transaction {d['transaction_id']}; another operator must approve or "
+                                  "reject it.", field=field)
+    if code == "capture_exceeds_hold":
+        return CaptureExceedsHold(f"At most {d['held']} of transaction {d['transaction_id']} is held.",
+                                  field=field, held=d["held"])
+    if code == "rate_stale":
+        return RateStale(f"The {d['base']}->{d['quote']} rate was set at {d['updated_at']}, longer ago than "
+                         f"{d['max_age']} seconds: finance must update it (or the transfer may carry a rate).",
+                         field=field)
+    if code == "rate_not_applicable":
+        return InvalidInput(f"Both wallets hold {d['currency']}: a rate applies only between currencies.",
+                            field=field)
+    if code == "amount_too_small":
+        return InvalidAmount(f"At a rate of {d['rate']} this amount is less than one {d['currency']} minor unit.",
                              field=field)
     if code == "fee_already_refunded":
         return FeeAlreadyRefunded(f"The fee of transaction {d['transaction_id']} was already returned.",

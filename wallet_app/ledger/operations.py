@@ -1,14 +1,16 @@
 """Every state change of a wallet: create, status, and the money movements of the catalogue."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
-from ..errors import BalanceNotZero, InvalidInput, NotFound, ReversalExceedsOriginal, WalletClosed
+from ..errors import (BalanceNotZero, CurrencyMismatch, HoldNotPending, InvalidInput, NotFound,
+                      ReversalExceedsOriginal, WalletClosed)
 from ..extensions import db
 from ..models import WALLET_STATUSES, Wallet
 from ..models.types import utcnow
-from ..money import check_currency, format_amount, parse_amount
+from ..money import check_currency, format_amount, parse_amount, parse_rate
 from ..services import audit, validate
 from ..services.atomic import atomic
 from ..services.audit import Actor
@@ -19,7 +21,8 @@ from .idempotency import check_key, fingerprint
 from .queries import get_transaction, get_wallet, transaction_dict
 
 __all__ = ["OperationResult", "create_wallet", "set_status", "set_limits", "update_wallet", "fund", "transfer",
-           "withdraw", "reverse", "preview", "preview_reversal"]
+           "withdraw", "reverse", "capture", "void", "approve", "reject", "expire_holds", "preview",
+           "preview_reversal"]
 
 @dataclass(frozen=True)
 class OperationResult:
@@ -131,11 +134,19 @@ def fund(wallet_id, amount, *, idempotency_key, actor: Actor, reference=None) ->
                           validate.text(reference, "reference", 500)), idempotency_key, actor)
 
 
-def transfer(from_wallet_id, to_wallet_id, amount, *, idempotency_key, actor: Actor,
-             reference=None) -> OperationResult:
-    return _post(Movement("transfer", parse_amount(amount), validate.wallet_id(from_wallet_id, "from_wallet_id"),
-                          validate.wallet_id(to_wallet_id, "to_wallet_id"), validate.text(reference, "reference", 500)),
-                 idempotency_key, actor)
+def transfer(from_wallet_id, to_wallet_id, amount, *, idempotency_key, actor: Actor, reference=None,
+             rate=None, pending: bool = False, expires_in=None) -> OperationResult:
+    """Move money between two customer wallets. Between currencies it is an exchange, at
+    `rate` (destination units per source unit) or the pair's rate in fx_rates. `pending`
+    holds the amount instead (see capture and void) for `expires_in` seconds."""
+    movement = _transfer_movement(from_wallet_id, to_wallet_id, amount, reference, rate)
+    hold = _hold_seconds(pending, expires_in)
+    try:
+        return _post(movement, idempotency_key, actor, hold)
+    except CurrencyMismatch as exc:
+        if movement.kind != "transfer" or exc.field != "to_wallet_id":
+            raise
+        return _post(replace(movement, kind="exchange"), idempotency_key, actor, hold)
 
 
 def withdraw(wallet_id, amount, *, idempotency_key, actor: Actor, reference=None) -> OperationResult:
@@ -152,8 +163,66 @@ def reverse(transaction_id, *, reason, idempotency_key, actor: Actor, amount=Non
     return _post(_reversal(transaction_id, amount, refund_fee, reason), idempotency_key, actor)
 
 
-def preview(kind: str, from_wallet_id, to_wallet_id, amount, *, actor: Actor) -> dict:
-    """The confirmation step of a fund, transfer or withdrawal (see _dry_run)."""
+def capture(transaction_id, *, idempotency_key, actor: Actor, amount=None) -> OperationResult:
+    """Post a pending hold, for `amount` (at most the held amount; the default: all of it);
+    the rest of the reservation is released. Its fee is the schedule's for what is captured."""
+    return _resolve("capture", transaction_id, idempotency_key, actor, amount=amount)
+
+
+def void(transaction_id, *, idempotency_key, actor: Actor) -> OperationResult:
+    """Release a pending hold: nothing moves."""
+    return _resolve("void", transaction_id, idempotency_key, actor)
+
+
+def approve(transaction_id, *, idempotency_key, actor: Actor) -> OperationResult:
+    """A second operator posts a movement that awaits approval, under the same checks as
+    any write (refused, it stays waiting). The maker cannot approve their own."""
+    return _resolve("approve", transaction_id, idempotency_key, actor)
+
+
+def reject(transaction_id, *, reason, idempotency_key, actor: Actor) -> OperationResult:
+    """A second operator refuses a movement that awaits approval, with a reason; its hold goes."""
+    return _resolve("reject", transaction_id, idempotency_key, actor,
+                    reason=validate.text(reason, "reason", 500, required=True))
+
+
+def expire_holds(*, actor: Actor = Actor("system", "expire-holds"), batch: int = 500) -> int:
+    """Mark every hold and approval request past its expiry `expired`, releasing its
+    reservation; how many it marked. Safe twice or concurrently: each is the engine's
+    `expire` of that hold under its lock, keyed `expire:<id>`, and one already ended is skipped."""
+    from sqlalchemy import select
+
+    from ..models import Transaction
+
+    done = 0
+    while True:
+        due = db.session.scalars(
+            select(Transaction.id).where(Transaction.status.in_(("pending", "awaiting_approval")),
+                                         Transaction.expires_at <= utcnow())
+            .order_by(Transaction.expires_at).limit(batch)).all()
+        ended = 0
+        for tx_id in due:
+            try:
+                _resolve("expire", tx_id, f"expire:{tx_id}", actor)
+                ended += 1
+            except (HoldNotPending, NotFound):
+                continue  # resolved meanwhile, or by a concurrent run
+        done += ended
+        if len(due) < batch or not ended:
+            return done
+
+
+def preview(kind: str, from_wallet_id, to_wallet_id, amount, *, actor: Actor, rate=None) -> dict:
+    """The confirmation step of a fund, transfer or withdrawal (see _dry_run). A transfer
+    between currencies previews as the exchange it will be."""
+    if kind == "transfer":
+        movement = _transfer_movement(from_wallet_id, to_wallet_id, amount, None, rate)
+        try:
+            return _dry_run(movement, actor)
+        except CurrencyMismatch as exc:
+            if movement.kind != "transfer" or exc.field != "to_wallet_id":
+                raise
+            return _dry_run(replace(movement, kind="exchange"), actor)
     source = validate.wallet_id(from_wallet_id, "from_wallet_id") if from_wallet_id is not None else None
     dest = validate.wallet_id(to_wallet_id, "to_wallet_id" if source else "wallet_id") \
         if to_wallet_id is not None else None
@@ -181,29 +250,80 @@ def _reversal(transaction_id, amount, refund_fee, reason) -> Movement:
 
 def _dry_run(movement: Movement, actor: Actor) -> dict:
     """The engine's own checks in a dry run (nothing written): each customer wallet with its
-    change and balance after, the fee, the currency. The real post checks again under its locks."""
+    change and balance after, the fee, the currency, an exchange's rate and converted amount,
+    and whether it would wait for approval. The real post checks again under its locks."""
     posted = engine.post(db.session, movement, actor=actor, dry_run=True)
     currency = posted.tx_currency
-    result = {"amount": format_amount(movement.amount, currency), "currency": currency,
-              "fee": format_amount(posted.tx_fee, currency), "wallets": []}
-    for wallet_id, system, leg_amount, after in zip(posted.leg_wallets, posted.leg_systems, posted.leg_amounts,
-                                                    posted.leg_balances):
+    result = {"kind": movement.kind, "amount": format_amount(movement.amount, currency), "currency": currency,
+              "fee": format_amount(posted.tx_fee, currency), "status": posted.tx_status, "wallets": []}
+    for wallet_id, system, leg_amount, after, leg_currency in zip(
+            posted.leg_wallets, posted.leg_systems, posted.leg_amounts, posted.leg_balances, posted.leg_currencies):
         if system is None:
-            wallet = {**get_wallet(wallet_id), "change": format_amount(leg_amount, currency),
-                      "balance_after": format_amount(after, currency)}
+            wallet = {**get_wallet(wallet_id), "change": format_amount(leg_amount, leg_currency),
+                      "balance_after": format_amount(after, leg_currency)}
             result["wallets"].append(wallet)
             result["source" if leg_amount < 0 else "dest"] = wallet
+    if posted.tx_rate is not None:
+        dest_currency = result["dest"]["currency"]
+        result.update(rate=f"{posted.tx_rate.normalize():f}", dest_currency=dest_currency,
+                      dest_amount=format_amount(posted.tx_dest_amount, dest_currency))
     return result
 
 
-def _post(movement: Movement, key, actor: Actor) -> OperationResult:
+def _transfer_movement(from_wallet_id, to_wallet_id, amount, reference, rate) -> Movement:
+    rate = None if rate in (None, "") else parse_rate(rate)
+    return Movement("exchange" if rate is not None else "transfer", parse_amount(amount),
+                    validate.wallet_id(from_wallet_id, "from_wallet_id"), validate.wallet_id(to_wallet_id, "to_wallet_id"),
+                    validate.text(reference, "reference", 500), rate=rate)
+
+
+def _hold_seconds(pending, expires_in) -> int | None:
+    """A hold's life in seconds: `expires_in`, or the default; None when not pending."""
+    if not isinstance(pending, bool):
+        raise InvalidInput("pending is true or false.", field="pending")
+    if not pending:
+        if expires_in is not None:
+            raise InvalidInput("expires_in applies only to a pending transfer.", field="expires_in")
+        return None
+    config = current_app.config
+    if expires_in is None:
+        return config["HOLD_DEFAULT_SECONDS"]
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int) or \
+            not 1 <= expires_in <= config["HOLD_MAX_SECONDS"]:
+        raise InvalidInput(f"expires_in is a whole number of seconds, 1 to {config['HOLD_MAX_SECONDS']}.",
+                           field="expires_in")
+    return expires_in
+
+
+def _post(movement: Movement, key, actor: Actor, hold: int | None = None) -> OperationResult:
     key = check_key(key)
     m = movement
-    fp = fingerprint(m.kind, source=m.source, dest=m.dest, amount=f"{m.amount:f}", reference=m.reference,
-                     reason=m.reason, reverses=m.original["id"] if m.original else None, refund_fee=m.refund_fee)
-    posted = engine.post(db.session, movement, actor=actor, key=key, fp=fp)
+    fp = fingerprint(m.kind if m.kind != "exchange" else "transfer", source=m.source, dest=m.dest,
+                     amount=f"{m.amount:f}", reference=m.reference, reason=m.reason,
+                     reverses=m.original["id"] if m.original else None, refund_fee=m.refund_fee,
+                     rate=None if m.rate is None else f"{m.rate:f}", hold=hold)
+    posted = engine.post(db.session, movement, actor=actor, key=key, fp=fp, pending=hold is not None,
+                         expires_in=hold)
     if posted.verdict == "replay":
         return OperationResult(get_transaction(posted.tx_id), replayed=True)
+    if posted.tx_status != "posted" or posted.tx_rate is not None:
+        return OperationResult(get_transaction(posted.tx_id))
     return OperationResult(transaction_dict(
         movement, posted.tx_id, posted.tx_currency, actor.name, posted.posted_at, posted.tx_fee,
-        list(zip(posted.leg_wallets, posted.leg_systems, posted.leg_amounts, posted.leg_balances))))
+        list(zip(posted.leg_wallets, posted.leg_systems, posted.leg_amounts, posted.leg_balances,
+                 posted.leg_currencies))))
+
+
+def _resolve(action: str, transaction_id, key, actor: Actor, *, amount=None, reason=None) -> OperationResult:
+    """End hold `transaction_id` by `action` (the engine checks its state under its lock).
+    A capture or an approval posts the hold's own movement, built from its row."""
+    key = check_key(key)
+    hold = get_transaction(transaction_id)
+    value = None
+    if action in ("capture", "approve"):
+        value = Decimal(hold["amount"]) if amount in (None, "") else parse_amount(amount)
+    movement = Movement(hold["kind"], value, hold["source_wallet_id"], hold["dest_wallet_id"], hold["reference"],
+                        reason=reason, rate=None if hold.get("rate") is None else Decimal(hold["rate"]))
+    fp = fingerprint(action, transaction=hold["id"], amount=None if value is None else f"{value:f}", reason=reason)
+    posted = engine.post(db.session, movement, actor=actor, key=key, fp=fp, resolve=action, target=hold["id"])
+    return OperationResult(get_transaction(posted.tx_id), replayed=posted.verdict == "replay")

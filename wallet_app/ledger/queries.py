@@ -1,8 +1,9 @@
 """Reads of the ledger: customer wallets, a wallet's history, transactions with their legs."""
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from ..errors import NotFound
 from ..extensions import db
@@ -12,7 +13,8 @@ from ..services import validate
 from ..services.serialize import history_entry_dict, iso, wallet_dict
 from .catalogue import Movement
 
-__all__ = ["Page", "get_wallet", "list_wallets", "history", "get_transaction", "transaction_dict"]
+__all__ = ["Page", "get_wallet", "list_wallets", "history", "holds", "awaiting_approval", "get_transaction",
+           "transaction_dict"]
 
 @dataclass(frozen=True)
 class Page:
@@ -25,7 +27,55 @@ def get_wallet(wallet_id, field: str = "wallet_id") -> dict:
     wallet = db.session.get(Wallet, validate.wallet_id(wallet_id, field))
     if wallet is None or wallet.system_purpose is not None:
         raise NotFound(f"Wallet {wallet_id} does not exist.", field=field)
-    return wallet_dict(wallet)
+    return wallet_dict(wallet, _live_held(wallet.id) if wallet.held else None)
+
+
+OPEN = ("pending", "awaiting_approval")
+
+
+def _live_held(wallet_id: int):
+    """What a wallet's unexpired holds reserve, as the engine counts it under its lock."""
+    t = Transaction
+    return db.session.scalar(select(func.coalesce(func.sum(t.held_amount), 0)).where(
+        t.source_wallet_id == wallet_id, t.status.in_(OPEN), t.expires_at > func.now()))
+
+
+def holds(wallet_id, *, cursor=None, limit=None) -> Page:
+    """A wallet's holds and approval requests, open or resolved, newest first (keyset on id)."""
+    wallet = get_wallet(wallet_id)
+    limit = validate.limit(limit)
+    t = Transaction
+    stmt = (select(t).where(t.source_wallet_id == wallet["id"], t.held_amount.is_not(None))
+            .order_by(t.id.desc()).limit(limit + 1))
+    if (before := validate.cursor(cursor)) is not None:
+        stmt = stmt.where(t.id < before)
+    return _page([hold_dict(h) for h in db.session.scalars(stmt)], limit)
+
+
+def awaiting_approval(*, cursor=None, limit=None) -> Page:
+    """Movements waiting for a second operator, oldest first (keyset on id), with the wallets'
+    owner names."""
+    limit = validate.limit(limit)
+    t, src, dst = Transaction, aliased(Wallet), aliased(Wallet)
+    stmt = (select(t, src.owner_name, dst.owner_name)
+            .outerjoin(src, src.id == t.source_wallet_id).outerjoin(dst, dst.id == t.dest_wallet_id)
+            .where(t.status == "awaiting_approval", t.expires_at > func.now()).order_by(t.id).limit(limit + 1))
+    if (after := validate.cursor(cursor)) is not None:
+        stmt = stmt.where(t.id > after)
+    return _page([{**hold_dict(h), "source_owner": s, "dest_owner": d} for h, s, d in db.session.execute(stmt)],
+                 limit)
+
+
+def hold_dict(t: Transaction) -> dict:
+    """A hold or approval request as lists show it; `status` says `expired` once it is past
+    its expiry, even before expire-holds marks it."""
+    expired = t.status in OPEN and t.expires_at <= datetime.now(timezone.utc)
+    return {"id": t.id, "kind": t.kind, "status": "expired" if expired else t.status,
+            "amount": format_amount(t.amount, t.currency), "currency": t.currency,
+            "held_amount": format_amount(t.held_amount, t.currency), "fee": format_amount(t.fee, t.currency),
+            "source_wallet_id": t.source_wallet_id, "dest_wallet_id": t.dest_wallet_id, "reference": t.reference,
+            "created_by": t.created_by, "created_at": iso(t.created_at), "expires_at": iso(t.expires_at),
+            "resolved_by": t.resolved_by, "resolved_at": iso(t.resolved_at), "resolve_reason": t.resolve_reason}
 
 
 def list_wallets(q=None, *, currency=None, status=None, cursor=None, limit=None) -> Page:
@@ -81,31 +131,46 @@ def get_transaction(transaction_id) -> dict:
     if tx is None:
         raise NotFound(f"Transaction {transaction_id} does not exist.", field="transaction_id")
     legs = db.session.execute(
-        select(WalletHistory.wallet_id, Wallet.system_purpose, WalletHistory.amount, WalletHistory.balance_after)
+        select(WalletHistory.wallet_id, Wallet.system_purpose, WalletHistory.amount, WalletHistory.balance_after,
+               Wallet.currency)
         .join(Wallet, Wallet.id == WalletHistory.wallet_id)
         .where(WalletHistory.transaction_id == tx.id).order_by(WalletHistory.id)).all()
-    movement = Movement(tx.kind, tx.amount, tx.source_wallet_id, tx.dest_wallet_id, tx.reference, reason=tx.reason)
+    movement = Movement(tx.kind, tx.amount, tx.source_wallet_id, tx.dest_wallet_id, tx.reference, reason=tx.reason,
+                        rate=tx.rate)
     reversals = db.session.scalars(select(Transaction.id).where(Transaction.reverses_transaction_id == tx.id)
                                    .order_by(Transaction.id)).all()
-    return transaction_dict(movement, tx.id, tx.currency, tx.created_by, tx.created_at, tx.fee, legs,
-                            reverses=tx.reverses_transaction_id, reversed_amount=tx.reversed_amount,
-                            fee_refunded=tx.fee_refunded, reversals=list(reversals))
+    found = transaction_dict(movement, tx.id, tx.currency, tx.created_by, tx.created_at, tx.fee, legs,
+                             reverses=tx.reverses_transaction_id, reversed_amount=tx.reversed_amount,
+                             fee_refunded=tx.fee_refunded, reversals=list(reversals), status=tx.status,
+                             dest_amount=tx.dest_amount, dest_currency=tx.dest_currency)
+    if tx.held_amount is not None:
+        found.update(held_amount=format_amount(tx.held_amount, tx.currency), expires_at=iso(tx.expires_at),
+                     resolved_at=iso(tx.resolved_at), resolved_by=tx.resolved_by, resolve_reason=tx.resolve_reason)
+    return found
 
 
 def transaction_dict(m: Movement, tx_id: int, currency: str, created_by: str, created_at, fee, legs, *,
-                     reverses=None, reversed_amount=0, fee_refunded=False, reversals=()) -> dict:
-    """The JSON shape of a transaction. `legs`: (wallet_id, system purpose, amount, balance_after).
-    A system wallet's running balance is the ledger's own business, so its legs carry none."""
+                     reverses=None, reversed_amount=0, fee_refunded=False, reversals=(), status="posted",
+                     dest_amount=None, dest_currency=None) -> dict:
+    """The JSON shape of a transaction. `legs`: (wallet_id, system purpose, amount, balance_after,
+    currency). A system wallet's running balance is the ledger's own business, so its legs
+    carry none. A hold (pending, or awaiting approval) has no legs until it posts; an
+    exchange has its rate and the amount its destination received."""
     original = m.original["id"] if m.original else None
+    conversion = {} if m.rate is None else {
+        "rate": f"{m.rate.normalize():f}", "dest_currency": dest_currency,
+        "dest_amount": None if dest_amount is None else format_amount(dest_amount, dest_currency)}
     return {
         "id": tx_id, "kind": m.kind, "amount": format_amount(m.amount, currency), "currency": currency,
         "fee": format_amount(fee, currency), "source_wallet_id": m.source, "dest_wallet_id": m.dest,
         "reference": m.reference, "reason": m.reason, "reverses_transaction_id": reverses or original,
         "reversed_amount": format_amount(reversed_amount, currency), "fee_refunded": fee_refunded,
         "reversal_ids": list(reversals), "created_by": created_by, "created_at": iso(created_at),
-        "entries": [{"wallet_id": wallet_id, "system": system, "amount": format_amount(amount, currency),
-                     "balance_after": None if system else format_amount(after, currency)}
-                    for wallet_id, system, amount, after in legs],
+        "status": status, **conversion,
+        "entries": [{"wallet_id": wallet_id, "system": system, "currency": leg_currency,
+                     "amount": format_amount(amount, leg_currency),
+                     "balance_after": None if system else format_amount(after, leg_currency)}
+                    for wallet_id, system, amount, after, leg_currency in legs],
     }
 
 

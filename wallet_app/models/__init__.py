@@ -1,8 +1,9 @@
 """SQLAlchemy models: the ledger and the people and tokens that act on it."""
 from .accounts import ROLES, ApiToken, AuditLog, OperatorSession, User
-from .ledger import WALLET_STATUSES, Currency, FeeSchedule, IdempotencyKey, Transaction, Wallet, WalletHistory
+from .ledger import (TRANSACTION_STATUSES, WALLET_STATUSES, ApprovalThreshold, Currency, FeeSchedule, FxRate,
+                     IdempotencyKey, Transaction, Wallet, WalletHistory)
 
 __all__ = [
-    "ROLES", "WALLET_STATUSES",
+    "ROLES", "WALLET_STATUSES", "TRANSACTION_STATUSES", "ApprovalThreshold", "FxRate",
     "ApiToken", "AuditLog", "Currency", "FeeSchedule", "OperatorSession", "IdempotencyKey", "Transaction", "User", "Wallet", "WalletHistory",
 ]

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from .types import BigId, UTCDateTime, utcnow
 
-ROLES = ("viewer", "support", "finance", "admin")
+ROLES = ("viewer", "support", "finance", "approver", "admin")
 
 
 class User(UserMixin, db.Model):

@@ -2,14 +2,15 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import (CheckConstraint, ForeignKey, Identity, Index, SmallInteger, String, UniqueConstraint, desc,
-                        false, func, text)
+from sqlalchemy import (CheckConstraint, ForeignKey, Identity, Index, Numeric, SmallInteger, String,
+                        UniqueConstraint, desc, false, func, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .types import BigId, Money, UTCDateTime, utcnow
 
 WALLET_STATUSES = ("active", "frozen", "closed")
+TRANSACTION_STATUSES = ("posted", "pending", "awaiting_approval", "voided", "expired", "rejected")
 
 
 def _created_at():
@@ -27,12 +28,12 @@ class Currency(db.Model):
 
 
 class Wallet(db.Model):
-    """A customer wallet, or a system wallet (`system_purpose` set: `world`, `fees`), one
-    per purpose and currency. Only `world` may go below zero."""
+    """A customer wallet, or a system wallet (`system_purpose` set: `world`, `fees`, `fx`), one
+    per purpose and currency. Only `world` and `fx` may go below zero."""
 
     __tablename__ = "wallets"
     __table_args__ = (
-        CheckConstraint("balance >= -overdraft_limit OR system_purpose IS NOT DISTINCT FROM 'world'",
+        CheckConstraint("balance >= -overdraft_limit OR coalesce(system_purpose IN ('world', 'fx'), false)",
                         name="balance_above_floor"),
         CheckConstraint("max_balance IS NULL OR balance <= max_balance", name="balance_below_max"),
         CheckConstraint(f"status IN {WALLET_STATUSES}", name="status_known"),
@@ -62,6 +63,9 @@ class Wallet(db.Model):
     status_reason: Mapped[str | None] = mapped_column(String(500))
     status_changed_by: Mapped[str | None] = mapped_column(String(320))
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What its unresolved holds reserve (expired ones too, until expire-holds marks them).
+    held: Mapped[Decimal] = mapped_column(Money, CheckConstraint("held >= 0", name="held_non_negative"),
+                                          default=Decimal(0), server_default="0")
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 
@@ -71,7 +75,15 @@ class Transaction(db.Model):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("reversed_amount >= 0 AND reversed_amount <= amount", name="reversed_within_amount"),
+        CheckConstraint("status = 'posted' OR (held_amount IS NOT NULL AND expires_at IS NOT NULL)",
+                        name="hold_complete"),
+        CheckConstraint("(rate IS NULL) = (dest_currency IS NULL) AND (rate IS NULL) = (dest_amount IS NULL)",
+                        name="conversion_complete"),
         Index("ix_transactions_created_at", "created_at"),
+        Index("ix_transactions_open_holds", "source_wallet_id", "expires_at",
+              postgresql_where=text("status IN ('pending', 'awaiting_approval')")),
+        Index("ix_transactions_open_by_expiry", "expires_at",
+              postgresql_where=text("status IN ('pending', 'awaiting_approval')")),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
@@ -89,6 +101,22 @@ class Transaction(db.Model):
     reversed_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
     fee_refunded: Mapped[bool] = mapped_column(default=False, server_default=false())
     reason: Mapped[str | None] = mapped_column(String(500))
+    # A hold or an approval request (migration 0008): no legs until captured or approved.
+    status: Mapped[str] = mapped_column(String(20), CheckConstraint(f"status IN {TRANSACTION_STATUSES}",
+                                                                    name="status_known"),
+                                        default="posted", server_default="posted")
+    held_amount: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint(
+        "held_amount >= 0", name="held_amount_non_negative"))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    maker_scope: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(320))
+    resolve_reason: Mapped[str | None] = mapped_column(String(500))
+    # An exchange: destination units per source unit, and what the destination received.
+    rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 12), CheckConstraint("rate > 0", name="rate_positive"))
+    dest_amount: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint("dest_amount > 0",
+                                                                               name="dest_amount_positive"))
+    dest_currency: Mapped[str | None] = mapped_column(ForeignKey("currencies.code"))
 
 
 class FeeSchedule(db.Model):
@@ -139,6 +167,33 @@ class WalletHistory(db.Model):
         return (cls.wallet_id >= wallet_id, cls.wallet_id <= wallet_id), (cls.wallet_id, cls.id.desc())
 
 
+class ApprovalThreshold(db.Model):
+    """Above this amount, a movement in this currency by an actor who may not approve waits
+    for a second operator (four eyes)."""
+
+    __tablename__ = "approval_thresholds"
+
+    currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money, CheckConstraint("amount >= 0", name="amount_non_negative"))
+    updated_by: Mapped[str | None] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class FxRate(db.Model):
+    """Units of `quote` per unit of `base`, with the spread charged as a fee in `base`."""
+
+    __tablename__ = "fx_rates"
+    __table_args__ = (CheckConstraint("base <> quote", name="two_currencies"),)
+
+    base: Mapped[str] = mapped_column(ForeignKey("currencies.code"), primary_key=True)
+    quote: Mapped[str] = mapped_column(ForeignKey("currencies.code"), primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(Numeric(24, 12), CheckConstraint("rate > 0", name="rate_positive"))
+    spread_bps: Mapped[int] = mapped_column(CheckConstraint("spread_bps BETWEEN 0 AND 10000", name="spread_range"),
+                                            default=0, server_default="0")
+    updated_by: Mapped[str | None] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = _created_at()
+
+
 class IdempotencyKey(db.Model):
     """One row per (principal, key): the first result of an operation, replayed on retry."""
 
@@ -154,3 +209,5 @@ class IdempotencyKey(db.Model):
         ForeignKey("transactions.id", deferrable=True, initially="DEFERRED"), index=True)
     response_status: Mapped[int | None]
     created_at: Mapped[datetime] = _created_at()
+    # post, or what the key resolved of a hold: capture, void, approve, reject, expire.
+    operation: Mapped[str] = mapped_column(String(10), default="post", server_default="post")

@@ -20,6 +20,9 @@ class Actor:
     scope: str
     name: str
     ip: str | None = None
+    # May post above the approval threshold without a second operator (admins, approvers,
+    # tokens with the `approve` scope; the command line).
+    can_approve: bool = True
     token: str | None = None
 
 

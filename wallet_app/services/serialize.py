@@ -6,14 +6,17 @@ def iso(ts) -> str | None:
     return ts.isoformat().replace("+00:00", "Z") if ts is not None else None
 
 
-def wallet_dict(w) -> dict:
-    """A customer wallet, its limits and `available`: what it can pay now (balance above its
-    floor, -overdraft_limit)."""
+def wallet_dict(w, held=None) -> dict:
+    """A customer wallet, its limits, `held` (what its holds reserve) and `available`: what it
+    can pay now (balance above its floor, -overdraft_limit, less what is held). `held`: the
+    live sum when the caller has it, else the wallet's column (which counts an expired hold
+    until `flask expire-holds` marks it)."""
     money = lambda v: None if v is None else format_amount(v, w.currency)  # noqa: E731
+    held = w.held if held is None else held
     return {
         "id": w.id, "owner_name": w.owner_name, "owner_email": w.owner_email,
         "external_ref": w.external_ref, "currency": w.currency,
-        "balance": money(w.balance), "available": money(w.balance + w.overdraft_limit),
+        "balance": money(w.balance), "held": money(held), "available": money(w.balance + w.overdraft_limit - held),
         "overdraft_limit": money(w.overdraft_limit), "max_balance": money(w.max_balance),
         "daily_outflow_limit": money(w.daily_outflow_limit), "status": w.status,
         "status_reason": w.status_reason, "status_changed_by": w.status_changed_by,

@@ -19,7 +19,7 @@ from .atomic import atomic, execute_one, single_statement_connection
 from .audit import Actor
 from .serialize import iso
 
-SCOPES = ("read", "write", "manage")  # manage: limits and status of wallets
+SCOPES = ("read", "write", "manage", "approve")  # manage: limits and status of wallets; approve: four eyes
 PREFIX = "wlt_"
 LAST_USED_GRANULARITY = timedelta(minutes=1)  # one write a minute per token, not per request
 
