@@ -39,7 +39,8 @@ def served(fresh_database_url):
     finally:
         server.stop()
         with app.app_context():
-            db.engine.dispose()
+            for engine in db.engines.values():  # the autocommit pool too (the fund above used it)
+                engine.dispose()
 
 
 def test_a_revoked_token_is_refused_on_its_very_next_request(served):
