@@ -1,9 +1,14 @@
 """make bench: load a throwaway database, measure against the engine's own limit, write RESULTS.md.
 
-python -m bench [--quick] [--http-only] [--seconds S]
+python -m bench [--quick] [--http-only | --only http] [--server S] [--seconds S]
   --quick      small data and short runs, to check the harness itself (writes no file)
   --http-only  only the HTTP transfer row, 64 clients, gunicorn.conf.py's defaults, on the
                full data; prints one `HTTP64 {json}` line (bench/alternate.py reads it)
+  --only http  rows 3 alone on the full data: the engine's pgbench limit (uniform, 16
+               clients), then the floor and the app at 16 and 64 clients, alternating;
+               printed, not written to RESULTS.md
+  --server     what serves rows 3 with --only: gunicorn (production), granian, or both
+               (gunicorn,granian: each server's rows in turn, on the same data and baseline)
 """
 import argparse
 import json
@@ -42,6 +47,8 @@ def main() -> int:
     args = argparse.ArgumentParser()
     args.add_argument("--quick", action="store_true")
     args.add_argument("--http-only", action="store_true")
+    args.add_argument("--only", choices=["http"])
+    args.add_argument("--server", default="gunicorn", help=",".join(harness.SERVERS))
     args.add_argument("--seconds", type=float, help="length of each measured run (default 10, quick 3)")
     opts = args.parse_args()
     wallets, rows, secs = (2_000, 40_000, 3) if opts.quick else (100_000, 2_000_000, 10)
@@ -60,6 +67,8 @@ def main() -> int:
             return code
         if opts.http_only:
             return http_only(url, secs, ids)
+        if opts.only:
+            return http_subset(url, secs, ids, opts.server)
 
         base = {}
         libpq = harness.libpq_parts(url)
@@ -165,33 +174,57 @@ def http_only(url: str, secs: float, ids: load.Wallets) -> int:
 SWEEP = ((1, 8), (2, 4), (2, 8), (3, 4), (4, 2))
 
 
-def http_rows(url: str, secs: float, ids: load.Wallets, base: dict) -> tuple[list, list]:
-    """Row 3 with gunicorn.conf.py's own settings, then the workers x threads sweep."""
+def http_subset(url: str, secs: float, ids: load.Wallets, servers: str) -> int:
+    """--only http: rows 3 and the baseline they are measured against, printed."""
+    harness.checkpoint(url)
+    base = {("uniform", 16): runners.pgbench(harness.libpq_parts(url), "engine_transfer.sql", False, 16, secs, ids)}
+    print(f"1. engine: pgbench ledger_post(), uniform, 16 clients: {base['uniform', 16]:,.0f} transfers/s")
+    for server in servers.split(","):
+        rows, notes = http_rows(url, secs, ids, base, server=server, sweep=False)
+        for row in rows:
+            print(" | ".join(row))
+        print("\n".join(notes), flush=True)
+    return 0
+
+
+def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str = "gunicorn",
+              sweep: bool = True) -> tuple[list, list]:
+    """Rows 3: the floor (bench/floor.py) and the app under the same server and settings, at
+    16 then 64 clients, alternating; then the workers x threads sweep of the app."""
     env, token = http_env(url)
     rows, notes = [], []
-    with harness.gunicorn(env) as (pid, port):
+    with harness.gunicorn(env, "bench.floor:app", server) as floor_server, \
+            harness.gunicorn(env, "wsgi:app", server) as app_server:
         for clients in (16, 64):
             harness.checkpoint(url)
-            r = runners.http_load(pid, port, token, clients, secs, ids)
-            rows.append((f"3. HTTP: POST /api/v1/transfers (gunicorn, wrk), {clients} clients",
-                         f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
-                         f"{r['tps'] / base['uniform', 16]:.2f}"))
-            notes.append(f"- {clients} clients: {cpu_split(r)}")
-    notes.append("")
-    notes.append("gunicorn workers x threads at 64 clients (row 3 uses gunicorn.conf.py's defaults; "
-                 "ratio to the engine, uniform, 16 clients):")
-    for workers, threads in SWEEP:
-        with harness.gunicorn({**env, "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads)}) as (pid, port):
+            floor = runners.http_load(*floor_server, token, clients, secs, ids)
             harness.checkpoint(url)
-            r = runners.http_load(pid, port, token, 64, secs, ids)
-        notes.append(f"- {workers} x {threads}: {r['tps']:,.0f}/s ({r['tps'] / base['uniform', 16]:.2f}), "
-                     f"p99 {r['p99']:.0f} ms, errors {r['errors']}; {cpu_split(r)}")
-    head = [f"HTTP CPU per transfer (ms, all cores; rate limits on {'Redis' if 'REDIS_URL' in env else 'memory'}):"]
+            r = runners.http_load(*app_server, token, clients, secs, ids)
+            rows.append((f"3f. floor: bare WSGI callable, same engine call ({server}, wrk), {clients} clients",
+                         f"{floor['tps']:,.0f}/s, p50 {floor['p50']:.1f} ms, p99 {floor['p99']:.1f} ms, "
+                         f"errors {floor['errors']}", f"{floor['tps'] / base['uniform', 16]:.2f}"))
+            rows.append((f"3. HTTP: POST /api/v1/transfers ({server}, wrk), {clients} clients",
+                         f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
+                         f"{r['tps'] / base['uniform', 16]:.2f}; {r['tps'] / floor['tps']:.2f} of the floor"))
+            notes.append(f"- {clients} clients, floor: {cpu_split(floor)}")
+            notes.append(f"- {clients} clients, app: {cpu_split(r)}")
+    if sweep:
+        notes.append("")
+        notes.append("gunicorn workers x threads at 64 clients (row 3 uses gunicorn.conf.py's defaults; "
+                     "ratio to the engine, uniform, 16 clients):")
+        for workers, threads in SWEEP:
+            with harness.gunicorn({**env, "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads)}) as (pid, port):
+                harness.checkpoint(url)
+                r = runners.http_load(pid, port, token, 64, secs, ids)
+            notes.append(f"- {workers} x {threads}: {r['tps']:,.0f}/s ({r['tps'] / base['uniform', 16]:.2f}), "
+                         f"p99 {r['p99']:.0f} ms, errors {r['errors']}; {cpu_split(r)}")
+    head = [f"HTTP CPU per transfer (ms, all cores; rate limits on "
+            f"{'Redis' if 'REDIS_URL' in env else 'memory'}):"]
     return rows, head + notes
 
 
 def cpu_split(r: dict) -> str:
-    return (f"app {r['cpu_app']:.2f}, PostgreSQL {r['cpu_db']:.2f}, wrk/Redis/kernel {r['cpu_rest']:.2f}, "
+    return (f"server {r['cpu_app']:.2f}, PostgreSQL {r['cpu_db']:.2f}, wrk/Redis/kernel {r['cpu_rest']:.2f}, "
             f"CPU idle {r['idle']:.0f}%")
 
 
@@ -266,8 +299,9 @@ def write(table: list, out: list, machine_line: str, settings: str, quick: bool)
              f"Database: {settings}", "", "| measure | figure | ratio to baseline |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in table]
     lines += ["", "Baseline: rows 1, pgbench calling the engine's ledger_post() itself for one transfer (the limit "
-              "of our own work). Ratios: rows 1r and 2 against row 1 at the same variant and client count; row 3 "
-              "against row 1 uniform at 16 clients; row 4 against COPY in the same run.", "", *out]
+              "of our own work). Ratios: rows 1r and 2 against row 1 at the same variant and client count; rows 3f and 3 "
+              "against row 1 uniform at 16 clients, and row 3 also against row 3f (the floor: bench/floor.py) "
+              "at the same client count; row 4 against COPY in the same run.", "", *out]
     text = "\n".join(lines) + "\n"
     print(text)
     if not quick:

@@ -109,16 +109,28 @@ def wait_ready(port: int, limit: float = 30.0) -> None:
     raise TimeoutError(f"gunicorn: /readyz not ready within {limit:.0f} s")
 
 
+# How each server is started on PORT for a WSGI app: gunicorn with gunicorn.conf.py (production),
+# granian with the same processes (one per core) and threads, for the comparison asked in issue 16.
+SERVERS = {
+    "gunicorn": lambda target, port, env: [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", target],
+    "granian": lambda target, port, env: [
+        str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", env.get("WEB_WORKERS", str(os.cpu_count())), "--blocking-threads", env.get("WEB_THREADS", "4"),
+        "--no-ws", "--log-level", "warning", target],
+}
+
+
 @contextmanager
-def gunicorn(env: dict):
-    """gunicorn with gunicorn.conf.py on a free loopback port: yields (master pid, port)."""
+def gunicorn(env: dict, target: str = "wsgi:app", server: str = "gunicorn"):
+    """`target` (the app, or bench.floor:app) served on a free loopback port by `server`
+    with gunicorn.conf.py's settings: yields (master pid, port)."""
     port = pg._free_port()
-    server = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                              env={**env, "BIND": f"127.0.0.1:{port}"}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(SERVERS[server](target, port, env), cwd=ROOT,
+                            env={**env, "BIND": f"127.0.0.1:{port}"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
         wait_ready(port)
-        yield server.pid, port
+        yield proc.pid, port
     finally:
-        server.terminate()
-        server.wait(30)
+        proc.terminate()
+        proc.wait(30)

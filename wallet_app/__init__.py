@@ -7,9 +7,24 @@ from . import config, error_pages, formatting, reads, request_log, security, thr
 from .extensions import csrf, db, htmx, login_manager, migrate
 
 
+class WalletApp(Flask):
+    """Flask, asking once per view or hook whether it is a coroutine: Flask asks on every
+    call (inspect.iscoroutinefunction, nine times an API request: bench/PROFILE.md)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._synced: dict = {}  # view or hook -> what to call (bound methods compare equal)
+
+    def ensure_sync(self, func):
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = self._synced[func] = super().ensure_sync(func)
+        return synced
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Application factory; `test_config` overrides settings read from the environment."""
-    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+    app = WalletApp(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=str(config.INSTANCE))
     app.config.update(config.from_env(test_config))
     app.url_map.converters["id"] = IdConverter

@@ -102,3 +102,10 @@ class CaptureExceedsHold(WalletError):
 
 class RateStale(WalletError):
     code = "rate_stale"
+
+
+class TokenNotLive(WalletError):
+    """The API token a movement was made with was revoked (or never existed): checked by the
+    engine in the movement's own statement, answered 401 like any bad token."""
+    code = "unauthorized"
+    status = 401

@@ -38,14 +38,17 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def set_security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.path.startswith("/static/"):
+        present = {name.lower() for name, _ in headers}  # one pass, not a scan per header
+        missing = [(name, value) for name, value in _DEFAULTS if name.lower() not in present]
+        if request.is_secure and "strict-transport-security" not in present:
+            missing.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+        if "cache-control" not in present and not request.path.startswith("/static/"):
             # Pages and API answers show balances: never kept by a browser or proxy, so Back
             # and Forward after a transfer reload rather than show a stale balance.
-            headers.setdefault("Cache-Control", "no-store")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+            missing.append(("Cache-Control", "no-store"))
+        headers.extend(missing)
         return response
+
+
+_DEFAULTS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+             ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"))

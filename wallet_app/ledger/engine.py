@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from ..errors import (BalanceLimitExceeded, CaptureExceedsHold, CurrencyMismatch, DailyLimitExceeded,
                       FeeAlreadyRefunded, HoldNotPending, IdempotencyKeyReused, InsufficientFunds, InvalidAmount,
                       InvalidInput, MakerCannotApprove, MaxBalanceExceeded, NotAwaitingApproval, NotFound,
-                      NotReversible, RateStale, ReversalExceedsOriginal, SameWallet, WalletError, WalletNotActive)
+                      NotReversible, RateStale, ReversalExceedsOriginal, SameWallet, TokenNotLive, WalletError,
+                      WalletNotActive)
 from ..money import format_amount
 from ..services.atomic import atomic, execute_one, single_statement_connection
 from ..services.audit import Actor
@@ -29,18 +30,28 @@ from .catalogue import KINDS, Movement
 
 REFUSED = "WA001"  # the SQLSTATE ledger_refuse() raises
 
-_POST = text("""SELECT verdict, tx_id, posted_at, tx_currency, leg_wallets, leg_amounts, leg_balances, tx_fee,
-                      leg_currencies, tx_status, tx_rate, tx_dest_amount, tx_expires_at
-    FROM ledger_post(:scope, :key, :fp, :kind, :amount, :source, :dest, :reference, :actor, :ip,
+_COLUMNS = ("verdict, tx_id, posted_at, tx_currency, leg_wallets, leg_amounts, leg_balances, tx_fee, "
+            "leg_currencies, tx_status, tx_rate, tx_dest_amount, tx_expires_at")
+_CALL = """ledger_post({scope}, :key, :fp, :kind, :amount, :source, :dest, :reference, {actor}, :ip,
                      CAST(:wallets AS bigint[]), CAST(:systems AS text[]), CAST(:likes AS int[]),
                      CAST(:amounts AS numeric[]), CAST(:fields AS text[]),
                      CAST(:fee_payer AS int), CAST(:reverses AS bigint), CAST(:refund_fee AS numeric), :reason,
                      :dry_run, CAST(:converts AS boolean[]), CAST(:rate AS numeric), CAST(:rate_max_age AS int),
                      :pending, CAST(:expires_in AS int), :can_approve, :approvable, CAST(:resolve AS text),
-                     CAST(:target AS bigint))""")
+                     CAST(:target AS bigint))"""
+_POST = text(f"SELECT {_COLUMNS} FROM " + _CALL.format(scope=":scope", actor=":actor"))
+# An API token's movement: the same call, made only while the token is live, in the same
+# statement (so a revocation holds from the next request on, with no round trip of its own).
+# The call takes its scope and actor name from the token's row: that reference makes it a
+# LATERAL call the executor runs once per live row, and never when the token is revoked.
+_POST_AS_TOKEN = text(
+    f"SELECT {', '.join('p.' + c for c in _COLUMNS.split(', '))} FROM api_tokens t CROSS JOIN LATERAL "
+    + _CALL.format(scope="'token:' || t.id", actor="'token:' || t.name")
+    + " p WHERE t.token_hash = :token AND t.revoked_at IS NULL")
 # Pre-compiled once to psycopg's placeholders: execute_one skips SQLAlchemy's per-call
 # compile on the hottest path (bench/PROFILE.md).
 POST_SQL = str(_POST.compile(dialect=psycopg_dialect()))
+POST_AS_TOKEN_SQL = str(_POST_AS_TOKEN.compile(dialect=psycopg_dialect()))
 
 
 class Posted(NamedTuple):
@@ -64,7 +75,8 @@ def post(session: Session, movement: Movement, *, actor: Actor, key: str | None 
          dry_run: bool = False, pending: bool = False, expires_in: int | None = None,
          resolve: str | None = None, target: int | None = None) -> Posted:
     """Run `movement` through the engine and return what it did. A refusal raises its
-    WalletError; nothing is left behind, the key's claim included.
+    WalletError; nothing is left behind, the key's claim included. An actor with a `token`
+    moves money only while that token is live (TokenNotLive otherwise, nothing written).
 
     `pending` creates a hold; `resolve` (capture, approve, void, reject, expire) ends hold
     `target`: capture and approve post `movement` (the hold's, for at most its amount),
@@ -87,11 +99,17 @@ def post(session: Session, movement: Movement, *, actor: Actor, key: str | None 
                   rate_max_age=config["FX_RATE_MAX_AGE"], pending=pending,
                   expires_in=expires_in or config["APPROVAL_EXPIRES_IN"], can_approve=actor.can_approve,
                   approvable=kind.approvable, resolve=resolve, target=target)
+    sql = POST_SQL
+    if actor.token is not None:
+        sql, params["token"] = POST_AS_TOKEN_SQL, actor.token
 
     def op(conn: Session | Connection) -> Posted:
         bind = conn if isinstance(conn, Connection) else conn.connection()
         try:
-            posted = Posted(*execute_one(bind, POST_SQL, params))
+            row = execute_one(bind, sql, params)
+            if row is None:  # only the token's join returns no row
+                raise TokenNotLive("This token has been revoked.")
+            posted = Posted(*row)
             systems = [leg.system for leg in legs]
             return posted._replace(leg_systems=systems + ["fees"] * (len(posted.leg_wallets or ()) - len(systems)))
         except DBAPIError as exc:

@@ -61,7 +61,11 @@ def single_statement_connection(session: Session) -> Connection | None:
     is bound to a connection of its own (the tests' rolled-back transaction), which must
     keep the write: the caller then uses the session."""
     engines = db.engines
-    if session.bind is not None or "autocommit" not in engines:
+    # A scoped session's bind is its factory's: asking the session itself would make one per
+    # request only to answer (a few % of an API transfer's CPU, bench/PROFILE.md).
+    factory = getattr(session, "session_factory", None)
+    bind = factory.kw.get("bind") if factory is not None else session.bind
+    if bind is not None or "autocommit" not in engines:
         return None
     return engines["autocommit"].connect()
 

@@ -12,7 +12,9 @@ class Actor:
     """The principal behind an operation.
 
     `scope` keys idempotency and is stable (`user:7`, `token:3`, `cli`); `name` is what
-    people read in history and the audit log; `ip` is where the request came from.
+    people read in history and the audit log; `ip` is where the request came from. `token`:
+    the sha256 of the API token behind the request, if any; the engine then moves money only
+    while that token is live.
     """
 
     scope: str
@@ -21,6 +23,7 @@ class Actor:
     # May post above the approval threshold without a second operator (admins, approvers,
     # tokens with the `approve` scope; the command line).
     can_approve: bool = True
+    token: str | None = None
 
 
 def record(session: Session, actor: Actor, action: str, object_type: str | None = None,

@@ -1,6 +1,7 @@
 """API bearer tokens: created once (the secret is shown once), stored only as a sha256."""
 import hashlib
 import secrets
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
@@ -59,6 +60,7 @@ def revoke_token(token_id, *, actor: Actor, session: Session | None = None) -> d
         token = s.get(ApiToken, token_id, with_for_update=True)
         if token is None:
             raise NotFound(f"Token {token_id} does not exist.", field="token_id")
+        forget(token.token_hash)  # this process's entry; the others' go at their next write
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             audit.record(s, actor, "token.revoke", "api_token", token.id, name=token.name)
@@ -84,6 +86,34 @@ class Principal:
     id: int
     name: str
     scopes: frozenset[str]
+    hash: str  # the sha256 of its secret
+
+
+# The tokens this process authenticated in the last minute: sha256 -> (Principal, expiry).
+# Never proof that a token is still live, so only for requests whose one write checks that
+# itself, in the same statement (engine.POST_AS_TOKEN_SQL); see api/routes.py. An entry
+# expires after LAST_USED_GRANULARITY, so last_used_at keeps its granularity.
+_known: dict[str, tuple[Principal, float]] = {}
+KNOWN_MAX = 10_000
+
+
+def known(secret: str) -> Principal | None:
+    """The principal this process last authenticated for `secret` (within a minute), or None:
+    NOT a check that the token is live."""
+    entry = _known.get(_hash(secret)) if secret and len(secret) <= 200 else None
+    if entry is None or entry[1] < time.monotonic():
+        return None
+    return entry[0]
+
+
+def forget(token_hash: str) -> None:
+    _known.pop(token_hash, None)
+
+
+def _remember(principal: Principal) -> None:
+    if len(_known) >= KNOWN_MAX:
+        _known.clear()  # a flood of tokens costs a lookup each, never unbounded memory
+    _known[principal.hash] = (principal, time.monotonic() + LAST_USED_GRANULARITY.total_seconds())
 
 
 def authenticate(secret: str, session: Session | None = None) -> Principal | None:
@@ -98,15 +128,19 @@ def authenticate(secret: str, session: Session | None = None) -> Principal | Non
     solo = single_statement_connection(s)
     with solo if solo is not None else nullcontext():
         conn = solo if solo is not None else s.connection()
-        row = execute_one(conn, _LOOKUP, {"token_hash": _hash(secret)})
+        token_hash = _hash(secret)
+        row = execute_one(conn, _LOOKUP, {"token_hash": token_hash})
         if row is None:
+            forget(token_hash)
             return None
         now = utcnow()
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
             conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
             if solo is None:
                 s.commit()
-    return Principal(row.id, row.name, frozenset(row.scopes.split(",")))
+    principal = Principal(row.id, row.name, frozenset(row.scopes.split(",")), token_hash)
+    _remember(principal)
+    return principal
 
 
 def token_dict(t: ApiToken) -> dict:
