@@ -13,7 +13,7 @@ from ..services import validate
 from ..services.serialize import history_entry_dict, iso, wallet_dict
 from .catalogue import Movement
 
-__all__ = ["Page", "get_wallet", "list_wallets", "history", "holds", "awaiting_approval", "get_transaction",
+__all__ = ["Page", "get_wallet", "owner_names", "list_wallets", "history", "holds", "awaiting_approval", "get_transaction",
            "transaction_dict"]
 
 @dataclass(frozen=True)
@@ -40,13 +40,17 @@ def _live_held(wallet_id: int):
         t.source_wallet_id == wallet_id, t.status.in_(OPEN), t.expires_at > func.now()))
 
 
-def holds(wallet_id, *, cursor=None, limit=None) -> Page:
-    """A wallet's holds and approval requests, open or resolved, newest first (keyset on id)."""
+def holds(wallet_id, *, cursor=None, limit=None, is_open: bool | None = None) -> Page:
+    """A wallet's holds and approval requests, newest first (keyset on id): all of them, or
+    only the open ones (`is_open`: unresolved and unexpired) or only the others."""
     wallet = get_wallet(wallet_id)
     limit = validate.limit(limit)
     t = Transaction
     stmt = (select(t).where(t.source_wallet_id == wallet["id"], t.held_amount.is_not(None))
             .order_by(t.id.desc()).limit(limit + 1))
+    if is_open is not None:
+        live = t.status.in_(OPEN) & (t.expires_at > func.now())
+        stmt = stmt.where(live if is_open else ~live)
     if (before := validate.cursor(cursor)) is not None:
         stmt = stmt.where(t.id < before)
     return _page([hold_dict(h) for h in db.session.scalars(stmt)], limit)
@@ -76,6 +80,15 @@ def hold_dict(t: Transaction) -> dict:
             "source_wallet_id": t.source_wallet_id, "dest_wallet_id": t.dest_wallet_id, "reference": t.reference,
             "created_by": t.created_by, "created_at": iso(t.created_at), "expires_at": iso(t.expires_at),
             "resolved_by": t.resolved_by, "resolved_at": iso(t.resolved_at), "resolve_reason": t.resolve_reason}
+
+
+def owner_names(*wallet_ids) -> dict[int, str]:
+    """The owner name of each customer wallet among `wallet_ids` (None ones skipped)."""
+    ids = [i for i in wallet_ids if i is not None]
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Wallet.id, Wallet.owner_name).where(
+        Wallet.id.in_(ids), Wallet.system_purpose.is_(None))).all())
 
 
 def list_wallets(q=None, *, currency=None, status=None, cursor=None, limit=None) -> Page:
@@ -110,7 +123,8 @@ def history(wallet_id, *, cursor=None, limit=None, since: datetime | None = None
     where, order = h.newest_first(wallet["id"])
     stmt = (
         select(h.id, h.transaction_id, t.kind, h.amount, h.balance_after, t.reference, t.fee,
-               t.reverses_transaction_id, t.created_by, h.created_at, counterparty.label("counterparty_wallet_id"))
+               t.reverses_transaction_id, t.created_by, h.created_at, counterparty.label("counterparty_wallet_id"),
+               t.held_amount, t.currency.label("tx_currency"))
         .join(t, t.id == h.transaction_id)
         .where(*where).order_by(*order).limit(limit + 1)
     )
