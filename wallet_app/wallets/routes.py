@@ -13,6 +13,7 @@ from .forms import STATUS_CONSEQUENCES, FundForm, LimitsForm, StatusForm, Transf
 from .htmx import focus_attribute, render, respond, wants_fragment
 
 bp = Blueprint("wallets", __name__)
+HOLD_STATES = ("open", "resolved")  # the wallet page's two lists of holds, open ones first
 MOVE_FORMS = {"fund": FundForm, "transfer": TransferForm, "withdrawal": WithdrawalForm}
 bp.add_app_template_global(focus_attribute)  # a global: the form macros see it too
 
@@ -67,6 +68,7 @@ def wallet(wallet_id):
 def _detail(wallet_id: int) -> dict:
     wallet = queries.get_wallet(wallet_id)
     return {"wallet": wallet, "history": queries.history(wallet_id, limit=25),
+            "holds": {state: queries.holds(wallet_id, limit=10, is_open=state == "open") for state in HOLD_STATES},
             "chart": stats.bars(stats.balance_series(wallet_id)),
             # formdata=None: a fresh form, with a NEW idempotency token, never the posted one
             "forms": {kind: form(formdata=None) for kind, form in MOVE_FORMS.items()},
@@ -122,7 +124,8 @@ def confirm(wallet_id, kind):
     form_view(template, errors_in=form, **context)
     to = form.to_wallet_id.data if kind == "transfer" else None
     source, dest = {"fund": (None, wallet_id), "transfer": (wallet_id, to), "withdrawal": (wallet_id, None)}[kind]
-    preview = operations.preview(kind, source, dest, form.amount.data, actor=operator_actor())
+    rate = form.rate.data if kind == "transfer" else None
+    preview = operations.preview(kind, source, dest, form.amount.data, actor=operator_actor(), rate=rate)
     return respond(template, form=form, **context | {"step": "confirm", "preview": preview})
 
 
@@ -143,6 +146,7 @@ def move(wallet_id, kind):
                                      reference=reference)
     else:
         result = operations.transfer(wallet_id, form.to_wallet_id.data, form.amount.data, idempotency_key=key,
-                                     actor=actor, reference=reference)
+                                     actor=actor, reference=reference, rate=form.rate.data or None,
+                                     pending=form.pending.data, expires_in=form.hold_seconds)
     template, context = _step(wallet_id, kind, "receipt", tx=result.transaction, replayed=result.replayed)
     return respond(template, form=MOVE_FORMS[kind](formdata=None), **context)
