@@ -51,7 +51,7 @@ def test_a_hold_is_placed_captured_in_part_and_another_voided(live_app, browser_
     expect(page.locator("#hold-panel")).to_contain_text("Posts 25.00 of the 60.00 USD held")
     shot("capture-review", both=True)
     page.get_by_role("button", name="Confirm capture").click()
-    expect(page.locator("#messages")).to_contain_text("captured: posted, 25.00 USD posted")
+    expect(page.locator("#messages")).to_contain_text("captured: 25.00 USD posted")
     expect(page.locator("#balance")).to_contain_text("75.00")
     expect(page.locator("#balance")).to_contain_text("Held 0.00 · available 75.00 USD")
     expect(page.locator("#history")).to_contain_text("from a hold")
@@ -126,7 +126,7 @@ def test_a_second_operator_approves_one_transfer_and_rejects_another(live_app, b
     expect(checker.locator("#hold-panel")).to_contain_text("(Alice Martin)")
     Shots(checker, "approvals-review")("review", both=True)
     checker.get_by_role("button", name="Confirm approval").click()
-    expect(checker.locator("#messages")).to_contain_text(f"Transaction {made[0]} approved: posted, 80.00 USD posted")
+    expect(checker.locator("#messages")).to_contain_text(f"Transaction {made[0]} approved: 80.00 USD posted")
     second = checker.locator(f"#approval-{made[1]}")
     second.get_by_role("button", name="Reject").click()
     expect(checker.locator("#hold-panel")).to_contain_text("Reason")  # refused: a reason is required

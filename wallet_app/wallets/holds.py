@@ -97,8 +97,8 @@ def _resolve(transaction_id: int, action: str):
     else:
         result = operations.reject(transaction_id, reason=form.reason.data, idempotency_key=key, actor=actor)
     done = result.transaction
-    flash(f"Transaction {done['id']} {DONE[action]}: {done['status'].replace('_', ' ')}"
-          + (f", {done['amount']} {done['currency']} posted" if done["status"] == "posted" else "")
+    outcome = f"{done['amount']} {done['currency']} posted" if done["status"] == "posted" else "its hold is released"
+    flash(f"Transaction {done['id']} {DONE[action]}: {outcome}"
           + (" (already done: this is the first result)" if result.replayed else "") + ".")
     if form.back.data == "wallet" and tx["source_wallet_id"]:
         return redirect(url_for("wallets.wallet", wallet_id=tx["source_wallet_id"]), 303)
