@@ -38,7 +38,7 @@ def test_operator_walkthrough(live_app, browser_page):
     page.get_by_label("Owner name").fill("Walk Through")
     page.get_by_label("Owner email").fill("walk@example.com")
     page.get_by_role("button", name="Create wallet").click()
-    page.locator("#balance").get_by_text("0.00").wait_for()
+    page.locator("#balance .big").get_by_text("0.00").wait_for()
     wallet_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
     page.evaluate("window.__noReload = true")
     shot("created")
@@ -71,12 +71,12 @@ def test_operator_walkthrough(live_app, browser_page):
 
     # The other wallet's history, reached through a boosted link (still no full reload)
     page.locator("#history-rows").get_by_role("link", name=f"wallet {other['id']}").first.click()
-    page.locator("#balance").get_by_text("120.00").wait_for()
+    page.locator("#balance .big").get_by_text("120.00").wait_for()
     assert "100.00" in page.locator("#history-rows").inner_text()
     assert page.evaluate("window.__noReload") is True
     shot("other-history")
     page.go_back()
-    page.locator("#balance").get_by_text("150.00").wait_for()
+    page.locator("#balance .big").get_by_text("150.00").wait_for()
 
     # An overdraft is refused inline, next to the amount
     page.locator("#transfer-to").fill(str(other["id"]))
