@@ -240,3 +240,25 @@ def test_holds_load_more_pages_each_list(client, login_as, make_wallet, service,
     rest = client.get(more, headers=HX).get_data(as_text=True)
     assert rest.count('<tr id="hold-') == 2 and "Load more" not in rest and "<html" not in rest
     assert "<html" in client.get(more).get_data(as_text=True)  # without htmx: the wallet page
+
+
+def test_without_javascript_a_hold_is_reviewed_and_placed_in_whole_pages(client, login_as, make_wallet):
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    login_as("support")
+    html = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
+    data = form_data(html, f"/wallets/{a['id']}/transfer/confirm") | {
+        "to_wallet_id": str(b["id"]), "amount": "10.00", "pending": "y"}
+    review = client.post(f"/wallets/{a['id']}/transfer/confirm", data=data).get_data(as_text=True)
+    assert "<html" in review and "Hold only: nothing moves now" in review and "the default time (7 days)" in review
+    receipt = client.post(f"/wallets/{a['id']}/transfer", data=form_data(review, f"/wallets/{a['id']}/transfer"))
+    body = receipt.get_data(as_text=True)
+    assert receipt.status_code == 200 and "<html" in body and "Transfer held (pending)" in body
+    assert "Held 10.00 · available 90.00 USD" in body and body.count('<tr id="hold-') == 1
+
+
+def test_viewers_see_approvals_without_decisions(client, login_as, waiting):
+    *_, tx_id = waiting
+    login_as("viewer")
+    listing = client.get("/approvals").get_data(as_text=True)
+    assert f'id="approval-{tx_id}"' in listing and "Approve…" not in listing and "Decision" not in listing
+    assert 'href="/approvals"' not in listing  # not in a viewer's navigation
