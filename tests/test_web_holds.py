@@ -262,3 +262,16 @@ def test_viewers_see_approvals_without_decisions(client, login_as, waiting):
     listing = client.get("/approvals").get_data(as_text=True)
     assert f'id="approval-{tx_id}"' in listing and "Approve…" not in listing and "Decision" not in listing
     assert 'href="/approvals"' not in listing  # not in a viewer's navigation
+
+
+def test_a_withdrawal_above_the_threshold_says_it_will_await_approval(client, login_as, make_wallet, service):
+    rates.set_threshold("USD", "50.00", actor=ADMIN)
+    a = make_wallet(balance="100.00")
+    login_as("support")
+    html = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
+    data = form_data(html, f"/wallets/{a['id']}/withdrawal/confirm") | {"amount": "60.00"}
+    review = client.post(f"/wallets/{a['id']}/withdrawal/confirm", data=data, headers=HX).get_data(as_text=True)
+    assert "this withdrawal will <strong>await approval</strong>" in review
+    receipt = client.post(f"/wallets/{a['id']}/withdrawal", data=form_data(review, f"/wallets/{a['id']}/withdrawal"),
+                          headers=HX).get_data(as_text=True)
+    assert "Withdrawal awaiting approval" in receipt and service.get_wallet(a["id"])["held"] == "60.00"
