@@ -14,7 +14,7 @@ from wallet_app.extensions import db
 from wallet_app.services.audit import Actor
 from wallet_app.services.tokens import create_token
 
-ROLES = ["anonymous", "viewer", "support", "finance", "admin"]
+ROLES = ["anonymous", "viewer", "support", "finance", "approver", "admin"]
 HOSTILE_PATH = ["0", "-1", "99999999999999999999", "１", "abc", "1.5", "%00", "' OR 1=1 --", "9" * 400]
 HOSTILE_QUERIES = [
     {"since": "9999-12-31"}, {"until": "9999-12-31"}, {"day": "9999-12-31"}, {"day": "0001-01-01"},

@@ -4,7 +4,7 @@ import pytest
 
 from wallet_app.auth.roles import PERMISSIONS
 
-ROLES = ["anonymous", "viewer", "support", "finance", "admin"]
+ROLES = ["anonymous", "viewer", "support", "finance", "approver", "admin"]
 PUBLIC = {"auth.login", "login", "health.healthz", "health.readyz", "static"}
 
 

@@ -92,9 +92,11 @@ def _register_blueprints(app: Flask) -> None:
     from .admin.blueprint import bp as admin_bp
     from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp, login_alias
+    from .finance import rates as _finance_rates  # noqa: F401
     from .finance.routes import bp as finance_bp
     from .health import bp as health_bp
-    from .wallets import find as _find, manage as _manage, notes as _notes, transactions as _transactions  # noqa: F401
+    from .wallets import (find as _find, holds as _holds, manage as _manage, notes as _notes,  # noqa: F401
+                          transactions as _transactions)
     from .wallets.routes import bp as wallets_bp
 
     app.register_blueprint(health_bp)

@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 
 from . import config
 from .errors import WalletError
+from .models.accounts import ROLES
 from .services.audit import Actor
 
 CLI_ACTOR = Actor(scope="cli", name="cli")
@@ -31,7 +32,7 @@ def register(app: Flask) -> None:
 @click.command("create-operator")
 @with_appcontext
 @click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "support", "finance", "viewer"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 def create_operator(email: str, role: str) -> None:
     """Create a console operator; the password comes from WALLET_OPERATOR_PASSWORD or a prompt."""
     from .services.operators import create_operator as create

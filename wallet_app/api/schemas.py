@@ -142,7 +142,7 @@ HISTORY_ENTRY = {
     "properties": {"id": ID, "transaction_id": ID, "kind": {"type": "string"}, "amount": {"type": "string"},
                    "balance_after": {"type": "string"}, "counterparty_wallet_id": {"type": ["integer", "null"]},
                    "reference": TEXT, "fee": MONEY_OR_NULL, "reverses_transaction_id": {"type": ["integer", "null"]},
-                   "created_by": {"type": "string"}, "created_at": TIMESTAMP},
+                   "held_amount": MONEY_OR_NULL, "created_by": {"type": "string"}, "created_at": TIMESTAMP},
 }
 PROBLEM = {
     "type": "object", "required": ["type", "title", "status", "detail", "code"],

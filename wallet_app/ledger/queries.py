@@ -41,13 +41,17 @@ def _live_held(wallet_id: int):
         t.source_wallet_id == wallet_id, t.status.in_(OPEN), t.expires_at > func.now()))
 
 
-def holds(wallet_id, *, cursor=None, limit=None) -> Page:
-    """A wallet's holds and approval requests, open or resolved, newest first (keyset on id)."""
+def holds(wallet_id, *, cursor=None, limit=None, is_open: bool | None = None) -> Page:
+    """A wallet's holds and approval requests, newest first (keyset on id): all of them, or
+    only the open ones (`is_open`: unresolved and unexpired) or only the others."""
     wallet = get_wallet(wallet_id)
     limit = validate.limit(limit)
     t = Transaction
     stmt = (select(t).where(t.source_wallet_id == wallet["id"], t.held_amount.is_not(None))
             .order_by(t.id.desc()).limit(limit + 1))
+    if is_open is not None:
+        live = t.status.in_(OPEN) & (t.expires_at > func.now())
+        stmt = stmt.where(live if is_open else ~live)
     if (before := validate.cursor(cursor)) is not None:
         stmt = stmt.where(t.id < before)
     return _page([hold_dict(h) for h in reads.session().scalars(stmt)], limit)
@@ -122,7 +126,8 @@ def history(wallet_id, *, cursor=None, limit=None, since: datetime | None = None
     counterparty = case((h.amount < 0, t.dest_wallet_id), else_=t.source_wallet_id)
     where, order = h.newest_first(wallet["id"])
     columns = [h.id, h.transaction_id, t.kind, h.amount, h.balance_after, t.reference, t.fee,
-               t.reverses_transaction_id, t.created_by, h.created_at, counterparty.label("counterparty_wallet_id")]
+               t.reverses_transaction_id, t.created_by, h.created_at, counterparty.label("counterparty_wallet_id"),
+               t.held_amount, t.currency.label("tx_currency")]
     stmt = select(*columns).join(t, t.id == h.transaction_id)
     if with_names:
         other = aliased(Wallet)

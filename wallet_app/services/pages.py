@@ -36,14 +36,19 @@ def wallet_history_page(wallet_id, args, *, cursor=None) -> dict:
     return {"wallet": wallet, "history": history, "history_error": error}
 
 
+HOLD_STATES = ("open", "resolved")  # the wallet page's two lists of holds, open ones first
+
+
 def wallet_page(wallet_id, args=None) -> dict:
     """The wallet, its filtered history (or the filter's refusal as `history_error`), its
-    balance series, its activity in the audit log and its notes."""
+    balance series, its holds (open, then resolved), its activity in the audit log and its
+    notes."""
     data = wallet_history_page(wallet_id, args)
     wallet_id = data["wallet"]["id"]
     activity, activity_cursor = audit_log.wallet_activity(wallet_id)
     wallet_notes, notes_cursor = notes.list_notes(wallet_id)
-    return {**data, "chart": stats.balance_series(wallet_id), "activity": activity,
+    holds = {state: queries.holds(wallet_id, limit=10, is_open=state == "open") for state in HOLD_STATES}
+    return {**data, "chart": stats.balance_series(wallet_id), "holds": holds, "activity": activity,
             "activity_cursor": activity_cursor, "notes": wallet_notes, "notes_cursor": notes_cursor}
 
 

@@ -34,5 +34,7 @@ def history_entry_dict(row, currency: str) -> dict:
         # The payer's leg includes the fee; the transaction's fee says how much of it that is.
         "fee": format_amount(row.fee, currency) if row.fee and row.amount < 0 else None,
         "reverses_transaction_id": row.reverses_transaction_id,
+        # Posted from a hold (captured, or approved by a second operator): what was held.
+        "held_amount": None if row.held_amount is None else format_amount(row.held_amount, row.tx_currency),
         "created_by": row.created_by, "created_at": iso(row.created_at),
     }

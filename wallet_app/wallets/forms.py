@@ -2,12 +2,15 @@
 import uuid
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..ledger.idempotency import MAX_KEY_LENGTH
 from ..money import MINOR_UNITS
 
+HOLD_CHOICES = [SelectChoice(value, label) for value, label in (
+    ("", "the default"), ("3600", "1 hour"), ("86400", "1 day"), ("259200", "3 days"), ("2592000", "30 days"))]
 KEY_MESSAGE = "This form's idempotency key was missing or malformed."
 
 
@@ -50,11 +53,28 @@ class WithdrawalForm(MoneyForm):
 class TransferForm(MoneyForm):
     """The recipient is found by an active search (`recipient`: name, email, reference or id)
     and picked from its results (`to_wallet_id`, a radio). Without JavaScript the typed text
-    alone is enough when it names one wallet."""
+    alone is enough when it names one wallet. Between currencies it is an exchange, at `rate`
+    or the rates table's; `pending` only holds the amount, to be captured or voided before
+    `expires_in` seconds pass."""
 
     recipient = StringField("To wallet: name, email, reference or id", validators=[Optional(), Length(max=200)],
                             render_kw={"autocomplete": "off", "type": "search"})
     to_wallet_id = StringField("To wallet", validators=[Optional()])
+    rate = StringField("Exchange rate (optional)", validators=[Optional(), Length(max=40)],
+                       render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    pending = BooleanField("Hold only (pending): capture or void it later")
+    # Empty: the configured default (HOLD_DEFAULT_SECONDS); the service checks the maximum.
+    expires_in = SelectField("Hold expires after", choices=HOLD_CHOICES, default="",
+                             validate_choice=True)
+
+    @property
+    def hold_seconds(self) -> int | None:
+        """The hold's life for the service: None unless pending, or left at the default."""
+        return int(self.expires_in.data) if self.pending.data and self.expires_in.data else None
+
+    @property
+    def hold_label(self) -> str:
+        return next((c.label for c in HOLD_CHOICES if c.value == self.expires_in.data), "the default")
 
 
 # What each status stops, for the wallet page's banner and the status review step.

@@ -134,7 +134,8 @@ def confirm(wallet_id, kind):
     form_view(template, errors_in=form, **context)
     to = _recipient(form, wallet_id) if kind == "transfer" else None
     source, dest = {"fund": (None, wallet_id), "transfer": (wallet_id, to), "withdrawal": (wallet_id, None)}[kind]
-    preview = operations.preview(kind, source, dest, form.amount.data, actor=operator_actor())
+    rate = form.rate.data if kind == "transfer" else None
+    preview = operations.preview(kind, source, dest, form.amount.data, actor=operator_actor(), rate=rate)
     return respond(template, form=form, **context | {"step": "confirm", "preview": preview})
 
 
@@ -155,7 +156,8 @@ def move(wallet_id, kind):
                                      reference=reference)
     else:
         result = operations.transfer(wallet_id, _recipient(form, wallet_id), form.amount.data, idempotency_key=key,
-                                     actor=actor, reference=reference)
+                                     actor=actor, reference=reference, rate=form.rate.data or None,
+                                     pending=form.pending.data, expires_in=form.hold_seconds)
     template, context = _step(wallet_id, kind, "receipt", tx=result.transaction, replayed=result.replayed,
                               names=queries.wallet_names(e["wallet_id"] for e in result.transaction["entries"]))
     return respond(template, form=MOVE_FORMS[kind](formdata=None), **context)
