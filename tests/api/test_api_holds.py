@@ -74,6 +74,7 @@ def test_an_expired_hold_never_counts_and_expire_holds_marks_it(app, api, funded
     session.execute(text("UPDATE transactions SET expires_at = now() - interval '1 second' WHERE id = :id"),
                     {"id": held["id"]})
     assert api.get(f"/wallets/{a}").json["available"] == "100.00"  # the engine's live sum, not the column
+    assert api.get(f"/transactions/{held['id']}").json["status"] == "expired"  # before expire-holds marks it
     spend = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "95.00"}, key=k())
     assert spend.status_code == 201
     late = api.post(f"/transfers/{held['id']}/capture", key=k())

@@ -71,11 +71,15 @@ def awaiting_approval(*, cursor=None, limit=None) -> Page:
                  limit)
 
 
+def _status(t: Transaction) -> str:
+    """`expired` once a hold or approval request is past its expiry, even before
+    expire-holds marks it: the engine already treats it so."""
+    return "expired" if t.status in OPEN and t.expires_at <= datetime.now(timezone.utc) else t.status
+
+
 def hold_dict(t: Transaction) -> dict:
-    """A hold or approval request as lists show it; `status` says `expired` once it is past
-    its expiry, even before expire-holds marks it."""
-    expired = t.status in OPEN and t.expires_at <= datetime.now(timezone.utc)
-    return {"id": t.id, "kind": t.kind, "status": "expired" if expired else t.status,
+    """A hold or approval request as lists show it."""
+    return {"id": t.id, "kind": t.kind, "status": _status(t),
             "amount": format_amount(t.amount, t.currency), "currency": t.currency,
             "held_amount": format_amount(t.held_amount, t.currency), "fee": format_amount(t.fee, t.currency),
             "source_wallet_id": t.source_wallet_id, "dest_wallet_id": t.dest_wallet_id, "reference": t.reference,
@@ -214,7 +218,7 @@ def get_transaction(transaction_id) -> dict:
                                    .order_by(Transaction.id)).all()
     found = transaction_dict(movement, tx.id, tx.currency, tx.created_by, tx.created_at, tx.fee, legs,
                              reverses=tx.reverses_transaction_id, reversed_amount=tx.reversed_amount,
-                             fee_refunded=tx.fee_refunded, reversals=list(reversals), status=tx.status,
+                             fee_refunded=tx.fee_refunded, reversals=list(reversals), status=_status(tx),
                              dest_amount=tx.dest_amount, dest_currency=tx.dest_currency)
     if tx.held_amount is not None:
         found.update(held_amount=format_amount(tx.held_amount, tx.currency), expires_at=iso(tx.expires_at),
