@@ -183,3 +183,19 @@ def test_the_review_step_previews_an_exchange_and_an_approval(service, make_wall
         "exchange", "0.9", "9.00", "EUR", "0.10", "awaiting_approval")
     assert (seen["source"]["balance_after"], seen["dest"]["balance_after"]) == ("89.90", "9.00")
     assert service.get_wallet(usd["id"])["balance"] == "100.00"  # a preview writes nothing
+
+
+def test_an_overdraft_limit_cannot_drop_below_what_holds_take(client, api, funded, make_token):
+    a, b = funded
+    _, manager = make_token("read,write,manage")
+
+    def patch(body):
+        return client.patch(f"/api/v1/wallets/{a}", json=body, headers={"Authorization": f"Bearer {manager}"})
+
+    assert patch({"overdraft_limit": "50.00"}).status_code == 200
+    assert hold(api, a, b, "130.00").status_code == 201  # 100.00 + 30.00 of the overdraft
+    refused = patch({"overdraft_limit": "20.00"})
+    assert (refused.status_code, refused.json["errors"][0]["field"]) == (422, "overdraft_limit")
+    assert "holds reserve 130.00" in refused.json["detail"]
+    assert patch({"overdraft_limit": "30.00"}).status_code == 200  # exactly what the hold takes
+    assert api.get(f"/wallets/{a}").json["available"] == "0.00"

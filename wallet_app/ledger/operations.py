@@ -18,7 +18,7 @@ from ..services.serialize import wallet_dict
 from . import engine
 from .catalogue import Movement
 from .idempotency import check_key, fingerprint
-from .queries import get_transaction, get_wallet, transaction_dict
+from .queries import get_transaction, get_wallet, live_held, transaction_dict
 
 __all__ = ["OperationResult", "create_wallet", "set_status", "set_limits", "update_wallet", "fund", "transfer",
            "withdraw", "reverse", "capture", "void", "approve", "reject", "expire_holds", "preview",
@@ -104,6 +104,10 @@ def _apply_limits(s: Session, wallet: Wallet, limits: dict, actor: Actor) -> Non
         amount = None if value is None else parse_amount(value, wallet.currency, field=name, allow_zero=True)
         setattr(wallet, name, Decimal(0) if amount is None and name == "overdraft_limit" else amount)
     balance = format_amount(wallet.balance, wallet.currency)
+    held = live_held(wallet.id, s) if wallet.held else 0
+    if held and wallet.balance - held < -wallet.overdraft_limit:
+        raise InvalidInput(f"The balance is {balance} and holds reserve {format_amount(held, wallet.currency)}: "
+                           "the overdraft limit cannot be below what they already take.", field="overdraft_limit")
     if wallet.balance < -wallet.overdraft_limit:
         raise InvalidInput(f"The balance is {balance}: the overdraft limit cannot be below what is already "
                            "overdrawn.", field="overdraft_limit")

@@ -28,16 +28,17 @@ def get_wallet(wallet_id, field: str = "wallet_id") -> dict:
     wallet = reads.session().get(Wallet, validate.wallet_id(wallet_id, field))
     if wallet is None or wallet.system_purpose is not None:
         raise NotFound(f"Wallet {wallet_id} does not exist.", field=field)
-    return wallet_dict(wallet, _live_held(wallet.id) if wallet.held else None)
+    return wallet_dict(wallet, live_held(wallet.id) if wallet.held else None)
 
 
 OPEN = ("pending", "awaiting_approval")
 
 
-def _live_held(wallet_id: int):
-    """What a wallet's unexpired holds reserve, as the engine counts it under its lock."""
+def live_held(wallet_id: int, session=None):
+    """What a wallet's unexpired holds reserve, as the engine counts it under its lock (a
+    write passes its own session: the primary, under the wallet's lock)."""
     t = Transaction
-    return reads.session().scalar(select(func.coalesce(func.sum(t.held_amount), 0)).where(
+    return (session or reads.session()).scalar(select(func.coalesce(func.sum(t.held_amount), 0)).where(
         t.source_wallet_id == wallet_id, t.status.in_(OPEN), t.expires_at > func.now()))
 
 
