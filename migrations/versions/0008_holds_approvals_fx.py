@@ -48,7 +48,8 @@ CREATE FUNCTION ledger_post(
     OUT verdict text, OUT tx_id bigint, OUT posted_at timestamptz, OUT tx_currency text,
     OUT leg_wallets bigint[], OUT leg_amounts numeric[], OUT leg_balances numeric[], OUT tx_fee numeric,
     OUT leg_currencies text[], OUT tx_status text, OUT tx_rate numeric, OUT tx_dest_amount numeric,
-    OUT tx_expires_at timestamptz)
+    OUT tx_expires_at timestamptz,
+    OUT first_status int)   -- the HTTP status the first answer had: 201, 202 (awaiting approval), 200 (resolution)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -89,17 +90,19 @@ BEGIN
     --    A resolution claims its own key for the hold's transaction.
     IF NOT p_dry_run THEN
         tx_id := coalesce(p_target, nextval('transactions_id_seq'));
+        first_status := CASE WHEN p_resolve IS NULL THEN 201 ELSE 200 END;
         INSERT INTO idempotency_keys (scope, key, fingerprint, transaction_id, response_status, created_at, operation)
-        VALUES (p_scope, p_key, p_fp, tx_id, 201, now(), coalesce(p_resolve, 'post'))
+        VALUES (p_scope, p_key, p_fp, tx_id, first_status, now(), coalesce(p_resolve, 'post'))
         ON CONFLICT (scope, key) DO NOTHING;
         IF NOT FOUND THEN
-            SELECT fingerprint, transaction_id INTO claimed
+            SELECT fingerprint, transaction_id, response_status INTO claimed
             FROM idempotency_keys WHERE scope = p_scope AND key = p_key;
             IF claimed.fingerprint <> p_fp THEN
                 PERFORM ledger_refuse('idempotency_key_reused', 'idempotency_key', '{}');
             END IF;
             verdict := 'replay';
             tx_id := claimed.transaction_id;
+            first_status := claimed.response_status;
             RETURN;
         END IF;
     END IF;
@@ -108,7 +111,7 @@ BEGIN
     --    do), so a capture and a void racing see each other: exactly one finds it open.
     IF p_target IS NOT NULL THEN
         SELECT t.status, t.kind, t.amount, t.source_wallet_id, t.dest_wallet_id, t.held_amount, t.expires_at,
-               t.maker_scope, t.rate, t.currency
+               t.maker_scope, t.rate, t.currency, t.hold_requested
         INTO hold FROM transactions t WHERE t.id = p_target FOR UPDATE;
         IF NOT FOUND THEN
             PERFORM ledger_refuse('not_found', 'transaction_id', jsonb_build_object('transaction_id', p_target));
@@ -152,6 +155,24 @@ BEGIN
                     json_build_object('kind', hold.kind, 'amount', hold.amount::text, 'currency', hold.currency,
                                       'released', release::text, 'reason', p_reason),
                     posted_at);
+            verdict := 'posted';
+            tx_currency := hold.currency;
+            RETURN;
+        END IF;
+        -- An approved hold request becomes the hold it asked for (until its own expiry):
+        -- nothing moves yet; its maker captures or voids it.
+        IF p_resolve = 'approve' AND hold.hold_requested THEN
+            IF p_dry_run THEN
+                verdict := 'checked';
+                RETURN;
+            END IF;
+            posted_at := now();
+            tx_status := 'pending';
+            UPDATE transactions SET status = 'pending' WHERE id = p_target;
+            INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
+            VALUES (p_actor, 'transaction.approve', 'transaction', p_target::text, p_ip,
+                    json_build_object('kind', hold.kind, 'amount', hold.amount::text, 'currency', hold.currency,
+                                      'now', 'pending'), posted_at);
             verdict := 'posted';
             tx_currency := hold.currency;
             RETURN;
@@ -427,10 +448,14 @@ BEGIN
         tx_expires_at := posted_at + make_interval(secs => p_expires_in);
         INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id, reference, created_by,
                                   created_at, fee, reason, status, held_amount, expires_at, maker_scope, rate,
-                                  dest_amount, dest_currency)
+                                  dest_amount, dest_currency, hold_requested)
         VALUES (tx_id, p_kind, p_amount, tx_currency, p_source, p_dest, p_reference, p_actor, posted_at, tx_fee,
                 p_reason, tx_status, hold_total, tx_expires_at, p_scope, tx_rate, tx_dest_amount,
-                dest_cur);
+                dest_cur, p_pending);
+        IF tx_status = 'awaiting_approval' THEN
+            first_status := 202;
+            UPDATE idempotency_keys SET response_status = 202 WHERE scope = p_scope AND key = p_key;
+        END IF;
         UPDATE wallets SET held = held + hold_total, updated_at = posted_at WHERE id = p_source AND hold_total > 0;
         INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
         VALUES (p_actor, p_kind || '.' || tx_status, 'transaction', tx_id::text, p_ip,
@@ -500,6 +525,7 @@ def upgrade():
             ADD COLUMN resolved_at timestamptz,
             ADD COLUMN resolved_by varchar(320),
             ADD COLUMN resolve_reason varchar(500),
+            ADD COLUMN hold_requested boolean NOT NULL DEFAULT false,
             ADD COLUMN rate numeric(24,12) CONSTRAINT ck_transactions_rate_positive CHECK (rate > 0),
             ADD COLUMN dest_amount numeric(20,4)
                 CONSTRAINT ck_transactions_dest_amount_positive CHECK (dest_amount > 0),

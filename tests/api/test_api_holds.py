@@ -199,3 +199,24 @@ def test_an_overdraft_limit_cannot_drop_below_what_holds_take(client, api, funde
     assert "holds reserve 130.00" in refused.json["detail"]
     assert patch({"overdraft_limit": "30.00"}).status_code == 200  # exactly what the hold takes
     assert api.get(f"/wallets/{a}").json["available"] == "0.00"
+
+
+def test_a_hold_above_the_threshold_waits_then_becomes_the_hold_and_replays_answer_the_first_status(
+        client, api, funded, make_token):
+    a, b = funded
+    rates.set_threshold("USD", "50.00", actor=FINANCE)
+    key = k()
+    body = {"from_wallet_id": a, "to_wallet_id": b, "amount": "80.00", "pending": True, "expires_in": 3600}
+    waiting = api.post("/transfers", body, key=key)
+    assert waiting.status_code == 202 and waiting.json["status"] == "awaiting_approval"
+    _, secret = make_token("read,write,approve")
+    approved = Api(client, secret).post(f"/transactions/{waiting.json['id']}/approve", key=k())
+    # Approved, it is the hold its maker asked for: nothing has moved; the maker captures it.
+    assert approved.status_code == 200 and approved.json["status"] == "pending" and approved.json["entries"] == []
+    assert api.get(f"/wallets/{b}").json["balance"] == "0.00"
+    again = api.post("/transfers", body, key=key)  # a retry answers what the first answer said
+    assert (again.status_code, again.headers["Idempotent-Replayed"], again.json["status"]) == (202, "true", "pending")
+    captured = api.post(f"/transfers/{waiting.json['id']}/capture", {"amount": "30.00"}, key=k())
+    assert captured.status_code == 200 and captured.json["status"] == "posted"
+    assert api.get(f"/wallets/{b}").json["balance"] == "30.00"
+    assert api.get(f"/wallets/{a}").json["available"] == "70.00"

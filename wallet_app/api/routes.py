@@ -122,7 +122,9 @@ def _idempotency_key() -> str:
 def _moved(result, status: int = 201):
     """201 for a movement posted or held; 202 for one awaiting a second operator's approval."""
     response = jsonify(result.transaction)
-    response.status_code = 202 if result.transaction["status"] == "awaiting_approval" else status
+    # A replay answers what the first answer said (202 stays 202 once approved), with the
+    # transaction as it is now.
+    response.status_code = result.status or (202 if result.transaction["status"] == "awaiting_approval" else status)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response

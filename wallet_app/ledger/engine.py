@@ -31,7 +31,7 @@ from .catalogue import KINDS, Movement
 REFUSED = "WA001"  # the SQLSTATE ledger_refuse() raises
 
 _COLUMNS = ("verdict, tx_id, posted_at, tx_currency, leg_wallets, leg_amounts, leg_balances, tx_fee, "
-            "leg_currencies, tx_status, tx_rate, tx_dest_amount, tx_expires_at")
+            "leg_currencies, tx_status, tx_rate, tx_dest_amount, tx_expires_at, first_status")
 _CALL = """ledger_post({scope}, :key, :fp, :kind, :amount, :source, :dest, :reference, {actor}, :ip,
                      CAST(:wallets AS bigint[]), CAST(:systems AS text[]), CAST(:likes AS int[]),
                      CAST(:amounts AS numeric[]), CAST(:fields AS text[]),
@@ -68,6 +68,7 @@ class Posted(NamedTuple):
     tx_rate: object = None  # an exchange's rate and converted amount
     tx_dest_amount: object = None
     tx_expires_at: object = None  # a hold's or an approval request's end
+    first_status: int | None = None  # the HTTP status of the first answer (a replay answers it again)
     leg_systems: list | None = None  # each leg's system purpose (None: a customer wallet)
 
 

@@ -30,6 +30,7 @@ class OperationResult:
 
     transaction: dict
     replayed: bool = False
+    status: int | None = None  # the HTTP status its first answer had (201, 202, 200); a replay repeats it
 
 
 def create_wallet(owner_name, currency, *, actor: Actor, owner_email=None, external_ref=None) -> dict:
@@ -309,7 +310,7 @@ def _post(movement: Movement, key, actor: Actor, hold: int | None = None) -> Ope
     posted = engine.post(db.session, movement, actor=actor, key=key, fp=fp, pending=hold is not None,
                          expires_in=hold)
     if posted.verdict == "replay":
-        return OperationResult(get_transaction(posted.tx_id), replayed=True)
+        return OperationResult(get_transaction(posted.tx_id), replayed=True, status=posted.first_status)
     if posted.tx_status != "posted" or posted.tx_rate is not None:
         return OperationResult(get_transaction(posted.tx_id))
     return OperationResult(transaction_dict(
@@ -330,4 +331,5 @@ def _resolve(action: str, transaction_id, key, actor: Actor, *, amount=None, rea
                         reason=reason, rate=None if hold.get("rate") is None else Decimal(hold["rate"]))
     fp = fingerprint(action, transaction=hold["id"], amount=None if value is None else f"{value:f}", reason=reason)
     posted = engine.post(db.session, movement, actor=actor, key=key, fp=fp, resolve=action, target=hold["id"])
-    return OperationResult(get_transaction(posted.tx_id), replayed=posted.verdict == "replay")
+    return OperationResult(get_transaction(posted.tx_id), replayed=posted.verdict == "replay",
+                           status=posted.first_status)

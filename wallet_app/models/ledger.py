@@ -115,6 +115,8 @@ class Transaction(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_by: Mapped[str | None] = mapped_column(String(320))
     resolve_reason: Mapped[str | None] = mapped_column(String(500))
+    # Asked for as a hold: approved above the threshold, it becomes that hold (pending).
+    hold_requested: Mapped[bool] = mapped_column(default=False, server_default=false())
     # An exchange: destination units per source unit, and what the destination received.
     rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 12), CheckConstraint("rate > 0", name="rate_positive"))
     dest_amount: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint("dest_amount > 0",
