@@ -55,7 +55,8 @@ class Cluster:
 
     def destroy(self) -> None:
         try:
-            self.stop("immediate")
+            if localdb.running(self.data):  # a test may have stopped it
+                self.stop("immediate")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 

