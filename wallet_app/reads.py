@@ -146,11 +146,16 @@ def status() -> dict:
 def note_write() -> None:
     """After a commit on the primary: remember its WAL position as the principal's last
     write, so that principal's reads wait for the replica to replay it, and skip cached
-    figures (cache.py) meanwhile. Called by atomic(); a no-op with neither in use."""
+    figures (cache.py) meanwhile. Called by atomic(); a no-op with neither in use.
+
+    Without a replica, only an operator's write is marked: the one cached figure a write
+    changes without deleting it is the dashboard, which only operators read (an API token's
+    mark was a Redis round trip on every transfer for nothing: bench/PROFILE.md)."""
     config = current_app.config
-    replica, cache = config.get("REPLICA_DATABASE_URL"), config.get("REDIS_URL") and config["CACHE_SECONDS"] > 0
-    who = principal() if (replica or cache) and has_request_context() else None
-    if who is None:
+    replica = config.get("REPLICA_DATABASE_URL")
+    who = principal() if has_request_context() else None
+    if who is None or not (replica or (who.startswith("user:") and config.get("REDIS_URL")
+                                       and config["CACHE_SECONDS"] > 0)):
         return
     position = 0
     if replica:
