@@ -16,7 +16,6 @@ import uuid
 from decimal import Decimal
 
 import psycopg
-from psycopg.rows import namedtuple_row
 
 from wallet_app.config import from_env
 from wallet_app.ledger.catalogue import KINDS, Movement
@@ -51,7 +50,7 @@ def _post(m: Movement, key: str, fp: str) -> Posted:
     except queue.Empty:
         conn = psycopg.connect(URL, autocommit=True)
     try:
-        with conn.cursor(row_factory=namedtuple_row) as cursor:
+        with conn.cursor() as cursor:
             cursor.execute(POST_SQL, params)
             posted = Posted(*cursor.fetchone())
     except BaseException:

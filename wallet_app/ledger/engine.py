@@ -14,7 +14,6 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -24,7 +23,7 @@ from ..errors import (BalanceLimitExceeded, CaptureExceedsHold, CurrencyMismatch
                       NotReversible, RateStale, ReversalExceedsOriginal, SameWallet, TokenNotLive, WalletError,
                       WalletNotActive)
 from ..money import format_amount
-from ..services.atomic import atomic, execute_one, single_statement_connection
+from ..services.atomic import SingleStatements, atomic, execute_one, single_statements
 from ..services.audit import Actor
 from .catalogue import KINDS, Movement
 
@@ -104,8 +103,8 @@ def post(session: Session, movement: Movement, *, actor: Actor, key: str | None 
     if actor.token is not None:
         sql, params["token"] = POST_AS_TOKEN_SQL, actor.token
 
-    def op(conn: Session | Connection) -> Posted:
-        bind = conn if isinstance(conn, Connection) else conn.connection()
+    def op(conn: Session | SingleStatements) -> Posted:
+        bind = conn if isinstance(conn, SingleStatements) else conn.connection()
         try:
             row = execute_one(bind, sql, params)
             if row is None:  # only the token's join returns no row
@@ -118,11 +117,7 @@ def post(session: Session, movement: Movement, *, actor: Actor, key: str | None 
                 raise refusal(exc.orig.diag.message_primary, json.loads(exc.orig.diag.message_detail)) from None
             raise
 
-    solo = single_statement_connection(session)
-    if solo is None:
-        return atomic(session, op)
-    with solo:
-        return atomic(solo, op)
+    return atomic(single_statements(session) or session, op)
 
 
 def _array(values) -> str:

@@ -7,8 +7,7 @@ from typing import TypeVar
 
 import psycopg
 from flask import current_app
-from psycopg.rows import namedtuple_row
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,7 @@ def is_retryable(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-def atomic(session: Session | Connection, operation: Callable[[Session], T]) -> T:
+def atomic(session: "Session | SingleStatements", operation: Callable[[Session], T]) -> T:
     """Call `operation(session)` and commit; roll back on any error.
 
     A retryable database error runs the whole operation again (with the same idempotency
@@ -54,12 +53,27 @@ def atomic(session: Session | Connection, operation: Callable[[Session], T]) -> 
     raise AssertionError("unreachable")
 
 
-def single_statement_connection(session: Session) -> Connection | None:
-    """On PostgreSQL, a connection whose statements are each their own transaction, for a
-    write that is ONE statement: no BEGIN/COMMIT round trips and no ORM session bookkeeping.
-    It comes from the "autocommit" engine (config.py). None elsewhere, and when `session`
-    is bound to a connection of its own (the tests' rolled-back transaction), which must
-    keep the write: the caller then uses the session."""
+class SingleStatements:
+    """Statements that are each their own transaction, on the "autocommit" engine's pool
+    (config.py): execute_one checks a connection out for its one statement and back in at
+    once. No BEGIN/COMMIT round trips, no ORM session and no SQLAlchemy Connection (its
+    set-up and close were ~5% of an API transfer's CPU: bench/PROFILE.md). atomic() takes it
+    as a session whose commit and rollback have nothing left to do."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+
+def single_statements(session: Session) -> SingleStatements | None:
+    """On PostgreSQL, SingleStatements for a write that is ONE statement. None elsewhere, and
+    when `session` is bound to a connection of its own (the tests' rolled-back transaction),
+    which must keep the write: the caller then uses the session."""
     engines = db.engines
     # A scoped session's bind is its factory's: asking the session itself would make one per
     # request only to answer (a few % of an API transfer's CPU, bench/PROFILE.md).
@@ -67,27 +81,36 @@ def single_statement_connection(session: Session) -> Connection | None:
     bind = factory.kw.get("bind") if factory is not None else session.bind
     if bind is not None or "autocommit" not in engines:
         return None
-    return engines["autocommit"].connect()
+    return SingleStatements(engines["autocommit"])
 
 
-def execute_one(conn: Connection, sql: str, params: dict):
-    """Run one statement pre-compiled to psycopg's placeholders on the driver connection under
-    `conn` and return its first row (a named tuple) or None.
+def execute_one(conn: Connection | SingleStatements, sql: str, params: dict) -> tuple | None:
+    """Run one statement pre-compiled to psycopg's placeholders on the driver connection (of
+    `conn`, or checked out for it) and return its first row (a plain tuple) or None.
 
     For the per-request statements (token lookup, movements): SQLAlchemy's execution layer
     (context, events, result metadata) was a large part of an API transfer's Python time
-    (bench/PROFILE.md). Errors still arrive as SQLAlchemy's
-    DBAPIError with disconnects detected and the connection invalidated, so retries
-    (atomic) and the 503 handler see them as before.
+    (bench/PROFILE.md). Errors still arrive as SQLAlchemy's DBAPIError with disconnects
+    detected and the connection invalidated, so retries (atomic) and the 503 handler see
+    them as before.
     """
-    with conn.connection.driver_connection.cursor(row_factory=namedtuple_row) as cursor:
+    if isinstance(conn, SingleStatements):
+        fairy = conn.engine.raw_connection()
+        try:
+            return _execute(fairy.driver_connection, conn.engine.dialect, fairy.invalidate, sql, params)
+        finally:
+            fairy.close()
+    return _execute(conn.connection.driver_connection, conn.dialect, conn.invalidate, sql, params)
+
+
+def _execute(driver: psycopg.Connection, dialect, invalidate, sql: str, params: dict) -> tuple | None:
+    with driver.cursor() as cursor:
         try:
             cursor.execute(sql, params)
         except psycopg.Error as exc:
-            dbapi = conn.connection.dbapi_connection
-            disconnect = conn.dialect.is_disconnect(exc, dbapi, cursor)
+            disconnect = dialect.is_disconnect(exc, driver, cursor)
             if disconnect:
-                conn.invalidate(exc)
+                invalidate(exc)
             raise DBAPIError.instance(sql, params, exc, psycopg.Error, connection_invalidated=disconnect,
-                                      dialect=conn.dialect) from None
+                                      dialect=dialect) from None
         return cursor.fetchone()

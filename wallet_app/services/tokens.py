@@ -2,7 +2,6 @@
 import hashlib
 import secrets
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ from ..extensions import db
 from ..models import ApiToken
 from ..models.types import utcnow
 from . import audit, validate
-from .atomic import atomic, execute_one, single_statement_connection
+from .atomic import atomic, execute_one, single_statements
 from .audit import Actor
 from .serialize import iso
 
@@ -79,6 +78,8 @@ def list_tokens(session: Session | None = None) -> list[dict]:
 # (bench/PROFILE.md has what building it per request cost).
 _LOOKUP = str(select(ApiToken.id, ApiToken.name, ApiToken.scopes, ApiToken.last_used_at).where(
     ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)).compile(dialect=psycopg_dialect()))
+_TOUCH = str(update(ApiToken).where(ApiToken.id == bindparam("id")).values(last_used_at=bindparam("now"))
+             .returning(ApiToken.id).compile(dialect=psycopg_dialect()))
 
 
 @dataclass(frozen=True)
@@ -125,20 +126,20 @@ def authenticate(secret: str, session: Session | None = None) -> Principal | Non
     s = session or db.session
     if not secret or len(secret) > 200:
         return None
-    solo = single_statement_connection(s)
-    with solo if solo is not None else nullcontext():
-        conn = solo if solo is not None else s.connection()
-        token_hash = _hash(secret)
-        row = execute_one(conn, _LOOKUP, {"token_hash": token_hash})
-        if row is None:
-            forget(token_hash)
-            return None
-        now = utcnow()
-        if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
-            conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-            if solo is None:
-                s.commit()
-    principal = Principal(row.id, row.name, frozenset(row.scopes.split(",")), token_hash)
+    solo = single_statements(s)
+    conn = solo if solo is not None else s.connection()
+    token_hash = _hash(secret)
+    row = execute_one(conn, _LOOKUP, {"token_hash": token_hash})
+    if row is None:
+        forget(token_hash)
+        return None
+    token_id, name, scopes, last_used_at = row
+    now = utcnow()
+    if last_used_at is None or now - last_used_at > LAST_USED_GRANULARITY:
+        execute_one(conn, _TOUCH, {"id": token_id, "now": now})
+        if solo is None:
+            s.commit()
+    principal = Principal(token_id, name, frozenset(scopes.split(",")), token_hash)
     _remember(principal)
     return principal
 
