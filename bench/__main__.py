@@ -187,27 +187,39 @@ def http_subset(url: str, secs: float, ids: load.Wallets, servers: str) -> int:
     return 0
 
 
+# Floor and app runs alternate this many times at each client count; each row reports its
+# median run. One 10 s run of either moved by up to a fifth from the next on this shared
+# 2-core machine (bench/PROFILE.md), so a single pair could put the ratio anywhere in
+# 0.64 - 0.82 for the same code.
+HTTP_ROUNDS = 3
+
+
 def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str = "gunicorn",
               sweep: bool = True) -> tuple[list, list]:
     """Rows 3: the floor (bench/floor.py) and the app under the same server and settings, at
-    16 then 64 clients, alternating; then the workers x threads sweep of the app."""
+    16 then 64 clients, alternating HTTP_ROUNDS times (each row: the median run); then the
+    workers x threads sweep of the app."""
     env, token = http_env(url)
     rows, notes = [], []
     with harness.gunicorn(env, "bench.floor:app", server) as floor_server, \
             harness.gunicorn(env, "wsgi:app", server) as app_server:
         for clients in (16, 64):
-            harness.checkpoint(url)
-            floor = runners.http_load(*floor_server, token, clients, secs, ids)
-            harness.checkpoint(url)
-            r = runners.http_load(*app_server, token, clients, secs, ids)
+            runs = {"floor": [], "app": []}
+            for _ in range(HTTP_ROUNDS):
+                for side, target in (("floor", floor_server), ("app", app_server)):
+                    harness.checkpoint(url)
+                    runs[side].append(runners.http_load(*target, token, clients, secs, ids))
+            floor, r = (sorted(runs[side], key=lambda run: run["tps"])[HTTP_ROUNDS // 2] for side in ("floor", "app"))
             rows.append((f"3f. floor: bare WSGI callable, same engine call ({server}, wrk), {clients} clients",
                          f"{floor['tps']:,.0f}/s, p50 {floor['p50']:.1f} ms, p99 {floor['p99']:.1f} ms, "
                          f"errors {floor['errors']}", f"{floor['tps'] / base['uniform', 16]:.2f}"))
             rows.append((f"3. HTTP: POST /api/v1/transfers ({server}, wrk), {clients} clients",
                          f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
                          f"{r['tps'] / base['uniform', 16]:.2f}; {r['tps'] / floor['tps']:.2f} of the floor"))
-            notes.append(f"- {clients} clients, floor: {cpu_split(floor)}")
-            notes.append(f"- {clients} clients, app: {cpu_split(r)}")
+            for side in ("floor", "app"):
+                each = ", ".join(f"{run['tps']:,.0f}" for run in runs[side])
+                notes.append(f"- {clients} clients, {side}: runs {each}/s; the median run's CPU: "
+                             f"{cpu_split(floor if side == 'floor' else r)}")
     if sweep:
         notes.append("")
         notes.append("gunicorn workers x threads at 64 clients (row 3 uses gunicorn.conf.py's defaults; "
@@ -301,7 +313,8 @@ def write(table: list, out: list, machine_line: str, settings: str, quick: bool)
     lines += ["", "Baseline: rows 1, pgbench calling the engine's ledger_post() itself for one transfer (the limit "
               "of our own work). Ratios: rows 1r and 2 against row 1 at the same variant and client count; rows 3f and 3 "
               "against row 1 uniform at 16 clients, and row 3 also against row 3f (the floor: bench/floor.py) "
-              "at the same client count; row 4 against COPY in the same run.", "", *out]
+              "at the same client count (rows 3f and 3: the median of three alternating runs each, every run listed "
+              "under the table); row 4 against COPY in the same run.", "", *out]
     text = "\n".join(lines) + "\n"
     print(text)
     if not quick:
