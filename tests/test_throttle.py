@@ -1,10 +1,13 @@
 """Rate limits counted in batches per process (wallet_app/throttle.py): the error bound its
 docstring promises, and exact counts where it promises them."""
+import random
+import threading
+import time
 import uuid
 
 import pytest
 import redis
-from limits.storage import storage_from_string
+from limits.storage import RedisStorage, storage_from_string
 
 from wallet_app.throttle import Throttle, _parse
 
@@ -47,3 +50,30 @@ def test_small_limits_count_every_request_across_processes(prefix):
 def test_a_single_process_in_memory_counts_exactly():
     through = allowed([Throttle(storage_from_string("memory://"))], "1000/hour", "token", 1005)
     assert through == [True] * 1000 + [False] * 5
+
+
+class SlowAnswers(RedisStorage):
+    """The real Redis storage, whose answers come back after a random delay: a busy network,
+    so that concurrent batches' totals arrive out of the order Redis counted them."""
+
+    def incr(self, *args, **kwargs):
+        total = super().incr(*args, **kwargs)
+        time.sleep(random.uniform(0, 0.003))
+        return total
+
+
+def test_batches_answered_out_of_order_keep_the_bound(prefix):
+    """Threads of one process flush their batches at once; a slower answer (an older, lower
+    total) must not overwrite a newer one, else the process admits more than B - 1 extra."""
+    process = Throttle(SlowAnswers(REDIS))
+    item, key, admitted = _parse("1000/hour"), f"{prefix}:token", []  # batches of 10
+
+    def client():
+        admitted.append(sum(process.hit(item, "api", key) is None for _ in range(250)))
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 1000 - 9 <= sum(admitted) <= 1000 + 9

@@ -11,7 +11,9 @@ round trip per B requests), and asks Redis before it ever refuses. So with P pro
 gets at most N + P x (B - 1) requests in a window, and at least N - P x (B - 1) (hits allowed
 just before a window ends count in the next): 1% of N per process at most. Limits under 200
 a window (sign-in, failed authentications, a token's 3/minute in tests) and the in-memory
-storage count every request, exactly. tests/test_throttle.py checks both.
+storage count every request, exactly. The threads of a process share its allowance: hits one
+is adding count against the others' meanwhile, and a process adds one batch at a time, so a
+slow answer is never read after a newer one. tests/test_throttle.py checks all three.
 """
 import math
 import threading
@@ -48,7 +50,9 @@ class Throttle:
         self.storage = storage
         self.shared = not isinstance(storage, MemoryStorage)
         self.lock = threading.Lock()
-        self.local: dict[str, list[int]] = {}  # key -> [count in storage at our last add, hits not added yet]
+        self.adding = threading.Lock()  # held while a batch is added to storage (1 request in B)
+        # key -> [the storage's count at our last add, hits being added now, hits not added yet]
+        self.local: dict[str, list[int]] = {}
 
     def batch(self, item: RateLimitItem) -> int:
         return max(1, min(100, item.amount // 100)) if self.shared else 1
@@ -56,22 +60,35 @@ class Throttle:
     def hit(self, item: RateLimitItem, scope: str, key: str) -> int | None:
         name = item.key_for(scope, key)
         batch = self.batch(item)
-        amount = 1
-        if batch > 1:
+        if batch == 1:
+            return self._verdict(item, name, self.storage.incr(name, item.get_expiry(), 1))
+        with self.lock:
+            counts = self.local.get(name)
+            if counts is None:
+                if len(self.local) >= MAX_KEYS:
+                    self.local.clear()
+                counts = self.local[name] = [0, 0, 0]
+            known, adding, waiting = counts
+            if waiting + 1 < batch and known + adding + waiting + 1 <= item.amount:
+                counts[2] += 1
+                return None
+            amount = waiting + 1
+            counts[1] += amount
+            counts[2] = 0
+        # One add at a time per process, so totals come back in the order Redis counted them:
+        # a slower answer (an older, lower total) never overwrites a newer one. Hits being
+        # added count against the local allowance meanwhile (tests/test_throttle.py).
+        with self.adding:
+            try:
+                total = self.storage.incr(name, item.get_expiry(), amount)
+            finally:
+                with self.lock:
+                    counts[1] -= amount
             with self.lock:
-                counts = self.local.get(name)
-                if counts is None:
-                    if len(self.local) >= MAX_KEYS:
-                        self.local.clear()
-                    counts = self.local[name] = [0, 0]
-                if counts[1] + 1 < batch and counts[0] + counts[1] + 1 <= item.amount:
-                    counts[1] += 1
-                    return None
-                amount, counts[1] = counts[1] + 1, 0
-        total = self.storage.incr(name, item.get_expiry(), amount)
-        if batch > 1:
-            with self.lock:
-                self.local.setdefault(name, [0, 0])[0] = total
+                counts[0] = total
+        return self._verdict(item, name, total)
+
+    def _verdict(self, item: RateLimitItem, name: str, total: int) -> int | None:
         if total <= item.amount:
             return None
         return max(1, math.ceil(self.storage.get_expiry(name) - time.time()))
