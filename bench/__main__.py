@@ -9,6 +9,8 @@ python -m bench [--quick] [--http-only | --only http] [--server S] [--seconds S]
                printed, not written to RESULTS.md
   --server     what serves rows 3 with --only: gunicorn (production), granian, or both
                (gunicorn,granian: each server's rows in turn, on the same data and baseline)
+  --before DIR with --only http: the app of an older checkout (same migrations, its own
+               .venv) alternates with the floor and this app on the same data (row 3b)
 """
 import argparse
 import json
@@ -18,7 +20,9 @@ import platform
 import sys
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import datetime, timezone
+from pathlib import Path
 
 import psycopg
 
@@ -49,6 +53,7 @@ def main() -> int:
     args.add_argument("--http-only", action="store_true")
     args.add_argument("--only", choices=["http"])
     args.add_argument("--server", default="gunicorn", help=",".join(harness.SERVERS))
+    args.add_argument("--before", type=Path, help="with --only http: an older checkout whose app joins rows 3")
     args.add_argument("--seconds", type=float, help="length of each measured run (default 10, quick 3)")
     opts = args.parse_args()
     wallets, rows, secs = (2_000, 40_000, 3) if opts.quick else (100_000, 2_000_000, 10)
@@ -68,7 +73,7 @@ def main() -> int:
         if opts.http_only:
             return http_only(url, secs, ids)
         if opts.only:
-            return http_subset(url, secs, ids, opts.server)
+            return http_subset(url, secs, ids, opts.server, opts.before)
 
         base = {}
         libpq = harness.libpq_parts(url)
@@ -174,13 +179,13 @@ def http_only(url: str, secs: float, ids: load.Wallets) -> int:
 SWEEP = ((1, 8), (2, 4), (2, 8), (3, 4), (4, 2))
 
 
-def http_subset(url: str, secs: float, ids: load.Wallets, servers: str) -> int:
+def http_subset(url: str, secs: float, ids: load.Wallets, servers: str, before: Path | None = None) -> int:
     """--only http: rows 3 and the baseline they are measured against, printed."""
     harness.checkpoint(url)
     base = {("uniform", 16): runners.pgbench(harness.libpq_parts(url), "engine_transfer.sql", False, 16, secs, ids)}
     print(f"1. engine: pgbench ledger_post(), uniform, 16 clients: {base['uniform', 16]:,.0f} transfers/s")
     for server in servers.split(","):
-        rows, notes = http_rows(url, secs, ids, base, server=server, sweep=False)
+        rows, notes = http_rows(url, secs, ids, base, server=server, sweep=False, before=before)
         for row in rows:
             print(" | ".join(row))
         print("\n".join(notes), flush=True)
@@ -195,31 +200,47 @@ HTTP_ROUNDS = 3
 
 
 def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str = "gunicorn",
-              sweep: bool = True) -> tuple[list, list]:
-    """Rows 3: the floor (bench/floor.py) and the app under the same server and settings, at
-    16 then 64 clients, alternating HTTP_ROUNDS times (each row: the median run); then the
-    workers x threads sweep of the app."""
+              sweep: bool = True, before: Path | None = None) -> tuple[list, list]:
+    """Rows 3: the floor (bench/floor.py), the same work behind a bare Flask route (what Flask
+    alone costs) and the app, under the same server and settings, at 16 then 64 clients,
+    alternating HTTP_ROUNDS times (each row: the median run); then the workers x threads
+    sweep of the app. With `before` (an older checkout with the same
+    migrations and its own .venv), its app joins the alternation on the same data: row 3b."""
     env, token = http_env(url)
     rows, notes = [], []
-    with harness.gunicorn(env, "bench.floor:app", server) as floor_server, \
-            harness.gunicorn(env, "wsgi:app", server) as app_server:
+    with ExitStack() as stack:
+        servers = {"floor": stack.enter_context(harness.gunicorn(env, "bench.floor:app", server)),
+                   "flask": stack.enter_context(harness.gunicorn(env, "bench.floor:flask_app", server)),
+                   "app": stack.enter_context(harness.gunicorn(env, "wsgi:app", server))}
+        if before is not None:
+            servers["before"] = stack.enter_context(harness.gunicorn(env, "wsgi:app", server, root=before))
         for clients in (16, 64):
-            runs = {"floor": [], "app": []}
+            runs = {side: [] for side in servers}
             for _ in range(HTTP_ROUNDS):
-                for side, target in (("floor", floor_server), ("app", app_server)):
+                for side, target in servers.items():
                     harness.checkpoint(url)
                     runs[side].append(runners.http_load(*target, token, clients, secs, ids))
-            floor, r = (sorted(runs[side], key=lambda run: run["tps"])[HTTP_ROUNDS // 2] for side in ("floor", "app"))
+            median = {side: sorted(runs[side], key=lambda run: run["tps"])[HTTP_ROUNDS // 2] for side in runs}
+            floor, r = median["floor"], median["app"]
             rows.append((f"3f. floor: bare WSGI callable, same engine call ({server}, wrk), {clients} clients",
                          f"{floor['tps']:,.0f}/s, p50 {floor['p50']:.1f} ms, p99 {floor['p99']:.1f} ms, "
                          f"errors {floor['errors']}", f"{floor['tps'] / base['uniform', 16]:.2f}"))
+            f = median["flask"]
+            rows.append((f"3ff. the floor's work behind a bare Flask route ({server}, wrk), {clients} clients",
+                         f"{f['tps']:,.0f}/s, p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms, errors {f['errors']}",
+                         f"{f['tps'] / base['uniform', 16]:.2f}; {f['tps'] / floor['tps']:.2f} of the floor"))
             rows.append((f"3. HTTP: POST /api/v1/transfers ({server}, wrk), {clients} clients",
                          f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
                          f"{r['tps'] / base['uniform', 16]:.2f}; {r['tps'] / floor['tps']:.2f} of the floor"))
-            for side in ("floor", "app"):
+            if before is not None:
+                b = median["before"]
+                rows.append((f"3b. HTTP, the app at {before.name}: POST /api/v1/transfers ({server}, wrk), "
+                             f"{clients} clients", f"{b['tps']:,.0f}/s, p50 {b['p50']:.1f} ms, p99 {b['p99']:.1f} ms, "
+                             f"errors {b['errors']}", f"{b['tps'] / floor['tps']:.2f} of the floor; row 3 is "
+                             f"{r['tps'] / b['tps']:.2f} of it"))
+            for side in runs:
                 each = ", ".join(f"{run['tps']:,.0f}" for run in runs[side])
-                notes.append(f"- {clients} clients, {side}: runs {each}/s; the median run's CPU: "
-                             f"{cpu_split(floor if side == 'floor' else r)}")
+                notes.append(f"- {clients} clients, {side}: runs {each}/s; the median run's CPU: {cpu_split(median[side])}")
     if sweep:
         notes.append("")
         notes.append("gunicorn workers x threads at 64 clients (row 3 uses gunicorn.conf.py's defaults; "
@@ -313,8 +334,9 @@ def write(table: list, out: list, machine_line: str, settings: str, quick: bool)
     lines += ["", "Baseline: rows 1, pgbench calling the engine's ledger_post() itself for one transfer (the limit "
               "of our own work). Ratios: rows 1r and 2 against row 1 at the same variant and client count; rows 3f and 3 "
               "against row 1 uniform at 16 clients, and row 3 also against row 3f (the floor: bench/floor.py) "
-              "at the same client count (rows 3f and 3: the median of three alternating runs each, every run listed "
-              "under the table); row 4 against COPY in the same run.", "", *out]
+              "at the same client count, as is row 3ff (bench/floor.py's flask_app: the floor's work behind a bare "
+              "Flask route); rows 3f, 3ff and 3 are each the median of three alternating runs, every run listed "
+              "under the table; row 4 against COPY in the same run.", "", *out]
     text = "\n".join(lines) + "\n"
     print(text)
     if not quick:

@@ -8,6 +8,9 @@ token, rate limit, request log or security headers: the HTTP row's ratio to this
 what the web stack costs on top of the ledger's own Python work.
 
 gunicorn -c gunicorn.conf.py bench.floor:app   (DATABASE_URL names the database)
+
+`flask_app` (row 3ff) does the same work behind one bare Flask route: between the two rows is
+what Flask's request machinery alone costs, before anything the app itself adds.
 """
 import json
 import os
@@ -77,3 +80,34 @@ def app(environ, start_response):
                                                   p.leg_balances, p.leg_currencies)))).encode()
     start_response("201 Created", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
     return [answer]
+
+
+def _flask_floor():
+    """The same work as `app` behind a bare Flask route (no extension, hook, auth, limit or
+    log): what Flask's request machinery alone costs on top of the floor."""
+    from flask import Flask, Response, request
+
+    bare = Flask(__name__)
+
+    @bare.get("/readyz")
+    def ready():
+        return "ok"
+
+    @bare.post("/api/v1/transfers")
+    def transfer():
+        body = request.get_json()
+        key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+        m = Movement("transfer", Decimal(body["amount"]), int(body["from_wallet_id"]), int(body["to_wallet_id"]),
+                     body.get("reference"))
+        fp = fingerprint(m.kind, source=m.source, dest=m.dest, amount=f"{m.amount:f}", reference=m.reference,
+                         reason=None, reverses=None, refund_fee=False, rate=None, hold=None)
+        p = _post(m, key, fp)
+        answer = json.dumps(transaction_dict(m, p.tx_id, p.tx_currency, "bench", p.posted_at, p.tx_fee,
+                                             list(zip(p.leg_wallets, p.leg_systems, p.leg_amounts,
+                                                      p.leg_balances, p.leg_currencies))))
+        return Response(answer, 201, mimetype="application/json")
+
+    return bare
+
+
+flask_app = _flask_floor()

@@ -112,20 +112,21 @@ def wait_ready(port: int, limit: float = 30.0) -> None:
 # How each server is started on PORT for a WSGI app: gunicorn with gunicorn.conf.py (production),
 # granian with the same processes (one per core) and threads, for the comparison asked in issue 16.
 SERVERS = {
-    "gunicorn": lambda target, port, env: [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", target],
-    "granian": lambda target, port, env: [
-        str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+    "gunicorn": lambda target, port, env, bin_: [str(bin_ / "gunicorn"), "-c", "gunicorn.conf.py", target],
+    "granian": lambda target, port, env, bin_: [
+        str(bin_ / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
         "--workers", env.get("WEB_WORKERS", str(os.cpu_count())), "--blocking-threads", env.get("WEB_THREADS", "4"),
         "--no-ws", "--log-level", "warning", target],
 }
 
 
 @contextmanager
-def gunicorn(env: dict, target: str = "wsgi:app", server: str = "gunicorn"):
-    """`target` (the app, or bench.floor:app) served on a free loopback port by `server`
-    with gunicorn.conf.py's settings: yields (master pid, port)."""
+def gunicorn(env: dict, target: str = "wsgi:app", server: str = "gunicorn", root: Path = ROOT):
+    """`target` (the app, or bench.floor:app) of the checkout at `root` (this one, or an older
+    one with its own .venv) served on a free loopback port by `server` with gunicorn.conf.py's
+    settings: yields (master pid, port)."""
     port = pg._free_port()
-    proc = subprocess.Popen(SERVERS[server](target, port, env), cwd=ROOT,
+    proc = subprocess.Popen(SERVERS[server](target, port, env, root / ".venv" / "bin"), cwd=root,
                             env={**env, "BIND": f"127.0.0.1:{port}"}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
