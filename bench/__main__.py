@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import platform
+import subprocess
 import sys
 import time
 import uuid
@@ -234,7 +235,7 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str 
                          f"{r['tps'] / base['uniform', 16]:.2f}; {r['tps'] / floor['tps']:.2f} of the floor"))
             if before is not None:
                 b = median["before"]
-                rows.append((f"3b. HTTP, the app at {before.name}: POST /api/v1/transfers ({server}, wrk), "
+                rows.append((f"3b. HTTP, the app at {_commit(before)}: POST /api/v1/transfers ({server}, wrk), "
                              f"{clients} clients", f"{b['tps']:,.0f}/s, p50 {b['p50']:.1f} ms, p99 {b['p99']:.1f} ms, "
                              f"errors {b['errors']}", f"{b['tps'] / floor['tps']:.2f} of the floor; row 3 is "
                              f"{r['tps'] / b['tps']:.2f} of it"))
@@ -254,6 +255,11 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str 
     head = [f"HTTP CPU per transfer (ms, all cores; rate limits on "
             f"{'Redis' if 'REDIS_URL' in env else 'memory'}):"]
     return rows, head + notes
+
+
+def _commit(checkout: Path) -> str:
+    done = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or checkout.name
 
 
 def cpu_split(r: dict) -> str:
