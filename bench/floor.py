@@ -63,21 +63,25 @@ def _post(m: Movement, key: str, fp: str) -> Posted:
     return posted._replace(leg_systems=[None, None] + ["fees"] * (len(posted.leg_wallets) - 2))
 
 
+def transfer(body: dict, key: str | None) -> bytes:
+    """The endpoint's ledger work for one parsed body: the movement, its fingerprint, the
+    engine's call and the answer as JSON."""
+    m = Movement("transfer", Decimal(body["amount"]), int(body["from_wallet_id"]), int(body["to_wallet_id"]),
+                 body.get("reference"))
+    fp = fingerprint(m.kind, source=m.source, dest=m.dest, amount=f"{m.amount:f}", reference=m.reference,
+                     reason=None, reverses=None, refund_fee=False, rate=None, hold=None)
+    p = _post(m, key or uuid.uuid4().hex, fp)
+    return json.dumps(transaction_dict(m, p.tx_id, p.tx_currency, "bench", p.posted_at, p.tx_fee,
+                                       list(zip(p.leg_wallets, p.leg_systems, p.leg_amounts,
+                                                p.leg_balances, p.leg_currencies)))).encode()
+
+
 def app(environ, start_response):
     if environ["PATH_INFO"] == "/readyz":  # what the harness waits for
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok"]
     length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = json.loads(environ["wsgi.input"].read(length))
-    key = environ.get("HTTP_IDEMPOTENCY_KEY") or uuid.uuid4().hex
-    m = Movement("transfer", Decimal(body["amount"]), int(body["from_wallet_id"]), int(body["to_wallet_id"]),
-                 body.get("reference"))
-    fp = fingerprint(m.kind, source=m.source, dest=m.dest, amount=f"{m.amount:f}", reference=m.reference,
-                     reason=None, reverses=None, refund_fee=False, rate=None, hold=None)
-    p = _post(m, key, fp)
-    answer = json.dumps(transaction_dict(m, p.tx_id, p.tx_currency, "bench", p.posted_at, p.tx_fee,
-                                         list(zip(p.leg_wallets, p.leg_systems, p.leg_amounts,
-                                                  p.leg_balances, p.leg_currencies)))).encode()
+    answer = transfer(json.loads(environ["wsgi.input"].read(length)), environ.get("HTTP_IDEMPOTENCY_KEY"))
     start_response("201 Created", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
     return [answer]
 
@@ -94,17 +98,8 @@ def _flask_floor():
         return "ok"
 
     @bare.post("/api/v1/transfers")
-    def transfer():
-        body = request.get_json()
-        key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
-        m = Movement("transfer", Decimal(body["amount"]), int(body["from_wallet_id"]), int(body["to_wallet_id"]),
-                     body.get("reference"))
-        fp = fingerprint(m.kind, source=m.source, dest=m.dest, amount=f"{m.amount:f}", reference=m.reference,
-                         reason=None, reverses=None, refund_fee=False, rate=None, hold=None)
-        p = _post(m, key, fp)
-        answer = json.dumps(transaction_dict(m, p.tx_id, p.tx_currency, "bench", p.posted_at, p.tx_fee,
-                                             list(zip(p.leg_wallets, p.leg_systems, p.leg_amounts,
-                                                      p.leg_balances, p.leg_currencies))))
+    def transfers():
+        answer = transfer(request.get_json(), request.headers.get("Idempotency-Key"))
         return Response(answer, 201, mimetype="application/json")
 
     return bare
