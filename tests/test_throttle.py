@@ -77,3 +77,22 @@ def test_batches_answered_out_of_order_keep_the_bound(prefix):
     for thread in threads:
         thread.join()
     assert 1000 - 9 <= sum(admitted) <= 1000 + 9
+
+
+def test_the_threads_of_a_process_share_its_allowance(prefix):
+    """Another process has used the window up; this one's threads, while a batch of theirs is
+    on its way, let no more than B - 1 through between them (the bound is per process)."""
+    item, key = _parse("1000/hour"), f"{prefix}:token"  # batches of 10
+    first = Throttle(storage_from_string(REDIS))
+    used = sum(first.hit(item, "api", key) is None for _ in range(1000))
+    second, admitted = Throttle(SlowAnswers(REDIS)), []
+
+    def client():
+        admitted.append(sum(second.hit(item, "api", key) is None for _ in range(50)))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert used + sum(admitted) <= 1000 + 2 * 9

@@ -11,9 +11,9 @@ round trip per B requests), and asks Redis before it ever refuses. So with P pro
 gets at most N + P x (B - 1) requests in a window, and at least N - P x (B - 1) (hits allowed
 just before a window ends count in the next): 1% of N per process at most. Limits under 200
 a window (sign-in, failed authentications, a token's 3/minute in tests) and the in-memory
-storage count every request, exactly. The threads of a process share its allowance: hits one
-is adding count against the others' meanwhile, and a process adds one batch at a time, so a
-slow answer is never read after a newer one. tests/test_throttle.py checks all three.
+storage count every request, exactly. The threads of a process share its B - 1: while one adds
+a batch, the others ask Redis, one add at a time per key, so a slow answer is never read after
+a newer one. tests/test_throttle.py checks all three.
 """
 import math
 import threading
@@ -50,9 +50,9 @@ class Throttle:
         self.storage = storage
         self.shared = not isinstance(storage, MemoryStorage)
         self.lock = threading.Lock()
-        self.adding = threading.Lock()  # held while a batch is added to storage (1 request in B)
-        # key -> [the storage's count at our last add, hits being added now, hits not added yet]
-        self.local: dict[str, list[int]] = {}
+        # key -> [the storage's count at our last add, hits being added now, hits not added
+        # yet, the lock held while this key's batch is added to storage (1 request in B)]
+        self.local: dict[str, list] = {}
 
     def batch(self, item: RateLimitItem) -> int:
         return max(1, min(100, item.amount // 100)) if self.shared else 1
@@ -67,18 +67,19 @@ class Throttle:
             if counts is None:
                 if len(self.local) >= MAX_KEYS:
                     self.local.clear()
-                counts = self.local[name] = [0, 0, 0]
-            known, adding, waiting = counts
-            if waiting + 1 < batch and known + adding + waiting + 1 <= item.amount:
+                counts = self.local[name] = [0, 0, 0, threading.Lock()]
+            known, adding, waiting, _ = counts
+            # At most B - 1 hits of this process are ever unknown to the storage: those being
+            # added count too, so the other threads ask the storage meanwhile.
+            if adding + waiting + 1 < batch and known + adding + waiting + 1 <= item.amount:
                 counts[2] += 1
                 return None
             amount = waiting + 1
             counts[1] += amount
             counts[2] = 0
-        # One add at a time per process, so totals come back in the order Redis counted them:
-        # a slower answer (an older, lower total) never overwrites a newer one. Hits being
-        # added count against the local allowance meanwhile (tests/test_throttle.py).
-        with self.adding:
+        # One add at a time per key and process, so totals come back in the order the storage
+        # counted them: a slower answer (an older, lower total) never overwrites a newer one.
+        with counts[3]:
             try:
                 total = self.storage.incr(name, item.get_expiry(), amount)
             finally:
