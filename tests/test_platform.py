@@ -22,6 +22,18 @@ def test_readyz_is_503_when_the_database_is_unreachable():
     assert app.test_client().get("/healthz").status_code == 200
 
 
+def test_a_single_statement_that_cannot_connect_raises_sqlalchemys_error():
+    """As engine.connect() did: the API's handlers catch DBAPIError (a 503), not psycopg's own."""
+    from sqlalchemy.exc import DBAPIError
+
+    from wallet_app.extensions import db
+    from wallet_app.services.atomic import execute_one, single_statements
+
+    app = make_app(f"postgresql://postgres@127.0.0.1:{pg._free_port()}/nowhere")
+    with app.app_context(), pytest.raises(DBAPIError):
+        execute_one(single_statements(db.session), "SELECT 1", {})
+
+
 @pytest.mark.parametrize("path", ["/", "/healthz", "/auth/login", "/no-such-page"])
 def test_every_response_carries_the_security_headers(client, path):
     headers = client.get(path).headers
@@ -72,3 +84,33 @@ def test_both_connection_pools_take_the_configured_size(fresh_database_url):
         pools = [db.engines[name].pool for name in (None, "autocommit")]
         assert [(p.size(), p._max_overflow) for p in pools] == [(12, 5), (12, 5)]
         db.engine.dispose()
+
+
+def test_a_write_after_every_pooled_connection_died_goes_through(committing_app):
+    """A database restart kills every pooled connection at once. The first dead one a write
+    meets marks the whole pool stale, so the write's retry reconnects instead of drawing the
+    next dead connection (with 10 dead and 5 attempts, it used to fail)."""
+    import uuid
+
+    import psycopg
+
+    from wallet_app.extensions import db
+    from wallet_app.ledger import operations
+    from wallet_app.services.audit import Actor
+
+    actor = Actor("user:1", "ops@example.com", "127.0.0.1")
+    with committing_app.app_context():
+        wallet = operations.create_wallet("Restart", "USD", actor=actor)["id"]
+        operations.fund(wallet, "1.00", idempotency_key=str(uuid.uuid4()), actor=actor)
+        pool = db.engines["autocommit"].pool
+        held = [pool.connect() for _ in range(pool.size())]  # every slot opened, then idle
+        for fairy in held:
+            fairy.close()
+        url = committing_app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", "")
+        with psycopg.connect(url, autocommit=True) as killer:
+            killed = killer.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+        assert killed >= pool.size()
+        assert operations.fund(wallet, "2.00", idempotency_key=str(uuid.uuid4()), actor=actor).transaction["entries"]
+        with psycopg.connect(url) as reader:
+            assert reader.execute("SELECT balance FROM wallets WHERE id = %s", (wallet,)).fetchone()[0] == 3

@@ -94,13 +94,27 @@ def execute_one(conn: Connection | SingleStatements, sql: str, params: dict) -> 
     detected and the connection invalidated, so retries (atomic) and the 503 handler see
     them as before.
     """
+    # A disconnect marks the whole pool stale, as SQLAlchemy's own execution does: after a
+    # database restart every pooled connection is dead, and atomic()'s retries must get new
+    # ones, not the next dead one (Pool._invalidate is what Connection calls for it).
     if isinstance(conn, SingleStatements):
-        fairy = conn.engine.raw_connection()
+        engine = conn.engine
         try:
-            return _execute(fairy.driver_connection, conn.engine.dialect, fairy.invalidate, sql, params)
+            fairy = engine.raw_connection()
+        except psycopg.Error as exc:  # could not connect: wrapped as engine.connect() would
+            raise DBAPIError.instance(None, None, exc, psycopg.Error, dialect=engine.dialect,
+                                      connection_invalidated=engine.dialect.is_disconnect(exc, None, None)) from None
+        try:
+            return _execute(fairy.driver_connection, engine.dialect,
+                            lambda exc: engine.pool._invalidate(fairy, exc), sql, params)
         finally:
             fairy.close()
-    return _execute(conn.connection.driver_connection, conn.dialect, conn.invalidate, sql, params)
+
+    def invalidate(exc):
+        conn.engine.pool._invalidate(conn.connection, exc, _checkin=False)
+        conn.invalidate(exc)
+
+    return _execute(conn.connection.driver_connection, conn.dialect, invalidate, sql, params)
 
 
 def _execute(driver: psycopg.Connection, dialect, invalidate, sql: str, params: dict) -> tuple | None:
