@@ -52,6 +52,17 @@ def test_a_single_process_in_memory_counts_exactly():
     assert through == [True] * 1000 + [False] * 5
 
 
+def in_threads(n: int, call) -> list:
+    """`call()` in `n` threads at once; what each returned."""
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(call())) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 class SlowAnswers(RedisStorage):
     """The real Redis storage, whose answers come back after a random delay: a busy network,
     so that concurrent batches' totals arrive out of the order Redis counted them."""
@@ -66,16 +77,9 @@ def test_batches_answered_out_of_order_keep_the_bound(prefix):
     """Threads of one process flush their batches at once; a slower answer (an older, lower
     total) must not overwrite a newer one, else the process admits more than B - 1 extra."""
     process = Throttle(SlowAnswers(REDIS))
-    item, key, admitted = _parse("1000/hour"), f"{prefix}:token", []  # batches of 10
+    item, key = _parse("1000/hour"), f"{prefix}:token"  # batches of 10
 
-    def client():
-        admitted.append(sum(process.hit(item, "api", key) is None for _ in range(250)))
-
-    threads = [threading.Thread(target=client) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    admitted = in_threads(8, lambda: sum(process.hit(item, "api", key) is None for _ in range(250)))
     assert 1000 - 9 <= sum(admitted) <= 1000 + 9
 
 
@@ -85,14 +89,6 @@ def test_the_threads_of_a_process_share_its_allowance(prefix):
     item, key = _parse("1000/hour"), f"{prefix}:token"  # batches of 10
     first = Throttle(storage_from_string(REDIS))
     used = sum(first.hit(item, "api", key) is None for _ in range(1000))
-    second, admitted = Throttle(SlowAnswers(REDIS)), []
-
-    def client():
-        admitted.append(sum(second.hit(item, "api", key) is None for _ in range(50)))
-
-    threads = [threading.Thread(target=client) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    second = Throttle(SlowAnswers(REDIS))
+    admitted = in_threads(4, lambda: sum(second.hit(item, "api", key) is None for _ in range(50)))
     assert used + sum(admitted) <= 1000 + 2 * 9

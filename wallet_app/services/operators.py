@@ -63,9 +63,7 @@ def update_operator(user_id, *, actor: Actor, role: str | None = None, active: b
         raise InvalidInput("You cannot lock yourself out.", field="user_id")
 
     def op(s: Session) -> User:
-        user = s.get(User, user_id, with_for_update=True)
-        if user is None:
-            raise NotFound("No such operator.", field="user_id")
+        user = _locked(s, user_id)
         before = {"role": user.role, "active": user.active}
         if role is not None:
             user.role = role
@@ -85,9 +83,7 @@ def change_password(user_id: int, current: str, new: str, confirm: str, *, actor
     """An operator changes their own password: the current one first. Every other session
     of theirs ends (session_version); the caller signs this one in again."""
     def op(s: Session) -> User:
-        user = s.get(User, user_id, with_for_update=True)
-        if user is None:
-            raise NotFound("No such operator.", field="user_id")
+        user = _locked(s, user_id)
         if not verify_password(user.password_hash, current or ""):
             raise InvalidInput("This is not your current password.", field="current_password")
         if new == current:
@@ -109,9 +105,7 @@ def reset_password(user_id, temporary: str, *, actor: Actor, session: Session | 
         raise InvalidInput("Change your own password from your account page.", field="password")
 
     def op(s: Session) -> User:
-        user = s.get(User, user_id, with_for_update=True)
-        if user is None:
-            raise NotFound("No such operator.", field="user_id")
+        user = _locked(s, user_id)
         _set_password(user, temporary, temporary, field="password")
         user.must_change_password = True
         audit.record(s, actor, "operator.password_reset", "user", user.email)
@@ -146,3 +140,11 @@ def _set_password(user: User, password: str, confirm: str, *, field: str) -> Non
         raise InvalidInput("The two passwords differ.", field="confirm_password")
     user.password_hash = hash_password(password)
     user.session_version += 1  # every open session of theirs ends (auth/loader.py)
+
+
+def _locked(s: Session, user_id: int) -> User:
+    """The operator's row, locked for this transaction's change."""
+    user = s.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("No such operator.", field="user_id")
+    return user
