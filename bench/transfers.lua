@@ -2,12 +2,7 @@
 -- Idempotency-Key and a random pair of distinct customer wallets in FIRST..LAST (the
 -- loaded wallets but the treasury: bench/load.py).
 -- wrk -s bench/transfers.lua URL -- TOKEN FIRST LAST RUN_ID
-local threads = {}
-
-function setup(thread)
-  thread:set("id", #threads + 1)
-  table.insert(threads, thread)
-end
+dofile((debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "") .. "wrk_common.lua")  -- setup, done
 
 function init(args)
   token, first, last, run_id = args[1], tonumber(args[2]), tonumber(args[3]), args[4]
@@ -26,12 +21,4 @@ function request()
     ["Content-Type"] = "application/json",
     ["Idempotency-Key"] = string.format("%s-%d-%d", run_id, id, sent),
   }, body)
-end
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('WRK {"requests": %d, "seconds": %f, "status_errors": %d, "socket_errors": %d, ' ..
-                         '"p50_ms": %f, "p99_ms": %f}\n', summary.requests, summary.duration / 1e6, e.status,
-                         e.connect + e.read + e.write + e.timeout, latency:percentile(50) / 1000,
-                         latency:percentile(99) / 1000))
 end
