@@ -68,6 +68,39 @@ def test_each_request_logs_one_json_line_without_secrets(client, caplog):
     assert secret not in lines[0]
 
 
+def request_log_lines(client, *requests) -> list[dict]:
+    """The request log's lines for `requests`, each a (method, path, kwargs) for `client`."""
+    logger = logging.getLogger("wallet_app.requests")
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        for method, path, kwargs in requests:
+            client.open(path, method=method, **kwargs)
+    finally:
+        logger.removeHandler(handler)
+    return [json.loads(r.getMessage()) for r in records]
+
+
+def test_the_request_log_names_who_made_each_request(client, make_token, login_as):
+    """A token's call, an operator's page and an anonymous one, each logged with its route,
+    status and principal (an API answer carries the same headers as a page)."""
+    token, secret = make_token("read")
+    bearer = {"headers": {"Authorization": f"Bearer {secret}"}}
+    api, anonymous = request_log_lines(client, ("GET", "/api/v1/wallets?limit=1", bearer),
+                                       ("GET", "/api/v1/wallets", {}))
+    assert api["principal"] == f"token:{token['id']}" and api["route"] == "/api/v1/wallets"
+    assert api["status"] == 200
+    assert anonymous["principal"] is None and anonymous["status"] == 401
+    user = login_as("viewer")
+    (page,) = request_log_lines(client, ("GET", "/", {}))
+    assert page["principal"] == f"user:{user.id}" and page["status"] == 200 and page["route"] == "/"
+    answer = client.get("/api/v1/wallets", **bearer)
+    assert answer.headers["Cache-Control"] == "no-store" and answer.headers["X-Frame-Options"] == "DENY"
+    assert len(answer.headers["X-Request-ID"]) == 32
+
+
 def test_a_hostile_request_id_is_replaced(client):
     response = client.get("/healthz", headers={"X-Request-ID": "<script> bad id"})
     assert response.headers["X-Request-ID"] != "<script> bad id"

@@ -42,8 +42,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .auth import loader  # noqa: F401  registers the user loader
     cli.register(app)
     _register_blueprints(app)
-    security.init_app(app)
     request_log.init_app(app)
+    security.init_app(app)  # ProxyFix outside the edge: the log sees the client's address
     error_pages.init_app(app)
     formatting.init_app(app)
     app.register_error_handler(DBAPIError, _database_unavailable)

@@ -1,9 +1,12 @@
-"""Structured request logs: one JSON line per request, with a request id; never a secret.
+"""The app's edge: a WSGI layer around Flask that gives every response its request id and
+security headers (security.py) and writes one JSON log line per request; never a secret.
 
 Only the route pattern is logged (not the query string, headers or body), so tokens,
-passwords and CSRF values cannot leak into logs. The line is built by hand and handed to
-the logger without the caller lookup `log.info` makes: it runs on every request
-(bench/PROFILE.md).
+passwords and CSRF values cannot leak into logs. Working on the WSGI call itself, not in
+Flask hooks, it costs plain dict and list operations per request instead of two hooks'
+context lookups and werkzeug's header validation (bench/PROFILE.md: it runs on every API
+transfer). Who made the request is noted in the WSGI environ by whoever authenticates it
+(note_principal), so the line can name them after Flask has closed the request.
 """
 import json
 import logging
@@ -12,11 +15,15 @@ import re
 import sys
 import time
 
-from flask import Flask, g, request
-from flask_login import current_user
+from flask import Flask, request
+from flask_login import user_logged_in, user_logged_out
+
+from .security import response_headers
 
 log = logging.getLogger("wallet_app.requests")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+PRINCIPAL = "wallet_app.principal"  # environ key: "token:<id>" or "user:<id>"
+_REQUEST = "wallet_app.request"  # environ key: the request, for its route
 
 
 def init_app(app: Flask) -> None:
@@ -26,34 +33,66 @@ def init_app(app: Flask) -> None:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
+    app.request_class = type("LoggedRequest", (KeptInEnviron, app.request_class), {})  # htmx's, say
+    app.wsgi_app = Edge(app.wsgi_app)
+    # An operator's sign-in and sign-out change who the rest of that request is.
+    user_logged_in.connect(lambda sender, user, **_: note_principal(f"user:{user.id}"), app, weak=False)
+    user_logged_out.connect(lambda sender, **_: note_principal(None), app, weak=False)
 
-    @app.before_request
-    def start_timer():
-        g.started = time.perf_counter()
-        incoming = request.headers.get("X-Request-ID")
-        g.request_id = incoming if incoming and _SAFE_ID.fullmatch(incoming) else os.urandom(16).hex()
 
-    @app.after_request
-    def log_request(response):
-        request_id = g.get("request_id", "")
-        response.headers["X-Request-ID"] = request_id
-        if log.isEnabledFor(logging.INFO):
-            rule = request.url_rule
-            took = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-            # request_id matches _SAFE_ID and the method is an HTTP token: neither needs escaping.
-            line = (f'{{"request_id": "{request_id}", "method": "{request.method}", '
-                    f'"route": {json.dumps(rule.rule) if rule else "null"}, "status": {response.status_code}, '
-                    f'"duration_ms": {took:.2f}, "principal": {json.dumps(principal())}, '
-                    f'"remote_addr": {json.dumps(request.remote_addr)}}}')
-            log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, line, None, None))
-        return response
+def note_principal(who: str | None) -> None:
+    """Record who made the current request (an API token, an operator), for the log line and
+    for read-your-writes (reads.py)."""
+    if who is None:
+        request.environ.pop(PRINCIPAL, None)
+    else:
+        request.environ[PRINCIPAL] = who
 
 
 def principal() -> str | None:
-    """Who made the request: an API token (set by the API's auth as g.principal) or an operator."""
-    if g.get("principal"):
-        return g.principal
-    user = current_user if "_login_user" in g else None
-    if user is not None and user.is_authenticated:
-        return f"user:{user.id}"
-    return None
+    """Who made the current request, as noted by its authentication; None if nobody was."""
+    return request.environ.get(PRINCIPAL)
+
+
+class KeptInEnviron:
+    """A request class mixin: the request is also kept in the WSGI environ for the edge (Flask
+    drops its own reference there when it closes the request, before the edge logs the route)."""
+
+    def __init__(self, environ, *args, **kwargs):
+        super().__init__(environ, *args, **kwargs)
+        environ[_REQUEST] = self
+
+
+class Edge:
+    """Wraps the Flask app's wsgi_app (inside ProxyFix, so it sees the client's address)."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        incoming = environ.get("HTTP_X_REQUEST_ID")
+        request_id = incoming if incoming and _SAFE_ID.fullmatch(incoming) else os.urandom(16).hex()
+        status = "000"
+
+        def respond(status_line, headers, exc_info=None):
+            nonlocal status
+            status = status_line[:3]
+            headers += response_headers(environ, headers)
+            headers.append(("X-Request-ID", request_id))
+            return start_response(status_line, headers, exc_info)
+
+        body = self.wsgi_app(environ, respond)
+        req = environ.pop(_REQUEST, None)  # and no cycle left between the two
+        if log.isEnabledFor(logging.INFO):
+            rule = req.url_rule if req is not None else None
+            # request_id matches _SAFE_ID, the method is an HTTP token and the status three
+            # digits: none of them needs escaping.
+            line = (f'{{"request_id": "{request_id}", "method": "{environ["REQUEST_METHOD"]}", '
+                    f'"route": {json.dumps(rule.rule) if rule else "null"}, "status": {int(status)}, '
+                    f'"duration_ms": {(time.perf_counter() - started) * 1000:.2f}, '
+                    f'"principal": {json.dumps(environ.get(PRINCIPAL))}, '
+                    f'"remote_addr": {json.dumps(environ.get("REMOTE_ADDR"))}}}')
+            # Handed to the logger without the caller lookup log.info makes.
+            log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, line, None, None))
+        return body

@@ -1,7 +1,7 @@
-"""Security headers on every response (CSP without inline script, no framing, no sniffing,
+"""Security headers for every response (CSP without inline script, no framing, no sniffing,
 no caching of anything but static files), the client's address behind trusted proxies, and
 no cookie session for the bearer-token API."""
-from flask import Flask, request
+from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -35,20 +35,22 @@ def init_app(app: Flask) -> None:
         # X-Forwarded-For; without this every user shares the proxy's address (limits, audit).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
-    @app.after_request
-    def set_security_headers(response):
-        headers = response.headers
-        present = {name.lower() for name, _ in headers}  # one pass, not a scan per header
-        missing = [(name, value) for name, value in _DEFAULTS if name.lower() not in present]
-        if request.is_secure and "strict-transport-security" not in present:
-            missing.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
-        if "cache-control" not in present and not request.path.startswith("/static/"):
-            # Pages and API answers show balances: never kept by a browser or proxy, so Back
-            # and Forward after a transfer reload rather than show a stale balance.
-            missing.append(("Cache-Control", "no-store"))
-        headers.extend(missing)
-        return response
-
 
 _DEFAULTS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
              ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"))
+_HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+# Pages and API answers show balances: never kept by a browser or proxy, so Back and Forward
+# after a transfer reload rather than show a stale balance. Static files are cached.
+_NO_STORE = ("Cache-Control", "no-store")
+
+
+def response_headers(environ: dict, headers: list) -> list:
+    """The security headers a response (its WSGI header list) lacks; one it sets itself stays.
+    Added by the app's edge (request_log.py) to every response."""
+    present = {name.lower() for name, _ in headers}
+    missing = [header for header in _DEFAULTS if header[0].lower() not in present]
+    if environ["wsgi.url_scheme"] == "https" and "strict-transport-security" not in present:
+        missing.append(_HSTS)
+    if "cache-control" not in present and not environ.get("PATH_INFO", "").startswith("/static/"):
+        missing.append(_NO_STORE)
+    return missing

@@ -6,13 +6,13 @@ import uuid
 
 import pytest
 import redis
-from flask import g
 from sqlalchemy import text
 
 from tests.conftest import make_app
 from tests.scale.conftest import api_token
 from wallet_app.extensions import db
 from wallet_app.ledger import fees, operations, queries, rates
+from wallet_app.request_log import note_principal
 from wallet_app.services import stats
 from wallet_app.services.audit import Actor
 
@@ -38,7 +38,7 @@ def as_principal(app, who: str, method: str = "GET"):
     """A request context of `who` (an operator or token), as its request would have."""
     ctx = app.test_request_context("/", method=method)
     ctx.push()
-    g.principal = who
+    note_principal(who)
     return ctx
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import throttle
+from ..request_log import note_principal
 from ..extensions import csrf
 from ..finance import exports
 from ..finance.routes import csv_response
@@ -51,7 +52,7 @@ def authenticate():
         raise ApiError(*UNAUTHORIZED, headers=CHALLENGE)
     _throttle(current_app.config["API_RATE_LIMIT"], "api", str(token.id), "Too many requests for this token; slow down.")
     g.token = token
-    g.principal = f"token:{token.id}"
+    note_principal(f"token:{token.id}")
     needed = {"GET": "read", "HEAD": "read", "PATCH": "manage"}.get(request.method, "write")
     if needed not in token.scopes:
         raise ApiError(403, "forbidden", f"This token lacks the {needed} scope.")

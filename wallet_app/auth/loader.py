@@ -4,6 +4,7 @@ from flask import session
 
 from ..extensions import db, login_manager
 from ..models import User
+from ..request_log import note_principal
 from ..services.signin import session_alive
 
 
@@ -19,4 +20,5 @@ def load_user(session_id: str) -> User | None:
         return None
     if not session_alive(session.get("sid"), user.id):
         return None
+    note_principal(f"user:{user.id}")
     return user
