@@ -194,10 +194,10 @@ def http_subset(url: str, secs: float, ids: load.Wallets, servers: str, before: 
 
 
 # Floor and app runs alternate this many times at each client count; each row reports its
-# median run. One 10 s run of either moved by up to a fifth from the next on this shared
+# median run. One 10 s run of either moved by up to a third from the next on this shared
 # 2-core machine (bench/PROFILE.md), so a single pair could put the ratio anywhere in
-# 0.64 - 0.82 for the same code.
-HTTP_ROUNDS = 3
+# 0.64 - 0.82 for the same code, and three rounds' medians 0.69 - 0.82.
+HTTP_ROUNDS = 5
 
 
 def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str = "gunicorn",
@@ -242,6 +242,8 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str 
             for side in runs:
                 each = ", ".join(f"{run['tps']:,.0f}" for run in runs[side])
                 notes.append(f"- {clients} clients, {side}: runs {each}/s; the median run's CPU: {cpu_split(median[side])}")
+            pairs = ", ".join(f"{a['tps'] / f['tps']:.2f}" for a, f in zip(runs["app"], runs["floor"]))
+            notes.append(f"- {clients} clients, the app's run over the floor's run just before it, each round: {pairs}")
     if sweep:
         notes.append("")
         notes.append("gunicorn workers x threads at 64 clients (row 3 uses gunicorn.conf.py's defaults; "
@@ -341,7 +343,7 @@ def write(table: list, out: list, machine_line: str, settings: str, quick: bool)
               "of our own work). Ratios: rows 1r and 2 against row 1 at the same variant and client count; rows 3f and 3 "
               "against row 1 uniform at 16 clients, and row 3 also against row 3f (the floor: bench/floor.py) "
               "at the same client count, as is row 3ff (bench/floor.py's flask_app: the floor's work behind a bare "
-              "Flask route); rows 3f, 3ff and 3 are each the median of three alternating runs, every run listed "
+              f"Flask route); rows 3f, 3ff and 3 are each the median of {HTTP_ROUNDS} alternating runs, every run listed "
               "under the table; row 4 against COPY in the same run.", "", *out]
     text = "\n".join(lines) + "\n"
     print(text)
