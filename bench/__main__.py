@@ -243,7 +243,7 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str 
                 each = ", ".join(f"{run['tps']:,.0f}" for run in runs[side])
                 notes.append(f"- {clients} clients, {side}: runs {each}/s; the median run's CPU: {cpu_split(median[side])}")
             pairs = ", ".join(f"{a['tps'] / f['tps']:.2f}" for a, f in zip(runs["app"], runs["floor"]))
-            notes.append(f"- {clients} clients, the app's run over the floor's run just before it, each round: {pairs}")
+            notes.append(f"- {clients} clients, the app's run over the floor's run of the same round: {pairs}")
     if sweep:
         notes.append("")
         notes.append("gunicorn workers x threads at 64 clients (row 3 uses gunicorn.conf.py's defaults; "

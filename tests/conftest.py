@@ -162,9 +162,8 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 
 class RequestPerContextClient(FlaskClient):
     """Each request gets its own app context, as in production: otherwise Flask reuses the
-    test's context, and `g` (CSRF token cache, request id, API principal) leaks between
-    requests. The per-test session factory still binds every request to the test's
-    rolled-back connection."""
+    test's context, and `g` (CSRF token cache, the API's token) leaks between requests. The
+    per-test session factory still binds every request to the test's rolled-back connection."""
 
     def open(self, *args, **kwargs):
         kwargs.setdefault("buffered", True)  # finish streamed bodies inside this context

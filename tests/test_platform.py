@@ -1,11 +1,12 @@
 """Cross-cutting behaviour: health endpoints, security headers, structured request logs."""
 import json
 import logging
+from contextlib import contextmanager
 
 import pytest
 
 from tests import pg
-from tests.conftest import make_app
+from tests.conftest import csrf_from, make_app
 
 
 def test_healthz_and_readyz_answer_when_the_database_is_up(client):
@@ -50,16 +51,25 @@ def test_hsts_is_sent_over_https(client):
     assert headers["Strict-Transport-Security"].startswith("max-age=")
 
 
-def test_each_request_logs_one_json_line_without_secrets(client, caplog):
+@contextmanager
+def request_log():
+    """The request log's lines written while the block runs."""
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
     logger = logging.getLogger("wallet_app.requests")
-    logger.addHandler(caplog.handler)
+    logger.addHandler(handler)
     try:
-        secret = "s3cr3t-token-value"
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_each_request_logs_one_json_line_without_secrets(client):
+    secret = "s3cr3t-token-value"
+    with request_log() as lines:
         response = client.get(f"/healthz?token={secret}", headers={
             "Authorization": f"Bearer {secret}", "X-Request-ID": "req-123"})
-    finally:
-        logger.removeHandler(caplog.handler)
-    lines = [r.getMessage() for r in caplog.records if r.name == "wallet_app.requests"]
     assert len(lines) == 1
     entry = json.loads(lines[0])
     assert entry["request_id"] == "req-123" == response.headers["X-Request-ID"]
@@ -68,37 +78,52 @@ def test_each_request_logs_one_json_line_without_secrets(client, caplog):
     assert secret not in lines[0]
 
 
-def request_log_lines(client, *requests) -> list[dict]:
-    """The request log's lines for `requests`, each a (method, path, kwargs) for `client`."""
-    logger = logging.getLogger("wallet_app.requests")
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger.addHandler(handler)
-    try:
-        for method, path, kwargs in requests:
-            client.open(path, method=method, **kwargs)
-    finally:
-        logger.removeHandler(handler)
-    return [json.loads(r.getMessage()) for r in records]
-
-
 def test_the_request_log_names_who_made_each_request(client, make_token, login_as):
     """A token's call, an operator's page and an anonymous one, each logged with its route,
     status and principal (an API answer carries the same headers as a page)."""
     token, secret = make_token("read")
-    bearer = {"headers": {"Authorization": f"Bearer {secret}"}}
-    api, anonymous = request_log_lines(client, ("GET", "/api/v1/wallets?limit=1", bearer),
-                                       ("GET", "/api/v1/wallets", {}))
+    bearer = {"Authorization": f"Bearer {secret}"}
+    with request_log() as lines:
+        answer = client.get("/api/v1/wallets?limit=1", headers=bearer)
+        client.get("/api/v1/wallets")
+    api, anonymous = map(json.loads, lines)
     assert api["principal"] == f"token:{token['id']}" and api["route"] == "/api/v1/wallets"
     assert api["status"] == 200
     assert anonymous["principal"] is None and anonymous["status"] == 401
-    user = login_as("viewer")
-    (page,) = request_log_lines(client, ("GET", "/", {}))
-    assert page["principal"] == f"user:{user.id}" and page["status"] == 200 and page["route"] == "/"
-    answer = client.get("/api/v1/wallets", **bearer)
     assert answer.headers["Cache-Control"] == "no-store" and answer.headers["X-Frame-Options"] == "DENY"
     assert len(answer.headers["X-Request-ID"]) == 32
+    user = login_as("viewer")
+    with request_log() as lines:
+        client.get("/")
+    page = json.loads(lines[0])
+    assert page["principal"] == f"user:{user.id}" and page["status"] == 200 and page["route"] == "/"
+
+
+def test_sign_in_and_sign_out_are_logged_as_the_operator(client, make_operator, csrf):
+    """The sign-in request itself names the operator it signed in; the sign-out names nobody."""
+    user = make_operator("viewer")
+    form = {"email": user.email, "password": "correct horse battery staple", "csrf_token": csrf()}
+    with request_log() as lines:
+        assert client.post("/auth/login", data=form).status_code == 303
+    assert json.loads(lines[0])["principal"] == f"user:{user.id}"
+    form = {"csrf_token": csrf_from(client.get("/").get_data(as_text=True))}
+    with request_log() as lines:
+        assert client.post("/auth/logout", data=form).status_code == 303
+    assert json.loads(lines[0])["principal"] is None
+
+
+def test_a_request_whose_teardown_raised_is_still_logged():
+    """An error that escapes Flask after the answer (a failing teardown) still leaves the
+    request's line, with the status it answered."""
+    app = make_app(f"postgresql://postgres@127.0.0.1:{pg._free_port()}/nowhere")
+
+    @app.teardown_request
+    def fails(exc):
+        raise RuntimeError("teardown failed")
+
+    with request_log() as lines, pytest.raises(RuntimeError):
+        app.test_client().get("/healthz")
+    assert [(json.loads(line)["route"], json.loads(line)["status"]) for line in lines] == [("/healthz", 200)]
 
 
 def test_a_hostile_request_id_is_replaced(client):

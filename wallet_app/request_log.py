@@ -35,9 +35,6 @@ def init_app(app: Flask) -> None:
         log.propagate = False
     app.request_class = type("LoggedRequest", (KeptInEnviron, app.request_class), {})  # htmx's, say
     app.wsgi_app = Edge(app.wsgi_app)
-    # An operator's sign-in and sign-out change who the rest of that request is.
-    user_logged_in.connect(lambda sender, user, **_: note_principal(f"user:{user.id}"), app, weak=False)
-    user_logged_out.connect(lambda sender, **_: note_principal(None), app, weak=False)
 
 
 def note_principal(who: str | None) -> None:
@@ -47,6 +44,17 @@ def note_principal(who: str | None) -> None:
         request.environ.pop(PRINCIPAL, None)
     else:
         request.environ[PRINCIPAL] = who
+
+
+# An operator's sign-in and sign-out change who the rest of that request is (any app's).
+@user_logged_in.connect
+def _signed_in(sender, user, **_) -> None:
+    note_principal(f"user:{user.id}")
+
+
+@user_logged_out.connect
+def _signed_out(sender, **_) -> None:
+    note_principal(None)
 
 
 def principal() -> str | None:
@@ -73,7 +81,7 @@ class Edge:
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID")
         request_id = incoming if incoming and _SAFE_ID.fullmatch(incoming) else os.urandom(16).hex()
-        status = "000"
+        status = "500"  # what the server answers if the app raises before it responds
 
         def respond(status_line, headers, exc_info=None):
             nonlocal status
@@ -82,8 +90,14 @@ class Edge:
             headers.append(("X-Request-ID", request_id))
             return start_response(status_line, headers, exc_info)
 
-        body = self.wsgi_app(environ, respond)
-        req = environ.pop(_REQUEST, None)  # and no cycle left between the two
+        try:
+            return self.wsgi_app(environ, respond)
+        finally:  # a teardown that raised, too, gets its line
+            self.write_line(environ, environ.pop(_REQUEST, None), request_id, status, started)
+
+    @staticmethod
+    def write_line(environ: dict, req, request_id: str, status: str, started: float) -> None:
+        """The request's line; popping the request from the environ leaves no cycle."""
         if log.isEnabledFor(logging.INFO):
             rule = req.url_rule if req is not None else None
             # request_id matches _SAFE_ID, the method is an HTTP token and the status three
@@ -95,4 +109,3 @@ class Edge:
                     f'"remote_addr": {json.dumps(environ.get("REMOTE_ADDR"))}}}')
             # Handed to the logger without the caller lookup log.info makes.
             log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, line, None, None))
-        return body
