@@ -7,11 +7,11 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import throttle
-from ..request_log import note_principal
 from ..extensions import csrf
 from ..finance import exports
 from ..finance.routes import csv_response
 from ..ledger import fees, operations, queries, rates
+from ..request_log import note_principal
 from ..services import tokens
 from ..services.audit import Actor
 from . import schemas
