@@ -18,6 +18,7 @@ import logging
 import os
 import platform
 import subprocess
+import statistics
 import sys
 import time
 import uuid
@@ -112,7 +113,7 @@ def main() -> int:
         table += replica_reads.measure(secs, *((2_000, 20_000) if opts.quick else (20_000, 400_000)), say=say)
         code, report = harness.reconcile(url)
         say(f"flask reconcile on the bench database after the run (exit {code}):\n{report}")
-        write(table, out, machine(), pg_settings(url), opts.quick)
+        write(table, out, machine(), pg_settings(url), opts.quick, secs)
         return code
 
 
@@ -193,19 +194,21 @@ def http_subset(url: str, secs: float, ids: load.Wallets, servers: str, before: 
     return 0
 
 
-# Floor and app runs alternate this many times at each client count; each row reports its
-# median run. One 10 s run of either moved by up to a third from the next on this shared
-# 2-core machine (bench/PROFILE.md), so a single pair could put the ratio anywhere in
-# 0.64 - 0.82 for the same code, and three rounds' medians 0.69 - 0.82.
-HTTP_ROUNDS = 5
+# Floor, bare Flask and app runs alternate this many times at each client count, each run half
+# as long as the bench's others (5 s), the order rotating each round. The machine's speed swings
+# within a run of rows 3 (bench/PROFILE.md): five 10 s rounds put the same code's ratio to the
+# floor anywhere in 0.57 - 0.86 per round and 0.68 - 0.82 as a row. Sixteen 5 s rounds compared
+# within their round held its quartiles to 0.71 - 0.76, so each row reports its median run and
+# the app's ratio is the median of its rounds' ratios.
+HTTP_ROUNDS = 12
 
 
 def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str = "gunicorn",
               sweep: bool = True, before: Path | None = None) -> tuple[list, list]:
     """Rows 3: the floor (bench/floor.py), the same work behind a bare Flask route (what Flask
     alone costs) and the app, under the same server and settings, at 16 then 64 clients,
-    alternating HTTP_ROUNDS times (each row: the median run); then the workers x threads
-    sweep of the app. With `before` (an older checkout with the same
+    alternating HTTP_ROUNDS times (each row: the median run, and the median of its runs' ratios
+    to the floor's run of the same round); then the workers x threads sweep of the app. With `before` (an older checkout with the same
     migrations and its own .venv), its app joins the alternation on the same data: row 3b."""
     env, token = http_env(url)
     rows, notes = [], []
@@ -215,35 +218,42 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str 
                    "app": stack.enter_context(harness.gunicorn(env, "wsgi:app", server))}
         if before is not None:
             servers["before"] = stack.enter_context(harness.gunicorn(env, "wsgi:app", server, root=before))
+        sides = list(servers)
         for clients in (16, 64):
             runs = {side: [] for side in servers}
-            for _ in range(HTTP_ROUNDS):
-                for side, target in servers.items():
+            for n in range(HTTP_ROUNDS):  # each side first in turn: no side always runs on a warmer machine
+                for side in sides[n % len(sides):] + sides[:n % len(sides)]:
                     harness.checkpoint(url)
-                    runs[side].append(runners.http_load(*target, token, clients, secs, ids))
-            median = {side: sorted(runs[side], key=lambda run: run["tps"])[HTTP_ROUNDS // 2] for side in runs}
-            floor, r = median["floor"], median["app"]
+                    runs[side].append(runners.http_load(*servers[side], token, clients, secs / 2, ids))
+            middle = {side: sorted(runs[side], key=lambda run: run["tps"])[HTTP_ROUNDS // 2] for side in runs}
+            # Each side's run over the floor's run of the same round; the rows report their median.
+            paired = {side: [a["tps"] / f["tps"] for a, f in zip(runs[side], runs["floor"])] for side in runs}
+            floor, r = middle["floor"], middle["app"]
             rows.append((f"3f. floor: bare WSGI callable, same engine call ({server}, wrk), {clients} clients",
                          f"{floor['tps']:,.0f}/s, p50 {floor['p50']:.1f} ms, p99 {floor['p99']:.1f} ms, "
                          f"errors {floor['errors']}", f"{floor['tps'] / base['uniform', 16]:.2f}"))
-            f = median["flask"]
+            f = middle["flask"]
             rows.append((f"3ff. the floor's work behind a bare Flask route ({server}, wrk), {clients} clients",
                          f"{f['tps']:,.0f}/s, p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms, errors {f['errors']}",
-                         f"{f['tps'] / base['uniform', 16]:.2f}; {f['tps'] / floor['tps']:.2f} of the floor"))
+                         f"{f['tps'] / base['uniform', 16]:.2f}; {statistics.median(paired['flask']):.2f} of the floor"))
             rows.append((f"3. HTTP: POST /api/v1/transfers ({server}, wrk), {clients} clients",
                          f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
-                         f"{r['tps'] / base['uniform', 16]:.2f}; {r['tps'] / floor['tps']:.2f} of the floor"))
+                         f"{r['tps'] / base['uniform', 16]:.2f}; {statistics.median(paired['app']):.2f} of the floor"))
             if before is not None:
-                b = median["before"]
+                b = middle["before"]
+                after = statistics.median(a["tps"] / x["tps"] for a, x in zip(runs["app"], runs["before"]))
                 rows.append((f"3b. HTTP, the app at {_commit(before)}: POST /api/v1/transfers ({server}, wrk), "
                              f"{clients} clients", f"{b['tps']:,.0f}/s, p50 {b['p50']:.1f} ms, p99 {b['p99']:.1f} ms, "
-                             f"errors {b['errors']}", f"{b['tps'] / floor['tps']:.2f} of the floor; row 3 is "
-                             f"{r['tps'] / b['tps']:.2f} of it"))
+                             f"errors {b['errors']}",
+                             f"{statistics.median(paired['before']):.2f} of the floor; row 3 is {after:.2f} of it"))
             for side in runs:
                 each = ", ".join(f"{run['tps']:,.0f}" for run in runs[side])
-                notes.append(f"- {clients} clients, {side}: runs {each}/s; the median run's CPU: {cpu_split(median[side])}")
-            pairs = ", ".join(f"{a['tps'] / f['tps']:.2f}" for a, f in zip(runs["app"], runs["floor"]))
-            notes.append(f"- {clients} clients, the app's run over the floor's run of the same round: {pairs}")
+                notes.append(f"- {clients} clients, {side}: runs {each}/s; the median run's CPU: {cpu_split(middle[side])}")
+            for side in sides[1:]:
+                q1, q2, q3 = statistics.quantiles(paired[side], n=4)
+                notes.append(f"- {clients} clients, the {side}'s run over the floor's run of the same round: "
+                             f"{', '.join(f'{x:.2f}' for x in paired[side])} (median {q2:.2f}, quartiles "
+                             f"{q1:.2f} - {q3:.2f})")
     if sweep:
         notes.append("")
         notes.append("gunicorn workers x threads at 64 clients (row 3 uses gunicorn.conf.py's defaults; "
@@ -334,7 +344,7 @@ def page_rows(app, ids: load.Wallets, wallets: int) -> list:
     return rows
 
 
-def write(table: list, out: list, machine_line: str, settings: str, quick: bool) -> None:
+def write(table: list, out: list, machine_line: str, settings: str, quick: bool, secs: float) -> None:
     lines = [f"# Benchmark results{' (quick run: small data, short runs)' if quick else ''}", "",
              f"Run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, `make bench`", f"Machine: {machine_line}",
              f"Database: {settings}", "", "| measure | figure | ratio to baseline |", "|---|---|---|"]
@@ -343,8 +353,9 @@ def write(table: list, out: list, machine_line: str, settings: str, quick: bool)
               "of our own work). Ratios: rows 1r and 2 against row 1 at the same variant and client count; rows 3f and 3 "
               "against row 1 uniform at 16 clients, and row 3 also against row 3f (the floor: bench/floor.py) "
               "at the same client count, as is row 3ff (bench/floor.py's flask_app: the floor's work behind a bare "
-              f"Flask route); rows 3f, 3ff and 3 are each the median of {HTTP_ROUNDS} alternating runs, every run listed "
-              "under the table; row 4 against COPY in the same run.", "", *out]
+              f"Flask route); rows 3f, 3ff and 3 are each the median of {HTTP_ROUNDS} alternating runs of "
+              f"{secs / 2:.0f} s, every run listed under the table, and the ratios to the floor the median of each "
+              "round's ratio; row 4 against COPY in the same run.", "", *out]
     text = "\n".join(lines) + "\n"
     print(text)
     if not quick:
