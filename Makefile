@@ -54,7 +54,7 @@ browser:
 soak: install-dev
 	BANK_SECONDS=600 $(BIN)/python -m pytest tests/test_bank.py -q
 
-# Benchmarks against pgbench in the same run; writes bench/RESULTS.md (about 9 minutes).
+# Benchmarks against pgbench in the same run; writes bench/RESULTS.md (about 15 minutes).
 # The HTTP load generator is wrk, from Debian's packages (installed with apt when root).
 bench: install-dev
 	@if ! command -v wrk >/dev/null; then \
