@@ -208,8 +208,9 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str 
     """Rows 3: the floor (bench/floor.py), the same work behind a bare Flask route (what Flask
     alone costs) and the app, under the same server and settings, at 16 then 64 clients,
     alternating HTTP_ROUNDS times (each row: the median run, and the median of its runs' ratios
-    to the floor's run of the same round); then the workers x threads sweep of the app. With `before` (an older checkout with the same
-    migrations and its own .venv), its app joins the alternation on the same data: row 3b."""
+    to the floor's run of the same round); then the workers x threads sweep of the app. With
+    `before` (an older checkout with the same migrations and its own .venv), its app joins the
+    alternation on the same data: row 3b."""
     env, token = http_env(url)
     rows, notes = [], []
     with ExitStack() as stack:
@@ -227,7 +228,8 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str 
                     runs[side].append(runners.http_load(*servers[side], token, clients, secs / 2, ids))
             middle = {side: sorted(runs[side], key=lambda run: run["tps"])[HTTP_ROUNDS // 2] for side in runs}
             # Each side's run over the floor's run of the same round; the rows report their median.
-            paired = {side: [a["tps"] / f["tps"] for a, f in zip(runs[side], runs["floor"])] for side in runs}
+            paired = {side: [a["tps"] / f["tps"] for a, f in zip(runs[side], runs["floor"])]
+                      for side in sides[1:]}
             floor, r = middle["floor"], middle["app"]
             rows.append((f"3f. floor: bare WSGI callable, same engine call ({server}, wrk), {clients} clients",
                          f"{floor['tps']:,.0f}/s, p50 {floor['p50']:.1f} ms, p99 {floor['p99']:.1f} ms, "
@@ -235,10 +237,12 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str 
             f = middle["flask"]
             rows.append((f"3ff. the floor's work behind a bare Flask route ({server}, wrk), {clients} clients",
                          f"{f['tps']:,.0f}/s, p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms, errors {f['errors']}",
-                         f"{f['tps'] / base['uniform', 16]:.2f}; {statistics.median(paired['flask']):.2f} of the floor"))
+                         f"{f['tps'] / base['uniform', 16]:.2f}; "
+                         f"{statistics.median(paired['flask']):.2f} of the floor"))
             rows.append((f"3. HTTP: POST /api/v1/transfers ({server}, wrk), {clients} clients",
                          f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
-                         f"{r['tps'] / base['uniform', 16]:.2f}; {statistics.median(paired['app']):.2f} of the floor"))
+                         f"{r['tps'] / base['uniform', 16]:.2f}; "
+                         f"{statistics.median(paired['app']):.2f} of the floor"))
             if before is not None:
                 b = middle["before"]
                 after = statistics.median(a["tps"] / x["tps"] for a, x in zip(runs["app"], runs["before"]))
