@@ -28,8 +28,8 @@ from wallet_app.ledger.queries import transaction_dict
 
 URL = os.environ.get("DATABASE_URL", "").replace("postgresql+psycopg://", "postgresql://")
 CONFIG = from_env()  # the app's settings (rate age, approval expiry) that the engine call passes
-# can_approve=False below: the bench's token has no `approve` scope, so the endpoint's call
-# checks the approval threshold; the floor's does the same.
+# Four eyes binds every principal: the floor's call checks the approval threshold, as the
+# endpoint's does.
 _idle: queue.LifoQueue = queue.LifoQueue()  # this worker's connections (made after the fork)
 
 
@@ -47,7 +47,7 @@ def _post(m: Movement, key: str, fp: str) -> Posted:
                   fee_payer=KINDS[m.kind].fee_payer + 1, reverses=None, refund_fee=None, reason=None,
                   dry_run=False, converts=_array(str(leg.converted).lower() for leg in legs), rate=None,
                   rate_max_age=CONFIG["FX_RATE_MAX_AGE"], pending=False, expires_in=CONFIG["APPROVAL_EXPIRES_IN"],
-                  can_approve=False, approvable=KINDS[m.kind].approvable, resolve=None, target=None)
+                  owner="bench", approvable=KINDS[m.kind].approvable, resolve=None, target=None, reversible=None)
     try:
         conn = _idle.get_nowait()
     except queue.Empty:

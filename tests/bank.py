@@ -1,9 +1,13 @@
 """The bank workload (after Jepsen's): concurrent transfers, holds (captured, voided or left to
-expire), reversals and withdrawals through the JSON API under faults.
+expire), reversals, withdrawals and exchanges through the JSON API under faults, with the
+house's policy set: approval thresholds, a withdrawal fee, exchange rates with spreads.
 
 Money moves among "economy" wallets by transfers and reversals of transfers, so their total
-per currency never changes (a reader checks it all along); withdrawals and their reversals
-run on separate "payout" wallets, whose final balances must match what was acknowledged.
+per currency never changes (a reader checks it all along); withdrawals (which pay a fee) and
+their reversals run on separate "payout" wallets, whose final balances must match what was
+acknowledged; exchanges run between "trader" wallets. Above the threshold a movement waits
+(202): a checker, a second owner's token with the `approve` scope, approves what is waiting
+(or rejects what can no longer post), and drains the queue at the end.
 
 Used by tests/test_bank.py (short form in `make test`) and `make soak` (long form).
 """
@@ -27,8 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 @dataclass
 class Stats:
     attempted: int = 0
-    # idempotency key -> (transaction id, kind, amount, source wallet, dest wallet)
+    # idempotency key -> (transaction id, kind, amount, source wallet, dest wallet); kind is the
+    # movement's, "hold", "request" (answered 202), or the resolution (capture, void, approve, reject)
     acknowledged: dict = field(default_factory=dict)
+    fees: dict = field(default_factory=dict)  # idempotency key -> the fee its posting charged
     refused: Counter = field(default_factory=Counter)  # business refusals by code
     retries: int = 0
     retried_keys: set = field(default_factory=set)
@@ -114,11 +120,16 @@ def post_until_answered(api: Api, stats: Stats, kind: str, path: str, body: dict
             status, data = api.call("POST", path, body, key=key)
         except (OSError, http.client.HTTPException):
             status, data = None, None
-        if status in (200, 201):
-            amount = data["held_amount"] if kind == "hold" else data["amount"]
+        if status in (200, 201, 202):
+            amount = data["held_amount"] if kind == "hold" and status == 201 else data["amount"]
+            seen = "request" if status == 202 else kind
+            if kind in ("approve", "reject"):
+                src, dst = data["source_wallet_id"], data["dest_wallet_id"]
             with stats.lock:
-                stats.acknowledged[key] = (data["id"], kind, amount, src, dst)
-            return data
+                stats.acknowledged[key] = (data["id"], seen, amount, src, dst)
+                if data["status"] == "posted":
+                    stats.fees[key] = Decimal(data["fee"])
+            return data if status != 202 else None
         if status == 422:
             with stats.lock:
                 stats.refused[data.get("code")] += 1
@@ -152,9 +163,34 @@ def check_totals(api: Api, stats: Stats, expected: dict, economy: set) -> None:
             stats.total_violations.append(dict(totals))
 
 
+def decide(api: Api, stats: Stats, deadline: float) -> int:
+    """The checker's pass over what awaits approval: approve each (a second owner), or reject
+    it when the engine refuses to post it now (its funds went meanwhile). How many it decided."""
+    try:
+        status, data = api.call("GET", "/api/v1/approvals?limit=100")
+    except (OSError, http.client.HTTPException):
+        return 0
+    if status != 200:
+        return 0
+    decided = 0
+    for request in data["data"]:
+        with stats.lock:
+            stats.attempted += 1
+        tx = post_until_answered(api, stats, "approve", f"/api/v1/transactions/{request['id']}/approve", {},
+                                 str(uuid.uuid4()), deadline)
+        if tx is None and request["status"] == "awaiting_approval":
+            with stats.lock:
+                stats.attempted += 1
+            post_until_answered(api, stats, "reject", f"/api/v1/transactions/{request['id']}/reject",
+                                {"reason": "bank test: cannot post now"}, str(uuid.uuid4()), deadline)
+        decided += 1
+    return decided
+
+
 def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: int = 50,
         seed: int = 1, log=print) -> tuple[Stats, dict]:
-    """Run the workload with faults; return the stats and the wallets' expected totals."""
+    """Run the workload with faults; return the stats and the wallets' expected totals. The
+    database's policy (thresholds, fees, rates) is the caller's to set."""
     from tests.pg import _free_port
 
     rng = random.Random(seed)
@@ -164,16 +200,17 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
            "API_RATE_LIMIT": "1000000/minute",
            "PYTHONPATH": str(ROOT)}
     env.pop("REDIS_URL", None)
-    token = subprocess.run(
-        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "create-token", "bank-test", "--scopes", "read,write"],
+    token, checker_token = (subprocess.run(
+        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "create-token", name, "--scopes", scopes],
         cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        for name, scopes in (("bank-test", "read,write"), ("bank-checker", "read,write,approve")))
     server = Gunicorn(port, env)
     stats = Stats()
     try:
         wait_ready(port)
-        api = Api(port, token)
-        ids, payouts, expected = [], [], Counter()
-        for i in range(wallets + 4):
+        api, checker = Api(port, token), Api(port, checker_token)
+        ids, payouts, traders, expected = [], [], {"USD": [], "EUR": []}, Counter()
+        for i in range(wallets + 8):
             currency = "USD" if i % 2 == 0 else "EUR"
             status, w = api.call("POST", "/api/v1/wallets", {"owner_name": f"Bank {i}", "currency": currency})
             assert status == 201, (status, w)
@@ -183,8 +220,10 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
             if i < wallets:
                 ids.append((w["id"], currency))
                 expected[currency] += Decimal("1000.00")
-            else:
+            elif i < wallets + 4:
                 payouts.append(w["id"])
+            else:
+                traders[currency].append(w["id"])
         expected, economy = dict(expected), {w for w, _ in ids}
         by_currency = {c: [w for w, cur in ids if cur == c] for c in expected}
         stop = threading.Event()
@@ -231,6 +270,14 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
                     if tx:
                         with stats.lock:
                             holds.append(tx)
+                elif roll < 0.42:
+                    src_cur = crng.choice(["USD", "EUR"])
+                    src = crng.choice(traders[src_cur])
+                    dst = crng.choice(traders["EUR" if src_cur == "USD" else "USD"])
+                    amount = f"{crng.randint(1, 20000) / 100:.2f}"
+                    post_until_answered(api, stats, "exchange", "/api/v1/transfers",
+                                        {"from_wallet_id": src, "to_wallet_id": dst, "amount": amount},
+                                        key, late, src, dst)
                 elif roll < 0.50:
                     wallet = crng.choice(payouts)
                     amount = f"{crng.randint(1, 5000) / 100:.2f}"
@@ -255,6 +302,11 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
                 check_totals(api, stats, expected, economy)
                 time.sleep(0.2)
 
+        def checker_client():
+            while not stop.is_set():
+                if not decide(checker, stats, deadline + 60):
+                    time.sleep(0.2)
+
         def faults():
             restarts = [("fast", seconds * 0.3), ("immediate", seconds * 0.65)]
             started = time.monotonic()
@@ -274,12 +326,16 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
                 time.sleep(0.1)
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-        threads += [threading.Thread(target=reader), threading.Thread(target=faults)]
+        threads += [threading.Thread(target=reader), threading.Thread(target=faults),
+                    threading.Thread(target=checker_client)]
         [t.start() for t in threads]
         while time.monotonic() < deadline:
             time.sleep(0.5)
         stop.set()
         [t.join(90) for t in threads]
+        for _ in range(100):  # nothing is left waiting
+            if not decide(checker, stats, time.monotonic() + 60):
+                break
         check_totals(api, stats, expected, economy)
         log(f"[bank] {summary(stats)}")
         return stats, {"expected": expected, "wallet_ids": [w for w, _ in ids], "payouts": payouts}

@@ -128,14 +128,21 @@ def service(session):
     return ledger_api()
 
 
+# A second person, who approves what the test's setup funds above the threshold.
+CHECKER = Actor(scope="user:checker", name="checker@example.com", ip="127.0.0.1")
+
+
 @pytest.fixture
 def make_wallet(service, actor):
-    """Create a wallet, funded when `balance` is given."""
+    """Create a wallet, funded when `balance` is given (above the approval threshold, a
+    second person approves the funding, as the policy wants)."""
 
     def make(currency="USD", balance=None, owner_name="Test Owner", **kw):
         wallet = service.create_wallet(owner_name, currency, actor=actor, **kw)
         if balance is not None:
-            service.fund(wallet["id"], balance, idempotency_key=str(uuid.uuid4()), actor=actor)
+            funded = service.fund(wallet["id"], balance, idempotency_key=str(uuid.uuid4()), actor=actor)
+            if funded.transaction["status"] == "awaiting_approval":
+                service.approve(funded.transaction["id"], idempotency_key=str(uuid.uuid4()), actor=CHECKER)
         return service.get_wallet(wallet["id"])
 
     return make
@@ -231,8 +238,8 @@ def make_token(session):
     """An API token made through the service: (description, secret)."""
     from wallet_app.services.tokens import create_token
 
-    def make(scopes="read,write", name=None):
-        return create_token(name or f"t-{uuid.uuid4().hex[:6]}", scopes, actor=Actor("cli", "cli"))
+    def make(scopes="read,write", name=None, owner=None):
+        return create_token(name or f"t-{uuid.uuid4().hex[:6]}", scopes, actor=Actor("cli", "cli"), owner=owner)
     return make
 
 

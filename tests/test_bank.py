@@ -1,5 +1,7 @@
 """The bank test: money is conserved and every acknowledged transfer happened exactly once,
-while gunicorn workers are SIGKILLed and PostgreSQL restarts under 16 concurrent clients.
+while gunicorn workers are SIGKILLed and PostgreSQL restarts under 16 concurrent clients,
+with the house's policy set (approval thresholds, fees, exchange rates) and a second owner
+approving what waits.
 
 Short form here (BANK_SECONDS, default 30); `make soak` runs it for 10 minutes.
 """
@@ -13,7 +15,10 @@ import psycopg
 import pytest
 
 from tests import bank, pg
-from tests.conftest import DOUBLE_ENTRY_VIOLATIONS, migrate
+from tests.conftest import DOUBLE_ENTRY_VIOLATIONS, make_app, migrate
+from wallet_app.extensions import db
+from wallet_app.ledger import fees, rates
+from wallet_app.services.audit import Actor
 
 SECONDS = float(os.environ.get("BANK_SECONDS", "30"))
 
@@ -26,9 +31,25 @@ def own_cluster():
         name = pg.create_database(cluster.url)
         url = pg.with_database(cluster.url, name)
         migrate(url)
+        set_policy(url)
         yield cluster, url
     finally:
         cluster.destroy()
+
+
+def set_policy(url: str) -> None:
+    """As finance and an admin would: a threshold per currency that a wallet's day of
+    transfers passes (so movements wait for the checker), a withdrawal fee, and rates with
+    spreads both ways (not each other's inverse: the desk earns on a round trip)."""
+    admin = Actor("user:bank-admin", "admin@example.com")
+    app = make_app(url)
+    with app.app_context():
+        for currency in ("USD", "EUR"):
+            rates.set_threshold(currency, "2000.00", actor=admin)
+            fees.set_fee(currency, "withdrawal", fixed="0.25", bps=50, actor=admin)
+        rates.set_rate("USD", "EUR", "0.9", spread_bps=30, actor=admin)
+        rates.set_rate("EUR", "USD", "1.1", spread_bps=30, actor=admin)
+        db.engine.dispose()
 
 
 def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, capsys):
@@ -42,9 +63,11 @@ def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, 
         "postgres restart (fast)", "postgres restart (immediate)"]
     assert stats.unresolved == []  # every transfer was answered, with retries where needed
     assert len(stats.acknowledged) + sum(stats.refused.values()) == stats.attempted
-    assert set(stats.refused) <= {"insufficient_funds", "reversal_exceeds_original", "hold_not_pending"}
+    assert set(stats.refused) <= {"insufficient_funds", "reversal_exceeds_original", "hold_not_pending",
+                                  "not_awaiting_approval"}
     kinds = {kind for _, kind, *_ in stats.acknowledged.values()}
-    assert kinds == {"transfer", "reversal", "withdrawal", "hold", "capture", "void"}, kinds
+    assert kinds >= {"transfer", "reversal", "withdrawal", "exchange", "hold", "capture", "void", "request",
+                     "approve"}, kinds
     assert stats.total_checks > 0 and stats.total_violations == []
     assert all(s < 5 for s in stats.ready_after_restart), stats.ready_after_restart
 
@@ -61,13 +84,15 @@ def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, 
         assert conn.execute(DOUBLE_ENTRY_VIOLATIONS).fetchone()[0] == 0
         assert conn.execute("SELECT min(h.balance_after) >= 0 FROM wallet_history h JOIN wallets w "
                             "ON w.id = h.wallet_id WHERE w.system_purpose IS NULL").fetchone()[0]
-        # Each key as the client saw it: a hold's creation (its held amount), its capture (what
-        # was captured), its void (nothing moved), or any other movement.
+        # Each key as the client saw it: a request that waited (202), a hold's creation (its
+        # held amount), a resolution (capture: what was captured; void, approve, reject), or
+        # any other movement.
         rows = conn.execute("""
             SELECT k.key, t.id,
-                   CASE WHEN k.operation <> 'post' THEN k.operation WHEN t.held_amount IS NOT NULL THEN 'hold'
-                        ELSE t.kind END,
-                   CASE WHEN k.operation = 'post' THEN coalesce(t.held_amount, t.amount) ELSE t.amount END,
+                   CASE WHEN k.operation <> 'post' THEN k.operation WHEN k.response_status = 202 THEN 'request'
+                        WHEN t.held_amount IS NOT NULL THEN 'hold' ELSE t.kind END,
+                   CASE WHEN k.operation = 'post' AND k.response_status = 201 THEN coalesce(t.held_amount, t.amount)
+                        ELSE t.amount END,
                    t.source_wallet_id, t.dest_wallet_id
             FROM idempotency_keys k JOIN transactions t ON t.id = k.transaction_id
             WHERE t.kind <> 'fund' AND k.operation <> 'expire'""").fetchall()
@@ -76,18 +101,20 @@ def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, 
         assert {k: moved.get(k) for k in stats.acknowledged} == stats.acknowledged
         # ...and nothing else moved money: no movement without its key, no key applied twice.
         movements = conn.execute("SELECT count(*) FROM transactions WHERE kind <> 'fund'").fetchone()[0]
-        posted = sum(kind not in ("capture", "void") for _, kind, *_ in stats.acknowledged.values())
+        posted = sum(kind not in ("capture", "void", "approve", "reject") for _, kind, *_ in stats.acknowledged.values())
         assert movements == posted and len(moved) == len(stats.acknowledged)
         # Every hold ended: captured, voided, or expired by the command; none still counts.
         assert conn.execute("SELECT count(*) FROM transactions WHERE status = 'pending'").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM wallets WHERE held <> 0").fetchone()[0] == 0
         for key in stats.retried_keys:
             assert conn.execute("SELECT count(*) FROM idempotency_keys WHERE key = %s", (key,)).fetchone()[0] <= 1
-        # Each payout wallet holds its 1000.00 less what was acknowledged out, plus what came back.
+        # Each payout wallet holds its 1000.00 less what was acknowledged out (fees included),
+        # posted at once or approved by the checker, plus what came back.
+        acknowledged = [(key, *value) for key, value in stats.acknowledged.items()]
         for wallet in info["payouts"]:
-            out = sum(Decimal(a) for _, kind, a, src, _ in stats.acknowledged.values()
-                      if kind == "withdrawal" and src == wallet)
-            back = sum(Decimal(a) for _, kind, a, _, dst in stats.acknowledged.values()
-                       if kind == "reversal" and dst == wallet)
+            out = sum(Decimal(a) + stats.fees[key] for key, _, kind, a, src, dst in acknowledged
+                      if kind in ("withdrawal", "approve") and src == wallet and dst is None)
+            back = sum(Decimal(a) for key, _, kind, a, src, dst in acknowledged
+                       if kind in ("reversal", "approve") and dst == wallet and src is None)
             balance = conn.execute("SELECT balance FROM wallets WHERE id = %s", (wallet,)).fetchone()[0]
             assert balance == Decimal("1000.00") - out + back, wallet

@@ -8,8 +8,8 @@ from wallet_app.services.audit import Actor
 from tests.conftest import ledger_api
 from tests.test_concurrency import ACTOR, make_wallets, run_threads
 
-MAKER = Actor("user:101", "maker@example.com", can_approve=False)
-CHECKER = Actor("user:102", "checker@example.com", can_approve=True)
+MAKER = Actor("user:101", "maker@example.com")
+CHECKER = Actor("user:102", "checker@example.com")
 
 
 def key():

@@ -165,8 +165,7 @@ def test_api_far_dates_and_deep_json_are_4xx(client, make_wallet, session):
 
 
 def test_a_balance_past_the_columns_ceiling_is_a_business_refusal(service, actor, make_wallet, ledger_snapshot):
-    rich = make_wallet()
-    service.fund(rich["id"], "9999999999999999.99", idempotency_key="once", actor=actor)
+    rich = make_wallet(balance="9999999999999999.99")  # a second person approves it
     before = ledger_snapshot()
     with pytest.raises(WalletError) as err:
         service.fund(rich["id"], "9999999999999999.99", idempotency_key="twice", actor=actor)

@@ -36,7 +36,7 @@ def fees_balance(session, currency="USD") -> Decimal:
 
 
 @pytest.mark.parametrize("amount, fee", [("10.00", "0.50"), ("100.00", "1.25"), ("1000.00", "5.00"),
-                                         ("33.33", "0.58")])  # 0.25 + 0.3333 = 0.5833 -> 0.58
+                                         ("33.33", "0.59")])  # 0.25 + 0.3333 = 0.5833, rounded up
 def test_a_transfer_pays_its_fee_in_the_same_transaction(service, actor, make_wallet, session, priced, amount, fee):
     a, b = make_wallet(balance="2000.00"), make_wallet()
     tx = service.transfer(a["id"], b["id"], amount, idempotency_key=key(), actor=actor).transaction

@@ -31,16 +31,18 @@ def form_data(html: str, action: str) -> dict:
 
 
 @pytest.fixture
-def held(make_wallet, service, actor):
-    """Alice (100.00 USD) holds 60.00 for Bob: (alice, bob, hold)."""
+def held(make_wallet, service, login_as):
+    """Alice (100.00 USD) holds 60.00 for Bob, made by the support operator signed in (a hold
+    is its maker's to capture or void): (alice, bob, hold)."""
     a, b = make_wallet(balance="100.00", owner_name="Alice"), make_wallet(owner_name="Bob")
-    hold = service.transfer(a["id"], b["id"], "60.00", idempotency_key=k(), actor=actor, pending=True).transaction
+    maker = login_as("support")
+    hold = service.transfer(a["id"], b["id"], "60.00", idempotency_key=k(), actor=Actor(f"user:{maker.id}", maker.email),
+                            pending=True).transaction
     return a, b, hold
 
 
 def test_the_wallet_page_shows_held_available_and_open_holds_with_their_buttons(client, login_as, held):
     a, _, hold = held
-    login_as("support")
     html = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
     assert "Held 60.00 · available 40.00 USD" in html
     row = re.search(r'<tr id="hold-%d">(.*?)</tr>' % hold["id"], html, re.S).group(1)
@@ -49,11 +51,15 @@ def test_the_wallet_page_shows_held_available_and_open_holds_with_their_buttons(
     login_as("viewer")
     viewer = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
     assert f'id="hold-{hold["id"]}"' in viewer and "Capture…" not in viewer
+    login_as("support")  # a colleague: the hold is not theirs to capture or void
+    colleague = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
+    assert "Capture…" not in colleague and "its maker captures or voids it" in colleague
+    page = client.get(f"/transactions/{hold['id']}").get_data(as_text=True)
+    assert "who made this hold, can capture or void it" in page and "Void hold" not in page
 
 
 def test_capture_has_a_review_step_then_posts_part_and_history_marks_it(client, login_as, held, service):
     a, b, hold = held
-    login_as("support")
     html = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
     data = form_data(html, f"/transactions/{hold['id']}/capture/confirm") | {"amount": "25.00"}
     review = client.post(f"/transactions/{hold['id']}/capture/confirm", data=data)
@@ -73,7 +79,6 @@ def test_capture_has_a_review_step_then_posts_part_and_history_marks_it(client, 
 
 def test_a_capture_above_the_hold_is_refused_next_to_the_amount(client, login_as, held, service):
     a, _, hold = held
-    login_as("support")
     html = client.get(f"/transactions/{hold['id']}").get_data(as_text=True)
     data = form_data(html, f"/transactions/{hold['id']}/capture/confirm") | {"amount": "60.01"}
     refused = client.post(f"/transactions/{hold['id']}/capture", data=data)
@@ -86,7 +91,6 @@ def test_a_capture_above_the_hold_is_refused_next_to_the_amount(client, login_as
 
 def test_void_releases_the_hold_and_a_second_void_is_refused(client, login_as, held, service):
     a, _, hold = held
-    login_as("support")
     page = client.get(f"/transactions/{hold['id']}").get_data(as_text=True)
     data = form_data(page, f"/transactions/{hold['id']}/void")
     done = client.post(f"/transactions/{hold['id']}/void", data=data)
@@ -199,7 +203,7 @@ def test_finance_sets_a_rate_and_a_transfer_to_euros_reviews_rate_amounts_and_fe
                                                 "rate": "0.9", "spread_bps": "50"})
     assert saved.status_code == 303
     listing = client.get("/finance/rates").get_data(as_text=True)
-    assert "Rate USD → EUR saved: 0.9, spread 50 bps." in listing and "<td class=\"num\">0.9</td>" in listing
+    assert "Rate USD → EUR saved: 0.9, spread 50 bps, tolerance 0 bps." in listing and "<td class=\"num\">0.9</td>" in listing
     assert session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'rate.set'")).scalar() == 1
     login_as("support")
     html = client.get(f"/wallets/{usd['id']}").get_data(as_text=True)

@@ -138,17 +138,22 @@ def reconcile() -> None:
 
 @click.command("create-token")
 @click.argument("name")
-@click.option("--scopes", default="read", show_default=True, help="Comma-separated: read,write")
+@click.option("--scopes", default="read", show_default=True, help="Comma-separated: read,write,manage,approve")
+@click.option("--owner", default=None,
+              help="An operator's email or an existing integration's name (default: a new integration called NAME)")
 @with_appcontext
-def create_token(name: str, scopes: str) -> None:
-    """Create an API token; the token is printed alone on the last line, and only once."""
+def create_token(name: str, scopes: str, owner: str | None) -> None:
+    """Create an API token owned by a new integration called NAME, or by --owner (tokens of
+    one owner are one person for four eyes); the token is printed alone on the last line,
+    and only once."""
     from .services.tokens import create_token as create
 
     try:
-        token, secret = create(name, scopes, actor=CLI_ACTOR)
+        token, secret = create(name, scopes, actor=CLI_ACTOR, owner=owner)
     except WalletError as exc:
         raise click.ClickException(f"{exc.field}: {exc.message}") from None
-    click.echo(f"Created token {token['id']} ({name}, scopes {','.join(token['scopes'])}). "
+    click.echo(f"Created token {token['id']} ({name}, scopes {','.join(token['scopes'])}, owned by "
+               f"{token['owner_kind']} {token['owner']}). "
                "It is shown once; store it now:")
     click.echo(secret)
 

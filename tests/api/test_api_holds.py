@@ -106,9 +106,10 @@ def test_above_the_threshold_a_token_without_approve_waits_for_another(client, a
     assert api.get(f"/wallets/{a}").json["balance"] == "0.00"
     twice = approver.post(f"/transactions/{waiting.json['id']}/reject", {"reason": "late"}, key=k())
     assert (twice.status_code, twice.json["code"]) == (422, "not_awaiting_approval")
-    # An approver's own movement above the threshold posts at once (201); a maker never approves their own.
+    # An approver's own movement above the threshold waits like anyone's (202): approving is a
+    # right, not an exemption.
     own = approver.post("/transfers", {"from_wallet_id": b, "to_wallet_id": a, "amount": "60.00"}, key=k())
-    assert own.status_code == 201 and own.json["status"] == "posted"
+    assert own.status_code == 202 and own.json["status"] == "awaiting_approval"
 
 
 def test_rejection_releases_and_the_maker_cannot_approve(client, api, funded, make_token, session):
@@ -150,7 +151,8 @@ def test_fx_transfer_at_the_table_rate_with_spread_stale_and_explicit_rates(api,
                     ("fees", "USD"): "0.05"}
     assert api.get(f"/wallets/{eur}").json["balance"] == "9.00"
     assert {"base": "USD", "quote": "EUR", "rate": "0.9", "spread_bps": 50}.items() <= api.get("/rates").json["data"][0].items()
-    # Rounded down to the destination's minor units; an explicit rate needs no table row.
+    # Rounded down to the destination's minor units; a rate given with it is only a guard.
+    rates.set_rate("USD", "JPY", "150.5", actor=FINANCE)
     yen = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": jpy, "amount": "1.99", "rate": "150.5"},
                    key=k())
     assert yen.status_code == 201 and (yen.json["dest_amount"], yen.json["fee"]) == ("299", "0.00")
@@ -164,8 +166,8 @@ def test_fx_transfer_at_the_table_rate_with_spread_stale_and_explicit_rates(api,
     same = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": funded[1], "amount": "1.00", "rate": "2"},
                     key=k())
     assert (same.status_code, same.json["errors"][0]["field"]) == (422, "rate")
-    tiny = api.post("/transfers", {"from_wallet_id": eur, "to_wallet_id": jpy, "amount": "0.01", "rate": "0.5"},
-                    key=k())
+    rates.set_rate("EUR", "JPY", "0.5", actor=FINANCE)
+    tiny = api.post("/transfers", {"from_wallet_id": eur, "to_wallet_id": jpy, "amount": "0.01"}, key=k())
     assert (tiny.status_code, tiny.json["code"]) == (422, "invalid_amount")
 
 
@@ -177,7 +179,7 @@ def test_the_review_step_previews_an_exchange_and_an_approval(service, make_wall
     usd, eur = make_wallet("USD", balance="100.00"), make_wallet("EUR")
     rates.set_rate("USD", "EUR", "0.9", spread_bps=100, actor=FINANCE)
     rates.set_threshold("USD", "5.00", actor=FINANCE)
-    support = Actor("user:55", "support@example.com", can_approve=False)
+    support = Actor("user:55", "support@example.com")
     seen = service.preview("transfer", usd["id"], eur["id"], "10.00", actor=support)
     assert (seen["kind"], seen["rate"], seen["dest_amount"], seen["dest_currency"], seen["fee"], seen["status"]) == (
         "exchange", "0.9", "9.00", "EUR", "0.10", "awaiting_approval")

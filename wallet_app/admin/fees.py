@@ -1,5 +1,5 @@
-"""Admin pages: the fee schedule and the approval thresholds (each change audited by
-ledger/fees.py and ledger/rates.py)."""
+"""Admin pages: the fee schedule, the approval thresholds and the ledger's policy settings
+(each change audited by ledger/fees.py and ledger/rates.py)."""
 from flask import flash, redirect, render_template, request, url_for
 
 from ..auth.roles import operator_actor, require
@@ -13,14 +13,14 @@ from .blueprint import bp
 @bp.get("/fees")
 @require("manage")
 def fees():
-    return render_template("admin/fees.html", schedule=_schedule(), thresholds=_thresholds())
+    return render_template("admin/fees.html", **_page())
 
 
 @bp.post("/fees")
 @require("manage")
 def set_fee():
     form = request.form
-    form_view("admin/fees.html", schedule=_schedule(), thresholds=_thresholds())
+    form_view("admin/fees.html", **_page())
     row = fee_service.set_fee(form.get("currency"), form.get("kind"), fixed=form.get("fixed") or "0",
                               bps=form.get("bps") or "0", minimum=form.get("minimum") or None,
                               maximum=form.get("maximum") or None, actor=operator_actor())
@@ -37,16 +37,34 @@ def _schedule() -> list[dict]:
             for c in sorted(MINOR_UNITS) for k in FEE_KINDS]
 
 
+def _page() -> dict:
+    return {"schedule": _schedule(), "thresholds": _thresholds(), "policy": rate_service.policy()}
+
+
 @bp.post("/thresholds")
 @require("manage")
 def set_threshold():
-    """Above the amount, a movement by an operator who may not approve waits for a second one;
-    empty removes the threshold."""
-    form_view("admin/fees.html", schedule=_schedule(), thresholds=_thresholds())
+    """Above the amount (a wallet's unapproved day), a movement waits for a second person,
+    whoever made it; empty removes the currency's own threshold (the default applies)."""
+    form_view("admin/fees.html", **_page())
     currency = request.form.get("currency")
     row = rate_service.set_threshold(currency, request.form.get("amount") or None, actor=operator_actor())
     flash(f"Approval threshold in {row['currency']} saved: {row['amount']}." if row else
           f"Approval threshold in {currency} removed.")
+    return redirect(url_for("admin.fees"), 303)
+
+
+@bp.post("/policy")
+@require("manage")
+def set_policy():
+    """The default approval threshold (currencies without their own) and reconcile's fx
+    position tolerance."""
+    form_view("admin/fees.html", **_page())
+    row = rate_service.set_policy(actor=operator_actor(),
+                                  default_approval_threshold=request.form.get("default_approval_threshold") or None,
+                                  fx_position_tolerance_bps=request.form.get("fx_position_tolerance_bps") or None)
+    flash(f"Default approval threshold {row['default_approval_threshold']}; fx position tolerance "
+          f"{row['fx_position_tolerance_bps']} bps.")
     return redirect(url_for("admin.fees"), 303)
 
 

@@ -42,10 +42,12 @@ def document() -> dict:
                                 "invalid_amount, invalid_input, idempotency_key_reused, max_balance_exceeded, "
                                 "daily_limit_exceeded, balance_limit_exceeded, reversal_exceeds_original, "
                                 "not_reversible, fee_already_refunded, balance_not_zero, wallet_closed, "
-                                "hold_not_pending, capture_exceeds_hold, not_awaiting_approval, rate_stale. "
-                                "403 maker_cannot_approve. A fund, transfer or withdrawal above its currency's "
-                                "approval threshold, by a token without the approve scope, answers 202 with "
-                                "status awaiting_approval (its source's amount held)."},
+                                "hold_not_pending, capture_exceeds_hold, not_awaiting_approval, rate_stale, "
+                                "rate_mismatch, holds_open. 403 maker_cannot_approve, not_hold_maker. A fund, "
+                                "transfer, exchange, withdrawal or reversal that takes its wallet's unapproved "
+                                "movements of the last 24 hours above its currency's approval threshold (or the "
+                                "default) answers 202 with status awaiting_approval (its source's amount held), "
+                                "whatever the token's scopes: another owner approves."},
         "servers": [{"url": "/api/v1"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": _AUTH,
@@ -87,25 +89,29 @@ def document() -> dict:
                 "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
             "/transfers": {"post": {
                 "operationId": "transfer", "parameters": [KEY], "requestBody": _body(s.TRANSFER),
-                "description": "Between currencies, an exchange (kind exchange) at `rate` or the pair's rate "
-                               "(GET /rates; rate_stale if too old; currency_mismatch without any). With "
+                "description": "Between currencies, an exchange (kind exchange) at the pair's rate in GET /rates "
+                               "(rate_stale if too old; currency_mismatch without any). `rate` is only a check: "
+                               "further from the house's rate than the pair's tolerance_bps, rate_mismatch. With "
                                "`pending`, a hold: status pending, nothing moves, the source's available drops.",
                 "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_ok(202, s.TRANSACTION, REPLAYED),
                               **_problem(*WRITE_ERRORS)}}},
             "/transfers/{transaction_id}/capture": {"post": {
                 "operationId": "captureHold", "parameters": [ID_PATH("transaction_id"), KEY],
-                "description": "Post a pending hold (status posted, with its entries). Refusals (422): "
-                               "hold_not_pending (voided, captured, expired), capture_exceeds_hold.",
+                "description": "Post a pending hold (status posted, with its entries); only its maker's owner "
+                               "(403 not_hold_maker). An exchange converts at the house's rate of now. Refusals "
+                               "(422): hold_not_pending (voided, captured, expired), capture_exceeds_hold.",
                 "requestBody": {**_body(s.CAPTURE), "required": False},
                 "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
             "/transfers/{transaction_id}/void": {"post": {
                 "operationId": "voidHold", "parameters": [ID_PATH("transaction_id"), KEY],
-                "description": "Release a pending hold (status voided). Refusal (422): hold_not_pending.",
+                "description": "Release a pending hold (status voided); only its maker's owner (403 "
+                               "not_hold_maker). Refusal (422): hold_not_pending.",
                 "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
             "/transactions/{transaction_id}/approve": {"post": {
                 "operationId": "approveTransaction", "parameters": [ID_PATH("transaction_id"), KEY],
-                "description": "Needs the approve scope; never the maker (403 maker_cannot_approve). Posts the "
-                               "movement under every check (refused, it stays waiting).",
+                "description": "Needs the approve scope; never the maker's owner (403 maker_cannot_approve: "
+                               "two tokens of one owner are one person). Posts the movement under every check, "
+                               "an exchange at the house's rate of now (refused, it stays waiting).",
                 "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
             "/transactions/{transaction_id}/reject": {"post": {
                 "operationId": "rejectTransaction", "parameters": [ID_PATH("transaction_id"), KEY],

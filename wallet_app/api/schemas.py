@@ -30,8 +30,9 @@ TRANSFER = {
     "properties": {"from_wallet_id": ID, "to_wallet_id": ID, "amount": AMOUNT,
                    "reference": {"type": ["string", "null"], "maxLength": 500},
                    "rate": {**RATE, "type": ["string", "null"],
-                            "description": "Between currencies: " + RATE["description"] + " Without it, the "
-                                           "pair's rate in GET /rates, if fresh enough."},
+                            "description": "Between currencies, the rate you expect: " + RATE["description"]
+                                           + " Only a check: the pair's rate in GET /rates always applies; "
+                                             "further from it than the pair's tolerance_bps, rate_mismatch."},
                    "pending": {"type": "boolean", "description": "Hold the amount (201, status pending) until "
                                                                  "captured or voided; default false."},
                    "expires_in": {"type": "integer", "minimum": 1, "maximum": 30 * 86400,
@@ -176,6 +177,9 @@ def check(body, schema: dict) -> dict:
         if spec is None:
             raise ApiError(422, "invalid_input", f"Unknown field {name}.", field=name)
         if spec is AMOUNT or spec is NULLABLE_AMOUNT or spec.get("pattern") == AMOUNT["pattern"]:
+            if value is None and "null" not in spec["type"]:  # null is not "all" (capture, reversal)
+                raise ApiError(422, "invalid_amount", f"{name} is a decimal string such as \"12.50\"; leave it "
+                                                      "out for the default.", field=name)
             continue  # the service refuses non-strings with invalid_amount
         if spec.get("pattern") == RATE["pattern"] and value is not None:
             continue  # the service refuses a float rate, naming the field

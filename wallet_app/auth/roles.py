@@ -42,5 +42,4 @@ def require(permission: str):
 
 def operator_actor() -> Actor:
     """The signed-in operator as the services' Actor: idempotency scope, audit name, address."""
-    return Actor(f"user:{current_user.id}", current_user.email, request.remote_addr,
-                 can_approve=current_user.role in PERMISSIONS["approve"])
+    return Actor(f"user:{current_user.id}", current_user.email, request.remote_addr)

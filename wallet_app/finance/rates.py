@@ -23,6 +23,8 @@ class RateForm(FlaskForm):
                        render_kw={"inputmode": "decimal", "autocomplete": "off"})
     spread_bps = StringField("Spread (basis points, charged in the base currency)", default="0",
                              validators=[Length(max=10)], render_kw={"inputmode": "numeric"})
+    tolerance_bps = StringField("Tolerance (basis points a caller's expected rate may differ; the house's applies)",
+                                default="0", validators=[Length(max=10)], render_kw={"inputmode": "numeric"})
 
 
 @bp.get("/rates")
@@ -39,6 +41,8 @@ def set_rate():
         return render_template(PAGE, rates=rate_service.list_rates(), form=form), 422
     form_view(PAGE, errors_in=form, rates=rate_service.list_rates())
     row = rate_service.set_rate(form.base.data, form.quote.data, form.rate.data,
-                                spread_bps=form.spread_bps.data or "0", actor=operator_actor())
-    flash(f"Rate {row['base']} → {row['quote']} saved: {row['rate']}, spread {row['spread_bps']} bps.")
+                                spread_bps=form.spread_bps.data or "0", tolerance_bps=form.tolerance_bps.data or "0",
+                                actor=operator_actor())
+    flash(f"Rate {row['base']} → {row['quote']} saved: {row['rate']}, spread {row['spread_bps']} bps, tolerance "
+          f"{row['tolerance_bps']} bps.")
     return redirect(url_for("finance.rates"), 303)

@@ -55,7 +55,7 @@ _SCOPE = """SELECT (SELECT count(*) FROM wallets) AS wallets, (SELECT count(*) F
 _EXAMINES = {"wallet_balances": "wallets", "balance_after_chain": "legs", "transaction_legs": "transactions",
              "currency_totals": "currencies", "limits": "wallets", "idempotency_keys": "keys",
              "known_kinds": "transactions", "reversals": "transactions", "fees_collected": "currencies",
-             "holds": "wallets"}
+             "holds": "wallets", "fx_positions": "transactions"}
 _NOUNS = {"wallets": ("wallet", "wallets"), "legs": ("leg", "legs"), "transactions": ("transaction", "transactions"),
           "keys": ("idempotency key", "idempotency keys"), "currencies": ("currency", "currencies")}
 
@@ -148,7 +148,7 @@ def reversals(s: Session) -> Check:
     check = Check("reversals", "per transaction: its reversals add up to its reversed_amount, never above its amount")
     for r in _rows(s, """
             SELECT t.id, t.currency, t.amount, t.reversed_amount, coalesce(sum(r.amount), 0) AS reversed
-            FROM transactions t LEFT JOIN transactions r ON r.reverses_transaction_id = t.id
+            FROM transactions t LEFT JOIN transactions r ON r.reverses_transaction_id = t.id AND r.status = 'posted'
             GROUP BY t.id HAVING coalesce(sum(r.amount), 0) <> t.reversed_amount OR t.reversed_amount > t.amount
             ORDER BY t.id"""):
         check.add(f"transaction {r.id} of {format_amount(r.amount, r.currency)}: reversals add up to "
@@ -191,14 +191,18 @@ def floors(s: Session) -> Check:
 
 
 def idempotency(s: Session) -> Check:
-    check = Check("idempotency_keys", "no transaction claimed by two idempotency keys for its posting, nor a hold "
-                                      "by two for its resolution")
-    for r in _rows(s, "SELECT transaction_id, count(*) FILTER (WHERE operation = 'post') AS n, "
-                      "count(*) FILTER (WHERE operation <> 'post') AS resolutions FROM idempotency_keys "
-                      "WHERE transaction_id IS NOT NULL GROUP BY transaction_id "
-                      "HAVING count(*) FILTER (WHERE operation = 'post') > 1 "
-                      "OR count(*) FILTER (WHERE operation <> 'post') > 1"):
-        check.add(f"transaction {r.transaction_id}: claimed by {r.n} keys, resolved by {r.resolutions}")
+    check = Check("idempotency_keys", "no transaction claimed by two idempotency keys for its posting, nor decided "
+                                      "(approve, reject) or ended (capture, void, expire) by two")
+    for r in _rows(s, """
+            SELECT transaction_id, count(*) FILTER (WHERE operation = 'post') AS n,
+                   count(*) FILTER (WHERE operation IN ('approve', 'reject')) AS decisions,
+                   count(*) FILTER (WHERE operation IN ('capture', 'void', 'expire')) AS endings
+            FROM idempotency_keys WHERE transaction_id IS NOT NULL GROUP BY transaction_id
+            HAVING count(*) FILTER (WHERE operation = 'post') > 1
+                OR count(*) FILTER (WHERE operation IN ('approve', 'reject')) > 1
+                OR count(*) FILTER (WHERE operation IN ('capture', 'void', 'expire')) > 1"""):
+        check.add(f"transaction {r.transaction_id}: claimed by {r.n} keys, decided by {r.decisions}, ended by "
+                  f"{r.endings}")
     return check
 
 
@@ -240,8 +244,70 @@ def known_kinds(s: Session) -> Check:
     return check
 
 
+def fx_positions(s: Session) -> Check:
+    """Money cannot be minted through the exchange desk: every exchange is priced at a rate
+    the house set (its fx_rate_history version) and converts exactly at it, and each pair's
+    position, valued at today's rate, loses no more than its spreads earned plus the
+    tolerance finance set (ledger_settings)."""
+    check = Check("fx_positions", "every exchange at the house's rate of its time, converted exactly; per pair, "
+                                  "the fx desk's position at today's rate within what its spreads earned")
+    for r in _rows(s, """
+            SELECT t.id, t.currency, t.dest_currency, t.rate, t.amount, t.dest_amount, h.rate AS house,
+                   trunc(t.amount * t.rate, c.minor_units) AS converted,
+                   (SELECT sum(l.amount) FROM wallet_history l JOIN wallets w ON w.id = l.wallet_id
+                    WHERE l.transaction_id = t.id AND w.system_purpose = 'fx' AND w.currency = t.currency) AS fx_in,
+                   (SELECT sum(l.amount) FROM wallet_history l JOIN wallets w ON w.id = l.wallet_id
+                    WHERE l.transaction_id = t.id AND w.system_purpose = 'fx' AND w.currency = t.dest_currency)
+                       AS fx_out
+            FROM transactions t JOIN currencies c ON c.code = t.dest_currency
+            LEFT JOIN fx_rate_history h ON h.id = t.rate_version AND h.base = t.currency AND h.quote = t.dest_currency
+            WHERE t.kind = 'exchange' AND t.status = 'posted'
+              AND (h.rate IS DISTINCT FROM t.rate OR t.dest_amount <> trunc(t.amount * t.rate, c.minor_units)
+                   OR (SELECT sum(l.amount) FROM wallet_history l JOIN wallets w ON w.id = l.wallet_id
+                       WHERE l.transaction_id = t.id AND w.system_purpose = 'fx' AND w.currency = t.currency)
+                      IS DISTINCT FROM t.amount
+                   OR (SELECT sum(l.amount) FROM wallet_history l JOIN wallets w ON w.id = l.wallet_id
+                       WHERE l.transaction_id = t.id AND w.system_purpose = 'fx' AND w.currency = t.dest_currency)
+                      IS DISTINCT FROM -t.dest_amount)
+            ORDER BY t.id"""):
+        if r.house is None:
+            problem = f"rate {r.rate.normalize():f} is not a rate the house set for {r.currency}->{r.dest_currency}"
+        elif r.house != r.rate:
+            problem = f"rate {r.rate.normalize():f}, the house's was {r.house.normalize():f}"
+        elif r.dest_amount != r.converted:
+            problem = (f"{format_amount(r.amount, r.currency)} {r.currency} converts to "
+                       f"{format_amount(r.converted, r.dest_currency)}, not {format_amount(r.dest_amount, r.dest_currency)}")
+        else:
+            problem = (f"the fx desk took {r.fx_in} {r.currency} and paid {r.fx_out} {r.dest_currency} for "
+                       f"{format_amount(r.amount, r.currency)} -> {format_amount(r.dest_amount, r.dest_currency)}")
+        check.add(f"transaction {r.id} (exchange): {problem}")
+    for r in _rows(s, """
+            SELECT p.*, x.rate AS today,
+                   p.paid - p.taken * x.rate AS loss,
+                   p.spreads * x.rate + p.paid * st.fx_position_tolerance_bps / 10000 AS allowed,
+                   (SELECT string_agg(t.id::text, ', ' ORDER BY t.rate DESC, t.id) FROM (
+                       SELECT t.id, t.rate FROM transactions t
+                       WHERE t.kind = 'exchange' AND t.status = 'posted' AND t.currency = p.base
+                         AND t.dest_currency = p.quote AND t.rate > x.rate
+                       ORDER BY t.rate DESC, t.id LIMIT 5) t) AS worst
+            FROM (SELECT currency AS base, dest_currency AS quote, sum(amount) AS taken, sum(dest_amount) AS paid,
+                         sum(fee) AS spreads, count(*) AS n
+                  FROM transactions WHERE kind = 'exchange' AND status = 'posted'
+                  GROUP BY currency, dest_currency) p
+            JOIN fx_rates x ON x.base = p.base AND x.quote = p.quote
+            CROSS JOIN ledger_settings st
+            WHERE p.paid - p.taken * x.rate > p.spreads * x.rate + p.paid * st.fx_position_tolerance_bps / 10000
+            ORDER BY p.base, p.quote"""):
+        check.add(f"{r.base}->{r.quote}: the fx desk paid {format_amount(r.paid, r.quote)} {r.quote} for "
+                  f"{format_amount(r.taken, r.base)} {r.base}, worth {format_amount(r.taken * r.today, r.quote)} at "
+                  f"today's {r.today.normalize():f}: a loss of {format_amount(r.loss, r.quote)}, above the "
+                  f"{format_amount(r.allowed, r.quote)} its spreads and the tolerance allow (furthest above today's "
+                  f"rate: transactions {r.worst})")
+    return check
+
+
 CHECKS = (wallet_balances, balance_chain, transaction_legs, currency_totals, floors, idempotency, known_kinds,
-          reversals, fees_collected, holds)
+          reversals, fees_collected, holds, fx_positions)
 
 
 # -- kept runs -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ class Movement:
     reason: str | None = None
     original: dict | None = None
     refund_fee: bool = False
-    rate: Decimal | None = None  # an exchange's explicit rate (else the engine's fx_rates)
+    rate: Decimal | None = None  # the rate an exchange's caller expects: a guard, the house's rate applies
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Kind:
     leg_count: int  # reconcile: legs of a posted transaction of this kind, its fee leg aside
     fee_payer: int | None = None  # the leg that pays this kind's fee (fee_schedule or the pair's spread)
     reversible: bool = True
-    approvable: bool = True  # above its currency's threshold it waits for a second operator
+    approvable: bool = True  # above its currency's threshold it waits for a second person
     holdable: bool = False  # may be created pending (a hold), to be captured or voided
     fee_from: str = "fee_schedule"  # or "fx_rates": the pair's spread
 
@@ -83,7 +83,9 @@ def _reversal(m: Movement) -> list[Leg]:
     fee = Decimal(original["fee"])
     mirrored = sorted((e for e in original["entries"] if e["system"] != "fees"),
                       key=lambda e: Decimal(e["amount"]) < 0)  # the original's credits are our debits
-    anchor = next(i for i, e in enumerate(mirrored) if e["system"] is None)
+    anchor = next((i for i, e in enumerate(mirrored) if e["system"] is None), None)
+    if anchor is None:  # nothing posted (a hold, a request, voided...): the engine refuses it
+        return []
     legs = []
     for e in mirrored:
         sign = -1 if Decimal(e["amount"]) > 0 else 1
@@ -105,7 +107,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("exchange", "Exchange", "move_money", _exchange, leg_count=4, fee_payer=0, reversible=False,
          holdable=True, fee_from="fx_rates"),
     Kind("withdrawal", "Withdrawal", "move_money", _withdrawal, leg_count=2, fee_payer=0),
-    Kind("reversal", "Reversal", "move_money", _reversal, leg_count=2, reversible=False, approvable=False),
+    Kind("reversal", "Reversal", "move_money", _reversal, leg_count=2, reversible=False),
 )}
 FEE_KINDS = tuple(k.name for k in KINDS.values() if k.fee_payer is not None and k.fee_from == "fee_schedule")
 SYSTEM_PURPOSES = ("world", "fees", "fx")

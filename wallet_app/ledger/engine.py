@@ -1,4 +1,4 @@
-"""The one write path: every movement is one call of ledger_post() (migrations 0004, 0007), which
+"""The one write path: every movement is one call of ledger_post() (ledger/sql/ledger_post.sql), which
 claims the idempotency key, locks the legs' wallets in ascending id order, checks every rule,
 and writes the transaction, its legs with balance_after (the fee leg included) and the audit
 row, in one round trip.
@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from ..errors import (BalanceLimitExceeded, CaptureExceedsHold, CurrencyMismatch, DailyLimitExceeded,
                       FeeAlreadyRefunded, HoldNotPending, IdempotencyKeyReused, InsufficientFunds, InvalidAmount,
                       InvalidInput, MakerCannotApprove, MaxBalanceExceeded, NotAwaitingApproval, NotFound,
-                      NotReversible, RateStale, ReversalExceedsOriginal, SameWallet, TokenNotLive, WalletError,
-                      WalletNotActive)
+                      NotHoldMaker, NotReversible, RateMismatch, RateStale, ReversalExceedsOriginal, SameWallet,
+                      TokenNotLive, WalletError, WalletNotActive)
 from ..money import format_amount
 from ..services.atomic import SingleStatements, atomic, execute_one, single_statements
 from ..services.audit import Actor
@@ -36,16 +36,17 @@ _CALL = """ledger_post({scope}, :key, :fp, :kind, :amount, :source, :dest, :refe
                      CAST(:amounts AS numeric[]), CAST(:fields AS text[]),
                      CAST(:fee_payer AS int), CAST(:reverses AS bigint), CAST(:refund_fee AS numeric), :reason,
                      :dry_run, CAST(:converts AS boolean[]), CAST(:rate AS numeric), CAST(:rate_max_age AS int),
-                     :pending, CAST(:expires_in AS int), :can_approve, :approvable, CAST(:resolve AS text),
-                     CAST(:target AS bigint))"""
-_POST = text(f"SELECT {_COLUMNS} FROM " + _CALL.format(scope=":scope", actor=":actor"))
+                     :pending, CAST(:expires_in AS int), {owner}, :approvable, CAST(:resolve AS text),
+                     CAST(:target AS bigint), CAST(:reversible AS boolean))"""
+_POST = text(f"SELECT {_COLUMNS} FROM " + _CALL.format(scope=":scope", actor=":actor", owner=":owner"))
 # An API token's movement: the same call, made only while the token is live, in the same
 # statement (so a revocation holds from the next request on, with no round trip of its own).
-# The call takes its scope and actor name from the token's row: that reference makes it a
+# The call takes its scope, actor name and owner from the token's row: that reference makes it a
 # LATERAL call the executor runs once per live row, and never when the token is revoked.
 _POST_AS_TOKEN = text(
     f"SELECT {', '.join('p.' + c for c in _COLUMNS.split(', '))} FROM api_tokens t CROSS JOIN LATERAL "
-    + _CALL.format(scope="'token:' || t.id", actor="'token:' || t.name")
+    + _CALL.format(scope="'token:' || t.id", actor="'token:' || t.name",
+                   owner="coalesce('user:' || t.owner_user_id, 'integration:' || t.integration_id)")
     + " p WHERE t.token_hash = :token AND t.revoked_at IS NULL")
 # Pre-compiled once to psycopg's placeholders: execute_one skips SQLAlchemy's per-call
 # compile on the hottest path (bench/PROFILE.md).
@@ -97,8 +98,9 @@ def post(session: Session, movement: Movement, *, actor: Actor, key: str | None 
                   reverses=original["id"] if original else None, refund_fee=refund, reason=movement.reason,
                   dry_run=dry_run, converts=_array(str(leg.converted).lower() for leg in legs), rate=movement.rate,
                   rate_max_age=config["FX_RATE_MAX_AGE"], pending=pending,
-                  expires_in=expires_in or config["APPROVAL_EXPIRES_IN"], can_approve=actor.can_approve,
-                  approvable=kind.approvable, resolve=resolve, target=target)
+                  expires_in=expires_in or config["APPROVAL_EXPIRES_IN"], owner=actor.person,
+                  approvable=kind.approvable, resolve=resolve, target=target,
+                  reversible=KINDS[original["kind"]].reversible if original else None)
     sql = POST_SQL
     if actor.token is not None:
         sql, params["token"] = POST_AS_TOKEN_SQL, actor.token
@@ -159,6 +161,9 @@ def refusal(code: str, d: dict) -> WalletError:
     if code == "reversal_exceeds_original":
         return ReversalExceedsOriginal(f"At most {d['remaining']} of transaction {d['transaction_id']} is left "
                                        "to reverse.", field=field, remaining=d["remaining"])
+    if code == "not_reversible" and d.get("kind") == "exchange" and d.get("status") == "posted":
+        return NotReversible(f"Transaction {d['transaction_id']} is an exchange; it cannot be reversed: exchange "
+                             "back instead.", field=field)
     if code == "not_reversible" and d.get("status") != "posted":
         return NotReversible(f"Transaction {d['transaction_id']} is {d['status'].replace('_', ' ')}; only a posted "
                              "transaction can be reversed.", field=field)
@@ -171,6 +176,9 @@ def refusal(code: str, d: dict) -> WalletError:
     if code == "not_awaiting_approval":
         return NotAwaitingApproval(f"Transaction {d['transaction_id']} is {d['status'].replace('_', ' ')}; it is "
                                    "not awaiting approval.", field=field, status=d["status"])
+    if code == "not_hold_maker":
+        return NotHoldMaker(f"Transaction {d['transaction_id']} is another person's hold: only whoever made it "
+                            "captures or voids it.", field=field)
     if code == "maker_cannot_approve":
         return MakerCannotApprove(f"You made transaction {d['transaction_id']}; another operator must approve or "
                                   "reject it.", field=field)
@@ -179,8 +187,11 @@ def refusal(code: str, d: dict) -> WalletError:
                                   field=field, held=d["held"])
     if code == "rate_stale":
         return RateStale(f"The {d['base']}->{d['quote']} rate was set at {d['updated_at']}, longer ago than "
-                         f"{d['max_age']} seconds: finance must update it (or the transfer may carry a rate).",
-                         field=field)
+                         f"{d['max_age']} seconds: finance must update it.", field=field)
+    if code == "rate_mismatch":
+        return RateMismatch(f"The {d['base']}->{d['quote']} rate is {d['rate']}, not {d['given']}: a rate given "
+                            f"with a transfer may differ from the house's by at most {d['tolerance_bps']} basis "
+                            "points (the house's rate always applies).", field=field, rate=d["rate"])
     if code == "rate_not_applicable":
         return InvalidInput(f"Both wallets hold {d['currency']}: a rate applies only between currencies.",
                             field=field)

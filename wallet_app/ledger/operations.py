@@ -5,7 +5,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from ..errors import (BalanceNotZero, CurrencyMismatch, HoldNotPending, InvalidInput, NotFound,
+from ..errors import (BalanceNotZero, CurrencyMismatch, HoldNotPending, HoldsOpen, InvalidInput, NotFound,
                       ReversalExceedsOriginal, WalletClosed)
 from ..extensions import db
 from ..models import WALLET_STATUSES, Wallet
@@ -18,11 +18,11 @@ from ..services.serialize import wallet_dict
 from . import engine
 from .catalogue import Movement
 from .idempotency import check_key, fingerprint
-from .queries import get_transaction, get_wallet, live_held, transaction_dict
+from .queries import get_transaction, get_wallet, live_held, open_holds, transaction_dict
 
 __all__ = ["OperationResult", "create_wallet", "set_status", "set_limits", "update_wallet", "fund", "transfer",
            "withdraw", "reverse", "capture", "void", "approve", "reject", "expire_holds", "preview",
-           "preview_reversal"]
+           "preview_reversal", "preview_resolution"]
 
 @dataclass(frozen=True)
 class OperationResult:
@@ -101,19 +101,24 @@ def _apply_limits(s: Session, wallet: Wallet, limits: dict, actor: Actor) -> Non
     plain = lambda name: None if getattr(wallet, name) is None else format_amount(  # noqa: E731
         getattr(wallet, name), wallet.currency)
     before = {name: plain(name) for name in limits}
+    # Checked before anything is set on the wallet: a query here must not flush a limit the
+    # table's CHECKs refuse (an IntegrityError, not the message below).
+    new = {name: getattr(wallet, name) for name in LIMITS}
     for name, value in limits.items():
         amount = None if value is None else parse_amount(value, wallet.currency, field=name, allow_zero=True)
-        setattr(wallet, name, Decimal(0) if amount is None and name == "overdraft_limit" else amount)
+        new[name] = Decimal(0) if amount is None and name == "overdraft_limit" else amount
     balance = format_amount(wallet.balance, wallet.currency)
     held = live_held(wallet.id, s) if wallet.held else 0
-    if held and wallet.balance - held < -wallet.overdraft_limit:
+    if held and wallet.balance - held < -new["overdraft_limit"]:
         raise InvalidInput(f"The balance is {balance} and holds reserve {format_amount(held, wallet.currency)}: "
                            "the overdraft limit cannot be below what they already take.", field="overdraft_limit")
-    if wallet.balance < -wallet.overdraft_limit:
+    if wallet.balance < -new["overdraft_limit"]:
         raise InvalidInput(f"The balance is {balance}: the overdraft limit cannot be below what is already "
                            "overdrawn.", field="overdraft_limit")
-    if wallet.max_balance is not None and wallet.balance > wallet.max_balance:
+    if new["max_balance"] is not None and wallet.balance > new["max_balance"]:
         raise InvalidInput(f"The balance is {balance}: the maximum cannot be below it.", field="max_balance")
+    for name in limits:
+        setattr(wallet, name, new[name])
     audit.record(s, actor, "wallet.limits", "wallet", wallet.id, before=before,
                  after={name: plain(name) for name in limits})
 
@@ -126,6 +131,11 @@ def _apply_status(s: Session, wallet: Wallet, status: str, reason: str, actor: A
     if status == "closed" and wallet.balance != 0:
         raise BalanceNotZero(f"Wallet {wallet.id} holds {format_amount(wallet.balance, wallet.currency)} "
                              f"{wallet.currency}; only an empty wallet can be closed.", field="status")
+    if status == "closed" and (n := open_holds(wallet.id, s)):
+        raise HoldsOpen(f"Wallet {wallet.id} has {n} open hold{'s' if n != 1 else ''} or approval "
+                        f"request{'s' if n != 1 else ''}: capture, void, approve or reject "
+                        f"{'them' if n != 1 else 'it'} first (or let {'them' if n != 1 else 'it'} expire).",
+                        field="status")
     before = wallet.status
     wallet.status, wallet.status_reason, wallet.status_changed_by = status, reason, actor.name
     wallet.status_changed_at = utcnow()
@@ -319,16 +329,35 @@ def _post(movement: Movement, key, actor: Actor, hold: int | None = None) -> Ope
                  posted.leg_currencies))))
 
 
+def preview_resolution(action: str, transaction_id, *, actor: Actor, amount=None) -> None:
+    """The review step of a capture or an approval: the engine's own checks in a dry run
+    (the hold's state, its maker, the amount, the funds), nothing written; a refusal raises."""
+    hold, movement, _ = _hold_movement(action, transaction_id, amount, None)
+    engine.post(db.session, movement, actor=actor, dry_run=True, resolve=action, target=hold["id"])
+
+
+def _hold_movement(action: str, transaction_id, amount, reason) -> tuple[dict, Movement, Decimal | None]:
+    """A hold's own movement, built from its row, for `action`: (the hold, the movement, the
+    amount it posts or None)."""
+    hold = get_transaction(transaction_id)
+    value = None
+    if action in ("capture", "approve"):
+        # Parsed alike either way, so "all" and the same amount spelled out share a fingerprint.
+        value = parse_amount(hold["amount"] if amount in (None, "") else amount)
+    # The hold's own movement (an exchange re-quoted at the house's rate of now); a reversal
+    # waiting for approval carries its original and whether it returns the fee.
+    original = get_transaction(hold["reverses_transaction_id"]) if hold["reverses_transaction_id"] else None
+    movement = Movement(hold["kind"], value, hold["source_wallet_id"], hold["dest_wallet_id"], hold["reference"],
+                        reason=hold["reason"] if original and action == "approve" else reason, original=original,
+                        refund_fee=bool(original) and hold["fee_refunded"])
+    return hold, movement, value
+
+
 def _resolve(action: str, transaction_id, key, actor: Actor, *, amount=None, reason=None) -> OperationResult:
     """End hold `transaction_id` by `action` (the engine checks its state under its lock).
     A capture or an approval posts the hold's own movement, built from its row."""
     key = check_key(key)
-    hold = get_transaction(transaction_id)
-    value = None
-    if action in ("capture", "approve"):
-        value = Decimal(hold["amount"]) if amount in (None, "") else parse_amount(amount)
-    movement = Movement(hold["kind"], value, hold["source_wallet_id"], hold["dest_wallet_id"], hold["reference"],
-                        reason=reason, rate=None if hold.get("rate") is None else Decimal(hold["rate"]))
+    hold, movement, value = _hold_movement(action, transaction_id, amount, reason)
     fp = fingerprint(action, transaction=hold["id"], amount=None if value is None else f"{value:f}", reason=reason)
     posted = engine.post(db.session, movement, actor=actor, key=key, fp=fp, resolve=action, target=hold["id"])
     return OperationResult(get_transaction(posted.tx_id), replayed=posted.verdict == "replay",

@@ -42,6 +42,15 @@ def live_held(wallet_id: int, session=None):
         t.source_wallet_id == wallet_id, t.status.in_(OPEN), t.expires_at > func.now()))
 
 
+def open_holds(wallet_id: int, session) -> int:
+    """How many unexpired holds and approval requests a wallet is on either side of (closing
+    it is refused while there are any; the caller holds the wallet's lock)."""
+    t = Transaction
+    return session.scalar(select(func.count()).select_from(t).where(
+        or_(t.source_wallet_id == wallet_id, t.dest_wallet_id == wallet_id), t.status.in_(OPEN),
+        t.expires_at > func.now()))
+
+
 def holds(wallet_id, *, cursor=None, limit=None, is_open: bool | None = None) -> Page:
     """A wallet's holds and approval requests, newest first (keyset on id): all of them, or
     only the open ones (`is_open`: unresolved and unexpired) or only the others."""

@@ -1,5 +1,6 @@
-"""Exchange rates (finance) and approval thresholds (admins): the two tables the engine
-reads for an exchange and for four eyes. Every change is audited with before and after."""
+"""Exchange rates (finance), approval thresholds and the ledger's policy settings (admins):
+the tables the engine reads for an exchange and for four eyes. Every change is audited with
+before and after."""
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -8,7 +9,7 @@ from sqlalchemy.orm import Session
 from .. import cache, reads
 from ..errors import InvalidInput
 from ..extensions import db
-from ..models import ApprovalThreshold, FxRate
+from ..models import ApprovalThreshold, FxRate, LedgerSettings
 from ..models.types import utcnow
 from ..money import check_currency, format_amount, parse_amount, parse_rate
 from ..services import audit
@@ -23,26 +24,37 @@ def list_rates() -> list[dict]:
         select(FxRate).order_by(FxRate.base, FxRate.quote))])
 
 
-def set_rate(base, quote, rate, *, spread_bps=0, actor: Actor) -> dict:
-    """Create or change the rate of `base` -> `quote` (units of quote per unit of base) and its
-    spread; its `updated_at` is what the engine's staleness check reads."""
+def set_rate(base, quote, rate, *, spread_bps=0, tolerance_bps=0, actor: Actor) -> dict:
+    """Create or change the rate of `base` -> `quote` (units of quote per unit of base), its
+    spread, and how far (`tolerance_bps`) a caller's expected rate may be from it before the
+    movement is refused; its `updated_at` is what the engine's staleness check reads."""
     base, quote = check_currency(base, "base"), check_currency(quote, "quote")
     if base == quote:
         raise InvalidInput("A rate is between two different currencies.", field="quote")
     rate = parse_rate(rate)
-    if isinstance(spread_bps, str) and spread_bps.isascii() and spread_bps.isdigit() and len(spread_bps) <= 5:
-        spread_bps = int(spread_bps)
-    if isinstance(spread_bps, bool) or not isinstance(spread_bps, int) or not 0 <= spread_bps <= 10000:
-        raise InvalidInput("The spread is a whole number of basis points from 0 to 10000.", field="spread_bps")
-    row = _upsert(FxRate, (base, quote), dict(base=base, quote=quote, rate=rate, spread_bps=spread_bps),
+    spread_bps = basis_points(spread_bps, "spread_bps", "The spread")
+    tolerance_bps = basis_points(tolerance_bps, "tolerance_bps", "The tolerance")
+    row = _upsert(FxRate, (base, quote), dict(base=base, quote=quote, rate=rate, spread_bps=spread_bps,
+                                              tolerance_bps=tolerance_bps),
                   actor, "rate.set", f"{base}:{quote}", rate_dict)
     cache.invalidate("rates")
     return row
 
 
+def basis_points(value, field: str, what: str) -> int:
+    """A whole number of basis points, 0 to 10000 (a form's text or a JSON integer)."""
+    if value in (None, ""):
+        return 0
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 5:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10000:
+        raise InvalidInput(f"{what} is a whole number of basis points from 0 to 10000.", field=field)
+    return value
+
+
 def rate_dict(r: FxRate) -> dict:
     return {"base": r.base, "quote": r.quote, "rate": f"{Decimal(r.rate).normalize():f}", "spread_bps": r.spread_bps,
-            "updated_by": r.updated_by, "updated_at": iso(r.updated_at)}
+            "tolerance_bps": r.tolerance_bps, "updated_by": r.updated_by, "updated_at": iso(r.updated_at)}
 
 
 def list_thresholds() -> list[dict]:
@@ -51,8 +63,9 @@ def list_thresholds() -> list[dict]:
 
 
 def set_threshold(currency, amount, *, actor: Actor) -> dict | None:
-    """Above `amount`, a movement in `currency` by an actor who may not approve waits for a
-    second operator; an empty amount removes the threshold (None)."""
+    """Above `amount` (a wallet's unapproved movements of the last day), a movement in
+    `currency` waits for a second person, whoever asks; an empty amount removes the
+    currency's own threshold (None): the default threshold applies again."""
     currency = check_currency(currency)
     if amount in (None, ""):
         def drop(s: Session) -> None:
@@ -69,6 +82,31 @@ def set_threshold(currency, amount, *, actor: Actor) -> dict | None:
 def threshold_dict(t: ApprovalThreshold) -> dict:
     return {"currency": t.currency, "amount": format_amount(t.amount, t.currency), "updated_by": t.updated_by,
             "updated_at": iso(t.updated_at)}
+
+
+def policy() -> dict:
+    """The ledger's policy settings: the default approval threshold (a currency without its
+    own) and the fx position tolerance of reconcile."""
+    return policy_dict(db.session.get(LedgerSettings, True))
+
+
+def set_policy(*, actor: Actor, default_approval_threshold=None, fx_position_tolerance_bps=None) -> dict:
+    """Change the default approval threshold (a plain amount, applied in each currency's own
+    units) and/or reconcile's fx position tolerance; audited with before and after."""
+    values = {}
+    if default_approval_threshold is not None:
+        values["default_approval_threshold"] = parse_amount(default_approval_threshold, None,
+                                                            field="default_approval_threshold", allow_zero=True)
+    if fx_position_tolerance_bps is not None:
+        values["fx_position_tolerance_bps"] = basis_points(fx_position_tolerance_bps, "fx_position_tolerance_bps",
+                                                           "The tolerance")
+    return _upsert(LedgerSettings, True, values, actor, "policy.set", "ledger", policy_dict)
+
+
+def policy_dict(p: LedgerSettings) -> dict:
+    return {"default_approval_threshold": f"{Decimal(p.default_approval_threshold).normalize():f}",
+            "fx_position_tolerance_bps": p.fx_position_tolerance_bps, "updated_by": p.updated_by,
+            "updated_at": iso(p.updated_at)}
 
 
 def _upsert(model, key, values: dict, actor: Actor, action: str, object_id: str, to_dict) -> dict:

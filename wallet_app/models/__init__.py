@@ -1,11 +1,12 @@
 """SQLAlchemy models: the ledger and the people and tokens that act on it."""
-from .accounts import ROLES, ApiToken, AuditLog, OperatorSession, User
+from .accounts import ROLES, ApiToken, AuditLog, Integration, OperatorSession, User
 from .console import ReconcileRun, WalletNote
 from .ledger import (TRANSACTION_STATUSES, WALLET_STATUSES, ApprovalThreshold, Currency, FeeSchedule, FxRate,
+                     FxRateHistory, LedgerSettings,
                      IdempotencyKey, Transaction, Wallet, WalletHistory)
 
 __all__ = [
     "ROLES", "WALLET_STATUSES", "TRANSACTION_STATUSES", "ApprovalThreshold", "FxRate",
     "ApiToken", "AuditLog", "Currency", "FeeSchedule", "OperatorSession", "IdempotencyKey", "Transaction", "User", "Wallet", "WalletHistory",
-    "ReconcileRun", "WalletNote",
+    "ReconcileRun", "WalletNote", "Integration", "FxRateHistory", "LedgerSettings",
 ]

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Identity, Index, String, desc, false, func, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .types import BigId, UTCDateTime, utcnow
@@ -52,16 +52,33 @@ class OperatorSession(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class Integration(db.Model):
+    """A partner system that owns API tokens: its tokens count as one person for four eyes."""
+
+    __tablename__ = "integrations"
+
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())
+
+
 class ApiToken(db.Model):
-    """A bearer token for integrations; only the sha256 of the secret is kept."""
+    """A bearer token; only the sha256 of the secret is kept. Its owner, an operator or an
+    integration, is the person four eyes compare (two tokens of one owner are one person)."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("num_nonnulls(owner_user_id, integration_id) = 1", name="one_owner"),)
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[str] = mapped_column(String(50))  # comma-separated: read,write
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    integration_id: Mapped[int | None] = mapped_column(ForeignKey("integrations.id"), index=True)
+    owner_user: Mapped["User | None"] = relationship(foreign_keys=[owner_user_id])
+    integration: Mapped["Integration | None"] = relationship()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

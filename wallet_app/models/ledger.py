@@ -87,6 +87,10 @@ class Transaction(db.Model):
         # The header search: a transaction by the start of its reference (LIKE 'text%').
         Index("ix_transactions_reference", "reference", postgresql_ops={"reference": "text_pattern_ops"},
               postgresql_where=text("reference IS NOT NULL")),
+        # Four eyes: a wallet's movements of the last day that no second person approved.
+        Index("ix_transactions_unapproved_by_wallet", text("(coalesce(source_wallet_id, dest_wallet_id))"),
+              "created_at", postgresql_include=["amount"],
+              postgresql_where=text("approved_by IS NULL AND status IN ('posted', 'pending')")),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
@@ -122,6 +126,11 @@ class Transaction(db.Model):
     dest_amount: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint("dest_amount > 0",
                                                                                name="dest_amount_positive"))
     dest_currency: Mapped[str | None] = mapped_column(ForeignKey("currencies.code"))
+    # The fx_rates version (fx_rate_history.id) an exchange was priced at: reconcile checks it.
+    rate_version: Mapped[int | None] = mapped_column(ForeignKey("fx_rate_history.id"))
+    # A second person approved it: it no longer counts toward its wallet's unapproved day.
+    approved_by: Mapped[str | None] = mapped_column(String(320))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class FeeSchedule(db.Model):
@@ -173,8 +182,8 @@ class WalletHistory(db.Model):
 
 
 class ApprovalThreshold(db.Model):
-    """Above this amount, a movement in this currency by an actor who may not approve waits
-    for a second operator (four eyes)."""
+    """Above this amount (a wallet's unapproved movements of the last day, this one included),
+    a movement in this currency waits for a second person (four eyes), whoever asks."""
 
     __tablename__ = "approval_thresholds"
 
@@ -195,6 +204,44 @@ class FxRate(db.Model):
     rate: Mapped[Decimal] = mapped_column(Numeric(24, 12), CheckConstraint("rate > 0", name="rate_positive"))
     spread_bps: Mapped[int] = mapped_column(CheckConstraint("spread_bps BETWEEN 0 AND 10000", name="spread_range"),
                                             default=0, server_default="0")
+    # How far a caller's expected rate may be from this one (else `rate_mismatch`).
+    tolerance_bps: Mapped[int] = mapped_column(CheckConstraint("tolerance_bps BETWEEN 0 AND 10000",
+                                                               name="tolerance_range"),
+                                               default=0, server_default="0")
+    version: Mapped[int | None] = mapped_column(BigId)  # its fx_rate_history row (set by a trigger)
+    updated_by: Mapped[str | None] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class FxRateHistory(db.Model):
+    """Every rate finance ever set (appended by a trigger on fx_rates): what reconcile checks
+    each exchange's rate against."""
+
+    __tablename__ = "fx_rate_history"
+    __table_args__ = (Index("ix_fx_rate_history_base_quote_id", "base", "quote", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
+    base: Mapped[str] = mapped_column(String(3))
+    quote: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal] = mapped_column(Numeric(24, 12))
+    spread_bps: Mapped[int]
+    tolerance_bps: Mapped[int]
+    set_by: Mapped[str | None] = mapped_column(String(320))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerSettings(db.Model):
+    """The ledger's one row of policy settings (admins): the approval threshold of a currency
+    without its own, and how far reconcile lets the fx desk's position drift."""
+
+    __tablename__ = "ledger_settings"
+
+    id: Mapped[bool] = mapped_column(CheckConstraint("id", name="one_row"), primary_key=True,
+                                     server_default=text("true"))
+    default_approval_threshold: Mapped[Decimal] = mapped_column(
+        Money, CheckConstraint("default_approval_threshold >= 0", name="default_threshold"), server_default="10000")
+    fx_position_tolerance_bps: Mapped[int] = mapped_column(
+        CheckConstraint("fx_position_tolerance_bps BETWEEN 0 AND 10000", name="fx_tolerance"), server_default="500")
     updated_by: Mapped[str | None] = mapped_column(String(320))
     updated_at: Mapped[datetime] = _created_at()
 

@@ -12,18 +12,22 @@ class Actor:
     """The principal behind an operation.
 
     `scope` keys idempotency and is stable (`user:7`, `token:3`, `cli`); `name` is what
-    people read in history and the audit log; `ip` is where the request came from. `token`:
-    the sha256 of the API token behind the request, if any; the engine then moves money only
-    while that token is live.
+    people read in history and the audit log; `ip` is where the request came from. `owner`:
+    the person behind it for four eyes (`user:7`, `integration:2`): a token's owner, so two
+    tokens of one owner are one person; by default the scope itself. `token`: the sha256 of
+    the API token behind the request, if any; the engine then moves money only while that
+    token is live.
     """
 
     scope: str
     name: str
     ip: str | None = None
-    # May post above the approval threshold without a second operator (admins, approvers,
-    # tokens with the `approve` scope; the command line).
-    can_approve: bool = True
+    owner: str | None = None
     token: str | None = None
+
+    @property
+    def person(self) -> str:
+        return self.owner or self.scope
 
 
 def record(session: Session, actor: Actor, action: str, object_type: str | None = None,

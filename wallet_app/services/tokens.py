@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
-from ..models import ApiToken
+from ..models import ApiToken, Integration, User
 from ..models.types import utcnow
 from . import audit, validate
 from .atomic import atomic, execute_one, single_statements
@@ -35,21 +35,48 @@ def parse_scopes(value) -> list[str]:
     return scopes
 
 
-def create_token(name, scopes, *, actor: Actor, created_by_id: int | None = None,
+def create_token(name, scopes, *, actor: Actor, owner=None, created_by_id: int | None = None,
                  session: Session | None = None) -> tuple[dict, str]:
-    """Return (token description, secret). The secret is not stored and cannot be shown again."""
+    """Return (token description, secret). The secret is not stored and cannot be shown again.
+
+    `owner` names who the token acts for: an operator (by email) or an integration (by
+    name); without it, a new integration called `name`. Four eyes compare owners, so a
+    second token of one owner is never a second person."""
     name = validate.text(name, "name", 100, required=True)
     scopes = parse_scopes(scopes)
+    owner = validate.text(owner, "owner", 320)
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name, token_hash=_hash(secret), scopes=",".join(scopes), created_by_id=created_by_id)
 
     def op(s: Session) -> dict:
+        _set_owner(s, token, owner, actor)
         s.add(token)
         s.flush()
-        audit.record(s, actor, "token.create", "api_token", token.id, name=name, scopes=scopes)
+        audit.record(s, actor, "token.create", "api_token", token.id, name=name, scopes=scopes,
+                     owner=token_dict(token)["owner"])
         return token_dict(token)
 
     return atomic(session or db.session, op), secret
+
+
+def _set_owner(s: Session, token: ApiToken, owner: str | None, actor: Actor) -> None:
+    if owner is None:
+        if s.scalar(select(Integration.id).where(Integration.name == token.name)) is not None:
+            raise InvalidInput(f"An integration called {token.name} already exists: name it as the owner to give "
+                               "it another token, or choose another name.", field="owner")
+        integration = Integration(name=token.name, created_by=actor.name)
+        s.add(integration)
+        s.flush()
+        token.integration_id = integration.id
+    elif "@" in owner:
+        user_id = s.scalar(select(User.id).where(User.email == owner.lower()))
+        if user_id is None:
+            raise NotFound(f"No operator has the email {owner}.", field="owner")
+        token.owner_user_id = user_id
+    else:
+        token.integration_id = s.scalar(select(Integration.id).where(Integration.name == owner))
+        if token.integration_id is None:
+            raise NotFound(f"No integration is called {owner}.", field="owner")
 
 
 def revoke_token(token_id, *, actor: Actor, session: Session | None = None) -> dict:
@@ -76,7 +103,8 @@ def list_tokens(session: Session | None = None) -> list[dict]:
 
 # Compiled once to psycopg's placeholders: authenticate runs on every API request
 # (bench/PROFILE.md has what building it per request cost).
-_LOOKUP = str(select(ApiToken.id, ApiToken.name, ApiToken.scopes, ApiToken.last_used_at).where(
+_LOOKUP = str(select(ApiToken.id, ApiToken.name, ApiToken.scopes, ApiToken.last_used_at, ApiToken.owner_user_id,
+                     ApiToken.integration_id).where(
     ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)).compile(dialect=psycopg_dialect()))
 _TOUCH = str(update(ApiToken).where(ApiToken.id == bindparam("id")).values(last_used_at=bindparam("now"))
              .returning(ApiToken.id).compile(dialect=psycopg_dialect()))
@@ -88,6 +116,7 @@ class Principal:
     name: str
     scopes: frozenset[str]
     hash: str  # the sha256 of its secret
+    owner: str  # the person four eyes compare: `user:N` or `integration:N`
 
 
 # The tokens this process authenticated in the last minute: sha256 -> (Principal, expiry).
@@ -133,17 +162,21 @@ def authenticate(secret: str, session: Session | None = None) -> Principal | Non
     if row is None:
         forget(token_hash)
         return None
-    token_id, name, scopes, last_used_at = row
+    token_id, name, scopes, last_used_at, owner_user_id, integration_id = row
     now = utcnow()
     if last_used_at is None or now - last_used_at > LAST_USED_GRANULARITY:
         execute_one(conn, _TOUCH, {"id": token_id, "now": now})
         if solo is None:
             s.commit()
-    principal = Principal(token_id, name, frozenset(scopes.split(",")), token_hash)
+    owner = f"user:{owner_user_id}" if owner_user_id is not None else f"integration:{integration_id}"
+    principal = Principal(token_id, name, frozenset(scopes.split(",")), token_hash, owner)
     _remember(principal)
     return principal
 
 
 def token_dict(t: ApiToken) -> dict:
-    return {"id": t.id, "name": t.name, "scopes": t.scopes.split(","), "created_at": iso(t.created_at),
+    owner = t.owner_user.email if t.owner_user_id is not None else t.integration.name
+    return {"id": t.id, "name": t.name, "scopes": t.scopes.split(","), "owner": owner,
+            "owner_kind": "operator" if t.owner_user_id is not None else "integration",
+            "created_at": iso(t.created_at),
             "last_used_at": iso(t.last_used_at), "revoked_at": iso(t.revoked_at)}

@@ -73,10 +73,13 @@ def _context(tx: dict, step: str, form: ResolveForm, action: str | None) -> dict
 
 
 def _review(transaction_id: int, action: str):
-    """Step one of a capture or an approval: what will happen, before it does."""
+    """Step one of a capture or an approval: what will happen, before it does. The engine
+    checks it in a dry run, so the review refuses what the write would."""
     tx, form = queries.get_transaction(transaction_id), ResolveForm()
     if not form.validate_on_submit():
         return _page(tx, "actions", form, 422, action)
+    form_view(PAGE, errors_in=form, **_context(tx, "actions", form, action))
+    operations.preview_resolution(action, transaction_id, amount=form.amount.data or None, actor=operator_actor())
     return _page(tx, "confirm", form, action=action)
 
 
