@@ -47,7 +47,8 @@ def _post(m: Movement, key: str, fp: str) -> Posted:
                   fee_payer=KINDS[m.kind].fee_payer + 1, reverses=None, refund_fee=None, reason=None,
                   dry_run=False, converts=_array(str(leg.converted).lower() for leg in legs), rate=None,
                   rate_max_age=CONFIG["FX_RATE_MAX_AGE"], pending=False, expires_in=CONFIG["APPROVAL_EXPIRES_IN"],
-                  owner="bench", approvable=KINDS[m.kind].approvable, resolve=None, target=None, reversible=None)
+                  owner="bench", approvable=KINDS[m.kind].approvable, resolve=None, target=None, reversible=None,
+                  issuer=None)
     try:
         conn = _idle.get_nowait()
     except queue.Empty:

@@ -128,8 +128,17 @@ def service(session):
     return ledger_api()
 
 
-# A second person, who approves what the test's setup funds above the threshold.
+# A second person, who approves what the test's setup moves above the threshold.
 CHECKER = Actor(scope="user:checker", name="checker@example.com", ip="127.0.0.1")
+
+
+def approved(result) -> dict:
+    """The transaction of a setup movement, approved by CHECKER if it waits for a second person
+    (four eyes binds every principal, the command line's included)."""
+    tx = result.transaction
+    if tx["status"] == "awaiting_approval":
+        tx = operations.approve(tx["id"], idempotency_key=str(uuid.uuid4()), actor=CHECKER).transaction
+    return tx
 
 
 @pytest.fixture
@@ -140,9 +149,7 @@ def make_wallet(service, actor):
     def make(currency="USD", balance=None, owner_name="Test Owner", **kw):
         wallet = service.create_wallet(owner_name, currency, actor=actor, **kw)
         if balance is not None:
-            funded = service.fund(wallet["id"], balance, idempotency_key=str(uuid.uuid4()), actor=actor)
-            if funded.transaction["status"] == "awaiting_approval":
-                service.approve(funded.transaction["id"], idempotency_key=str(uuid.uuid4()), actor=CHECKER)
+            approved(service.fund(wallet["id"], balance, idempotency_key=str(uuid.uuid4()), actor=actor))
         return service.get_wallet(wallet["id"])
 
     return make

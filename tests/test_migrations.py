@@ -25,27 +25,92 @@ SINGLE_ENTRY = [
 ]
 
 
-def test_a_single_entry_ledger_migrates_to_double_entry_that_reconciles(pg_server):
-    server = pg_server[0]
+def upgraded(server: str, revision: str, statements: list[str], *queries: str):
+    """A new database migrated to `revision`, given `statements`' data, upgraded to the head:
+    each query's rows, and reconcile's report."""
     name = pg.create_database(server)
     try:
         app = make_app(pg.with_database(server, name))
         with app.app_context():
-            upgrade(directory=MIGRATIONS, revision="0003")
-            for statement in SINGLE_ENTRY:
+            upgrade(directory=MIGRATIONS, revision=revision)
+            for statement in statements:
                 db.session.execute(text(statement))
             db.session.commit()
             upgrade(directory=MIGRATIONS)
-            world = dict(db.session.execute(text(
-                "SELECT currency, balance FROM wallets WHERE system_purpose = 'world'")).all())
-            chain = db.session.execute(text(
-                "SELECT h.amount, h.balance_after FROM wallet_history h JOIN wallets w ON w.id = h.wallet_id "
-                "WHERE w.system_purpose = 'world' AND w.currency = 'USD' ORDER BY h.id")).all()
+            rows = [db.session.execute(text(q)).all() for q in queries]
             report = reconcile(db.session)
             db.session.remove()
             db.engine.dispose()
     finally:
         pg.drop_database(server, name)
+    return *rows, report
+
+
+def test_a_single_entry_ledger_migrates_to_double_entry_that_reconciles(pg_server):
+    world, chain, report = upgraded(
+        pg_server[0], "0003", SINGLE_ENTRY, "SELECT currency, balance FROM wallets WHERE system_purpose = 'world'",
+        "SELECT h.amount, h.balance_after FROM wallet_history h JOIN wallets w ON w.id = h.wallet_id "
+        "WHERE w.system_purpose = 'world' AND w.currency = 'USD' ORDER BY h.id")
+    world = dict(world)
     assert world["USD"] == -125 and world["EUR"] == -9.5 and world["JPY"] == 0
     assert [(r.amount, r.balance_after) for r in chain] == [(-100, -100), (-25, -125)]
     assert report.ok, [(c.name, c.mismatches) for c in report.checks if not c.passed]
+
+
+# At 0009: a rate finance set (audited), an exchange at it, one at a rate its caller chose,
+# and a token with an open hold. Balances and legs as 0009's engine wrote them.
+def _exchange(tx: int, amount: str, rate: str, dest_amount: str, at: str = "now()") -> list[str]:
+    return [
+        f"INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id, created_by, rate, "
+        f"dest_amount, dest_currency, created_at) OVERRIDING SYSTEM VALUE VALUES ({tx}, 'exchange', {amount}, 'USD', 1001, 1002, "
+        f"'cli', {rate}, {dest_amount}, 'EUR', {at})",
+        f"INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after) VALUES "
+        f"(1001, {tx}, -{amount}, (SELECT balance FROM wallets WHERE id = 1001) - {amount}), "
+        f"((SELECT id FROM wallets WHERE system_purpose = 'fx' AND currency = 'USD'), {tx}, {amount}, "
+        f" (SELECT balance FROM wallets WHERE system_purpose = 'fx' AND currency = 'USD') + {amount}), "
+        f"((SELECT id FROM wallets WHERE system_purpose = 'fx' AND currency = 'EUR'), {tx}, -{dest_amount}, "
+        f" (SELECT balance FROM wallets WHERE system_purpose = 'fx' AND currency = 'EUR') - {dest_amount}), "
+        f"(1002, {tx}, {dest_amount}, (SELECT balance FROM wallets WHERE id = 1002) + {dest_amount})",
+        f"UPDATE wallets SET balance = balance - {amount} WHERE id = 1001",
+        f"UPDATE wallets SET balance = balance + {dest_amount} WHERE id = 1002",
+        f"UPDATE wallets SET balance = balance + {amount} WHERE system_purpose = 'fx' AND currency = 'USD'",
+        f"UPDATE wallets SET balance = balance - {dest_amount} WHERE system_purpose = 'fx' AND currency = 'EUR'",
+    ]
+
+
+AT_0009 = [
+    "INSERT INTO wallets (id, owner_name, currency, balance) OVERRIDING SYSTEM VALUE VALUES "
+    "(1001, 'Ada', 'USD', 100), (1002, 'Emmy', 'EUR', 0)",
+    "INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id, created_by) "
+    "OVERRIDING SYSTEM VALUE VALUES (1, 'fund', 100, 'USD', NULL, 1001, 'cli')",
+    "INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after) VALUES (1001, 1, 100, 100), "
+    "((SELECT id FROM wallets WHERE system_purpose = 'world' AND currency = 'USD'), 1, -100, -100)",
+    "UPDATE wallets SET balance = -100 WHERE system_purpose = 'world' AND currency = 'USD'",
+    "INSERT INTO fx_rates (base, quote, rate, spread_bps, updated_by, updated_at) "
+    "VALUES ('USD', 'EUR', 0.95, 0, 'fin@example.com', now() - interval '1 minute')",
+    *[f"INSERT INTO audit_log (actor, action, object_type, object_id, details, created_at) VALUES ('fin@example.com', "
+      f"'rate.set', 'rate', 'USD:EUR', '{{\"after\": {{\"base\": \"USD\", \"quote\": \"EUR\", \"rate\": \"{rate}\", "
+      f"\"spread_bps\": 0}}}}', now() - interval '{ago} seconds')" for rate, ago in (("0.9", 120), ("0.95", 60))],
+    *_exchange(2, "10", "0.9", "9", at="now() - interval '90 seconds'"),  # at 0.9, finance's rate then
+    *_exchange(3, "1", "900000", "900000"),
+    "INSERT INTO api_tokens (id, name, token_hash, scopes) OVERRIDING SYSTEM VALUE VALUES (7, 'acme', 'h', 'read,write')",
+    "INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id, created_by, status, "
+    "held_amount, expires_at, maker_scope) OVERRIDING SYSTEM VALUE VALUES (4, 'transfer', 5, 'USD', 1001, 1002, "
+    "'token:acme', 'pending', 5, now() + interval '1 day', 'token:7')",
+    "UPDATE wallets SET held = 5 WHERE id = 1001",
+    "SELECT setval(pg_get_serial_sequence('wallets', 'id'), (SELECT max(id) FROM wallets))",
+    "SELECT setval(pg_get_serial_sequence('transactions', 'id'), 4)",
+]
+
+
+def test_0010_names_each_earlier_exchanges_house_rate_and_each_tokens_owner(pg_server):
+    """Upgraded from 0009: the exchange at finance's rate is matched to it, the one at its
+    caller's rate is listed by reconcile, and the token's open hold belongs to its owner."""
+    makers, owners, report = upgraded(
+        pg_server[0], "0009", AT_0009, "SELECT maker_scope FROM transactions WHERE id = 4",
+        "SELECT 'integration:' || i.id FROM integrations i JOIN api_tokens t ON t.integration_id = i.id WHERE t.id = 7")
+    assert makers == owners and len(makers) == 1
+    failed = {c.name: c.mismatches for c in report.checks if not c.passed}
+    assert list(failed) == ["fx_positions"]
+    assert any(m.startswith("transaction 3 (exchange): rate 900000 is not a rate the house set") for m in failed["fx_positions"])
+    assert not any(m.startswith("transaction 2 ") for m in failed["fx_positions"])

@@ -139,3 +139,21 @@ def test_a_capture_review_refuses_what_its_write_would(client, login_as, make_wa
     other = client.post(f"/transactions/{hold['id']}/capture/confirm", data=data | {"amount": "10.00"})
     assert other.status_code == 422 and "who made this hold, can capture or void it" in other.get_data(as_text=True)
     assert service.get_transaction(hold["id"])["status"] == "pending"
+
+
+def test_an_approval_review_shows_the_rate_it_will_post_at(client, login_as, make_wallet, service, actor):
+    usd, eur = make_wallet(balance="100.00"), make_wallet("EUR")
+    rates.set_rate("USD", "EUR", "0.92", actor=ADMIN)
+    rates.set_threshold("USD", "15.00", actor=ADMIN)
+    waiting = service.transfer(usd["id"], eur["id"], "20.00", idempotency_key="w", actor=actor).transaction
+    assert (waiting["status"], waiting["dest_amount"]) == ("awaiting_approval", "18.40")
+    rates.set_rate("USD", "EUR", "0.50", actor=ADMIN)
+    login_as("approver")
+    page = client.get(f"/transactions/{waiting['id']}").get_data(as_text=True)
+    review = client.post(f"/transactions/{waiting['id']}/approve/confirm",
+                         data=form_data(page, f"/transactions/{waiting['id']}/approve/confirm"))
+    body = review.get_data(as_text=True)
+    assert review.status_code == 200 and "10.00 EUR at today's rate of 0.5" in body and "18.40 at 0.92" in body
+    done = client.post(f"/transactions/{waiting['id']}/approve",
+                       data=form_data(body, f"/transactions/{waiting['id']}/approve"))
+    assert done.status_code == 303 and service.get_wallet(eur["id"])["balance"] == "10.00"

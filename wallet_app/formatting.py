@@ -57,9 +57,27 @@ def actor_label(created_by: str | None) -> str:
     return "command line" if created_by == "cli" else created_by
 
 
+RESOLUTIONS = {"approve": "Approved", "reject": "Rejected", "capture": "Captured", "void": "Voided",
+               "expire": "Expired"}
+
+
+def action_label(action: str) -> str:
+    """An audit action in words: "transaction.approve" -> "Approved", "transfer.awaiting_approval"
+    -> "Transfer awaiting approval"; others with their dots and underscores as spaces (so a
+    narrow screen can wrap them)."""
+    from .ledger.catalogue import label
+    subject, _, verb = (action or "").partition(".")
+    if subject == "transaction" and verb in RESOLUTIONS:
+        return RESOLUTIONS[verb]
+    if not verb:
+        return label(subject)
+    return f"{label(subject)} {verb.replace('_', ' ')}".replace(".", " ")
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(money)
     app.add_template_filter(when)
     app.add_template_filter(day)
     app.add_template_filter(plural)
     app.add_template_filter(actor_label)
+    app.add_template_filter(action_label)

@@ -119,6 +119,7 @@ def test_a_reversal_above_the_threshold_waits_too(client, make_token, api, funde
     assert money(api, a) == "20.00"  # nothing came back from world yet
     approved = checker.post(f"/transactions/{back.json['id']}/approve", key=k())
     assert approved.status_code == 200 and approved.json["status"] == "posted"
+    assert approved.json["approved_by"].startswith("token:") and approved.json["approved_at"]
     assert money(api, a) == "100.00"
     assert api.get(f"/transactions/{out['id']}").json["reversed_amount"] == "80.00"
     assert failed_checks(session) == {}
@@ -323,3 +324,92 @@ def test_reconcile_names_an_exchange_at_an_off_table_rate(api, fx, session):
     assert list(failed) == ["fx_positions"]
     assert any(f"transaction {done['id']} (exchange)" in m and "the house's was 150" in m for m in failed["fx_positions"])
     assert any(m.startswith("USD->JPY") and str(done["id"]) in m for m in failed["fx_positions"])
+
+
+def test_the_operator_who_issued_a_token_never_decides_what_it_made(client, make_operator, funded, api):
+    """An admin who created an integration's token has seen its secret: what the token makes
+    is not theirs to approve, and what they make is not the token's."""
+    from wallet_app.errors import MakerCannotApprove
+    from wallet_app.ledger import operations
+    from wallet_app.services.tokens import create_token
+    a, b = funded
+    admin = make_operator("admin")
+    as_admin = Actor(f"user:{admin.id}", admin.email)
+    _, secret = create_token(f"x-{uuid.uuid4().hex[:6]}", "read,write,approve", actor=as_admin,
+                             created_by_id=admin.id)
+    rates.set_threshold("USD", "50.00", actor=ADMIN)
+    made = Api(client, secret).post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "60.00"},
+                                    key=k()).json
+    with pytest.raises(MakerCannotApprove):
+        operations.approve(made["id"], idempotency_key=k(), actor=as_admin)
+    theirs = operations.fund(b, "60.00", idempotency_key=k(), actor=as_admin).transaction
+    assert theirs["status"] == "awaiting_approval"
+    refused = Api(client, secret).post(f"/transactions/{theirs['id']}/approve", key=k())
+    assert (refused.status_code, refused.json["code"]) == (403, "maker_cannot_approve")
+
+
+def test_an_open_hold_counts_however_old_and_a_capture_counts_when_it_moves(api, funded, session):
+    a, b = funded
+    rates.set_threshold("USD", "50.00", actor=ADMIN)
+    old = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "45.00", "pending": True,
+                                  "expires_in": 30 * 86400}, key=k()).json
+    # A day and more passes (the hold and what four eyes counted of it, moved back 25 hours).
+    session.execute(text("UPDATE transactions SET created_at = created_at - interval '25 hours' WHERE id = :id"),
+                    {"id": old["id"]})
+    session.execute(text("UPDATE wallet_flows SET hour = hour - interval '25 hours' WHERE wallet_id = :w"), {"w": a})
+    second = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "45.00", "pending": True},
+                      key=k())
+    assert second.status_code == 202  # the old hold may still be captured: it still counts
+    assert api.post(f"/transfers/{old['id']}/capture", key=k()).json["status"] == "posted"
+    # Captured now, it counts now: another 10.00 today (55.00 in all) waits too.
+    third = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "10.00"}, key=k())
+    assert third.status_code == 202
+
+
+def test_converted_amounts_add_up_in_the_destination_currency(api, fx):
+    a, _, jpy = fx
+    rates.set_threshold("JPY", "5000", actor=ADMIN)
+    answers = [api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": jpy, "amount": "10.00"}, key=k())
+               for _ in range(5)]
+    assert [r.status_code for r in answers] == [201, 201, 201, 202, 202]  # 4,500 JPY, then 6,000 > 5,000
+
+
+def test_without_its_settings_row_four_eyes_fail_closed(api, funded, session):
+    a, _ = funded
+    session.execute(text("DELETE FROM ledger_settings"))
+    assert api.post(f"/wallets/{a}/fund", {"amount": "0.01"}, key=k()).status_code == 202
+
+
+def test_a_rate_that_pays_a_round_trip_is_refused(session):
+    from wallet_app.errors import InvalidInput
+    rates.set_rate("USD", "EUR", "0.9", spread_bps=30, actor=ADMIN)
+    with pytest.raises(InvalidInput) as refused:
+        rates.set_rate("EUR", "USD", "1.2", spread_bps=30, actor=ADMIN)  # 0.9 x 1.2 = 1.08
+    assert refused.value.field == "rate" and "there and back" in refused.value.message
+    assert rates.set_rate("EUR", "USD", "1.11", spread_bps=30, actor=ADMIN)["rate"] == "1.11"  # 0.999
+    with pytest.raises(InvalidInput):
+        rates.set_policy(fx_position_tolerance_bps="10000", actor=ADMIN)  # reconcile's check never off
+
+
+def test_two_tokens_racing_for_one_new_integration_name_get_a_refusal_not_a_500(committing_app):
+    import threading
+
+    from wallet_app.errors import InvalidInput
+    from wallet_app.services.tokens import create_token
+    outcomes, start = [], threading.Barrier(6)
+
+    def make():
+        with committing_app.app_context():
+            start.wait()
+            try:
+                create_token("racer", "read", actor=Actor("cli", "cli"))
+                outcomes.append("made")
+            except InvalidInput as exc:
+                outcomes.append(exc.field)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=make) for _ in range(6)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(outcomes) == ["made"] + ["owner"] * 5

@@ -58,9 +58,16 @@ def test_a_hold_is_placed_captured_in_part_and_another_voided(live_app, browser_
     expect(page.locator("#holds")).to_contain_text("25.00 captured")
     shot("captured", both=True)
 
-    # Another hold, voided from the list: nothing moves, its reservation goes.
+    # Another hold of Sam's (a hold is its maker's to void), voided from the list: nothing
+    # moves, its reservation goes.
     with app.app_context():
-        held = ledger_api().transfer(alice, bob, "30.00", idempotency_key=k(), actor=CLI, pending=True).transaction
+        from sqlalchemy import select
+
+        from wallet_app.extensions import db
+        from wallet_app.models import User
+        sam = db.session.scalar(select(User).where(User.email == "sam@example.com"))
+        held = ledger_api().transfer(alice, bob, "30.00", idempotency_key=k(), actor=Actor(f"user:{sam.id}", sam.email),
+                                     pending=True).transaction
     page.reload()
     expect(page.locator("#balance")).to_contain_text("available 45.00")
     page.locator(f"#hold-{held['id']}").get_by_role("button", name="Void").click()
@@ -171,7 +178,7 @@ def test_finance_sets_a_rate_and_a_usd_to_eur_transfer_shows_rate_amounts_and_fe
     page.get_by_label("Rate (units of the quote per 1 base)").fill("0.9")
     page.get_by_label("Spread (basis points, charged in the base currency)").fill("50")
     page.get_by_role("button", name="Save rate").click()
-    expect(page.locator("#messages")).to_contain_text("Rate USD → EUR saved: 0.9, spread 50 bps.")
+    expect(page.locator("#messages")).to_contain_text("Rate USD → EUR saved: 0.9, spread 50 bps, tolerance 0 bps.")
     expect(page.locator("table.rates")).to_contain_text("fin@example.com")
     shot("rates", both=True)
 

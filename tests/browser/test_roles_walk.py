@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import PASSWORD, sign_in
 from tests.browser.look import look
-from tests.conftest import ledger_api
+from tests.conftest import approved, ledger_api
 from wallet_app.services import notes
 from wallet_app.services.audit import Actor
 from wallet_app.services.operators import create_operator
@@ -26,10 +26,11 @@ def world(live_app):
                                 external_ref="CUST-1001")
         grace = svc.create_wallet("Grace Hopper", "USD", actor=cli, owner_email="grace@example.com")
         euro = svc.create_wallet("Émilie du Châtelet, Marquise du Châtelet-Lomont", "EUR", actor=cli)
-        svc.fund(ada["id"], "1250000.00", idempotency_key=str(uuid.uuid4()), actor=cli, reference="Opening")
+        approved(svc.fund(ada["id"], "1250000.00", idempotency_key=str(uuid.uuid4()), actor=cli,
+                          reference="Opening"))
         svc.fund(euro["id"], "99.99", idempotency_key=str(uuid.uuid4()), actor=cli)
-        tx = svc.transfer(ada["id"], grace["id"], "12345.67", idempotency_key=str(uuid.uuid4()), actor=cli,
-                          reference="INV-2026-0042").transaction
+        tx = approved(svc.transfer(ada["id"], grace["id"], "12345.67", idempotency_key=str(uuid.uuid4()), actor=cli,
+                                   reference="INV-2026-0042"))
         svc.reverse(tx["id"], amount="45.67", reason="overcharged", idempotency_key=str(uuid.uuid4()), actor=cli)
         notes.add_note(ada["id"], "KYC documents checked by phone.", actor=cli)
     return base, ada, grace, euro, tx

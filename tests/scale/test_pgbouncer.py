@@ -8,6 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from tests import pg
 from tests.conftest import make_app, migrate
 from tests.scale.servers import PgBouncer
+from tests.test_bank import set_policy
 from tests.test_bank import test_bank_workload_survives_worker_kills_and_database_restarts as bank_test
 from wallet_app.extensions import db
 
@@ -21,6 +22,7 @@ def bounced_cluster():
     try:
         name = pg.create_database(cluster.url)
         migrate(pg.with_database(cluster.url, name))
+        set_policy(pg.with_database(cluster.url, name))  # the bank test's thresholds, fees and rates
         bouncer = PgBouncer(cluster.port)
         yield cluster, bouncer
     finally:

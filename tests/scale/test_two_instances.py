@@ -38,7 +38,7 @@ def deployment(replicated, database):
     email = f"sam-{prefix}@example.com"
     app = make_app(database.url)
     with app.app_context():
-        _, secret = create_token("two-instances", "read,write", actor=Actor("cli", "cli"))
+        _, secret = create_token(f"two-instances-{uuid.uuid4().hex[:6]}", "read,write", actor=Actor("cli", "cli"))
         create_operator(email, PASSWORD, "support", actor=Actor("cli", "cli"))
         db.engine.dispose()
     bouncer = PgBouncer(replicated.primary.port)

@@ -99,7 +99,7 @@ def _throttle(limit: str, scope: str, key: str, message: str) -> None:
 def _actor() -> Actor:
     token = g.token
     return Actor(scope=f"token:{token.id}", name=f"token:{token.name}", ip=request.remote_addr,
-                 owner=token.owner, token=token.hash)
+                 owner=token.owner, token=token.hash, issuer=token.issuer)
 
 
 def _body(schema: dict) -> dict:

@@ -37,8 +37,9 @@ _CALL = """ledger_post({scope}, :key, :fp, :kind, :amount, :source, :dest, :refe
                      CAST(:fee_payer AS int), CAST(:reverses AS bigint), CAST(:refund_fee AS numeric), :reason,
                      :dry_run, CAST(:converts AS boolean[]), CAST(:rate AS numeric), CAST(:rate_max_age AS int),
                      :pending, CAST(:expires_in AS int), {owner}, :approvable, CAST(:resolve AS text),
-                     CAST(:target AS bigint), CAST(:reversible AS boolean))"""
-_POST = text(f"SELECT {_COLUMNS} FROM " + _CALL.format(scope=":scope", actor=":actor", owner=":owner"))
+                     CAST(:target AS bigint), CAST(:reversible AS boolean), {issuer})"""
+_POST = text(f"SELECT {_COLUMNS} FROM " + _CALL.format(scope=":scope", actor=":actor", owner=":owner",
+                                                       issuer="CAST(:issuer AS text)"))
 # An API token's movement: the same call, made only while the token is live, in the same
 # statement (so a revocation holds from the next request on, with no round trip of its own).
 # The call takes its scope, actor name and owner from the token's row: that reference makes it a
@@ -46,7 +47,8 @@ _POST = text(f"SELECT {_COLUMNS} FROM " + _CALL.format(scope=":scope", actor=":a
 _POST_AS_TOKEN = text(
     f"SELECT {', '.join('p.' + c for c in _COLUMNS.split(', '))} FROM api_tokens t CROSS JOIN LATERAL "
     + _CALL.format(scope="'token:' || t.id", actor="'token:' || t.name",
-                   owner="coalesce('user:' || t.owner_user_id, 'integration:' || t.integration_id)")
+                   owner="coalesce('user:' || t.owner_user_id, 'integration:' || t.integration_id)",
+                   issuer="'user:' || t.created_by_id")
     + " p WHERE t.token_hash = :token AND t.revoked_at IS NULL")
 # Pre-compiled once to psycopg's placeholders: execute_one skips SQLAlchemy's per-call
 # compile on the hottest path (bench/PROFILE.md).
@@ -100,7 +102,7 @@ def post(session: Session, movement: Movement, *, actor: Actor, key: str | None 
                   rate_max_age=config["FX_RATE_MAX_AGE"], pending=pending,
                   expires_in=expires_in or config["APPROVAL_EXPIRES_IN"], owner=actor.person,
                   approvable=kind.approvable, resolve=resolve, target=target,
-                  reversible=KINDS[original["kind"]].reversible if original else None)
+                  reversible=KINDS[original["kind"]].reversible if original else None, issuer=actor.issuer)
     sql = POST_SQL
     if actor.token is not None:
         sql, params["token"] = POST_AS_TOKEN_SQL, actor.token

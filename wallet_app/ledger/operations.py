@@ -329,11 +329,16 @@ def _post(movement: Movement, key, actor: Actor, hold: int | None = None) -> Ope
                  posted.leg_currencies))))
 
 
-def preview_resolution(action: str, transaction_id, *, actor: Actor, amount=None) -> None:
+def preview_resolution(action: str, transaction_id, *, actor: Actor, amount=None) -> dict:
     """The review step of a capture or an approval: the engine's own checks in a dry run
-    (the hold's state, its maker, the amount, the funds), nothing written; a refusal raises."""
+    (the hold's state, its maker, the amount, the funds), nothing written; a refusal raises.
+    An exchange's rate and converted amount as the write would take them now."""
     hold, movement, _ = _hold_movement(action, transaction_id, amount, None)
-    engine.post(db.session, movement, actor=actor, dry_run=True, resolve=action, target=hold["id"])
+    posted = engine.post(db.session, movement, actor=actor, dry_run=True, resolve=action, target=hold["id"])
+    if posted.tx_rate is None:
+        return {}
+    currency = hold["dest_currency"]
+    return {"rate": f"{posted.tx_rate.normalize():f}", "dest_amount": format_amount(posted.tx_dest_amount, currency)}
 
 
 def _hold_movement(action: str, transaction_id, amount, reason) -> tuple[dict, Movement, Decimal | None]:

@@ -232,7 +232,8 @@ def get_transaction(transaction_id) -> dict:
                              dest_amount=tx.dest_amount, dest_currency=tx.dest_currency)
     if tx.held_amount is not None:
         found.update(held_amount=format_amount(tx.held_amount, tx.currency), expires_at=iso(tx.expires_at),
-                     resolved_at=iso(tx.resolved_at), resolved_by=tx.resolved_by, resolve_reason=tx.resolve_reason)
+                     resolved_at=iso(tx.resolved_at), resolved_by=tx.resolved_by, resolve_reason=tx.resolve_reason,
+                     approved_by=tx.approved_by, approved_at=iso(tx.approved_at))
     return found
 
 

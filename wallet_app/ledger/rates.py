@@ -34,6 +34,7 @@ def set_rate(base, quote, rate, *, spread_bps=0, tolerance_bps=0, actor: Actor) 
     rate = parse_rate(rate)
     spread_bps = basis_points(spread_bps, "spread_bps", "The spread")
     tolerance_bps = basis_points(tolerance_bps, "tolerance_bps", "The tolerance")
+    _no_round_trip_profit(base, quote, rate, spread_bps)
     row = _upsert(FxRate, (base, quote), dict(base=base, quote=quote, rate=rate, spread_bps=spread_bps,
                                               tolerance_bps=tolerance_bps),
                   actor, "rate.set", f"{base}:{quote}", rate_dict)
@@ -41,14 +42,28 @@ def set_rate(base, quote, rate, *, spread_bps=0, tolerance_bps=0, actor: Actor) 
     return row
 
 
-def basis_points(value, field: str, what: str) -> int:
+def _no_round_trip_profit(base: str, quote: str, rate: Decimal, spread_bps: int) -> None:
+    """An exchange there and back must never pay: with the reverse pair's rate r' and both
+    spreads, rate x r' may pass 1 by no more than the spreads take (else anyone could mint by
+    exchanging in a loop)."""
+    reverse = db.session.get(FxRate, (quote, base))
+    if reverse is None:
+        return
+    if rate * reverse.rate > 1 + Decimal(spread_bps + reverse.spread_bps) / 10000:
+        limit = (1 + Decimal(spread_bps + reverse.spread_bps) / 10000) / reverse.rate
+        raise InvalidInput(f"With {quote}->{base} at {Decimal(reverse.rate).normalize():f}, an exchange there and back "
+                           f"would make money: {base}->{quote} may be at most {limit:.6f} (or change the other "
+                           "rate first).", field="rate")
+
+
+def basis_points(value, field: str, what: str, *, most: int = 10000) -> int:
     """A whole number of basis points, 0 to 10000 (a form's text or a JSON integer)."""
     if value in (None, ""):
         return 0
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 5:
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10000:
-        raise InvalidInput(f"{what} is a whole number of basis points from 0 to 10000.", field=field)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        raise InvalidInput(f"{what} is a whole number of basis points from 0 to {most}.", field=field)
     return value
 
 
@@ -84,6 +99,10 @@ def threshold_dict(t: ApprovalThreshold) -> dict:
             "updated_at": iso(t.updated_at)}
 
 
+# Reconcile's allowance for the fx desk's drift stays well short of "anything goes".
+FX_TOLERANCE_MAX = 2000
+
+
 def policy() -> dict:
     """The ledger's policy settings: the default approval threshold (a currency without its
     own) and the fx position tolerance of reconcile."""
@@ -99,7 +118,7 @@ def set_policy(*, actor: Actor, default_approval_threshold=None, fx_position_tol
                                                             field="default_approval_threshold", allow_zero=True)
     if fx_position_tolerance_bps is not None:
         values["fx_position_tolerance_bps"] = basis_points(fx_position_tolerance_bps, "fx_position_tolerance_bps",
-                                                           "The tolerance")
+                                                           "The tolerance", most=FX_TOLERANCE_MAX)
     return _upsert(LedgerSettings, True, values, actor, "policy.set", "ledger", policy_dict)
 
 

@@ -2,11 +2,11 @@
 from .accounts import ROLES, ApiToken, AuditLog, Integration, OperatorSession, User
 from .console import ReconcileRun, WalletNote
 from .ledger import (TRANSACTION_STATUSES, WALLET_STATUSES, ApprovalThreshold, Currency, FeeSchedule, FxRate,
-                     FxRateHistory, LedgerSettings,
+                     FxRateHistory, LedgerSettings, WalletFlow,
                      IdempotencyKey, Transaction, Wallet, WalletHistory)
 
 __all__ = [
     "ROLES", "WALLET_STATUSES", "TRANSACTION_STATUSES", "ApprovalThreshold", "FxRate",
     "ApiToken", "AuditLog", "Currency", "FeeSchedule", "OperatorSession", "IdempotencyKey", "Transaction", "User", "Wallet", "WalletHistory",
-    "ReconcileRun", "WalletNote", "Integration", "FxRateHistory", "LedgerSettings",
+    "ReconcileRun", "WalletNote", "Integration", "FxRateHistory", "LedgerSettings", "WalletFlow",
 ]

@@ -87,10 +87,6 @@ class Transaction(db.Model):
         # The header search: a transaction by the start of its reference (LIKE 'text%').
         Index("ix_transactions_reference", "reference", postgresql_ops={"reference": "text_pattern_ops"},
               postgresql_where=text("reference IS NOT NULL")),
-        # Four eyes: a wallet's movements of the last day that no second person approved.
-        Index("ix_transactions_unapproved_by_wallet", text("(coalesce(source_wallet_id, dest_wallet_id))"),
-              "created_at", postgresql_include=["amount"],
-              postgresql_where=text("approved_by IS NULL AND status IN ('posted', 'pending')")),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
@@ -115,7 +111,8 @@ class Transaction(db.Model):
     held_amount: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint(
         "held_amount >= 0", name="held_amount_non_negative"))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    maker_scope: Mapped[str | None] = mapped_column(String(100))
+    maker_scope: Mapped[str | None] = mapped_column(String(100))  # the maker's owner: user:N, integration:N
+    maker_issuer: Mapped[str | None] = mapped_column(String(100))  # who issued the maker's token: user:N
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_by: Mapped[str | None] = mapped_column(String(320))
     resolve_reason: Mapped[str | None] = mapped_column(String(500))
@@ -213,6 +210,18 @@ class FxRate(db.Model):
     updated_at: Mapped[datetime] = _created_at()
 
 
+class WalletFlow(db.Model):
+    """Four eyes' count: a wallet's movements that no second person approved, per hour, out
+    (what it pays) or in (money from outside). Written by ledger_post() alone."""
+
+    __tablename__ = "wallet_flows"
+
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"), primary_key=True)
+    inflow: Mapped[bool] = mapped_column(primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
 class FxRateHistory(db.Model):
     """Every rate finance ever set (appended by a trigger on fx_rates): what reconcile checks
     each exchange's rate against."""
@@ -241,7 +250,7 @@ class LedgerSettings(db.Model):
     default_approval_threshold: Mapped[Decimal] = mapped_column(
         Money, CheckConstraint("default_approval_threshold >= 0", name="default_threshold"), server_default="10000")
     fx_position_tolerance_bps: Mapped[int] = mapped_column(
-        CheckConstraint("fx_position_tolerance_bps BETWEEN 0 AND 10000", name="fx_tolerance"), server_default="500")
+        CheckConstraint("fx_position_tolerance_bps BETWEEN 0 AND 2000", name="fx_tolerance"), server_default="500")
     updated_by: Mapped[str | None] = mapped_column(String(320))
     updated_at: Mapped[datetime] = _created_at()
 

@@ -16,7 +16,8 @@ class Actor:
     the person behind it for four eyes (`user:7`, `integration:2`): a token's owner, so two
     tokens of one owner are one person; by default the scope itself. `token`: the sha256 of
     the API token behind the request, if any; the engine then moves money only while that
-    token is live.
+    token is live; `issuer`: the operator who issued that token (`user:7`), who has seen its
+    secret, so four eyes never let them decide what it made, nor it what they made.
     """
 
     scope: str
@@ -24,6 +25,7 @@ class Actor:
     ip: str | None = None
     owner: str | None = None
     token: str | None = None
+    issuer: str | None = None
 
     @property
     def person(self) -> str:

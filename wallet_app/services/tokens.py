@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.orm import Session
 
@@ -65,8 +66,13 @@ def _set_owner(s: Session, token: ApiToken, owner: str | None, actor: Actor) -> 
             raise InvalidInput(f"An integration called {token.name} already exists: name it as the owner to give "
                                "it another token, or choose another name.", field="owner")
         integration = Integration(name=token.name, created_by=actor.name)
-        s.add(integration)
-        s.flush()
+        try:
+            with s.begin_nested():  # a twin creating the same name at once: refused, not a 500
+                s.add(integration)
+                s.flush()
+        except IntegrityError:
+            raise InvalidInput(f"An integration called {token.name} already exists: name it as the owner to give "
+                               "it another token, or choose another name.", field="owner") from None
         token.integration_id = integration.id
     elif "@" in owner:
         user_id = s.scalar(select(User.id).where(User.email == owner.lower()))
@@ -104,7 +110,7 @@ def list_tokens(session: Session | None = None) -> list[dict]:
 # Compiled once to psycopg's placeholders: authenticate runs on every API request
 # (bench/PROFILE.md has what building it per request cost).
 _LOOKUP = str(select(ApiToken.id, ApiToken.name, ApiToken.scopes, ApiToken.last_used_at, ApiToken.owner_user_id,
-                     ApiToken.integration_id).where(
+                     ApiToken.integration_id, ApiToken.created_by_id).where(
     ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)).compile(dialect=psycopg_dialect()))
 _TOUCH = str(update(ApiToken).where(ApiToken.id == bindparam("id")).values(last_used_at=bindparam("now"))
              .returning(ApiToken.id).compile(dialect=psycopg_dialect()))
@@ -117,6 +123,7 @@ class Principal:
     scopes: frozenset[str]
     hash: str  # the sha256 of its secret
     owner: str  # the person four eyes compare: `user:N` or `integration:N`
+    issuer: str | None = None  # the operator who issued it (`user:N`), None from the command line
 
 
 # The tokens this process authenticated in the last minute: sha256 -> (Principal, expiry).
@@ -162,14 +169,15 @@ def authenticate(secret: str, session: Session | None = None) -> Principal | Non
     if row is None:
         forget(token_hash)
         return None
-    token_id, name, scopes, last_used_at, owner_user_id, integration_id = row
+    token_id, name, scopes, last_used_at, owner_user_id, integration_id, created_by_id = row
     now = utcnow()
     if last_used_at is None or now - last_used_at > LAST_USED_GRANULARITY:
         execute_one(conn, _TOUCH, {"id": token_id, "now": now})
         if solo is None:
             s.commit()
     owner = f"user:{owner_user_id}" if owner_user_id is not None else f"integration:{integration_id}"
-    principal = Principal(token_id, name, frozenset(scopes.split(",")), token_hash, owner)
+    issuer = None if created_by_id is None else f"user:{created_by_id}"
+    principal = Principal(token_id, name, frozenset(scopes.split(",")), token_hash, owner, issuer)
     _remember(principal)
     return principal
 

@@ -79,8 +79,9 @@ def _review(transaction_id: int, action: str):
     if not form.validate_on_submit():
         return _page(tx, "actions", form, 422, action)
     form_view(PAGE, errors_in=form, **_context(tx, "actions", form, action))
-    operations.preview_resolution(action, transaction_id, amount=form.amount.data or None, actor=operator_actor())
-    return _page(tx, "confirm", form, action=action)
+    quote = operations.preview_resolution(action, transaction_id, amount=form.amount.data or None,
+                                          actor=operator_actor())
+    return render(PAGE, PAGE, 200, **_context(tx, "confirm", form, action), quote=quote)
 
 
 def _resolve(transaction_id: int, action: str):

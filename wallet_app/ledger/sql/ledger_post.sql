@@ -6,6 +6,39 @@
 CREATE FUNCTION ledger_round_up(x numeric, places int) RETURNS numeric
 LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT round(ceil(x * 10::numeric ^ places) / 10::numeric ^ places, places) $$;
 
+-- Four eyes count a wallet's movements that no second person approved, per hour: its
+-- outflows (what it pays) and its inflows (money from outside: funds, an exchange's converted
+-- amount). Written under the wallet's row lock by the movement itself, so the hourly row adds
+-- no contention of its own, and a busy wallet's day is at most 25 rows to sum.
+CREATE FUNCTION ledger_count(p_wallet bigint, p_inflow boolean, p_at timestamptz, p_amount numeric) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO wallet_flows AS f (wallet_id, inflow, hour, amount)
+    VALUES (p_wallet, p_inflow, date_trunc('hour', p_at), p_amount)
+    ON CONFLICT (wallet_id, inflow, hour) DO UPDATE SET amount = f.amount + EXCLUDED.amount
+$$;
+
+-- What counts toward a wallet's threshold now: its unapproved flows of the last 24 hours (in
+-- whole hours: up to 25), and for outflows its open unapproved holds made before that (a hold
+-- counts as long as it may still be captured).
+CREATE FUNCTION ledger_counted(p_wallet bigint, p_inflow boolean) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT sum(f.amount) FROM wallet_flows f
+                     WHERE f.wallet_id = p_wallet AND f.inflow = p_inflow
+                       AND f.hour >= date_trunc('hour', now() - interval '1 day')), 0)
+         + CASE WHEN p_inflow THEN 0 ELSE coalesce((
+               SELECT sum(t.amount) FROM transactions t
+               WHERE t.source_wallet_id = p_wallet AND t.status = 'pending' AND t.approved_by IS NULL
+                 AND t.created_at < date_trunc('hour', now() - interval '1 day')), 0) END
+$$;
+
+-- A currency's approval threshold: its own, else the default; with neither (the settings row
+-- gone), zero: every movement waits. Four eyes fail closed.
+CREATE FUNCTION ledger_threshold(p_currency text) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT a.amount FROM approval_thresholds a WHERE a.currency = p_currency),
+                    (SELECT s.default_approval_threshold FROM ledger_settings s), 0)
+$$;
+
 CREATE FUNCTION ledger_post(
     p_scope text, p_key text, p_fp text, p_kind text, p_amount numeric,
     p_source bigint, p_dest bigint, p_reference text, p_actor text, p_ip text,
@@ -21,6 +54,7 @@ CREATE FUNCTION ledger_post(
     p_resolve text,         -- capture | approve | void | reject | expire: p_target, a hold
     p_target bigint,
     p_reversible boolean,   -- a reversal: whether the catalogue lets its original's kind be reversed
+    p_issuer text,          -- a token's: the operator who issued it (has seen its secret), else NULL
     OUT verdict text, OUT tx_id bigint, OUT posted_at timestamptz, OUT tx_currency text,
     OUT leg_wallets bigint[], OUT leg_amounts numeric[], OUT leg_balances numeric[], OUT tx_fee numeric,
     OUT leg_currencies text[], OUT tx_status text, OUT tx_rate numeric, OUT tx_dest_amount numeric,
@@ -56,8 +90,7 @@ DECLARE
     live numeric;
     release numeric := 0;
     hold_total numeric := 0;
-    threshold numeric;
-    recent numeric;
+    counts boolean;
     quote_version bigint;  -- the fx_rates version an exchange was priced at
     i int;
     j int;
@@ -89,7 +122,8 @@ BEGIN
     --    do), so a capture and a void racing see each other: exactly one finds it open.
     IF p_target IS NOT NULL THEN
         SELECT t.status, t.kind, t.amount, t.source_wallet_id, t.dest_wallet_id, t.held_amount, t.expires_at,
-               t.maker_scope, t.rate, t.currency, t.hold_requested
+               t.maker_scope, t.rate, t.currency, t.hold_requested, t.maker_issuer, t.approved_by, t.created_at,
+               t.dest_amount
         INTO hold FROM transactions t WHERE t.id = p_target FOR UPDATE;
         IF NOT FOUND THEN
             PERFORM ledger_refuse('not_found', 'transaction_id', jsonb_build_object('transaction_id', p_target));
@@ -100,7 +134,10 @@ BEGIN
                     'transaction_id', p_target,
                     'status', CASE WHEN hold.status = 'awaiting_approval' THEN 'expired' ELSE hold.status END));
             END IF;
-            IF hold.maker_scope = p_owner THEN
+            -- One person never decides their own: not the maker's owner, nor the operator who
+            -- issued the maker's token, on either side (an admin who issued an integration's
+            -- token knows its secret).
+            IF hold.maker_scope IN (p_owner, p_issuer) OR hold.maker_issuer IN (p_owner, p_issuer) THEN
                 PERFORM ledger_refuse('maker_cannot_approve', 'transaction_id',
                                       jsonb_build_object('transaction_id', p_target));
             END IF;
@@ -132,6 +169,13 @@ BEGIN
             WHERE id = p_target;
             UPDATE wallets SET held = held - release, updated_at = posted_at
             WHERE id = hold.source_wallet_id AND release > 0;
+            -- An unapproved hold counted when it was made; ended, it no longer counts.
+            IF hold.status = 'pending' AND hold.approved_by IS NULL THEN
+                PERFORM ledger_count(hold.source_wallet_id, false, hold.created_at, -hold.amount);
+                IF hold.dest_amount IS NOT NULL THEN
+                    PERFORM ledger_count(hold.dest_wallet_id, true, hold.created_at, -hold.dest_amount);
+                END IF;
+            END IF;
             INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
             VALUES (p_actor, 'transaction.' || p_resolve, 'transaction', p_target::text, p_ip,
                     json_build_object('kind', hold.kind, 'amount', hold.amount::text, 'currency', hold.currency,
@@ -189,7 +233,8 @@ BEGIN
         IF NOT FOUND THEN
             PERFORM ledger_refuse('not_found', 'transaction_id', jsonb_build_object('transaction_id', p_reverses));
         END IF;
-        IF original.reverses_transaction_id IS NOT NULL OR original.status <> 'posted' OR NOT p_reversible THEN
+        IF original.reverses_transaction_id IS NOT NULL OR original.status <> 'posted'
+           OR NOT coalesce(p_reversible, false) THEN
             PERFORM ledger_refuse('not_reversible', 'transaction_id', jsonb_build_object(
                 'transaction_id', p_reverses, 'status', original.status, 'kind', original.kind));
         END IF;
@@ -415,22 +460,12 @@ BEGIN
     --     the source), or for money from outside (no customer source) those it receives.
     --     Read under the wallet's lock: racing movements of one wallet see each other, so
     --     splitting does not help.
+    --     An exchange's converted amount counts toward its destination's inflows likewise.
     IF p_target IS NULL AND p_approvable THEN
-        SELECT coalesce((SELECT a.amount FROM approval_thresholds a WHERE a.currency = cur[1]),
-                        s.default_approval_threshold) INTO threshold FROM ledger_settings s;
-        SELECT coalesce(sum(t.amount), 0) INTO recent FROM transactions t
-        WHERE coalesce(t.source_wallet_id, t.dest_wallet_id) = coalesce(p_source, p_dest)
-          AND (t.source_wallet_id IS NULL) = (p_source IS NULL)
-          AND t.created_at > now() - interval '1 day' AND t.status IN ('posted', 'pending')
-          AND t.approved_by IS NULL;
-        IF recent + p_amount > threshold THEN
+        IF ledger_counted(coalesce(p_source, p_dest), p_source IS NULL) + p_amount > ledger_threshold(cur[1])
+           OR (dest_cur IS NOT NULL
+               AND ledger_counted(p_dest, true) + tx_dest_amount > ledger_threshold(dest_cur)) THEN
             tx_status := 'awaiting_approval';
-        ELSIF dest_cur IS NOT NULL THEN
-            SELECT coalesce((SELECT a.amount FROM approval_thresholds a WHERE a.currency = dest_cur),
-                            s.default_approval_threshold) INTO threshold FROM ledger_settings s;
-            IF tx_dest_amount > threshold THEN
-                tx_status := 'awaiting_approval';
-            END IF;
         END IF;
     END IF;
     IF tx_status = 'posted' AND p_pending AND p_target IS NULL THEN
@@ -455,15 +490,21 @@ BEGIN
         INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id, reference, created_by,
                                   created_at, fee, reason, status, held_amount, expires_at, maker_scope, rate,
                                   dest_amount, dest_currency, hold_requested, reverses_transaction_id,
-                                  fee_refunded, rate_version)
+                                  fee_refunded, rate_version, maker_issuer)
         VALUES (tx_id, p_kind, p_amount, tx_currency, p_source, p_dest, p_reference, p_actor, posted_at, tx_fee,
                 p_reason, tx_status, hold_total, tx_expires_at, p_owner, tx_rate, tx_dest_amount,
-                dest_cur, p_pending, p_reverses, p_refund_fee IS NOT NULL, quote_version);
+                dest_cur, p_pending, p_reverses, p_refund_fee IS NOT NULL, quote_version, p_issuer);
         IF tx_status = 'awaiting_approval' THEN
             first_status := 202;
             UPDATE idempotency_keys SET response_status = 202 WHERE scope = p_scope AND key = p_key;
         END IF;
         UPDATE wallets SET held = held + hold_total, updated_at = posted_at WHERE id = p_source AND hold_total > 0;
+        IF tx_status = 'pending' AND p_approvable THEN  -- an unapproved hold counts from now
+            PERFORM ledger_count(p_source, false, posted_at, p_amount);
+            IF dest_cur IS NOT NULL THEN
+                PERFORM ledger_count(p_dest, true, posted_at, tx_dest_amount);
+            END IF;
+        END IF;
         INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
         VALUES (p_actor, p_kind || '.' || tx_status, 'transaction', tx_id::text, p_ip,
                 json_build_object('amount', round(p_amount, places[1])::text, 'currency', tx_currency,
@@ -479,6 +520,24 @@ BEGIN
     --      reservation released), the original's reversed amount, the balances, the legs
     --      with balance_after, the audit row. One statement (the data-modifying CTEs run as
     --      one): each statement a plpgsql function runs costs executor set-up.
+    -- What four eyes count: a new movement from now; a captured unapproved hold moves from the
+    -- hour it was made to now, for what was captured.
+    counts := p_approvable AND p_target IS NULL;
+    IF p_approvable AND p_resolve = 'capture' THEN
+        counts := hold.approved_by IS NULL;
+        IF counts THEN
+            PERFORM ledger_count(p_source, false, hold.created_at, -hold.amount);
+            IF hold.dest_amount IS NOT NULL THEN
+                PERFORM ledger_count(p_dest, true, hold.created_at, -hold.dest_amount);
+            END IF;
+        END IF;
+    END IF;
+    IF counts THEN
+        PERFORM ledger_count(coalesce(p_source, p_dest), p_source IS NULL, posted_at, p_amount);
+        IF dest_cur IS NOT NULL THEN
+            PERFORM ledger_count(p_dest, true, posted_at, tx_dest_amount);
+        END IF;
+    END IF;
     IF p_target IS NOT NULL THEN  -- its own statement: a post carries no capture machinery
         UPDATE transactions SET status = 'posted', amount = p_amount, fee = tx_fee, resolved_at = posted_at,
                                 resolved_by = p_actor, rate = tx_rate, dest_amount = tx_dest_amount,
