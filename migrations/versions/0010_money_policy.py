@@ -38,7 +38,8 @@ DECLARE f regprocedure;
 BEGIN
     FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = current_schema()
-               AND p.proname IN ('ledger_post', 'ledger_round_up', 'ledger_count', 'ledger_counted', 'ledger_threshold')
+               AND p.proname IN ('ledger_post', 'ledger_round_up', 'ledger_count', 'ledger_flows', 'ledger_old_holds',
+                                 'ledger_threshold')
     LOOP
         EXECUTE 'DROP FUNCTION ' || f;
     END LOOP;
@@ -118,9 +119,11 @@ def upgrade():
         UPDATE transactions t SET approved_by = a.actor, approved_at = a.created_at
         FROM audit_log a
         WHERE a.action = 'transaction.approve' AND a.object_type = 'transaction' AND a.object_id = t.id::text;
-        -- What four eyes count: a wallet's unapproved outflows and inflows, per hour.
+        -- What four eyes count: a wallet's unapproved outflows and inflows, per hour. No foreign
+        -- key: only the engine writes it, under the wallet's lock, and the check of a key would
+        -- cost every movement a query (bench/PROFILE.md).
         CREATE TABLE wallet_flows (
-            wallet_id bigint NOT NULL CONSTRAINT fk_wallet_flows_wallet_id_wallets REFERENCES wallets (id),
+            wallet_id bigint NOT NULL,
             inflow boolean NOT NULL,
             hour timestamptz NOT NULL,
             amount numeric(20,4) NOT NULL,

@@ -216,7 +216,7 @@ class WalletFlow(db.Model):
 
     __tablename__ = "wallet_flows"
 
-    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"), primary_key=True)
+    wallet_id: Mapped[int] = mapped_column(BigId, primary_key=True)  # no foreign key: see migration 0010
     inflow: Mapped[bool] = mapped_column(primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     amount: Mapped[Decimal] = mapped_column(Money)

@@ -17,18 +17,20 @@ LANGUAGE sql AS $$
     ON CONFLICT (wallet_id, inflow, hour) DO UPDATE SET amount = f.amount + EXCLUDED.amount
 $$;
 
--- What counts toward a wallet's threshold now: its unapproved flows of the last 24 hours (in
--- whole hours: up to 25), and for outflows its open unapproved holds made before that (a hold
--- counts as long as it may still be captured).
-CREATE FUNCTION ledger_counted(p_wallet bigint, p_inflow boolean) RETURNS numeric
+-- A wallet's unapproved flows of the last 24 hours, in whole hours (up to 25).
+CREATE FUNCTION ledger_flows(p_wallet bigint, p_inflow boolean) RETURNS numeric
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce((SELECT sum(f.amount) FROM wallet_flows f
-                     WHERE f.wallet_id = p_wallet AND f.inflow = p_inflow
-                       AND f.hour >= date_trunc('hour', now() - interval '1 day')), 0)
-         + CASE WHEN p_inflow THEN 0 ELSE coalesce((
-               SELECT sum(t.amount) FROM transactions t
-               WHERE t.source_wallet_id = p_wallet AND t.status = 'pending' AND t.approved_by IS NULL
-                 AND t.created_at < date_trunc('hour', now() - interval '1 day')), 0) END
+    SELECT coalesce(sum(f.amount), 0) FROM wallet_flows f
+    WHERE f.wallet_id = p_wallet AND f.inflow = p_inflow AND f.hour >= date_trunc('hour', now() - interval '1 day')
+$$;
+
+-- A wallet's open unapproved holds made before that window: a hold counts as long as it may
+-- still be captured.
+CREATE FUNCTION ledger_old_holds(p_wallet bigint) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(sum(t.amount), 0) FROM transactions t
+    WHERE t.source_wallet_id = p_wallet AND t.status = 'pending' AND t.approved_by IS NULL
+      AND t.created_at < date_trunc('hour', now() - interval '1 day')
 $$;
 
 -- A currency's approval threshold: its own, else the default; with neither (the settings row
@@ -91,6 +93,8 @@ DECLARE
     release numeric := 0;
     hold_total numeric := 0;
     counts boolean;
+    counted numeric;
+    threshold numeric;
     quote_version bigint;  -- the fx_rates version an exchange was priced at
     i int;
     j int;
@@ -461,10 +465,24 @@ BEGIN
     --     Read under the wallet's lock: racing movements of one wallet see each other, so
     --     splitting does not help.
     --     An exchange's converted amount counts toward its destination's inflows likewise.
+    --     (One statement in the common case: this runs on every movement.)
     IF p_target IS NULL AND p_approvable THEN
-        IF ledger_counted(coalesce(p_source, p_dest), p_source IS NULL) + p_amount > ledger_threshold(cur[1])
+        -- ledger_flows() and ledger_threshold() written out: a SQL function that is not inlined
+        -- is planned again at every call, and this runs on every movement (bench/PROFILE.md).
+        SELECT coalesce((SELECT sum(f.amount) FROM wallet_flows f
+                         WHERE f.wallet_id = coalesce(p_source, p_dest) AND f.inflow = (p_source IS NULL)
+                           AND f.hour >= date_trunc('hour', now() - interval '1 day')), 0),
+               coalesce((SELECT a.amount FROM approval_thresholds a WHERE a.currency = cur[1]),
+                        (SELECT s.default_approval_threshold FROM ledger_settings s), 0)
+        INTO counted, threshold;
+        FOR i IN 1..n LOOP  -- old open holds: only a wallet holding something has any
+            IF ids[i] = p_source AND held_[i] > 0 THEN
+                counted := counted + ledger_old_holds(p_source);
+            END IF;
+        END LOOP;
+        IF counted + p_amount > threshold
            OR (dest_cur IS NOT NULL
-               AND ledger_counted(p_dest, true) + tx_dest_amount > ledger_threshold(dest_cur)) THEN
+               AND ledger_flows(p_dest, true) + tx_dest_amount > ledger_threshold(dest_cur)) THEN
             tx_status := 'awaiting_approval';
         END IF;
     END IF;
@@ -532,12 +550,6 @@ BEGIN
             END IF;
         END IF;
     END IF;
-    IF counts THEN
-        PERFORM ledger_count(coalesce(p_source, p_dest), p_source IS NULL, posted_at, p_amount);
-        IF dest_cur IS NOT NULL THEN
-            PERFORM ledger_count(p_dest, true, posted_at, tx_dest_amount);
-        END IF;
-    END IF;
     IF p_target IS NOT NULL THEN  -- its own statement: a post carries no capture machinery
         UPDATE transactions SET status = 'posted', amount = p_amount, fee = tx_fee, resolved_at = posted_at,
                                 resolved_by = p_actor, rate = tx_rate, dest_amount = tx_dest_amount,
@@ -565,6 +577,13 @@ BEGIN
         INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after, created_at)
         SELECT u.id, tx_id, u.amount, u.after, posted_at
         FROM unnest(ids, amounts, after) WITH ORDINALITY u(id, amount, after, k) ORDER BY u.k
+    ), flows AS (  -- what four eyes count (ledger_count(), inline: this is every movement's path)
+        INSERT INTO wallet_flows AS f (wallet_id, inflow, hour, amount)
+        SELECT u.wallet_id, u.inflow, date_trunc('hour', posted_at), u.amount
+        FROM (VALUES (coalesce(p_source, p_dest), p_source IS NULL, p_amount),
+                     (p_dest, true, CASE WHEN dest_cur IS NOT NULL THEN tx_dest_amount END)) u(wallet_id, inflow, amount)
+        WHERE counts AND u.amount IS NOT NULL
+        ON CONFLICT (wallet_id, inflow, hour) DO UPDATE SET amount = f.amount + EXCLUDED.amount
     )
     INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
     VALUES (p_actor, coalesce('transaction.' || p_resolve, p_kind), 'transaction', tx_id::text, p_ip,
