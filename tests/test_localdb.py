@@ -136,6 +136,32 @@ def test_as_root_data_the_server_user_cannot_reach_goes_to_var_lib(project):
     assert not spare.exists() and not link.is_symlink()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root keeps data in /var/lib")
+def test_a_new_clone_at_the_same_path_takes_over_the_data_an_earlier_one_left(project):
+    """`make run` in a fresh clone where an earlier clone at the same path left its embedded
+    data in /var/lib: the same cluster, with what the earlier one wrote, and no traceback."""
+    project.chmod(0o700)
+    instance = project / "instance"
+    first, url = hold(instance)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE left_behind (n int)")
+    first.stdin.close()
+    first.wait(10)
+    spare = (instance / "postgres").resolve()
+    shutil.rmtree(instance)  # rm -rf the clone; clone again at the same path
+    assert spare.exists()
+    second, again = hold(instance)
+    assert again == url
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM left_behind").fetchone() == (0,)
+    second.stdin.close()
+    second.wait(10)
+    # An initdb cut short there is made again.
+    (spare / "postgresql.conf").write_text("port = 1\n")
+    shutil.rmtree(instance)
+    assert cli(instance).startswith("postgresql://postgres@127.0.0.1:")
+
+
 @pytest.mark.skipif(shutil.which("make") is None or shutil.which("git") is None, reason="needs make and git")
 def test_make_run_serves_and_ctrl_c_stops_the_app_and_the_database(project):
     """`make run` in a copy of the working tree (sharing this venv), as a developer would."""

@@ -181,18 +181,32 @@ def destroy(instance: Path) -> None:
     shutil.rmtree(data, ignore_errors=True)
 
 
+def _finished(data: Path) -> bool:
+    """Whether `data` holds a cluster initdb() made and finished."""
+    conf = data / "postgresql.conf"
+    return conf.exists() and _MARK in conf.read_text()
+
+
 def _cluster(instance: Path) -> Path:
-    """The data dir, made by initdb on the first run (or again after an initdb cut short)."""
+    """The data dir, made by initdb on the first run (or again after an initdb cut short). A
+    new clone at the path of an earlier one whose data lives in /var/lib (the folder is named
+    by that path) takes that cluster over: it is ours, with the data the earlier clone made."""
     link = instance / "postgres"
-    conf = link.resolve() / "postgresql.conf"
-    if conf.exists() and _MARK in conf.read_text():
+    if _finished(link.resolve()):
         return link.resolve()
     destroy(instance)
     if reachable(instance):
         data = link
     else:
         data = spare_dir(str(instance)) / "data"
+        if not _finished(data) and data.exists():
+            if running(data):
+                raise SystemExit(f"{data} holds a PostgreSQL server that is running but was never finished by "
+                                 f"wallet_app.localdb: stop it, remove {data.parent}, and run again.")
+            shutil.rmtree(data)  # our own initdb, cut short
         link.symlink_to(data)
+        if _finished(data):
+            return data
     initdb(data, free_port())
     return data
 
