@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 PORT   ?= 5000
 
-.PHONY: run test test-scale soak bench install install-dev browser scale-tools clean
+.PHONY: run test test-scale soak bench install install-dev browser scale-tools clean lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,13 @@ run: install
 	$(BIN)/python -m wallet_app.localdb sh -c '$(FLASK) db upgrade && \
 	  $(FLASK) demo-data --if-empty && exec $(FLASK) serve --host 127.0.0.1 --port $(PORT)'
 
-test: install-dev browser scale-tools
+test: install-dev browser scale-tools lint
 	$(BIN)/python -m pytest
+
+# ruff (settings in pyproject.toml): the lint rules, and the code as the formatter writes it.
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Only the scale tests: replica, PgBouncer, two instances behind HAProxy, cache (docs/SCALING.md).
 test-scale: install-dev scale-tools

@@ -4,6 +4,7 @@ Chosen by measurement (make bench, bench/RESULTS.md): one worker per core, each 
 threads to overlap database round trips. More processes only fight PostgreSQL for the
 cores; more threads only add GIL hand-offs.
 """
+
 import multiprocessing
 import os
 

@@ -12,13 +12,14 @@ python -m bench [--quick] [--http-only | --only http] [--server S] [--seconds S]
   --before DIR with --only http: the app of an older checkout (same migrations, its own
                .venv) alternates with the floor and this app on the same data (row 3b)
 """
+
 import argparse
 import json
 import logging
 import os
 import platform
-import subprocess
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -66,8 +67,10 @@ def main() -> int:
         harness.migrate(url)
         started = time.perf_counter()
         ids = load.load(url, wallets, rows)
-        say(f"Loaded {wallets:,} wallets and ~{rows:,} history rows in {time.perf_counter() - started:.0f} s "
-            f"(treasury: wallet {ids.treasury}; the others {ids.first}..{ids.last}).")
+        say(
+            f"Loaded {wallets:,} wallets and ~{rows:,} history rows in {time.perf_counter() - started:.0f} s "
+            f"(treasury: wallet {ids.treasury}; the others {ids.first}..{ids.last})."
+        )
         code, report = harness.reconcile(url)
         say(f"flask reconcile on the loaded data: exit {code}" + (f"\n{report}" if code else ""))
         if code:
@@ -82,23 +85,39 @@ def main() -> int:
         for variant in ("uniform", "hot"):
             for clients in (1, 4, 16):
                 harness.checkpoint(url)
-                base[variant, clients] = runners.pgbench(libpq, "engine_transfer.sql", variant == "hot", clients,
-                                                         secs, ids)
-                table.append((f"1. engine: pgbench ledger_post() (engine_transfer.sql), {variant}, "
-                              f"{plural(clients, 'client')}", f"{base[variant, clients]:,.0f} transfers/s", "1.00"))
+                base[variant, clients] = runners.pgbench(
+                    libpq, "engine_transfer.sql", variant == "hot", clients, secs, ids
+                )
+                table.append(
+                    (
+                        f"1. engine: pgbench ledger_post() (engine_transfer.sql), {variant}, "
+                        f"{plural(clients, 'client')}",
+                        f"{base[variant, clients]:,.0f} transfers/s",
+                        "1.00",
+                    )
+                )
         for variant in ("uniform", "hot"):
             harness.checkpoint(url)
             tps = runners.pgbench(libpq, "transfer.sql", variant == "hot", 16, secs, ids)
-            table.append((f"1r. reference: pgbench old 7-statement SQL (transfer.sql), {variant}, 16 clients",
-                          f"{tps:,.0f} transfers/s", f"{tps / base[variant, 16]:.2f}"))
+            table.append(
+                (
+                    f"1r. reference: pgbench old 7-statement SQL (transfer.sql), {variant}, 16 clients",
+                    f"{tps:,.0f} transfers/s",
+                    f"{tps / base[variant, 16]:.2f}",
+                )
+            )
         app = harness.make_app(url, DB_POOL_SIZE=20)
         for variant in ("uniform", "hot"):
             for threads in (1, 4, 16):
                 harness.checkpoint(url)
                 r = runners.service(app, threads, secs, ids, hot=variant == "hot")
-                table.append((f"2. service: operations.transfer, {variant}, {plural(threads, 'thread')}",
-                              f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
-                              f"{r['tps'] / base[variant, threads]:.2f}"))
+                table.append(
+                    (
+                        f"2. service: operations.transfer, {variant}, {plural(threads, 'thread')}",
+                        f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
+                        f"{r['tps'] / base[variant, threads]:.2f}",
+                    )
+                )
                 if r["first_error"]:
                     say(f"service, {variant}, {threads} threads, first error: {r['first_error']}")
         release(app)
@@ -127,21 +146,35 @@ def operation_rows(app, url: str, secs: float, ids: load.Wallets) -> list:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("INSERT INTO fee_schedule (currency, kind, fixed, bps) VALUES ('USD', 'transfer', 0.01, 10)")
     for label, script, measure in (
-            ("6. transfer with a fee (0.01 + 10 bps), uniform", "engine_transfer.sql",
-             lambda: runners.service(app, 16, secs, ids, hot=False)),
-            ("7. reversal of 0.01 of a transfer (every one debits the treasury)", "engine_reversal.sql",
-             lambda: runners.reversals(app, 16, secs, ids)),
-            ("8. a hold of 0.01 and its capture (a pair), uniform", "engine_hold_capture.sql",
-             lambda: runners.holds_captured(app, 16, secs, ids))):
+        (
+            "6. transfer with a fee (0.01 + 10 bps), uniform",
+            "engine_transfer.sql",
+            lambda: runners.service(app, 16, secs, ids, hot=False),
+        ),
+        (
+            "7. reversal of 0.01 of a transfer (every one debits the treasury)",
+            "engine_reversal.sql",
+            lambda: runners.reversals(app, 16, secs, ids),
+        ),
+        (
+            "8. a hold of 0.01 and its capture (a pair), uniform",
+            "engine_hold_capture.sql",
+            lambda: runners.holds_captured(app, 16, secs, ids),
+        ),
+    ):
         harness.checkpoint(url)
         engine = runners.pgbench(libpq, script, False, 16, secs, ids)
         harness.checkpoint(url)
         r = measure()
         release(app)
         rows.append((f"{label}: engine pgbench ({script}), 16 clients", f"{engine:,.0f}/s", "1.00"))
-        rows.append((f"{label}: service, 16 threads",
-                     f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
-                     f"{r['tps'] / engine:.2f}"))
+        rows.append(
+            (
+                f"{label}: service, 16 threads",
+                f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
+                f"{r['tps'] / engine:.2f}",
+            )
+        )
     return rows
 
 
@@ -170,8 +203,10 @@ def http_only(url: str, secs: float, ids: load.Wallets) -> int:
     env, token = http_env(url)
     with harness.gunicorn(env) as (pid, port):
         r = runners.http_load(pid, port, token, 64, secs, ids)
-    print(f"HTTP POST /api/v1/transfers, 64 clients: {r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, "
-          f"p99 {r['p99']:.1f} ms, errors {r['errors']}; {cpu_split(r)}")
+    print(
+        f"HTTP POST /api/v1/transfers, 64 clients: {r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, "
+        f"p99 {r['p99']:.1f} ms, errors {r['errors']}; {cpu_split(r)}"
+    )
     print("HTTP64 " + json.dumps(r), flush=True)
     return 0
 
@@ -203,8 +238,15 @@ def http_subset(url: str, secs: float, ids: load.Wallets, servers: str, before: 
 HTTP_ROUNDS = 12
 
 
-def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str = "gunicorn",
-              sweep: bool = True, before: Path | None = None) -> tuple[list, list]:
+def http_rows(
+    url: str,
+    secs: float,
+    ids: load.Wallets,
+    base: dict,
+    server: str = "gunicorn",
+    sweep: bool = True,
+    before: Path | None = None,
+) -> tuple[list, list]:
     """Rows 3: the floor (bench/floor.py), the same work behind a bare Flask route (what Flask
     alone costs) and the app, under the same server and settings, at 16 then 64 clients,
     alternating HTTP_ROUNDS times (each row: the median run, and the median of its runs' ratios
@@ -214,62 +256,85 @@ def http_rows(url: str, secs: float, ids: load.Wallets, base: dict, server: str 
     env, token = http_env(url)
     rows, notes = [], []
     with ExitStack() as stack:
-        servers = {"floor": stack.enter_context(harness.gunicorn(env, "bench.floor:app", server)),
-                   "flask": stack.enter_context(harness.gunicorn(env, "bench.floor:flask_app", server)),
-                   "app": stack.enter_context(harness.gunicorn(env, "wsgi:app", server))}
+        servers = {
+            "floor": stack.enter_context(harness.gunicorn(env, "bench.floor:app", server)),
+            "flask": stack.enter_context(harness.gunicorn(env, "bench.floor:flask_app", server)),
+            "app": stack.enter_context(harness.gunicorn(env, "wsgi:app", server)),
+        }
         if before is not None:
             servers["before"] = stack.enter_context(harness.gunicorn(env, "wsgi:app", server, root=before))
         sides = list(servers)
         for clients in (16, 64):
             runs = {side: [] for side in servers}
             for n in range(HTTP_ROUNDS):  # each side first in turn: no side always runs on a warmer machine
-                for side in sides[n % len(sides):] + sides[:n % len(sides)]:
+                for side in sides[n % len(sides) :] + sides[: n % len(sides)]:
                     harness.checkpoint(url)
                     runs[side].append(runners.http_load(*servers[side], token, clients, secs / 2, ids))
             middle = {side: sorted(runs[side], key=lambda run: run["tps"])[HTTP_ROUNDS // 2] for side in runs}
             # Each side's run over the floor's run of the same round; the rows report their median.
-            paired = {side: [a["tps"] / f["tps"] for a, f in zip(runs[side], runs["floor"])]
-                      for side in sides[1:]}
+            paired = {side: [a["tps"] / f["tps"] for a, f in zip(runs[side], runs["floor"])] for side in sides[1:]}
             floor, r = middle["floor"], middle["app"]
-            rows.append((f"3f. floor: bare WSGI callable, same engine call ({server}, wrk), {clients} clients",
-                         f"{floor['tps']:,.0f}/s, p50 {floor['p50']:.1f} ms, p99 {floor['p99']:.1f} ms, "
-                         f"errors {floor['errors']}", f"{floor['tps'] / base['uniform', 16]:.2f}"))
+            rows.append(
+                (
+                    f"3f. floor: bare WSGI callable, same engine call ({server}, wrk), {clients} clients",
+                    f"{floor['tps']:,.0f}/s, p50 {floor['p50']:.1f} ms, p99 {floor['p99']:.1f} ms, "
+                    f"errors {floor['errors']}",
+                    f"{floor['tps'] / base['uniform', 16]:.2f}",
+                )
+            )
             f = middle["flask"]
-            rows.append((f"3ff. the floor's work behind a bare Flask route ({server}, wrk), {clients} clients",
-                         f"{f['tps']:,.0f}/s, p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms, errors {f['errors']}",
-                         f"{f['tps'] / base['uniform', 16]:.2f}; "
-                         f"{statistics.median(paired['flask']):.2f} of the floor"))
-            rows.append((f"3. HTTP: POST /api/v1/transfers ({server}, wrk), {clients} clients",
-                         f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
-                         f"{r['tps'] / base['uniform', 16]:.2f}; "
-                         f"{statistics.median(paired['app']):.2f} of the floor"))
+            rows.append(
+                (
+                    f"3ff. the floor's work behind a bare Flask route ({server}, wrk), {clients} clients",
+                    f"{f['tps']:,.0f}/s, p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms, errors {f['errors']}",
+                    f"{f['tps'] / base['uniform', 16]:.2f}; {statistics.median(paired['flask']):.2f} of the floor",
+                )
+            )
+            rows.append(
+                (
+                    f"3. HTTP: POST /api/v1/transfers ({server}, wrk), {clients} clients",
+                    f"{r['tps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
+                    f"{r['tps'] / base['uniform', 16]:.2f}; {statistics.median(paired['app']):.2f} of the floor",
+                )
+            )
             if before is not None:
                 b = middle["before"]
                 after = statistics.median(a["tps"] / x["tps"] for a, x in zip(runs["app"], runs["before"]))
-                rows.append((f"3b. HTTP, the app at {_commit(before)}: POST /api/v1/transfers ({server}, wrk), "
-                             f"{clients} clients", f"{b['tps']:,.0f}/s, p50 {b['p50']:.1f} ms, p99 {b['p99']:.1f} ms, "
-                             f"errors {b['errors']}",
-                             f"{statistics.median(paired['before']):.2f} of the floor; row 3 is {after:.2f} of it"))
+                rows.append(
+                    (
+                        f"3b. HTTP, the app at {_commit(before)}: POST /api/v1/transfers ({server}, wrk), "
+                        f"{clients} clients",
+                        f"{b['tps']:,.0f}/s, p50 {b['p50']:.1f} ms, p99 {b['p99']:.1f} ms, errors {b['errors']}",
+                        f"{statistics.median(paired['before']):.2f} of the floor; row 3 is {after:.2f} of it",
+                    )
+                )
             for side in runs:
                 each = ", ".join(f"{run['tps']:,.0f}" for run in runs[side])
-                notes.append(f"- {clients} clients, {side}: runs {each}/s; the median run's CPU: {cpu_split(middle[side])}")
+                notes.append(
+                    f"- {clients} clients, {side}: runs {each}/s; the median run's CPU: {cpu_split(middle[side])}"
+                )
             for side in sides[1:]:
                 q1, q2, q3 = statistics.quantiles(paired[side], n=4)
-                notes.append(f"- {clients} clients, the {side}'s run over the floor's run of the same round: "
-                             f"{', '.join(f'{x:.2f}' for x in paired[side])} (median {q2:.2f}, quartiles "
-                             f"{q1:.2f} - {q3:.2f})")
+                notes.append(
+                    f"- {clients} clients, the {side}'s run over the floor's run of the same round: "
+                    f"{', '.join(f'{x:.2f}' for x in paired[side])} (median {q2:.2f}, quartiles "
+                    f"{q1:.2f} - {q3:.2f})"
+                )
     if sweep:
         notes.append("")
-        notes.append("gunicorn workers x threads at 64 clients (row 3 uses gunicorn.conf.py's defaults; "
-                     "ratio to the engine, uniform, 16 clients):")
+        notes.append(
+            "gunicorn workers x threads at 64 clients (row 3 uses gunicorn.conf.py's defaults; "
+            "ratio to the engine, uniform, 16 clients):"
+        )
         for workers, threads in SWEEP:
             with harness.gunicorn({**env, "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads)}) as (pid, port):
                 harness.checkpoint(url)
                 r = runners.http_load(pid, port, token, 64, secs, ids)
-            notes.append(f"- {workers} x {threads}: {r['tps']:,.0f}/s ({r['tps'] / base['uniform', 16]:.2f}), "
-                         f"p99 {r['p99']:.0f} ms, errors {r['errors']}; {cpu_split(r)}")
-    head = [f"HTTP CPU per transfer (ms, all cores; rate limits on "
-            f"{'Redis' if 'REDIS_URL' in env else 'memory'}):"]
+            notes.append(
+                f"- {workers} x {threads}: {r['tps']:,.0f}/s ({r['tps'] / base['uniform', 16]:.2f}), "
+                f"p99 {r['p99']:.0f} ms, errors {r['errors']}; {cpu_split(r)}"
+            )
+    head = [f"HTTP CPU per transfer (ms, all cores; rate limits on {'Redis' if 'REDIS_URL' in env else 'memory'}):"]
     return rows, head + notes
 
 
@@ -279,8 +344,10 @@ def _commit(checkout: Path) -> str:
 
 
 def cpu_split(r: dict) -> str:
-    return (f"server {r['cpu_app']:.2f}, PostgreSQL {r['cpu_db']:.2f}, wrk/Redis/kernel {r['cpu_rest']:.2f}, "
-            f"CPU idle {r['idle']:.0f}%")
+    return (
+        f"server {r['cpu_app']:.2f}, PostgreSQL {r['cpu_db']:.2f}, wrk/Redis/kernel {r['cpu_rest']:.2f}, "
+        f"CPU idle {r['idle']:.0f}%"
+    )
 
 
 EXPORT = """
@@ -299,8 +366,10 @@ import psycopg
 n = 0
 with psycopg.connect('{url}') as conn, conn.cursor().copy(
         "COPY (SELECT h.id, h.created_at, h.wallet_id, w.owner_name, t.currency, t.kind, h.amount, h.balance_after, "
-        "h.transaction_id, t.reference, t.created_by, t.rate, t.held_amount IS NOT NULL FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id "
-        "JOIN wallets w ON w.id = h.wallet_id WHERE w.system_purpose IS NULL ORDER BY h.id) TO STDOUT WITH CSV") as copy:
+        "h.transaction_id, t.reference, t.created_by, t.rate, t.held_amount IS NOT NULL "
+        "FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id "
+        "JOIN wallets w ON w.id = h.wallet_id WHERE w.system_purpose IS NULL ORDER BY h.id) "
+        "TO STDOUT WITH CSV") as copy:
     for block in copy:
         n += bytes(block).count(b'\\n')
 print('ROWS', n)
@@ -310,10 +379,18 @@ print('ROWS', n)
 def export_rows(url: str) -> list:
     app_s, app_rss, app_n = runners.peak_rss_of(EXPORT.format(url=url), {"FLASK_DEBUG": "1"})
     copy_s, copy_rss, copy_n = runners.peak_rss_of(COPY.format(url=url), {})
-    return [("4. COPY (...) TO STDOUT WITH CSV, same rows", f"{copy_n / copy_s:,.0f} rows/s, peak RSS {copy_rss:.0f} MB",
-             "1.00"),
-            ("4. History CSV export through the app", f"{app_n / app_s:,.0f} rows/s ({app_n:,} rows), "
-             f"peak RSS {app_rss:.0f} MB", f"{(app_n / app_s) / (copy_n / copy_s):.2f}")]
+    return [
+        (
+            "4. COPY (...) TO STDOUT WITH CSV, same rows",
+            f"{copy_n / copy_s:,.0f} rows/s, peak RSS {copy_rss:.0f} MB",
+            "1.00",
+        ),
+        (
+            "4. History CSV export through the app",
+            f"{app_n / app_s:,.0f} rows/s ({app_n:,} rows), peak RSS {app_rss:.0f} MB",
+            f"{(app_n / app_s) / (copy_n / copy_s):.2f}",
+        ),
+    ]
 
 
 def page_rows(app, ids: load.Wallets, wallets: int) -> list:
@@ -323,8 +400,9 @@ def page_rows(app, ids: load.Wallets, wallets: int) -> list:
     from wallet_app.services.signin import open_session
 
     with app.app_context():
-        user = create_operator(f"bench-{uuid.uuid4().hex[:6]}@example.com", "bench password 123", "viewer",
-                               actor=Actor("cli", "cli"))
+        user = create_operator(
+            f"bench-{uuid.uuid4().hex[:6]}@example.com", "bench password 123", "viewer", actor=Actor("cli", "cli")
+        )
         login_id, token = user.get_id(), open_session(user.id, "127.0.0.1")
         cursor = queries.history(ids.treasury, limit=25).next_cursor
     client = app.test_client()
@@ -334,9 +412,11 @@ def page_rows(app, ids: load.Wallets, wallets: int) -> list:
     for handler in logging.getLogger("wallet_app.requests").handlers:
         handler.setStream(open(os.devnull, "w"))
     rows = []
-    for label, url in ((f"wallet page, the treasury ({ids.transfers + 1:,} history rows)", f"/wallets/{ids.treasury}"),
-                       ("history load more, same wallet", f"/wallets/{ids.treasury}/history?cursor={cursor}"),
-                       (f"wallet search among {wallets:,} wallets", "/wallets?q=owner777")):
+    for label, url in (
+        (f"wallet page, the treasury ({ids.transfers + 1:,} history rows)", f"/wallets/{ids.treasury}"),
+        ("history load more, same wallet", f"/wallets/{ids.treasury}/history?cursor={cursor}"),
+        (f"wallet search among {wallets:,} wallets", "/wallets?q=owner777"),
+    ):
         times = []
         for _ in range(100):
             started = time.perf_counter()
@@ -349,24 +429,36 @@ def page_rows(app, ids: load.Wallets, wallets: int) -> list:
 
 
 def write(table: list, out: list, machine_line: str, settings: str, quick: bool, secs: float) -> None:
-    lines = [f"# Benchmark results{' (quick run: small data, short runs)' if quick else ''}", "",
-             f"Run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, `make bench`", f"Machine: {machine_line}",
-             f"Database: {settings}", "", "| measure | figure | ratio to baseline |", "|---|---|---|"]
+    lines = [
+        f"# Benchmark results{' (quick run: small data, short runs)' if quick else ''}",
+        "",
+        f"Run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, `make bench`",
+        f"Machine: {machine_line}",
+        f"Database: {settings}",
+        "",
+        "| measure | figure | ratio to baseline |",
+        "|---|---|---|",
+    ]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in table]
-    lines += ["", "Baseline: rows 1, pgbench calling the engine's ledger_post() itself for one transfer (the limit "
-              "of our own work). Ratios: rows 1r and 2 against row 1 at the same variant and client count; rows 3f and 3 "
-              "against row 1 uniform at 16 clients, and row 3 also against row 3f (the floor: bench/floor.py) "
-              "at the same client count, as is row 3ff (bench/floor.py's flask_app: the floor's work behind a bare "
-              f"Flask route); rows 3f, 3ff and 3 are each the median of {HTTP_ROUNDS} alternating runs of "
-              f"{secs / 2:.0f} s, every run listed under the table, and the ratios to the floor the median of each "
-              "round's ratio; row 4 against COPY in the same run.", "", *out]
+    lines += [
+        "",
+        "Baseline: rows 1, pgbench calling the engine's ledger_post() itself for one transfer (the limit "
+        "of our own work). Ratios: rows 1r and 2 against row 1 at the same variant and client count; rows 3f and 3 "
+        "against row 1 uniform at 16 clients, and row 3 also against row 3f (the floor: bench/floor.py) "
+        "at the same client count, as is row 3ff (bench/floor.py's flask_app: the floor's work behind a bare "
+        f"Flask route); rows 3f, 3ff and 3 are each the median of {HTTP_ROUNDS} alternating runs of "
+        f"{secs / 2:.0f} s, every run listed under the table, and the ratios to the floor the median of each "
+        "round's ratio; row 4 against COPY in the same run.",
+        "",
+        *out,
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if not quick:
         path = ROOT / "bench" / "RESULTS.md"
         # The before/after section comes from bench.alternate, not from this run: keep it.
         old = path.read_text() if path.exists() else ""
-        kept = old[old.index(KEPT):] if KEPT in old else ""
+        kept = old[old.index(KEPT) :] if KEPT in old else ""
         path.write_text(text + ("\n" + kept if kept else ""))
 
 

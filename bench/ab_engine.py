@@ -8,6 +8,7 @@ clients, uniform and hot, the two sides taking turns (who goes first alternates)
 the median run per side and the median of the per-round ratios after/before: the machine's
 speed swings, but within a round both sides share it. DIR needs its own .venv (a symlink to
 this one will do when the requirements are the same)."""
+
 import argparse
 import json
 import statistics
@@ -31,8 +32,13 @@ print(json.dumps(load.load(url, int(sys.argv[2]), int(sys.argv[3]))._asdict()))
 
 def prepare(checkout: Path, url: str, wallets: int, rows: int) -> SimpleNamespace:
     """Migrate and load `url` with `checkout`'s own code; the loaded wallets' ids."""
-    out = subprocess.run([str(checkout / ".venv" / "bin" / "python"), "-c", PREPARE, url, str(wallets), str(rows)],
-                         cwd=checkout, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(checkout / ".venv" / "bin" / "python"), "-c", PREPARE, url, str(wallets), str(rows)],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return SimpleNamespace(**json.loads(out.strip().splitlines()[-1]))
 
 
@@ -53,16 +59,19 @@ def main() -> int:
         for hot in (False, True):
             runs = {side: [] for side in sides}
             for n in range(opts.rounds):
-                for side in (("after", "before") if n % 2 == 0 else ("before", "after")):
+                for side in ("after", "before") if n % 2 == 0 else ("before", "after"):
                     harness.checkpoint(urls[side])
                     script = sides[side] / "bench" / "engine_transfer.sql"
-                    runs[side].append(runners.pgbench(harness.libpq_parts(urls[side]), str(script), hot, 16,
-                                                      opts.seconds, ids[side]))
+                    runs[side].append(
+                        runners.pgbench(harness.libpq_parts(urls[side]), str(script), hot, 16, opts.seconds, ids[side])
+                    )
             ratios = [a / b for a, b in zip(runs["after"], runs["before"])]
-            print(f"engine_transfer.sql, {'hot' if hot else 'uniform'}, 16 clients: after "
-                  f"{statistics.median(runs['after']):,.0f}/s, before {statistics.median(runs['before']):,.0f}/s, "
-                  f"after/before {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})",
-                  flush=True)
+            print(
+                f"engine_transfer.sql, {'hot' if hot else 'uniform'}, 16 clients: after "
+                f"{statistics.median(runs['after']):,.0f}/s, before {statistics.median(runs['before']):,.0f}/s, "
+                f"after/before {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})",
+                flush=True,
+            )
     finally:
         for name in names.values():
             pg.drop_database(server, name)

@@ -9,6 +9,7 @@ Each side runs with its own code: BEFORE_DIR's bench and test helpers, driven by
 script below (that commit's bench has no HTTP-only mode), and `python -m bench --http-only`
 here. Each run makes, loads and drops its own database.
 """
+
 import argparse
 import json
 import re
@@ -65,18 +66,26 @@ def main() -> int:
     args.add_argument("--seconds", type=float, default=20)
     opts = args.parse_args()
     results = {"before": [], "after": []}
-    print("| run | side | transfers/s | p50 ms | p99 ms | errors | CPU ms per transfer: app / PostgreSQL / rest "
-          "| CPU idle |\n|---|---|---|---|---|---|---|---|", flush=True)
+    print(
+        "| run | side | transfers/s | p50 ms | p99 ms | errors | CPU ms per transfer: app / PostgreSQL / rest "
+        "| CPU idle |\n|---|---|---|---|---|---|---|---|",
+        flush=True,
+    )
     for n in range(1, opts.rounds + 1):
         for side in ("before", "after"):
             r = run(side, opts.before_dir, opts.seconds)
             results[side].append(r["tps"])
-            print(f"| {n} | {side} | {r['tps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} | "
-                  f"{r['cpu_app']:.2f} / {r['cpu_db']:.2f} / {r['cpu_rest']:.2f} | {r['idle']:.0f}% |", flush=True)
+            print(
+                f"| {n} | {side} | {r['tps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} | "
+                f"{r['cpu_app']:.2f} / {r['cpu_db']:.2f} / {r['cpu_rest']:.2f} | {r['idle']:.0f}% |",
+                flush=True,
+            )
     before, after = (sum(v) / len(v) for v in (results["before"], results["after"]))
     worst = min(a / b for a, b in zip(results["after"], results["before"]))
-    print(f"\nMean: before {before:,.0f}/s, after {after:,.0f}/s, after/before {after / before:.2f} "
-          f"(per round, lowest {worst:.2f}); required: >= 0.90")
+    print(
+        f"\nMean: before {before:,.0f}/s, after {after:,.0f}/s, after/before {after / before:.2f} "
+        f"(per round, lowest {worst:.2f}); required: >= 0.90"
+    )
     return 0 if after >= 0.9 * before else 1
 
 

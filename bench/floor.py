@@ -12,6 +12,7 @@ gunicorn -c gunicorn.conf.py bench.floor:app   (DATABASE_URL names the database)
 `flask_app` (row 3ff) does the same work behind one bare Flask route: between the two rows is
 what Flask's request machinery alone costs, before anything the app itself adds.
 """
+
 import json
 import os
 import queue
@@ -39,16 +40,39 @@ def _array(values) -> str:
 
 def _post(m: Movement, key: str, fp: str) -> Posted:
     legs = KINDS[m.kind].legs(m)
-    params = dict(scope="bench", key=key, fp=fp, kind=m.kind, amount=m.amount, source=m.source, dest=m.dest,
-                  reference=m.reference, actor="bench", ip="127.0.0.1",
-                  wallets=_array(leg.wallet_id for leg in legs), systems=_array(leg.system for leg in legs),
-                  likes=_array(None if leg.like is None else leg.like + 1 for leg in legs),
-                  amounts=_array(leg.amount for leg in legs), fields=_array(leg.field for leg in legs),
-                  fee_payer=KINDS[m.kind].fee_payer + 1, reverses=None, refund_fee=None, reason=None,
-                  dry_run=False, converts=_array(str(leg.converted).lower() for leg in legs), rate=None,
-                  rate_max_age=CONFIG["FX_RATE_MAX_AGE"], pending=False, expires_in=CONFIG["APPROVAL_EXPIRES_IN"],
-                  owner="bench", approvable=KINDS[m.kind].approvable, resolve=None, target=None, reversible=None,
-                  issuer=None)
+    params = dict(
+        scope="bench",
+        key=key,
+        fp=fp,
+        kind=m.kind,
+        amount=m.amount,
+        source=m.source,
+        dest=m.dest,
+        reference=m.reference,
+        actor="bench",
+        ip="127.0.0.1",
+        wallets=_array(leg.wallet_id for leg in legs),
+        systems=_array(leg.system for leg in legs),
+        likes=_array(None if leg.like is None else leg.like + 1 for leg in legs),
+        amounts=_array(leg.amount for leg in legs),
+        fields=_array(leg.field for leg in legs),
+        fee_payer=KINDS[m.kind].fee_payer + 1,
+        reverses=None,
+        refund_fee=None,
+        reason=None,
+        dry_run=False,
+        converts=_array(str(leg.converted).lower() for leg in legs),
+        rate=None,
+        rate_max_age=CONFIG["FX_RATE_MAX_AGE"],
+        pending=False,
+        expires_in=CONFIG["APPROVAL_EXPIRES_IN"],
+        owner="bench",
+        approvable=KINDS[m.kind].approvable,
+        resolve=None,
+        target=None,
+        reversible=None,
+        issuer=None,
+    )
     try:
         conn = _idle.get_nowait()
     except queue.Empty:
@@ -67,14 +91,37 @@ def _post(m: Movement, key: str, fp: str) -> Posted:
 def transfer(body: dict, key: str | None) -> bytes:
     """The endpoint's ledger work for one parsed body: the movement, its fingerprint, the
     engine's call and the answer as JSON."""
-    m = Movement("transfer", Decimal(body["amount"]), int(body["from_wallet_id"]), int(body["to_wallet_id"]),
-                 body.get("reference"))
-    fp = fingerprint(m.kind, source=m.source, dest=m.dest, amount=f"{m.amount:f}", reference=m.reference,
-                     reason=None, reverses=None, refund_fee=False, rate=None, hold=None)
+    m = Movement(
+        "transfer",
+        Decimal(body["amount"]),
+        int(body["from_wallet_id"]),
+        int(body["to_wallet_id"]),
+        body.get("reference"),
+    )
+    fp = fingerprint(
+        m.kind,
+        source=m.source,
+        dest=m.dest,
+        amount=f"{m.amount:f}",
+        reference=m.reference,
+        reason=None,
+        reverses=None,
+        refund_fee=False,
+        rate=None,
+        hold=None,
+    )
     p = _post(m, key or uuid.uuid4().hex, fp)
-    return json.dumps(transaction_dict(m, p.tx_id, p.tx_currency, "bench", p.posted_at, p.tx_fee,
-                                       list(zip(p.leg_wallets, p.leg_systems, p.leg_amounts,
-                                                p.leg_balances, p.leg_currencies)))).encode()
+    return json.dumps(
+        transaction_dict(
+            m,
+            p.tx_id,
+            p.tx_currency,
+            "bench",
+            p.posted_at,
+            p.tx_fee,
+            list(zip(p.leg_wallets, p.leg_systems, p.leg_amounts, p.leg_balances, p.leg_currencies)),
+        )
+    ).encode()
 
 
 def app(environ, start_response):

@@ -1,6 +1,7 @@
 """The bench's own set-up: a throwaway database, the app from its factory, migrations,
 gunicorn and flask commands on that database. No test fixtures: tests/pg.py is used only to
 find a PostgreSQL server and to create and drop a database."""
+
 import http.client
 import os
 import secrets
@@ -52,14 +53,19 @@ def checkpoint(url: str) -> None:
 def libpq_parts(url: str) -> dict:
     """Host, port, user and database name for pgbench."""
     parts = make_url(url)
-    return {"host": parts.host or "/var/run/postgresql", "port": parts.port or 5432,
-            "user": parts.username or "postgres", "dbname": parts.database}
+    return {
+        "host": parts.host or "/var/run/postgresql",
+        "port": parts.port or 5432,
+        "user": parts.username or "postgres",
+        "dbname": parts.database,
+    }
 
 
 def make_app(url: str, **config) -> Flask:
     """The app as production builds it, on `url`; plain-HTTP cookies for the test client."""
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(16),
-                       "SESSION_COOKIE_SECURE": False, **config})
+    return create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(16), "SESSION_COOKIE_SECURE": False, **config}
+    )
 
 
 def migrate(url: str) -> None:
@@ -76,8 +82,13 @@ def flask_env(url: str, **extra: str) -> dict:
 
 def flask_command(url: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """`flask --app wsgi ARGS` on the bench database."""
-    return subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env or flask_env(url),
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env or flask_env(url),
+        capture_output=True,
+        text=True,
+    )
 
 
 def reconcile(url: str) -> tuple[int, str]:
@@ -88,6 +99,7 @@ def reconcile(url: str) -> tuple[int, str]:
 
 def redis_answers() -> bool:
     import redis
+
     try:
         return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping())
     except redis.exceptions.ConnectionError:
@@ -114,9 +126,22 @@ def wait_ready(port: int, limit: float = 30.0) -> None:
 SERVERS = {
     "gunicorn": lambda target, port, env, bin_: [str(bin_ / "gunicorn"), "-c", "gunicorn.conf.py", target],
     "granian": lambda target, port, env, bin_: [
-        str(bin_ / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", env.get("WEB_WORKERS", str(os.cpu_count())), "--blocking-threads", env.get("WEB_THREADS", "4"),
-        "--no-ws", "--log-level", "warning", target],
+        str(bin_ / "granian"),
+        "--interface",
+        "wsgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        env.get("WEB_WORKERS", str(os.cpu_count())),
+        "--blocking-threads",
+        env.get("WEB_THREADS", "4"),
+        "--no-ws",
+        "--log-level",
+        "warning",
+        target,
+    ],
 }
 
 
@@ -126,9 +151,13 @@ def gunicorn(env: dict, target: str = "wsgi:app", server: str = "gunicorn", root
     one with its own .venv) served on a free loopback port by `server` with gunicorn.conf.py's
     settings: yields (master pid, port)."""
     port = pg._free_port()
-    proc = subprocess.Popen(SERVERS[server](target, port, env, root / ".venv" / "bin"), cwd=root,
-                            env={**env, "BIND": f"127.0.0.1:{port}"}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        SERVERS[server](target, port, env, root / ".venv" / "bin"),
+        cwd=root,
+        env={**env, "BIND": f"127.0.0.1:{port}"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_ready(port)
         yield proc.pid, port

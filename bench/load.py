@@ -7,6 +7,7 @@ legs as the catalogue's `fund` has; then `transfers` transfers of 1.00 go from t
 Every leg's balance_after is a window sum in transaction order, the world wallet's
 included, so every chain is the true running balance and reconcile passes.
 """
+
 from typing import NamedTuple
 
 import psycopg
@@ -78,8 +79,10 @@ def load(url: str, wallets: int, history_rows: int) -> Wallets:
     """Load `wallets` funded customer wallets and about `history_rows` legs; return their ids."""
     transfers = max((history_rows - 2 * wallets) // 2, 0)
     with psycopg.connect(url) as conn:
-        top = {key: conn.execute(TOP.format(table)).fetchone()[0]
-               for key, table in (("w0", "wallets"), ("t0", "transactions"), ("h0", "wallet_history"))}
+        top = {
+            key: conn.execute(TOP.format(table)).fetchone()[0]
+            for key, table in (("w0", "wallets"), ("t0", "transactions"), ("h0", "wallet_history"))
+        }
         world = conn.execute("SELECT id FROM wallets WHERE system_purpose = 'world' AND currency = 'USD'").fetchone()
         if world is None:
             raise RuntimeError("no USD world wallet: is the database migrated (0004)?")

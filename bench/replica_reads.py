@@ -8,6 +8,7 @@ GET /api/v1/wallets/{id}/history?limit=25 to wrk (bench/reads.lua, a read-only t
 with DATABASE_URL alone, then with REPLICA_DATABASE_URL too. The replica's committed
 transactions (pg_stat_database) show that the second run's reads went there.
 """
+
 import argparse
 import json
 import os
@@ -26,8 +27,9 @@ from wallet_app import localdb
 
 def _xacts(url: str) -> int:
     with closing(psycopg.connect(url, autocommit=True)) as conn:
-        return conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database "
-                            "WHERE datname = current_database()").fetchone()[0]
+        return conn.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()[0]
 
 
 def _cpu(pids: dict) -> dict:
@@ -36,9 +38,24 @@ def _cpu(pids: dict) -> dict:
 
 
 def _wrk(server_pid: int, port: int, token: str, ids, clients: int, seconds: float, clusters: dict) -> dict:
-    cmd = ["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds:.0f}s", "--timeout", "30s",
-           "-s", str(ROOT / "bench" / "reads.lua"), f"http://127.0.0.1:{port}", "--", token, str(ids.first),
-           str(ids.last)]
+    cmd = [
+        "wrk",
+        "-t",
+        "2",
+        "-c",
+        str(clients),
+        "-d",
+        f"{seconds:.0f}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(ROOT / "bench" / "reads.lua"),
+        f"http://127.0.0.1:{port}",
+        "--",
+        token,
+        str(ids.first),
+        str(ids.last),
+    ]
     before, before_db = runners.cpu_ticks(server_pid), _cpu(clusters)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     after, after_db = runners.cpu_ticks(server_pid), _cpu(clusters)
@@ -46,13 +63,20 @@ def _wrk(server_pid: int, port: int, token: str, ids, clients: int, seconds: flo
     errors = r["status_errors"] + r["socket_errors"]
     idle = 100 * (after["idle"] - before["idle"]) / max(after["all"] - before["all"], 1)
     ms = 1000 / os.sysconf("SC_CLK_TCK") / max(r["requests"], 1)  # CPU ms per read, each cluster
-    return {"rps": (r["requests"] - errors) / r["seconds"], "p50": r["p50_ms"], "p99": r["p99_ms"],
-            "errors": errors, "requests": r["requests"], "idle": idle,
-            **{f"cpu_{name}": (after_db[name] - before_db[name]) * ms for name in clusters}}
+    return {
+        "rps": (r["requests"] - errors) / r["seconds"],
+        "p50": r["p50_ms"],
+        "p99": r["p99_ms"],
+        "errors": errors,
+        "requests": r["requests"],
+        "idle": idle,
+        **{f"cpu_{name}": (after_db[name] - before_db[name]) * ms for name in clusters},
+    }
 
 
-def measure(seconds: float = 10, wallets: int = 20_000, rows: int = 400_000, clients: int = 16,
-            say=print) -> list[tuple[str, str, str]]:
+def measure(
+    seconds: float = 10, wallets: int = 20_000, rows: int = 400_000, clients: int = 16, say=print
+) -> list[tuple[str, str, str]]:
     """The two runs on clusters of our own; returns bench table rows (label, figure, ratio)."""
     from tests import pg
     from tests.scale.servers import Replica
@@ -67,8 +91,11 @@ def measure(seconds: float = 10, wallets: int = 20_000, rows: int = 400_000, cli
         replica = Replica(primary)
         replica.catch_up(url)
         replica_url = pg.with_database(replica.url, name)
-        env = {**harness.flask_env(url, SECRET_KEY="bench-" + name, API_RATE_LIMIT="100000000/minute",
-                                   RATELIMIT_KEY_PREFIX="bench-" + name)}
+        env = {
+            **harness.flask_env(
+                url, SECRET_KEY="bench-" + name, API_RATE_LIMIT="100000000/minute", RATELIMIT_KEY_PREFIX="bench-" + name
+            )
+        }
         env.pop("FLASK_DEBUG")
         if harness.redis_answers():
             env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
@@ -84,14 +111,21 @@ def measure(seconds: float = 10, wallets: int = 20_000, rows: int = 400_000, cli
                 results[label] = r = _wrk(pid, port, token, ids, clients, seconds, clusters)
             time.sleep(0.5)  # the app's backends have exited: their counts are in pg_stat_database
             r["on_replica"] = _xacts(replica_url) - before - 1
-            say(f"{label}: {r['rps']:,.0f} reads/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
+            say(
+                f"{label}: {r['rps']:,.0f} reads/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
                 f"errors {r['errors']}; transactions on the replica {r['on_replica']:,} for {r['requests']:,} "
                 f"requests; CPU ms per read: primary {r['cpu_primary']:.2f}, replica {r['cpu_replica']:.2f}; "
-                f"CPU idle {r['idle']:.0f}%")
+                f"CPU idle {r['idle']:.0f}%"
+            )
         base = results["primary alone"]["rps"]
-        return [(f"9. reads: GET /api/v1/wallets/{{id}}/history (gunicorn, wrk, {clients} clients), {label}",
-                 f"{r['rps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
-                 f"{r['rps'] / base:.2f}") for label, r in results.items()]
+        return [
+            (
+                f"9. reads: GET /api/v1/wallets/{{id}}/history (gunicorn, wrk, {clients} clients), {label}",
+                f"{r['rps']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}",
+                f"{r['rps'] / base:.2f}",
+            )
+            for label, r in results.items()
+        ]
     finally:
         if replica is not None:
             replica.destroy()

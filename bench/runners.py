@@ -3,6 +3,7 @@ the service in threads, HTTP under gunicorn, the CSV export against COPY.
 
 Each takes the loaded wallets (load.Wallets): the treasury, and the others `first`..`last`.
 A "hot" run debits the treasury on every transfer; a uniform one picks any other source."""
+
 import json
 import os
 import re
@@ -18,11 +19,39 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def pgbench(url_parts: dict, script: str, hot: bool, clients: int, seconds: float, ids) -> float:
     """Transfers per second of `script` (bench/*.sql) at `clients` connections."""
-    cmd = ["pgbench", "-n", "-M", "prepared", "-T", f"{seconds:.0f}", "-c", str(clients), "-j", str(min(clients, 2)),
-           "-D", f"treasury={ids.treasury}", "-D", f"first={ids.first}", "-D", f"last={ids.last}",
-           "-D", f"transfers={ids.transfers}", "-D", f"first_transfer={ids.first_transfer}",
-           "-D", f"hot={int(hot)}", "-f", str(ROOT / "bench" / script),
-           "-h", url_parts["host"], "-p", str(url_parts["port"]), "-U", url_parts["user"], url_parts["dbname"]]
+    cmd = [
+        "pgbench",
+        "-n",
+        "-M",
+        "prepared",
+        "-T",
+        f"{seconds:.0f}",
+        "-c",
+        str(clients),
+        "-j",
+        str(min(clients, 2)),
+        "-D",
+        f"treasury={ids.treasury}",
+        "-D",
+        f"first={ids.first}",
+        "-D",
+        f"last={ids.last}",
+        "-D",
+        f"transfers={ids.transfers}",
+        "-D",
+        f"first_transfer={ids.first_transfer}",
+        "-D",
+        f"hot={int(hot)}",
+        "-f",
+        str(ROOT / "bench" / script),
+        "-h",
+        url_parts["host"],
+        "-p",
+        str(url_parts["port"]),
+        "-U",
+        url_parts["user"],
+        url_parts["dbname"],
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return float(re.search(r"tps = ([0-9.]+)", out).group(1))
 
@@ -78,8 +107,9 @@ def holds_captured(app, threads: int, seconds: float, ids) -> dict:
     def hold_and_capture(rng, actor):
         src = rng.randint(ids.first, ids.last)
         dst = rng.randint(ids.first, ids.last - 1)
-        held = operations.transfer(src, dst + (dst >= src), "0.01", idempotency_key=str(uuid.uuid4()), actor=actor,
-                                   pending=True)
+        held = operations.transfer(
+            src, dst + (dst >= src), "0.01", idempotency_key=str(uuid.uuid4()), actor=actor, pending=True
+        )
         operations.capture(held.transaction["id"], idempotency_key=str(uuid.uuid4()), actor=actor)
 
     return in_threads(app, threads, seconds, hold_and_capture)
@@ -90,8 +120,13 @@ def reversals(app, threads: int, seconds: float, ids) -> dict:
     from wallet_app.ledger import operations
 
     def reverse(rng, actor):
-        operations.reverse(ids.first_transfer + rng.randrange(ids.transfers), amount="0.01", reason="bench",
-                           idempotency_key=str(uuid.uuid4()), actor=actor)
+        operations.reverse(
+            ids.first_transfer + rng.randrange(ids.transfers),
+            amount="0.01",
+            reason="bench",
+            idempotency_key=str(uuid.uuid4()),
+            actor=actor,
+        )
 
     return in_threads(app, threads, seconds, reverse)
 
@@ -116,6 +151,7 @@ def in_threads(app, threads: int, seconds: float, call) -> dict:
             except Exception as exc:
                 failures.append(exc)
                 return False
+
         return once
 
     result = closed_loop(threads, seconds, make_worker)
@@ -127,9 +163,25 @@ def http_load(server_pid: int, port: int, token: str, clients: int, seconds: flo
     Idempotency-Key (bench/transfers.lua); errors are non-2xx answers and socket errors.
     wrk is C: a Python generator took a core of its own from the two the server and
     PostgreSQL share. Also returns the CPU each side spent per transfer (ms)."""
-    cmd = ["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{seconds:.0f}s", "--timeout", "30s",
-           "-s", str(ROOT / "bench" / "transfers.lua"), f"http://127.0.0.1:{port}",
-           "--", token, str(ids.first), str(ids.last), uuid.uuid4().hex]
+    cmd = [
+        "wrk",
+        "-t",
+        str(min(2, clients)),
+        "-c",
+        str(clients),
+        "-d",
+        f"{seconds:.0f}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(ROOT / "bench" / "transfers.lua"),
+        f"http://127.0.0.1:{port}",
+        "--",
+        token,
+        str(ids.first),
+        str(ids.last),
+        uuid.uuid4().hex,
+    ]
     before = cpu_ticks(server_pid)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     after = cpu_ticks(server_pid)
@@ -137,10 +189,16 @@ def http_load(server_pid: int, port: int, token: str, clients: int, seconds: flo
     errors = r["status_errors"] + r["socket_errors"]
     ms = 1000 / os.sysconf("SC_CLK_TCK") / max(r["requests"], 1)
     spent = {k: (after[k] - before[k]) * ms for k in after}
-    return {"tps": (r["requests"] - errors) / r["seconds"], "p50": r["p50_ms"], "p99": r["p99_ms"],
-            "errors": errors, "cpu_app": spent["app"], "cpu_db": spent["postgres"],
-            "cpu_rest": spent["busy"] - spent["app"] - spent["postgres"],
-            "idle": 100 * (after["idle"] - before["idle"]) / max(after["all"] - before["all"], 1)}
+    return {
+        "tps": (r["requests"] - errors) / r["seconds"],
+        "p50": r["p50_ms"],
+        "p99": r["p99_ms"],
+        "errors": errors,
+        "cpu_app": spent["app"],
+        "cpu_db": spent["postgres"],
+        "cpu_rest": spent["busy"] - spent["app"] - spent["postgres"],
+        "idle": 100 * (after["idle"] - before["idle"]) / max(after["all"] - before["all"], 1),
+    }
 
 
 def cpu_ticks(server_pid: int) -> dict:
@@ -173,11 +231,18 @@ def peak_rss_of(code: str, env: dict) -> tuple[float, float, int]:
 
     The peak is the child's own VmHWM: getrusage's ru_maxrss survives exec on Linux, so it
     reported the (larger) bench process that forked the child."""
-    script = code + ("\nprint('RSS', next(line.split()[1] for line in open('/proc/self/status') "
-                     "if line.startswith('VmHWM:')))")
+    script = code + (
+        "\nprint('RSS', next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:')))"
+    )
     started = time.perf_counter()
-    out = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", script], cwd=ROOT, env={**os.environ, **env},
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-c", script],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     seconds = time.perf_counter() - started
     rss = int(re.search(r"RSS (\d+)", out).group(1)) / 1024
     rows = int(re.search(r"ROWS (\d+)", out).group(1))

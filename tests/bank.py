@@ -11,6 +11,7 @@ acknowledged; exchanges run between "trader" wallets. Above the threshold a move
 
 Used by tests/test_bank.py (short form in `make test`) and `make soak` (long form).
 """
+
 import http.client
 import json
 import os
@@ -71,7 +72,11 @@ class Gunicorn:
     def __init__(self, port: int, env: dict):
         self.proc = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def workers(self) -> list[int]:
         out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
@@ -108,8 +113,9 @@ def wait_ready(port: int, limit: float = 30.0) -> float:
     raise TimeoutError(f"/readyz not ready within {limit}s")
 
 
-def post_until_answered(api: Api, stats: Stats, kind: str, path: str, body: dict, key: str, deadline: float,
-                        src=None, dst=None) -> dict | None:
+def post_until_answered(
+    api: Api, stats: Stats, kind: str, path: str, body: dict, key: str, deadline: float, src=None, dst=None
+) -> dict | None:
     """Send one movement, retrying with the same key on timeouts, dropped connections and
     5xx, as a real integration would, until it is answered or `deadline` passes; return the
     transaction when it was acknowledged."""
@@ -176,34 +182,59 @@ def decide(api: Api, stats: Stats, deadline: float) -> int:
     for request in data["data"]:
         with stats.lock:
             stats.attempted += 1
-        tx = post_until_answered(api, stats, "approve", f"/api/v1/transactions/{request['id']}/approve", {},
-                                 str(uuid.uuid4()), deadline)
+        tx = post_until_answered(
+            api, stats, "approve", f"/api/v1/transactions/{request['id']}/approve", {}, str(uuid.uuid4()), deadline
+        )
         if tx is None and request["status"] == "awaiting_approval":
             with stats.lock:
                 stats.attempted += 1
-            post_until_answered(api, stats, "reject", f"/api/v1/transactions/{request['id']}/reject",
-                                {"reason": "bank test: cannot post now"}, str(uuid.uuid4()), deadline)
+            post_until_answered(
+                api,
+                stats,
+                "reject",
+                f"/api/v1/transactions/{request['id']}/reject",
+                {"reason": "bank test: cannot post now"},
+                str(uuid.uuid4()),
+                deadline,
+            )
         decided += 1
     return decided
 
 
-def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: int = 50,
-        seed: int = 1, log=print) -> tuple[Stats, dict]:
+def run(
+    cluster, database_url: str, seconds: float, clients: int = 16, wallets: int = 50, seed: int = 1, log=print
+) -> tuple[Stats, dict]:
     """Run the workload with faults; return the stats and the wallets' expected totals. The
     database's policy (thresholds, fees, rates) is the caller's to set."""
     from tests.pg import _free_port
 
     rng = random.Random(seed)
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bank-test-" + uuid.uuid4().hex,
-           "BIND": f"127.0.0.1:{port}", "WEB_WORKERS": "4", "WEB_THREADS": "4", "DB_POOL_SIZE": "4",
-           "API_RATE_LIMIT": "1000000/minute",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "bank-test-" + uuid.uuid4().hex,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_WORKERS": "4",
+        "WEB_THREADS": "4",
+        "DB_POOL_SIZE": "4",
+        "API_RATE_LIMIT": "1000000/minute",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("REDIS_URL", None)
-    token, checker_token = (subprocess.run(
-        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "create-token", name, "--scopes", scopes],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        for name, scopes in (("bank-test", "read,write"), ("bank-checker", "read,write,approve")))
+    token, checker_token = (
+        subprocess.run(
+            [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "create-token", name, "--scopes", scopes],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+        for name, scopes in (("bank-test", "read,write"), ("bank-checker", "read,write,approve"))
+    )
     server = Gunicorn(port, env)
     stats = Stats()
     try:
@@ -214,8 +245,9 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
             currency = "USD" if i % 2 == 0 else "EUR"
             status, w = api.call("POST", "/api/v1/wallets", {"owner_name": f"Bank {i}", "currency": currency})
             assert status == 201, (status, w)
-            status, _ = api.call("POST", f"/api/v1/wallets/{w['id']}/fund", {"amount": "1000.00"},
-                                 key=str(uuid.uuid4()))
+            status, _ = api.call(
+                "POST", f"/api/v1/wallets/{w['id']}/fund", {"amount": "1000.00"}, key=str(uuid.uuid4())
+            )
             assert status == 201
             if i < wallets:
                 ids.append((w["id"], currency))
@@ -242,9 +274,17 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
                 if roll < 0.12 and reversible["transfer"] or 0.12 <= roll < 0.16 and reversible["withdrawal"]:
                     original = crng.choice(reversible["transfer" if roll < 0.12 else "withdrawal"])
                     part = f"{crng.randint(1, int(Decimal(original['amount']) * 100)) / 100:.2f}"
-                    post_until_answered(api, stats, "reversal", f"/api/v1/transactions/{original['id']}/reversals",
-                                        {"amount": part, "reason": "bank test"}, key, late,
-                                        original["dest_wallet_id"], original["source_wallet_id"])
+                    post_until_answered(
+                        api,
+                        stats,
+                        "reversal",
+                        f"/api/v1/transactions/{original['id']}/reversals",
+                        {"amount": part, "reason": "bank test"},
+                        key,
+                        late,
+                        original["dest_wallet_id"],
+                        original["source_wallet_id"],
+                    )
                 elif roll < 0.30 and holds:
                     with stats.lock:
                         held = holds.pop(crng.randrange(len(holds))) if holds else None
@@ -254,19 +294,50 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
                         continue
                     if crng.random() < 0.6:  # capture all or part; some have expired by now (422)
                         part = f"{crng.randint(1, int(Decimal(held['amount']) * 100)) / 100:.2f}"
-                        post_until_answered(api, stats, "capture", f"/api/v1/transfers/{held['id']}/capture",
-                                            {"amount": part}, key, late, held["source_wallet_id"],
-                                            held["dest_wallet_id"])
+                        post_until_answered(
+                            api,
+                            stats,
+                            "capture",
+                            f"/api/v1/transfers/{held['id']}/capture",
+                            {"amount": part},
+                            key,
+                            late,
+                            held["source_wallet_id"],
+                            held["dest_wallet_id"],
+                        )
                     else:
-                        post_until_answered(api, stats, "void", f"/api/v1/transfers/{held['id']}/void", {}, key,
-                                            late, held["source_wallet_id"], held["dest_wallet_id"])
+                        post_until_answered(
+                            api,
+                            stats,
+                            "void",
+                            f"/api/v1/transfers/{held['id']}/void",
+                            {},
+                            key,
+                            late,
+                            held["source_wallet_id"],
+                            held["dest_wallet_id"],
+                        )
                 elif roll < 0.36:
                     cur = crng.choice(sorted(by_currency))
                     src, dst = crng.sample(by_currency[cur], 2)
                     amount = f"{crng.randint(1, 30000) / 100:.2f}"
-                    tx = post_until_answered(api, stats, "hold", "/api/v1/transfers",
-                                             {"from_wallet_id": src, "to_wallet_id": dst, "amount": amount,
-                                              "pending": True, "expires_in": crng.randint(1, 4)}, key, late, src, dst)
+                    tx = post_until_answered(
+                        api,
+                        stats,
+                        "hold",
+                        "/api/v1/transfers",
+                        {
+                            "from_wallet_id": src,
+                            "to_wallet_id": dst,
+                            "amount": amount,
+                            "pending": True,
+                            "expires_in": crng.randint(1, 4),
+                        },
+                        key,
+                        late,
+                        src,
+                        dst,
+                    )
                     if tx:
                         with stats.lock:
                             holds.append(tx)
@@ -275,14 +346,31 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
                     src = crng.choice(traders[src_cur])
                     dst = crng.choice(traders["EUR" if src_cur == "USD" else "USD"])
                     amount = f"{crng.randint(1, 20000) / 100:.2f}"
-                    post_until_answered(api, stats, "exchange", "/api/v1/transfers",
-                                        {"from_wallet_id": src, "to_wallet_id": dst, "amount": amount},
-                                        key, late, src, dst)
+                    post_until_answered(
+                        api,
+                        stats,
+                        "exchange",
+                        "/api/v1/transfers",
+                        {"from_wallet_id": src, "to_wallet_id": dst, "amount": amount},
+                        key,
+                        late,
+                        src,
+                        dst,
+                    )
                 elif roll < 0.50:
                     wallet = crng.choice(payouts)
                     amount = f"{crng.randint(1, 5000) / 100:.2f}"
-                    tx = post_until_answered(api, stats, "withdrawal", f"/api/v1/wallets/{wallet}/withdrawals",
-                                             {"amount": amount}, key, late, wallet, None)
+                    tx = post_until_answered(
+                        api,
+                        stats,
+                        "withdrawal",
+                        f"/api/v1/wallets/{wallet}/withdrawals",
+                        {"amount": amount},
+                        key,
+                        late,
+                        wallet,
+                        None,
+                    )
                     if tx:
                         with stats.lock:
                             done["withdrawal"].append(tx)
@@ -290,9 +378,17 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
                     cur = crng.choice(sorted(by_currency))
                     src, dst = crng.sample(by_currency[cur], 2)
                     amount = f"{crng.randint(1, 30000) / 100:.2f}"  # some overdraw
-                    tx = post_until_answered(api, stats, "transfer", "/api/v1/transfers",
-                                             {"from_wallet_id": src, "to_wallet_id": dst, "amount": amount},
-                                             key, late, src, dst)
+                    tx = post_until_answered(
+                        api,
+                        stats,
+                        "transfer",
+                        "/api/v1/transfers",
+                        {"from_wallet_id": src, "to_wallet_id": dst, "amount": amount},
+                        key,
+                        late,
+                        src,
+                        dst,
+                    )
                     if tx:
                         with stats.lock:
                             done["transfer"].append(tx)
@@ -326,8 +422,11 @@ def run(cluster, database_url: str, seconds: float, clients: int = 16, wallets: 
                 time.sleep(0.1)
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-        threads += [threading.Thread(target=reader), threading.Thread(target=faults),
-                    threading.Thread(target=checker_client)]
+        threads += [
+            threading.Thread(target=reader),
+            threading.Thread(target=faults),
+            threading.Thread(target=checker_client),
+        ]
         [t.start() for t in threads]
         while time.monotonic() < deadline:
             time.sleep(0.5)
@@ -347,8 +446,10 @@ def summary(stats: Stats) -> str:
     kills = sum(1 for f in stats.faults if f.startswith("SIGKILL"))
     restarts = len(stats.faults) - kills
     kinds = Counter(kind for _, kind, *_ in stats.acknowledged.values())
-    return (f"attempted={stats.attempted} acknowledged={len(stats.acknowledged)} {dict(kinds)} "
-            f"refused={dict(stats.refused)} retries={stats.retries} retried_keys={len(stats.retried_keys)} "
-            f"unresolved={len(stats.unresolved)} worker_kills={kills} pg_restarts={restarts} "
-            f"total_checks={stats.total_checks} total_violations={len(stats.total_violations)} "
-            f"ready_after_restart_s={stats.ready_after_restart}")
+    return (
+        f"attempted={stats.attempted} acknowledged={len(stats.acknowledged)} {dict(kinds)} "
+        f"refused={dict(stats.refused)} retries={stats.retries} retried_keys={len(stats.retried_keys)} "
+        f"unresolved={len(stats.unresolved)} worker_kills={kills} pg_restarts={restarts} "
+        f"total_checks={stats.total_checks} total_violations={len(stats.total_violations)} "
+        f"ready_after_restart_s={stats.ready_after_restart}"
+    )

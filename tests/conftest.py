@@ -1,9 +1,10 @@
 """Fixtures: a fresh PostgreSQL database per run, apps, a per-test session rolled back at
 the end, clients, and an actor to act as."""
+
 import os
 import uuid
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from flask.testing import FlaskClient
@@ -31,8 +32,16 @@ DOUBLE_ENTRY_VIOLATIONS = """
 def make_app(database_url: str, **config):
     # Sign-ins and failed API authentications from 127.0.0.1 add up over a run; the tests of
     # those per-address limits set their own.
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "DB_POOL_SIZE": 24,
-                       "SIGNIN_RATE_LIMIT": "10000/minute", "API_AUTH_FAILURE_LIMIT": "10000/minute", **config})
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "DB_POOL_SIZE": 24,
+            "SIGNIN_RATE_LIMIT": "10000/minute",
+            "API_AUTH_FAILURE_LIMIT": "10000/minute",
+            **config,
+        }
+    )
 
 
 def migrate(database_url: str) -> None:
@@ -91,8 +100,9 @@ def session(app):
         outer = conn.begin()
         real = db.session
         # A plain Session: Flask-SQLAlchemy's own picks the engine per table, not our connection.
-        db.session = scoped_session(sessionmaker(bind=conn, join_transaction_mode="create_savepoint"),
-                                    scopefunc=_app_ctx_id)
+        db.session = scoped_session(
+            sessionmaker(bind=conn, join_transaction_mode="create_savepoint"), scopefunc=_app_ctx_id
+        )
         try:
             yield db.session
         finally:
@@ -119,8 +129,9 @@ def actor():
 
 def ledger_api():
     """The ledger's operations and reads side by side, plus reconcile, as tests call them."""
-    return SimpleNamespace(**{n: getattr(m, n) for m in (operations, queries) for n in m.__all__},
-                           reconcile=lambda: reconcile(db.session))
+    return SimpleNamespace(
+        **{n: getattr(m, n) for m in (operations, queries) for n in m.__all__}, reconcile=lambda: reconcile(db.session)
+    )
 
 
 @pytest.fixture
@@ -221,6 +232,7 @@ def signed_in(client, user_id: int, login_id: str) -> None:
     """Give `client` the cookie of a fresh server-side session of the operator (what a
     successful sign-in sets), without the cost of checking a password."""
     from wallet_app.services.signin import open_session
+
     with client.application.app_context():
         token = open_session(user_id, "127.0.0.1")
     with client.session_transaction() as sess:
@@ -229,14 +241,17 @@ def signed_in(client, user_id: int, login_id: str) -> None:
 
 def csrf_from(html: str) -> str:
     import re
+
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
 @pytest.fixture
 def csrf(client):
     """A CSRF token for the client's session, read from a rendered page as a browser would."""
+
     def token():
         return csrf_from(client.get("/auth/login").get_data(as_text=True))
+
     return token
 
 
@@ -247,6 +262,7 @@ def make_token(session):
 
     def make(scopes="read,write", name=None, owner=None):
         return create_token(name or f"t-{uuid.uuid4().hex[:6]}", scopes, actor=Actor("cli", "cli"), owner=owner)
+
     return make
 
 

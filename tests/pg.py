@@ -1,4 +1,5 @@
 """Find a PostgreSQL server for the tests, or start a throwaway cluster, and make databases on it."""
+
 import os
 import shutil
 import tempfile

@@ -1,4 +1,5 @@
 """Admin pages: operators, the audit log, API tokens; every change is audited."""
+
 import re
 
 from sqlalchemy import select
@@ -14,8 +15,9 @@ def post(client, url, data, page="/admin/operators"):
 
 def test_admin_creates_changes_and_deactivates_an_operator(client, login_as, session, make_operator):
     login_as("admin")
-    created = post(client, "/admin/operators", {"email": "New@Example.com", "password": "a long enough secret",
-                                                "role": "viewer"})
+    created = post(
+        client, "/admin/operators", {"email": "New@Example.com", "password": "a long enough secret", "role": "viewer"}
+    )
     assert created.status_code == 303
     user = session.scalars(select(User).where(User.email == "new@example.com")).one()
     post(client, f"/admin/operators/{user.id}", {"role": "support"})
@@ -35,6 +37,7 @@ def test_a_role_change_applies_to_open_sessions_at_once(app, login_as, make_oper
     assert other.get("/wallets").status_code == 200
     from wallet_app.services.audit import Actor
     from wallet_app.services.operators import update_operator
+
     update_operator(support.id, actor=Actor("cli", "cli"), role="viewer")
     assert other.get("/wallets").status_code == 302  # signed out: sign in again with the new role
 
@@ -49,9 +52,9 @@ def test_tokens_are_shown_once_stored_hashed_and_revocable(client, login_as, ses
     assert client.get("/api/v1/wallets", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
     post(client, f"/admin/tokens/{token.id}/revoke", {}, page="/admin/tokens")
     assert client.get("/api/v1/wallets", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
-    assert [a.action for a in session.scalars(select(AuditLog).where(AuditLog.action.like("token.%"))
-                                              .order_by(AuditLog.id))] == [
-        "token.create", "token.revoke"]
+    assert [
+        a.action for a in session.scalars(select(AuditLog).where(AuditLog.action.like("token.%")).order_by(AuditLog.id))
+    ] == ["token.create", "token.revoke"]
 
 
 def test_the_api_reference_lists_every_endpoint(client, login_as):
@@ -65,8 +68,12 @@ def test_admins_edit_the_fee_schedule_and_every_change_is_audited(client, login_
     login_as("admin")
     page = client.get("/admin/fees").get_data(as_text=True)
     assert "Fee schedule" in page and page.count('name="bps"') == 12  # 6 currencies x transfer, withdrawal
-    saved = post(client, "/admin/fees", {"currency": "USD", "kind": "transfer", "fixed": "0.25", "bps": "150",
-                                         "minimum": "0.50", "maximum": ""}, page="/admin/fees")
+    saved = post(
+        client,
+        "/admin/fees",
+        {"currency": "USD", "kind": "transfer", "fixed": "0.25", "bps": "150", "minimum": "0.50", "maximum": ""},
+        page="/admin/fees",
+    )
     assert saved.status_code == 303
     assert 'value="0.25"' in client.get("/admin/fees").get_data(as_text=True)
     refused = post(client, "/admin/fees", {"currency": "USD", "kind": "transfer", "bps": "lots"}, page="/admin/fees")

@@ -1,4 +1,5 @@
 """Sign-in and sessions: generic errors, throttling, rotation, safe redirects, instant revocation."""
+
 import pytest
 from sqlalchemy import select
 
@@ -50,10 +51,16 @@ def test_the_session_is_rotated_at_sign_in(client, make_operator):
         assert "planted" not in sess
 
 
-@pytest.mark.parametrize("target,expected", [
-    ("/wallets", "/wallets"), ("https://evil.example/", "/"), ("//evil.example", "/"),
-    ("/\\evil.example", "/"), ("javascript:alert(1)", "/"),
-])
+@pytest.mark.parametrize(
+    "target,expected",
+    [
+        ("/wallets", "/wallets"),
+        ("https://evil.example/", "/"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
 def test_next_only_redirects_inside_the_app(client, make_operator, target, expected):
     user = make_operator("viewer")
     assert sign_in(client, user.email, PASSWORD, next_url=target).location == expected

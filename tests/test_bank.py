@@ -5,9 +5,10 @@ approving what waits.
 
 Short form here (BANK_SECONDS, default 30); `make soak` runs it for 10 minutes.
 """
+
 import os
-import time
 import subprocess
+import time
 from contextlib import closing
 from decimal import Decimal
 
@@ -60,30 +61,57 @@ def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, 
     assert stats.attempted > 0 and len(stats.acknowledged) > 0
     assert any(f.startswith("SIGKILL") for f in stats.faults)
     assert [f for f in stats.faults if f.startswith("postgres")] == [
-        "postgres restart (fast)", "postgres restart (immediate)"]
+        "postgres restart (fast)",
+        "postgres restart (immediate)",
+    ]
     assert stats.unresolved == []  # every transfer was answered, with retries where needed
     assert len(stats.acknowledged) + sum(stats.refused.values()) == stats.attempted
-    assert set(stats.refused) <= {"insufficient_funds", "reversal_exceeds_original", "hold_not_pending",
-                                  "not_awaiting_approval"}
+    assert set(stats.refused) <= {
+        "insufficient_funds",
+        "reversal_exceeds_original",
+        "hold_not_pending",
+        "not_awaiting_approval",
+    }
     kinds = {kind for _, kind, *_ in stats.acknowledged.values()}
-    assert kinds >= {"transfer", "reversal", "withdrawal", "exchange", "hold", "capture", "void", "request",
-                     "approve"}, kinds
+    assert kinds >= {
+        "transfer",
+        "reversal",
+        "withdrawal",
+        "exchange",
+        "hold",
+        "capture",
+        "void",
+        "request",
+        "approve",
+    }, kinds
     assert stats.total_checks > 0 and stats.total_violations == []
     assert all(s < 5 for s in stats.ready_after_restart), stats.ready_after_restart
 
     env = {**os.environ, "DATABASE_URL": url, "FLASK_DEBUG": "1"}
     time.sleep(4)  # every hold's expires_in (at most 4 s) has passed
-    expire = subprocess.run([str(bank.ROOT / ".venv/bin/flask"), "--app", "wsgi", "expire-holds"],
-                            cwd=bank.ROOT, env=env, capture_output=True, text=True)
+    expire = subprocess.run(
+        [str(bank.ROOT / ".venv/bin/flask"), "--app", "wsgi", "expire-holds"],
+        cwd=bank.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert expire.returncode == 0, expire.stdout + expire.stderr
-    reconcile = subprocess.run([str(bank.ROOT / ".venv/bin/flask"), "--app", "wsgi", "reconcile"],
-                               cwd=bank.ROOT, env=env, capture_output=True, text=True)
+    reconcile = subprocess.run(
+        [str(bank.ROOT / ".venv/bin/flask"), "--app", "wsgi", "reconcile"],
+        cwd=bank.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
 
     with closing(psycopg.connect(url)) as conn:
         assert conn.execute(DOUBLE_ENTRY_VIOLATIONS).fetchone()[0] == 0
-        assert conn.execute("SELECT min(h.balance_after) >= 0 FROM wallet_history h JOIN wallets w "
-                            "ON w.id = h.wallet_id WHERE w.system_purpose IS NULL").fetchone()[0]
+        assert conn.execute(
+            "SELECT min(h.balance_after) >= 0 FROM wallet_history h JOIN wallets w "
+            "ON w.id = h.wallet_id WHERE w.system_purpose IS NULL"
+        ).fetchone()[0]
         # Each key as the client saw it: a request that waited (202), a hold's creation (its
         # held amount), a resolution (capture: what was captured; void, approve, reject), or
         # any other movement.
@@ -101,7 +129,9 @@ def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, 
         assert {k: moved.get(k) for k in stats.acknowledged} == stats.acknowledged
         # ...and nothing else moved money: no movement without its key, no key applied twice.
         movements = conn.execute("SELECT count(*) FROM transactions WHERE kind <> 'fund'").fetchone()[0]
-        posted = sum(kind not in ("capture", "void", "approve", "reject") for _, kind, *_ in stats.acknowledged.values())
+        posted = sum(
+            kind not in ("capture", "void", "approve", "reject") for _, kind, *_ in stats.acknowledged.values()
+        )
         assert movements == posted and len(moved) == len(stats.acknowledged)
         # Every hold ended: captured, voided, or expired by the command; none still counts.
         assert conn.execute("SELECT count(*) FROM transactions WHERE status = 'pending'").fetchone()[0] == 0
@@ -112,9 +142,15 @@ def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, 
         # posted at once or approved by the checker, plus what came back.
         acknowledged = [(key, *value) for key, value in stats.acknowledged.items()]
         for wallet in info["payouts"]:
-            out = sum(Decimal(a) + stats.fees[key] for key, _, kind, a, src, dst in acknowledged
-                      if kind in ("withdrawal", "approve") and src == wallet and dst is None)
-            back = sum(Decimal(a) for key, _, kind, a, src, dst in acknowledged
-                       if kind in ("reversal", "approve") and dst == wallet and src is None)
+            out = sum(
+                Decimal(a) + stats.fees[key]
+                for key, _, kind, a, src, dst in acknowledged
+                if kind in ("withdrawal", "approve") and src == wallet and dst is None
+            )
+            back = sum(
+                Decimal(a)
+                for key, _, kind, a, src, dst in acknowledged
+                if kind in ("reversal", "approve") and dst == wallet and src is None
+            )
             balance = conn.execute("SELECT balance FROM wallets WHERE id = %s", (wallet,)).fetchone()[0]
             assert balance == Decimal("1000.00") - out + back, wallet

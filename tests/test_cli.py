@@ -1,4 +1,5 @@
 """The command line: create-operator, demo-data and reconcile, run as an operator would."""
+
 import pytest
 from sqlalchemy import text
 

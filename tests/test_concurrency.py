@@ -1,4 +1,5 @@
 """Concurrency on PostgreSQL: many threads moving money at once never deadlock, overdraw or drift."""
+
 import random
 import threading
 import time
@@ -7,11 +8,11 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from tests.conftest import ledger_api
 from wallet_app.errors import InsufficientFunds, WalletError
 from wallet_app.extensions import db
 from wallet_app.models import Transaction, WalletHistory
 from wallet_app.services.audit import Actor
-from tests.conftest import ledger_api
 
 ACTOR = Actor("token:1", "load-test")
 THREADS = 16
@@ -59,8 +60,7 @@ def test_random_and_opposite_transfers_hold_every_invariant(committing_app, caps
             else:
                 a, b = rng.sample(ids, 2)
             try:
-                svc.transfer(a, b, f"{rng.randint(1, 20000) / 100:.2f}",
-                             idempotency_key=str(uuid.uuid4()), actor=ACTOR)
+                svc.transfer(a, b, f"{rng.randint(1, 20000) / 100:.2f}", idempotency_key=str(uuid.uuid4()), actor=ACTOR)
                 outcome = "ok"
             except InsufficientFunds:
                 outcome = "refused"
@@ -75,12 +75,16 @@ def test_random_and_opposite_transfers_hold_every_invariant(committing_app, caps
         assert svc.reconcile().ok
         total = sum(Decimal(svc.get_wallet(w)["balance"]) for w in ids)
         assert total == Decimal("20000.00")
-        assert db.session.scalar(select(func.min(WalletHistory.balance_after))
-                                 .where(WalletHistory.wallet_id.in_(ids))) >= 0
+        assert (
+            db.session.scalar(select(func.min(WalletHistory.balance_after)).where(WalletHistory.wallet_id.in_(ids)))
+            >= 0
+        )
         assert db.session.scalar(select(func.count()).select_from(Transaction)) == 20 + counts["ok"]
     with capsys.disabled():
-        print(f"\n[concurrency] {THREADS}x300 transfers: {counts['ok']} moved, {counts['refused']} refused "
-              f"(overdraft) in {seconds:.1f}s = {THREADS * 300 / seconds:.0f} transfers/s")
+        print(
+            f"\n[concurrency] {THREADS}x300 transfers: {counts['ok']} moved, {counts['refused']} refused "
+            f"(overdraft) in {seconds:.1f}s = {THREADS * 300 / seconds:.0f} transfers/s"
+        )
 
 
 def test_hot_wallet_drains_to_exactly_zero_and_never_below(committing_app, capsys):
@@ -104,8 +108,10 @@ def test_hot_wallet_drains_to_exactly_zero_and_never_below(committing_app, capsy
         assert svc.get_wallet(hot)["balance"] == "0.00"
         assert svc.reconcile().ok
     with capsys.disabled():
-        print(f"\n[concurrency] hot wallet drained by {THREADS} threads: 400 transfers in {seconds:.1f}s "
-              f"= {400 / seconds:.0f} transfers/s")
+        print(
+            f"\n[concurrency] hot wallet drained by {THREADS} threads: 400 transfers in {seconds:.1f}s "
+            f"= {400 / seconds:.0f} transfers/s"
+        )
 
 
 def test_racing_partial_reversals_never_reverse_more_than_the_original(committing_app):
@@ -116,8 +122,9 @@ def test_racing_partial_reversals_never_reverse_more_than_the_original(committin
 
     def work(i):
         try:
-            ledger_api().reverse(tx["id"], amount="1.50", reason=f"race {i}", idempotency_key=str(uuid.uuid4()),
-                                 actor=ACTOR)
+            ledger_api().reverse(
+                tx["id"], amount="1.50", reason=f"race {i}", idempotency_key=str(uuid.uuid4()), actor=ACTOR
+            )
             outcomes.append("ok")
         except WalletError as exc:
             outcomes.append(exc.code)

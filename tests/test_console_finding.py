@@ -1,5 +1,6 @@
 """Finding things and reading them: names next to ids, the header search, the recipient's
 active search, history filters with their errors beside them, the statement, the formats."""
+
 import csv
 import io
 import re
@@ -16,11 +17,13 @@ HX = {"HX-Request": "true"}
 
 @pytest.fixture
 def pair(make_wallet, service, actor):
-    ada = make_wallet(balance="1234567.50", owner_name="Ada Lovelace", owner_email="ada@example.com",
-                      external_ref="CUST-1")
+    ada = make_wallet(
+        balance="1234567.50", owner_name="Ada Lovelace", owner_email="ada@example.com", external_ref="CUST-1"
+    )
     grace = make_wallet(owner_name="Grace Hopper", owner_email="grace@example.com")
-    tx = service.transfer(ada["id"], grace["id"], "2500.00", idempotency_key=str(uuid.uuid4()), actor=actor,
-                          reference="INV-2026-17").transaction
+    tx = service.transfer(
+        ada["id"], grace["id"], "2500.00", idempotency_key=str(uuid.uuid4()), actor=actor, reference="INV-2026-17"
+    ).transaction
     return ada, grace, tx
 
 
@@ -45,8 +48,9 @@ def test_history_names_the_counterparty_and_shows_separators(client, login_as, p
 def test_transaction_page_names_who_legs_and_links(client, login_as, pair, service, actor):
     login_as("support")
     ada, grace, tx = pair
-    reversal = service.reverse(tx["id"], amount="100.00", reason="typo", idempotency_key=str(uuid.uuid4()),
-                               actor=actor).transaction
+    reversal = service.reverse(
+        tx["id"], amount="100.00", reason="typo", idempotency_key=str(uuid.uuid4()), actor=actor
+    ).transaction
     html = client.get(f"/transactions/{tx['id']}").get_data(as_text=True)
     assert "Made by</dt><dd>tester@example.com" in html
     assert f'Ada Lovelace <span class="wid">#{ada["id"]}</span>' in html and "Grace Hopper" in html
@@ -89,18 +93,23 @@ def test_transfer_typed_by_name_without_picking(client, login_as, pair):
     data = {"csrf_token": csrf_from(page), "idempotency_key": key, "recipient": "Grace", "amount": "1.00"}
     review = client.post(f"/wallets/{ada['id']}/transfer/confirm", data=data, headers=HX).get_data(as_text=True)
     assert "Confirm transfer" in review and f'name="to_wallet_id" value="{grace["id"]}"' in review
-    refused = client.post(f"/wallets/{ada['id']}/transfer/confirm", data={**data, "recipient": "nobody-here"},
-                          headers=HX)
+    refused = client.post(
+        f"/wallets/{ada['id']}/transfer/confirm", data={**data, "recipient": "nobody-here"}, headers=HX
+    )
     assert refused.status_code == 422
-    assert re.search(r'id="transfer-to-error"><p class="error" role="alert">No wallet matches this',
-                     refused.get_data(as_text=True))
+    assert re.search(
+        r'id="transfer-to-error"><p class="error" role="alert">No wallet matches this', refused.get_data(as_text=True)
+    )
 
 
-@pytest.mark.parametrize("query, shown, hidden", [
-    ("kind=fund", ["+1,234,567.50"], ["-2,500.00"]),
-    ("min_amount=2000&max_amount=3000", ["-2,500.00"], ["+1,234,567.50"]),
-    ("reference=inv-2026", ["-2,500.00"], ["+1,234,567.50"]),
-])
+@pytest.mark.parametrize(
+    "query, shown, hidden",
+    [
+        ("kind=fund", ["+1,234,567.50"], ["-2,500.00"]),
+        ("min_amount=2000&max_amount=3000", ["-2,500.00"], ["+1,234,567.50"]),
+        ("reference=inv-2026", ["-2,500.00"], ["+1,234,567.50"]),
+    ],
+)
 def test_history_filters(client, login_as, pair, query, shown, hidden):
     login_as("viewer")
     ada = pair[0]
@@ -108,12 +117,15 @@ def test_history_filters(client, login_as, pair, query, shown, hidden):
     assert all(s in html for s in shown) and not any(h in html for h in hidden)
 
 
-@pytest.mark.parametrize("query, field, message", [
-    ("since=2026-11-20&until=2026-11-10", "until", "From is after To"),
-    ("min_amount=abc", "min_amount", "Amount must be a number"),
-    ("min_amount=10&max_amount=5", "max_amount", "The largest amount is below the smallest"),
-    ("kind=nope", "kind", "Unknown kind"),
-])
+@pytest.mark.parametrize(
+    "query, field, message",
+    [
+        ("since=2026-11-20&until=2026-11-10", "until", "From is after To"),
+        ("min_amount=abc", "min_amount", "Amount must be a number"),
+        ("min_amount=10&max_amount=5", "max_amount", "The largest amount is below the smallest"),
+        ("kind=nope", "kind", "Unknown kind"),
+    ],
+)
 def test_a_bad_filter_is_an_error_next_to_its_field(client, login_as, pair, query, field, message):
     login_as("viewer")
     ada = pair[0]
@@ -148,6 +160,7 @@ def test_dashboard_shows_totals_for_customer_and_system_wallets(client, login_as
 
 def test_creating_a_wallet_says_so(client, login_as, csrf):
     login_as("support")
-    response = client.post("/wallets", data={"csrf_token": csrf(), "owner_name": "New Person", "currency": "EUR"},
-                           follow_redirects=True)
+    response = client.post(
+        "/wallets", data={"csrf_token": csrf(), "owner_name": "New Person", "currency": "EUR"}, follow_redirects=True
+    )
     assert "created for New Person (EUR)" in response.get_data(as_text=True)

@@ -1,5 +1,6 @@
 """Who did what, and the people doing it: notes (append-only, audited), the wallet's activity,
 kept reconcile runs, password change, an admin's reset with a forced change, the CLI reset."""
+
 import re
 import uuid
 
@@ -32,8 +33,10 @@ def test_a_note_is_added_shown_audited_and_never_changed(client, login_as, make_
     audited = session.scalars(select(AuditLog).where(AuditLog.action == "wallet.note")).one()
     assert audited.object_id == str(wallet["id"]) and audited.actor == user.email
     note_id = session.scalars(select(WalletNote.id)).one()
-    for statement in ("UPDATE wallet_notes SET body = 'rewritten' WHERE id = :id",
-                      "DELETE FROM wallet_notes WHERE id = :id"):
+    for statement in (
+        "UPDATE wallet_notes SET body = 'rewritten' WHERE id = :id",
+        "DELETE FROM wallet_notes WHERE id = :id",
+    ):
         with pytest.raises(DBAPIError, match="append-only"):
             with session.begin_nested():
                 session.execute(text(statement), {"id": note_id})
@@ -93,14 +96,26 @@ def test_operator_changes_their_password_and_other_sessions_end(client, app, mak
     signed_in(client, user.id, user.get_id())
     other = app.test_client()
     signed_in(other, user.id, user.get_id())
-    wrong = post(client, "/auth/password", {"current_password": "nope", "new_password": "a brand new secret",
-                                            "confirm_password": "a brand new secret"}, "/auth/password")
+    wrong = post(
+        client,
+        "/auth/password",
+        {"current_password": "nope", "new_password": "a brand new secret", "confirm_password": "a brand new secret"},
+        "/auth/password",
+    )
     assert wrong.status_code == 422 and 'id="current-password-error"' in wrong.get_data(as_text=True)
-    differ = post(client, "/auth/password", {"current_password": PASSWORD, "new_password": "a brand new secret",
-                                             "confirm_password": "another secret!!"}, "/auth/password")
+    differ = post(
+        client,
+        "/auth/password",
+        {"current_password": PASSWORD, "new_password": "a brand new secret", "confirm_password": "another secret!!"},
+        "/auth/password",
+    )
     assert differ.status_code == 422 and "The two passwords differ" in differ.get_data(as_text=True)
-    done = post(client, "/auth/password", {"current_password": PASSWORD, "new_password": "a brand new secret",
-                                            "confirm_password": "a brand new secret"}, "/auth/password")
+    done = post(
+        client,
+        "/auth/password",
+        {"current_password": PASSWORD, "new_password": "a brand new secret", "confirm_password": "a brand new secret"},
+        "/auth/password",
+    )
     assert done.status_code == 303
     assert "Password changed." in client.get("/").get_data(as_text=True)  # this session carries on
     assert other.get("/").status_code == 302  # the other one ended
@@ -117,14 +132,22 @@ def test_admin_reset_forces_a_change_at_next_sign_in(client, app, login_as, make
     assert "password reset" in client.get("/admin/operators").get_data(as_text=True)
     sams = app.test_client()
     login = sams.get("/auth/login").get_data(as_text=True)
-    signed = sams.post("/auth/login", data={"csrf_token": csrf_from(login), "email": sam.email,
-                                            "password": "temporary secret 1"})
+    signed = sams.post(
+        "/auth/login", data={"csrf_token": csrf_from(login), "email": sam.email, "password": "temporary secret 1"}
+    )
     assert signed.status_code == 303
     forced = sams.get("/wallets")
     assert forced.status_code == 303 and forced.location.endswith("/auth/password")
-    changed = post(sams, "/auth/password", {"current_password": "temporary secret 1",
-                                            "new_password": "my own secret 22", "confirm_password": "my own secret 22"},
-                   "/auth/password")
+    changed = post(
+        sams,
+        "/auth/password",
+        {
+            "current_password": "temporary secret 1",
+            "new_password": "my own secret 22",
+            "confirm_password": "my own secret 22",
+        },
+        "/auth/password",
+    )
     assert changed.status_code == 303 and sams.get("/wallets").status_code == 200
     assert session.scalars(select(AuditLog).where(AuditLog.action == "operator.password_reset")).one()
 
@@ -132,6 +155,7 @@ def test_admin_reset_forces_a_change_at_next_sign_in(client, app, login_as, make
 def test_flask_reset_password_lets_the_first_admin_back_in(committing_app, monkeypatch):
     from wallet_app.extensions import db
     from wallet_app.services.operators import create_operator, verify_password
+
     with committing_app.app_context():
         create_operator("first@example.com", "forgotten password", "admin", actor=Actor("cli", "cli"))
     monkeypatch.setenv("WALLET_OPERATOR_PASSWORD", "remembered this time")

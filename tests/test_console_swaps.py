@@ -1,5 +1,6 @@
 """The console's steps as htmx fragments and as whole pages: cancel, live search, unique ids,
 focus, hidden-field errors and every form URL answering a full page without JavaScript."""
+
 import re
 
 import pytest
@@ -43,9 +44,14 @@ def alerts(html: str) -> list[str]:
 def test_cancel_on_review_gets_the_fresh_form_fragment(client, support, make_wallet, kind):
     a, b = make_wallet(balance="100.00"), make_wallet()
     csrf, key = form_of(client, a["id"], kind)
-    review = post(client, a["id"], kind, "confirm", {"csrf_token": csrf, "idempotency_key": key,
-                                                      "to_wallet_id": b["id"], "amount": "5.00"}).get_data(as_text=True)
-    cancel = re.search(r'<a [^>]*data-cancel[^>]*>', review).group(0)
+    review = post(
+        client,
+        a["id"],
+        kind,
+        "confirm",
+        {"csrf_token": csrf, "idempotency_key": key, "to_wallet_id": b["id"], "amount": "5.00"},
+    ).get_data(as_text=True)
+    cancel = re.search(r"<a [^>]*data-cancel[^>]*>", review).group(0)
     assert f'hx-get="/wallets/{a["id"]}/{kind}"' in cancel and f'hx-target="#{kind}-panel"' in cancel
     assert f'href="/wallets/{a["id"]}"' in cancel  # without JavaScript: the wallet page
     fresh = client.get(f"/wallets/{a['id']}/{kind}", headers=HX)
@@ -82,20 +88,23 @@ def test_no_console_page_or_step_holds_an_id_twice(client, support, make_wallet)
     a, b = make_wallet(balance="100.00"), make_wallet()
     csrf, key = form_of(client, a["id"])
     move = {"csrf_token": csrf, "idempotency_key": key, "to_wallet_id": b["id"], "amount": "5.00"}
-    pages = {"wallets": client.get("/wallets"), "wallet": client.get(f"/wallets/{a['id']}"),
-             "create 422": client.post("/wallets", data={"csrf_token": csrf}),
-             "review": post(client, a["id"], "transfer", "confirm", move, htmx=False),
-             "review fragment": post(client, a["id"], "transfer", "confirm", move),
-             "receipt": post(client, a["id"], "transfer", "move", move, htmx=False),
-             "receipt fragment": post(client, a["id"], "transfer", "move", move),
-             "refused": post(client, a["id"], "transfer", "move", {**move, "amount": "1000"}, htmx=False)}
+    pages = {
+        "wallets": client.get("/wallets"),
+        "wallet": client.get(f"/wallets/{a['id']}"),
+        "create 422": client.post("/wallets", data={"csrf_token": csrf}),
+        "review": post(client, a["id"], "transfer", "confirm", move, htmx=False),
+        "review fragment": post(client, a["id"], "transfer", "confirm", move),
+        "receipt": post(client, a["id"], "transfer", "move", move, htmx=False),
+        "receipt fragment": post(client, a["id"], "transfer", "move", move),
+        "refused": post(client, a["id"], "transfer", "move", {**move, "amount": "1000"}, htmx=False),
+    }
     for name, response in pages.items():
         assert duplicate_ids(response.get_data(as_text=True)) == [], name
 
 
 def test_the_create_form_labels_point_at_its_own_fields(client, support):
     html = client.get("/wallets").get_data(as_text=True)
-    create = html[html.index('id="create-wallet"'):]
+    create = html[html.index('id="create-wallet"') :]
     for label_for in re.findall(r'<label for="([^"]+)"', create):
         first = re.search(rf'<(input|select)[^>]*id="{label_for}"', html)  # what the browser picks
         assert first and first.start() > html.index('id="create-wallet"'), label_for
@@ -176,7 +185,7 @@ def test_review_and_receipt_are_whole_pages_without_htmx(client, support, make_w
     assert done.status_code == 200 and "<html" in html and '<nav aria-label="Main">' in html
     assert f"{label.capitalize()} done" in html and "hx-swap-oob" not in html
     after = "105.00" if kind == "fund" else "95.00"
-    assert service.get_wallet(a["id"])["balance"] == after and after in html[html.index('id="balance"'):]
+    assert service.get_wallet(a["id"])["balance"] == after and after in html[html.index('id="balance"') :]
     refused = post(client, a["id"], kind, "confirm", {**move, "amount": "abc"}, htmx=False)
     assert refused.status_code == 422 and "<html" in refused.get_data(as_text=True)
     assert "Amount must be a number" in refused.get_data(as_text=True)

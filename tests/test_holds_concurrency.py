@@ -1,12 +1,13 @@
 """Holds and approvals over real connections: a capture racing a void, holds racing for one
 balance, an approval racing the maker's own spending. Each thread has its own session."""
+
 import uuid
 
+from tests.conftest import ledger_api
+from tests.test_concurrency import ACTOR, make_wallets, run_threads
 from wallet_app.errors import HoldNotPending, InsufficientFunds
 from wallet_app.ledger import rates
 from wallet_app.services.audit import Actor
-from tests.conftest import ledger_api
-from tests.test_concurrency import ACTOR, make_wallets, run_threads
 
 MAKER = Actor("user:101", "maker@example.com")
 CHECKER = Actor("user:102", "checker@example.com")
@@ -20,8 +21,10 @@ def test_a_capture_racing_a_void_exactly_one_wins(committing_app):
     a, b = make_wallets(committing_app, 2, "1000.00")
     with committing_app.app_context():
         svc = ledger_api()
-        holds = [svc.transfer(a, b, "10.00", idempotency_key=key(), actor=ACTOR, pending=True).transaction["id"]
-                 for _ in range(20)]
+        holds = [
+            svc.transfer(a, b, "10.00", idempotency_key=key(), actor=ACTOR, pending=True).transaction["id"]
+            for _ in range(20)
+        ]
     outcomes = {h: [] for h in holds}
 
     def work(i):
@@ -54,8 +57,9 @@ def test_sixteen_holds_racing_for_one_balance_never_over_commit(committing_app):
 
     def work(i):
         try:
-            made.append(ledger_api().transfer(a, b, "15.00", idempotency_key=key(), actor=ACTOR,
-                                              pending=True).transaction["id"])
+            made.append(
+                ledger_api().transfer(a, b, "15.00", idempotency_key=key(), actor=ACTOR, pending=True).transaction["id"]
+            )
         except InsufficientFunds:
             refused.append(i)
 

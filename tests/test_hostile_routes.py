@@ -1,6 +1,7 @@
 """No input reaches a 500: every route of the URL map, as every role, with hostile path
 values, query strings and bodies answers below 500 and writes nothing when it refuses.
 Plus the specific inputs that once did (each named after what broke)."""
+
 import uuid
 
 import psycopg
@@ -17,17 +18,39 @@ from wallet_app.services.tokens import create_token
 ROLES = ["anonymous", "viewer", "support", "finance", "approver", "admin"]
 HOSTILE_PATH = ["0", "-1", "99999999999999999999", "１", "abc", "1.5", "%00", "' OR 1=1 --", "9" * 400]
 HOSTILE_QUERIES = [
-    {"since": "9999-12-31"}, {"until": "9999-12-31"}, {"day": "9999-12-31"}, {"day": "0001-01-01"},
-    {"since": "not-a-date"}, {"cursor": "abc"}, {"cursor": "-5"}, {"cursor": "9" * 30}, {"limit": "-1"},
-    {"limit": "99999999"}, {"q": "x" * 5000}, {"q": "\x00"}, {"currency": "XXX"}, {"status": "evil"},
-    {"kind": "<script>"}, {"wallet_id": "１"}, {"until": "2026-01-01", "since": "2026-12-31"},
+    {"since": "9999-12-31"},
+    {"until": "9999-12-31"},
+    {"day": "9999-12-31"},
+    {"day": "0001-01-01"},
+    {"since": "not-a-date"},
+    {"cursor": "abc"},
+    {"cursor": "-5"},
+    {"cursor": "9" * 30},
+    {"limit": "-1"},
+    {"limit": "99999999"},
+    {"q": "x" * 5000},
+    {"q": "\x00"},
+    {"currency": "XXX"},
+    {"status": "evil"},
+    {"kind": "<script>"},
+    {"wallet_id": "１"},
+    {"until": "2026-01-01", "since": "2026-12-31"},
 ]
 HOSTILE_FIELDS = {
-    "amount": BAD_AMOUNTS[:12], "to_wallet_id": HOSTILE_PATH, "idempotency_key": BAD_KEYS[:5],
-    "reference": ["x" * 600, "\x00"], "owner_name": HOSTILE_NAMES[:2] + ["", "x" * 300],
-    "currency": ["XXX", ""], "owner_email": ["x" * 400 + "@example.com", "not-an-email"],
-    "email": ["a" * 300 + "@example.com", ""], "password": ["", "x" * 5000], "role": ["overlord", ""],
-    "status": ["deleted", ""], "active": ["maybe"], "name": ["", "n" * 300], "scopes": ["root", ""],
+    "amount": BAD_AMOUNTS[:12],
+    "to_wallet_id": HOSTILE_PATH,
+    "idempotency_key": BAD_KEYS[:5],
+    "reference": ["x" * 600, "\x00"],
+    "owner_name": HOSTILE_NAMES[:2] + ["", "x" * 300],
+    "currency": ["XXX", ""],
+    "owner_email": ["x" * 400 + "@example.com", "not-an-email"],
+    "email": ["a" * 300 + "@example.com", ""],
+    "password": ["", "x" * 5000],
+    "role": ["overlord", ""],
+    "status": ["deleted", ""],
+    "active": ["maybe"],
+    "name": ["", "n" * 300],
+    "scopes": ["root", ""],
 }
 
 
@@ -53,8 +76,14 @@ def walk_app(fresh_database_url):
 
 def _requests(app, wallet_id: int):
     """(method, url, form body, json body) for every rule and method, hostile in turn."""
-    good = {"wallet_id": wallet_id, "transaction_id": 1, "kind": "fund", "user_id": 1, "token_id": 1,
-            "filename": "css/app.css"}
+    good = {
+        "wallet_id": wallet_id,
+        "transaction_id": 1,
+        "kind": "fund",
+        "user_id": 1,
+        "token_id": 1,
+        "filename": "css/app.css",
+    }
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
@@ -63,8 +92,11 @@ def _requests(app, wallet_id: int):
         urls = [rule.build({k: v for k, v in good.items() if k in rule.arguments})[1]]
         for arg in set(rule.arguments) - {"kind", "filename"}:
             for bad in HOSTILE_PATH:
-                urls.append(rule.rule.replace(f"<{arg}>", bad).replace(f"<id:{arg}>", bad)
-                            .replace("<any(fund, transfer):kind>", "fund"))
+                urls.append(
+                    rule.rule.replace(f"<{arg}>", bad)
+                    .replace(f"<id:{arg}>", bad)
+                    .replace("<any(fund, transfer):kind>", "fund")
+                )
         for method in methods:
             for url in urls:
                 yield method, url, None, None
@@ -73,8 +105,12 @@ def _requests(app, wallet_id: int):
             if method in ("POST", "PATCH", "PUT", "DELETE"):
                 for name, values in HOSTILE_FIELDS.items():
                     for value in values:
-                        body = {"amount": "1.00", "to_wallet_id": str(wallet_id), "idempotency_key": str(uuid.uuid4()),
-                                name: value}
+                        body = {
+                            "amount": "1.00",
+                            "to_wallet_id": str(wallet_id),
+                            "idempotency_key": str(uuid.uuid4()),
+                            name: value,
+                        }
                         yield method, urls[0], (body if not prefix else None), (body if prefix else None)
                 if prefix:
                     yield method, urls[0], None, "[" * 50_000  # deeper than the JSON parser goes
@@ -84,9 +120,12 @@ def test_every_route_as_every_role_refuses_hostile_input_without_a_5xx_or_a_writ
     with walk_app.app_context():
         from wallet_app.ledger import operations
         from wallet_app.services.operators import create_operator
+
         cli = Actor("cli", "cli")
-        users = {role: create_operator(f"{role}@example.com", "correct horse battery staple", role, actor=cli)
-                 for role in ROLES[1:]}
+        users = {
+            role: create_operator(f"{role}@example.com", "correct horse battery staple", role, actor=cli)
+            for role in ROLES[1:]
+        }
         users = {role: (u.id, u.get_id()) for role, u in users.items()}
         wallet = operations.create_wallet("Walker", "USD", actor=cli)["id"]
         operations.fund(wallet, "50.00", idempotency_key="seed", actor=cli)
@@ -106,8 +145,13 @@ def test_every_route_as_every_role_refuses_hostile_input_without_a_5xx_or_a_writ
         for method, url, form, body in _requests(walk_app, wallet):
             if url.split("?")[0].endswith("/auth/logout"):
                 continue  # it would end the session the rest of the walk needs
-            kwargs = {"data": body, "content_type": "application/json"} if isinstance(body, str) else \
-                {"json": body} if body is not None else {"data": form}
+            kwargs = (
+                {"data": body, "content_type": "application/json"}
+                if isinstance(body, str)
+                else {"json": body}
+                if body is not None
+                else {"data": form}
+            )
             before = state()
             response = client.open(url, method=method, headers=headers, buffered=True, **kwargs)
             sent += 1
@@ -126,23 +170,41 @@ def walker(client, login_as, make_wallet):
     return make_wallet(balance="10.00")
 
 
-@pytest.mark.parametrize("path", ["/wallets/0", "/wallets/99999999999999999999", "/transactions/0",
-                                  "/wallets/0/history", "/wallets/１", "/wallets/%EF%BC%91"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/wallets/0",
+        "/wallets/99999999999999999999",
+        "/transactions/0",
+        "/wallets/0/history",
+        "/wallets/１",
+        "/wallets/%EF%BC%91",
+    ],
+)
 def test_ids_out_of_range_in_console_paths_are_404(client, walker, path):
     assert client.get(path).status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/wallets/0/fund", "/wallets/0/fund/confirm", "/wallets/99999999999999999999/transfer"])
+@pytest.mark.parametrize(
+    "path", ["/wallets/0/fund", "/wallets/0/fund/confirm", "/wallets/99999999999999999999/transfer"]
+)
 def test_posts_to_ids_out_of_range_are_404(client, walker, csrf, ledger_snapshot, path):
     before = ledger_snapshot()
     assert client.post(path, data={"csrf_token": csrf(), "amount": "1"}).status_code == 404
     assert ledger_snapshot() == before
 
 
-@pytest.mark.parametrize("url", ["/wallets/{w}/history?until=9999-12-31", "/wallets/{w}/history?since=9999-12-31",
-                                 "/finance/exports/history.csv?until=9999-12-31",
-                                 "/finance/exports/balances.csv?day=9999-12-31", "/admin/audit?day=9999-12-31",
-                                 "/admin/audit?cursor=abc"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/wallets/{w}/history?until=9999-12-31",
+        "/wallets/{w}/history?since=9999-12-31",
+        "/finance/exports/history.csv?until=9999-12-31",
+        "/finance/exports/balances.csv?day=9999-12-31",
+        "/admin/audit?day=9999-12-31",
+        "/admin/audit?cursor=abc",
+    ],
+)
 def test_far_dates_and_bad_cursors_are_a_4xx_naming_the_field_and_no_audit_row(client, walker, session, url):
     audits = session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'export'")).scalar()
     response = client.get(url.format(w=walker["id"]))
@@ -159,8 +221,12 @@ def test_api_far_dates_and_deep_json_are_4xx(client, make_wallet, session):
     auth = {"Authorization": f"Bearer {secret}"}
     far = client.get(f"/api/v1/wallets/{wallet['id']}/history.csv?until=9999-12-31", headers=auth)
     assert far.status_code == 422 and far.json["errors"][0]["field"] == "until"
-    deep = client.post("/api/v1/transfers", data="[" * 50_000, content_type="application/json",
-                       headers={**auth, "Idempotency-Key": "deep"})
+    deep = client.post(
+        "/api/v1/transfers",
+        data="[" * 50_000,
+        content_type="application/json",
+        headers={**auth, "Idempotency-Key": "deep"},
+    )
     assert deep.status_code == 400 and deep.json["code"] == "malformed_body"
 
 
@@ -182,11 +248,17 @@ def test_emails_of_320_characters_sign_in_and_are_audited(client, login_as, csrf
     long_email = "a" * 300 + "@example.com"
     failed = client.post("/auth/login", data={"csrf_token": csrf(), "email": long_email, "password": "wrong"})
     assert failed.status_code == 401
-    assert session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'signin.failed' AND object_id = :e"),
-                           {"e": long_email}).scalar() == 1
+    assert (
+        session.execute(
+            text("SELECT count(*) FROM audit_log WHERE action = 'signin.failed' AND object_id = :e"), {"e": long_email}
+        ).scalar()
+        == 1
+    )
     login_as("admin")
-    created = client.post("/admin/operators", data={"csrf_token": csrf(), "email": long_email,
-                                                   "password": "correct horse battery staple", "role": "viewer"})
+    created = client.post(
+        "/admin/operators",
+        data={"csrf_token": csrf(), "email": long_email, "password": "correct horse battery staple", "role": "viewer"},
+    )
     assert created.status_code == 303
 
 

@@ -1,4 +1,5 @@
 """Hostile input at the service layer: every field refused with its name, nothing written."""
+
 import uuid
 
 import pytest
@@ -20,11 +21,17 @@ def test_bad_amounts_ids_and_keys_are_refused_naming_the_field(service, actor, p
     cases += [(dict(to_wallet_id=x), "to_wallet_id") for x in BAD_IDS]
     cases += [(dict(idempotency_key=x), "idempotency_key") for x in BAD_KEYS]
     for override, field in cases:
-        args = {"from_wallet_id": a["id"], "to_wallet_id": b["id"], "amount": "1.00",
-                "idempotency_key": str(uuid.uuid4()), **override}
+        args = {
+            "from_wallet_id": a["id"],
+            "to_wallet_id": b["id"],
+            "amount": "1.00",
+            "idempotency_key": str(uuid.uuid4()),
+            **override,
+        }
         with pytest.raises(WalletError) as err:
-            service.transfer(args.pop("from_wallet_id"), args.pop("to_wallet_id"), args.pop("amount"),
-                             actor=actor, **args)
+            service.transfer(
+                args.pop("from_wallet_id"), args.pop("to_wallet_id"), args.pop("amount"), actor=actor, **args
+            )
         assert err.value.field == field, (override, err.value)
         assert err.value.status < 500
     assert ledger_snapshot() == before

@@ -1,15 +1,16 @@
 """Idempotency: a retry returns the first result and never moves money twice."""
+
 import threading
 import uuid
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import ledger_api
 from wallet_app.errors import IdempotencyKeyReused
 from wallet_app.extensions import db
 from wallet_app.models import IdempotencyKey, Transaction
 from wallet_app.services.audit import Actor
-from tests.conftest import ledger_api
 
 
 def test_same_key_and_parameters_twice_moves_once_and_replays(service, actor, make_wallet):
@@ -58,8 +59,7 @@ def test_two_threads_with_the_same_key_move_money_exactly_once(committing_app):
         def send():
             with committing_app.app_context():
                 barrier.wait()
-                results.append(ledger_api().transfer(
-                    a, b, "1.00", idempotency_key=f"twin-{round_}", actor=actor))
+                results.append(ledger_api().transfer(a, b, "1.00", idempotency_key=f"twin-{round_}", actor=actor))
 
         threads = [threading.Thread(target=send) for _ in range(2)]
         [t.start() for t in threads]

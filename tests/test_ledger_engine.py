@@ -1,5 +1,6 @@
 """The engine: double entry through system wallets, one home for every rule (the confirmation
 step refuses exactly as the write does), and reconcile catching each kind of tampering."""
+
 import uuid
 from datetime import date
 
@@ -22,16 +23,18 @@ def double_entry_holds(session) -> bool:
 
 
 def world_wallet(session, currency="USD") -> int:
-    return session.execute(text("SELECT id FROM wallets WHERE system_purpose = 'world' AND currency = :c"),
-                           {"c": currency}).scalar_one()
+    return session.execute(
+        text("SELECT id FROM wallets WHERE system_purpose = 'world' AND currency = :c"), {"c": currency}
+    ).scalar_one()
 
 
 def test_a_fund_comes_from_the_world_wallet_and_every_currency_sums_to_zero(service, actor, make_wallet, session):
     a, b = make_wallet(balance="100.00"), make_wallet("EUR", balance="7.00")
     service.transfer(a["id"], make_wallet()["id"], "30.00", idempotency_key=key(), actor=actor)
     world = world_wallet(session)
-    legs = session.execute(text("SELECT amount, balance_after FROM wallet_history WHERE wallet_id = :w ORDER BY id"),
-                           {"w": world}).all()
+    legs = session.execute(
+        text("SELECT amount, balance_after FROM wallet_history WHERE wallet_id = :w ORDER BY id"), {"w": world}
+    ).all()
     assert legs[-1].amount == -100 and legs[-1].balance_after < 0  # the only wallet allowed below zero
     assert double_entry_holds(session)
     assert service.reconcile().ok
@@ -53,11 +56,19 @@ RULES = [  # (rule, kind, source, dest, amount, code, field)
 
 
 @pytest.mark.parametrize("rule, kind, source, dest, amount, code, field", RULES, ids=[r[0] for r in RULES])
-def test_the_confirmation_step_and_the_write_refuse_alike(service, actor, make_wallet, session, ledger_snapshot,
-                                                         rule, kind, source, dest, amount, code, field):
-    wallets = {"usd": make_wallet(balance="10.00")["id"], "usd2": make_wallet()["id"],
-               "eur": make_wallet("EUR")["id"], "jpy": make_wallet("JPY")["id"], "frozen": make_wallet()["id"],
-               "missing": 10**12, "world": world_wallet(session), None: None}
+def test_the_confirmation_step_and_the_write_refuse_alike(
+    service, actor, make_wallet, session, ledger_snapshot, rule, kind, source, dest, amount, code, field
+):
+    wallets = {
+        "usd": make_wallet(balance="10.00")["id"],
+        "usd2": make_wallet()["id"],
+        "eur": make_wallet("EUR")["id"],
+        "jpy": make_wallet("JPY")["id"],
+        "frozen": make_wallet()["id"],
+        "missing": 10**12,
+        "world": world_wallet(session),
+        None: None,
+    }
     service.set_status(wallets["frozen"], "frozen", actor=actor, reason="test")
     src, dst = wallets[source], wallets[dest]
     before = ledger_snapshot()
@@ -70,7 +81,10 @@ def test_the_confirmation_step_and_the_write_refuse_alike(service, actor, make_w
             service.transfer(src, dst, amount, idempotency_key=key(), actor=actor)
     assert (checked.value.code, checked.value.field) == (code, field)
     assert (written.value.code, written.value.field, written.value.message) == (
-        checked.value.code, checked.value.field, checked.value.message)
+        checked.value.code,
+        checked.value.field,
+        checked.value.message,
+    )
     assert ledger_snapshot() == before
 
 
@@ -118,26 +132,37 @@ def failed_checks(service) -> set[str]:
 
 
 def test_reconcile_fails_on_a_changed_leg_amount(service, session, posted):
-    session.execute(text("UPDATE wallet_history SET amount = amount + 1 WHERE id = "
-                         "(SELECT max(id) FROM wallet_history WHERE wallet_id = :w)"), {"w": posted[1]["id"]})
+    session.execute(
+        text(
+            "UPDATE wallet_history SET amount = amount + 1 WHERE id = "
+            "(SELECT max(id) FROM wallet_history WHERE wallet_id = :w)"
+        ),
+        {"w": posted[1]["id"]},
+    )
     assert {"wallet_balances", "balance_after_chain", "transaction_legs"} <= failed_checks(service)
 
 
 def test_reconcile_fails_on_a_broken_balance_after_chain(service, session, posted):
     # The middle leg's balance_after is off; the newest leg and the sums are still right.
-    session.execute(text("""UPDATE wallet_history SET balance_after = balance_after + 1 WHERE id =
-        (SELECT id FROM wallet_history WHERE wallet_id = :w ORDER BY id OFFSET 1 LIMIT 1)"""), {"w": posted[1]["id"]})
+    session.execute(
+        text("""UPDATE wallet_history SET balance_after = balance_after + 1 WHERE id =
+        (SELECT id FROM wallet_history WHERE wallet_id = :w ORDER BY id OFFSET 1 LIMIT 1)"""),
+        {"w": posted[1]["id"]},
+    )
     assert failed_checks(service) == {"balance_after_chain"}
 
 
 def test_reconcile_fails_on_an_unbalanced_transaction(service, session, posted):
     # One leg of the last transfer made larger, with its wallet's chain and balance to match:
     # every wallet looks right, the transaction (and so the currency) does not balance.
-    session.execute(text("""
+    session.execute(
+        text("""
         WITH leg AS (SELECT id, wallet_id FROM wallet_history WHERE wallet_id = :w ORDER BY id DESC LIMIT 1),
         h AS (UPDATE wallet_history SET amount = amount + 1, balance_after = balance_after + 1
               WHERE id = (SELECT id FROM leg))
-        UPDATE wallets SET balance = balance + 1 WHERE id = (SELECT wallet_id FROM leg)"""), {"w": posted[1]["id"]})
+        UPDATE wallets SET balance = balance + 1 WHERE id = (SELECT wallet_id FROM leg)"""),
+        {"w": posted[1]["id"]},
+    )
     assert failed_checks(service) == {"transaction_legs", "currency_totals"}
 
 

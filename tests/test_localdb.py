@@ -1,6 +1,7 @@
 """The embedded PostgreSQL of a local run, with real processes: shared by the processes that use
 it, stopped by the last one out, never a mode changed outside the project, and `make run` that
 leaves nothing running after Ctrl-C."""
+
 import os
 import shutil
 import signal
@@ -46,23 +47,31 @@ def modes(*paths: Path) -> dict[Path, int]:
 
 def hold(instance: Path) -> tuple[subprocess.Popen, str]:
     """A process that uses the server until its stdin closes, as `make run` does; and the URL."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(instance)], cwd=ROOT, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(instance)], cwd=ROOT, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     return proc, proc.stdout.readline().strip()
 
 
 def cli(instance: Path) -> str:
     """A CLI-like second process: finds the server, uses it, exits."""
-    return subprocess.run([sys.executable, "-c", USE, str(instance)], cwd=ROOT, text=True, check=True,
-                          stdin=subprocess.DEVNULL, capture_output=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", USE, str(instance)],
+        cwd=ROOT,
+        text=True,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+    ).stdout.strip()
 
 
 def server_processes(data: Path) -> list[int]:
     """The postmaster for `data` and its children (backends, checkpointer, ...)."""
     pid = localdb.running(data)
     assert pid, f"no server for {data}"
-    children = [int(p.name) for p in Path("/proc").iterdir()
-                if p.name.isdigit() and _stat(int(p.name))[1:2] == [str(pid)]]
+    children = [
+        int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _stat(int(p.name))[1:2] == [str(pid)]
+    ]
     return [pid, *children]
 
 
@@ -174,9 +183,15 @@ def test_make_run_serves_and_ctrl_c_stops_the_app_and_the_database(project):
     port = localdb.free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FLASK_DEBUG", "SECRET_KEY")}
     log = open(project / "run.log", "w")
-    make = subprocess.Popen(["make", "-o", ".venv/.installed", "run", f"PORT={port}"], cwd=project,
-                            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    make = subprocess.Popen(
+        ["make", "-o", ".venv/.installed", "run", f"PORT={port}"],
+        cwd=project,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         _wait_ready(f"http://127.0.0.1:{port}/readyz", make, project / "run.log")
         # Startup output ends with the sign-in URL, the first run's credentials just before it;
@@ -185,7 +200,7 @@ def test_make_run_serves_and_ctrl_c_stops_the_app_and_the_database(project):
         last = max(i for i, line in enumerate(lines) if line.startswith("Sign in at"))
         assert lines[last] == f"Sign in at http://127.0.0.1:{port}/login", lines
         assert lines[last - 1].startswith("First run: sign in as admin@example.com with password "), lines
-        assert all("GET /readyz" in line or line.startswith("{") for line in lines[last + 1:]), lines
+        assert all("GET /readyz" in line or line.startswith("{") for line in lines[last + 1 :]), lines
         pids = server_processes(project / "instance" / "postgres")
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C in the terminal
         make.wait(30)
@@ -194,8 +209,11 @@ def test_make_run_serves_and_ctrl_c_stops_the_app_and_the_database(project):
             os.killpg(make.pid, signal.SIGKILL)
         log.close()
     assert_gone(pids)
-    left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _pgid(int(p.name)) == make.pid
-            and _stat(int(p.name))[:1] != ["Z"]]
+    left = [
+        p
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _pgid(int(p.name)) == make.pid and _stat(int(p.name))[:1] != ["Z"]
+    ]
     assert left == [], (project / "run.log").read_text()
 
 

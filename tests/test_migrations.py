@@ -1,5 +1,6 @@
 """Migration 0004 turns a single-entry ledger (funds from nowhere) into double entry that
 reconciles: every fund gets its world leg with a correct balance_after chain."""
+
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -48,9 +49,13 @@ def upgraded(server: str, revision: str, statements: list[str], *queries: str):
 
 def test_a_single_entry_ledger_migrates_to_double_entry_that_reconciles(pg_server):
     world, chain, report = upgraded(
-        pg_server[0], "0003", SINGLE_ENTRY, "SELECT currency, balance FROM wallets WHERE system_purpose = 'world'",
+        pg_server[0],
+        "0003",
+        SINGLE_ENTRY,
+        "SELECT currency, balance FROM wallets WHERE system_purpose = 'world'",
         "SELECT h.amount, h.balance_after FROM wallet_history h JOIN wallets w ON w.id = h.wallet_id "
-        "WHERE w.system_purpose = 'world' AND w.currency = 'USD' ORDER BY h.id")
+        "WHERE w.system_purpose = 'world' AND w.currency = 'USD' ORDER BY h.id",
+    )
     world = dict(world)
     assert world["USD"] == -125 and world["EUR"] == -9.5 and world["JPY"] == 0
     assert [(r.amount, r.balance_after) for r in chain] == [(-100, -100), (-25, -125)]
@@ -62,8 +67,8 @@ def test_a_single_entry_ledger_migrates_to_double_entry_that_reconciles(pg_serve
 def _exchange(tx: int, amount: str, rate: str, dest_amount: str, at: str = "now()") -> list[str]:
     return [
         f"INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id, created_by, rate, "
-        f"dest_amount, dest_currency, created_at) OVERRIDING SYSTEM VALUE VALUES ({tx}, 'exchange', {amount}, 'USD', 1001, 1002, "
-        f"'cli', {rate}, {dest_amount}, 'EUR', {at})",
+        f"dest_amount, dest_currency, created_at) OVERRIDING SYSTEM VALUE VALUES ({tx}, 'exchange', {amount}, 'USD', "
+        f"1001, 1002, 'cli', {rate}, {dest_amount}, 'EUR', {at})",
         f"INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after) VALUES "
         f"(1001, {tx}, -{amount}, (SELECT balance FROM wallets WHERE id = 1001) - {amount}), "
         f"((SELECT id FROM wallets WHERE system_purpose = 'fx' AND currency = 'USD'), {tx}, {amount}, "
@@ -88,12 +93,17 @@ AT_0009 = [
     "UPDATE wallets SET balance = -100 WHERE system_purpose = 'world' AND currency = 'USD'",
     "INSERT INTO fx_rates (base, quote, rate, spread_bps, updated_by, updated_at) "
     "VALUES ('USD', 'EUR', 0.95, 0, 'fin@example.com', now() - interval '1 minute')",
-    *[f"INSERT INTO audit_log (actor, action, object_type, object_id, details, created_at) VALUES ('fin@example.com', "
-      f"'rate.set', 'rate', 'USD:EUR', '{{\"after\": {{\"base\": \"USD\", \"quote\": \"EUR\", \"rate\": \"{rate}\", "
-      f"\"spread_bps\": 0}}}}', now() - interval '{ago} seconds')" for rate, ago in (("0.9", 120), ("0.95", 60))],
+    *[
+        "INSERT INTO audit_log (actor, action, object_type, object_id, details, created_at) VALUES "
+        f"('fin@example.com', "
+        f'\'rate.set\', \'rate\', \'USD:EUR\', \'{{"after": {{"base": "USD", "quote": "EUR", "rate": "{rate}", '
+        f"\"spread_bps\": 0}}}}', now() - interval '{ago} seconds')"
+        for rate, ago in (("0.9", 120), ("0.95", 60))
+    ],
     *_exchange(2, "10", "0.9", "9", at="now() - interval '90 seconds'"),  # at 0.9, finance's rate then
     *_exchange(3, "1", "900000", "900000"),
-    "INSERT INTO api_tokens (id, name, token_hash, scopes) OVERRIDING SYSTEM VALUE VALUES (7, 'acme', 'h', 'read,write')",
+    "INSERT INTO api_tokens (id, name, token_hash, scopes) OVERRIDING SYSTEM VALUE VALUES "
+    "(7, 'acme', 'h', 'read,write')",
     "INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id, created_by, status, "
     "held_amount, expires_at, maker_scope) OVERRIDING SYSTEM VALUE VALUES (4, 'transfer', 5, 'USD', 1001, 1002, "
     "'token:acme', 'pending', 5, now() + interval '1 day', 'token:7')",
@@ -107,10 +117,17 @@ def test_0010_names_each_earlier_exchanges_house_rate_and_each_tokens_owner(pg_s
     """Upgraded from 0009: the exchange at finance's rate is matched to it, the one at its
     caller's rate is listed by reconcile, and the token's open hold belongs to its owner."""
     makers, owners, report = upgraded(
-        pg_server[0], "0009", AT_0009, "SELECT maker_scope FROM transactions WHERE id = 4",
-        "SELECT 'integration:' || i.id FROM integrations i JOIN api_tokens t ON t.integration_id = i.id WHERE t.id = 7")
+        pg_server[0],
+        "0009",
+        AT_0009,
+        "SELECT maker_scope FROM transactions WHERE id = 4",
+        "SELECT 'integration:' || i.id FROM integrations i JOIN api_tokens t ON t.integration_id = i.id WHERE t.id = 7",
+    )
     assert makers == owners and len(makers) == 1
     failed = {c.name: c.mismatches for c in report.checks if not c.passed}
     assert list(failed) == ["fx_positions"]
-    assert any(m.startswith("transaction 3 (exchange): rate 900000 is not a rate the house set") for m in failed["fx_positions"])
+    assert any(
+        m.startswith("transaction 3 (exchange): rate 900000 is not a rate the house set")
+        for m in failed["fx_positions"]
+    )
     assert not any(m.startswith("transaction 2 ") for m in failed["fx_positions"])

@@ -1,4 +1,5 @@
 """Cross-cutting behaviour: health endpoints, security headers, structured request logs."""
+
 import json
 import logging
 from contextlib import contextmanager
@@ -68,8 +69,9 @@ def request_log():
 def test_each_request_logs_one_json_line_without_secrets(client):
     secret = "s3cr3t-token-value"
     with request_log() as lines:
-        response = client.get(f"/healthz?token={secret}", headers={
-            "Authorization": f"Bearer {secret}", "X-Request-ID": "req-123"})
+        response = client.get(
+            f"/healthz?token={secret}", headers={"Authorization": f"Bearer {secret}", "X-Request-ID": "req-123"}
+        )
     assert len(lines) == 1
     entry = json.loads(lines[0])
     assert entry["request_id"] == "req-123" == response.headers["X-Request-ID"]
@@ -166,8 +168,10 @@ def test_a_write_after_every_pooled_connection_died_goes_through(committing_app)
             fairy.close()
         url = committing_app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", "")
         with psycopg.connect(url, autocommit=True) as killer:
-            killed = killer.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                    "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+            killed = killer.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()[0]
         assert killed >= pool.size()
         assert operations.fund(wallet, "2.00", idempotency_key=str(uuid.uuid4()), actor=actor).transaction["entries"]
         with psycopg.connect(url) as reader:

@@ -1,4 +1,5 @@
 """The migrations build exactly the schema the models describe, with the money constraints."""
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext

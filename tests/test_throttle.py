@@ -1,5 +1,6 @@
 """Rate limits counted in batches per process (wallet_app/throttle.py): the error bound its
 docstring promises, and exact counts where it promises them."""
+
 import random
 import threading
 import time

@@ -1,4 +1,5 @@
 """WalletsService rules: every domain error, and proof a failed call leaves nothing behind."""
+
 import uuid
 from decimal import Decimal
 
@@ -6,7 +7,6 @@ import pytest
 
 from wallet_app.errors import WalletError
 from wallet_app.services.audit import Actor
-
 
 
 def key():
@@ -22,8 +22,14 @@ def test_create_and_fund_a_wallet(service, actor, make_wallet):
     world = result.transaction["entries"][1]
     assert result.transaction["entries"] == [
         {"wallet_id": wallet["id"], "system": None, "currency": "EUR", "amount": "10.50", "balance_after": "10.50"},
-        {"wallet_id": world["wallet_id"], "system": "world", "currency": "EUR", "amount": "-10.50",
-         "balance_after": None}]
+        {
+            "wallet_id": world["wallet_id"],
+            "system": "world",
+            "currency": "EUR",
+            "amount": "-10.50",
+            "balance_after": None,
+        },
+    ]
     assert service.get_wallet(wallet["id"])["balance"] == "10.50"
 
 
@@ -33,7 +39,9 @@ def test_transfer_moves_money_and_writes_both_history_rows(service, actor, make_
     assert service.get_wallet(a["id"])["balance"] == "69.75"
     assert service.get_wallet(b["id"])["balance"] == "35.25"
     assert {(e["wallet_id"], e["amount"], e["balance_after"]) for e in result.transaction["entries"]} == {
-        (a["id"], "-30.25", "69.75"), (b["id"], "30.25", "35.25")}
+        (a["id"], "-30.25", "69.75"),
+        (b["id"], "30.25", "35.25"),
+    }
     newest = service.history(a["id"]).items[0]
     assert (newest["kind"], newest["amount"], newest["balance_after"]) == ("transfer", "-30.25", "69.75")
     assert newest["counterparty_wallet_id"] == b["id"] and newest["reference"] == "rent"
@@ -55,8 +63,10 @@ def _errors(make_wallet, actor, service):
     service.set_status(frozen["id"], "frozen", actor=actor, reason="test")
     closed = make_wallet()
     service.set_status(closed["id"], "closed", actor=actor, reason="test")
-    t = lambda a, b, amount="1.00", **kw: lambda: service.transfer(  # noqa: E731
-        a, b, amount, idempotency_key=kw.get("k", key()), actor=actor)
+
+    def t(a, b, amount="1.00", **kw):
+        return lambda: service.transfer(a, b, amount, idempotency_key=kw.get("k", key()), actor=actor)
+
     f = lambda w, amount="1.00": lambda: service.fund(w, amount, idempotency_key=key(), actor=actor)  # noqa: E731
     service.transfer(usd["id"], usd2["id"], "1.00", idempotency_key="used-key", actor=actor)
     return [
@@ -80,8 +90,7 @@ def _errors(make_wallet, actor, service):
     ]
 
 
-def test_every_domain_error_has_its_code_and_field_and_changes_nothing(
-        service, actor, make_wallet, ledger_snapshot):
+def test_every_domain_error_has_its_code_and_field_and_changes_nothing(service, actor, make_wallet, ledger_snapshot):
     for description, call, code, field in _errors(make_wallet, actor, service):
         before = ledger_snapshot()
         with pytest.raises(WalletError) as err:

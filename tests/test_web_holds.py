@@ -1,5 +1,6 @@
 """Holds, four-eyes approval and exchanges in the console: the wallet page's holds, capture
 (with review) and void, the approvals page, the transaction page's outcome, rates and thresholds."""
+
 import re
 import uuid
 
@@ -36,8 +37,9 @@ def held(make_wallet, service, login_as):
     is its maker's to capture or void): (alice, bob, hold)."""
     a, b = make_wallet(balance="100.00", owner_name="Alice"), make_wallet(owner_name="Bob")
     maker = login_as("support")
-    hold = service.transfer(a["id"], b["id"], "60.00", idempotency_key=k(), actor=Actor(f"user:{maker.id}", maker.email),
-                            pending=True).transaction
+    hold = service.transfer(
+        a["id"], b["id"], "60.00", idempotency_key=k(), actor=Actor(f"user:{maker.id}", maker.email), pending=True
+    ).transaction
     return a, b, hold
 
 
@@ -64,9 +66,13 @@ def test_capture_has_a_review_step_then_posts_part_and_history_marks_it(client, 
     data = form_data(html, f"/transactions/{hold['id']}/capture/confirm") | {"amount": "25.00"}
     review = client.post(f"/transactions/{hold['id']}/capture/confirm", data=data)
     body = review.get_data(as_text=True)
-    assert review.status_code == 200 and "Confirm capture" in body and "25.00" in body and "of the 60.00 USD held" in body
+    assert (
+        review.status_code == 200 and "Confirm capture" in body and "25.00" in body and "of the 60.00 USD held" in body
+    )
     assert service.get_wallet(a["id"])["balance"] == "100.00"  # a review moves nothing
-    done = client.post(f"/transactions/{hold['id']}/capture", data=form_data(body, f"/transactions/{hold['id']}/capture"))
+    done = client.post(
+        f"/transactions/{hold['id']}/capture", data=form_data(body, f"/transactions/{hold['id']}/capture")
+    )
     assert done.status_code == 303 and done.location.endswith(f"/wallets/{a['id']}")
     after = client.get(done.location).get_data(as_text=True)
     assert f"Transaction {hold['id']} captured: 25.00 USD posted." in after
@@ -108,11 +114,16 @@ def test_a_pending_transfer_from_the_panel_says_held_in_review_and_receipt(clien
     login_as("support")
     html = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
     data = form_data(html, f"/wallets/{a['id']}/transfer/confirm") | {
-        "to_wallet_id": str(b["id"]), "amount": "30.00", "pending": "y", "expires_in": "3600"}
+        "to_wallet_id": str(b["id"]),
+        "amount": "30.00",
+        "pending": "y",
+        "expires_in": "3600",
+    }
     review = client.post(f"/wallets/{a['id']}/transfer/confirm", data=data, headers=HX).get_data(as_text=True)
     assert "Hold only: nothing moves now" in review and "expires after\n  1 hour" in review
-    receipt = client.post(f"/wallets/{a['id']}/transfer", data=form_data(review, f"/wallets/{a['id']}/transfer"),
-                          headers=HX).get_data(as_text=True)
+    receipt = client.post(
+        f"/wallets/{a['id']}/transfer", data=form_data(review, f"/wallets/{a['id']}/transfer"), headers=HX
+    ).get_data(as_text=True)
     assert "Transfer held (pending)" in receipt and "30.00 USD is held" in receipt
     assert 'id="holds" class="card" hx-swap-oob="true"' in receipt  # the holds list updates too
     assert service.get_wallet(a["id"])["held"] == "30.00" and service.get_wallet(b["id"])["balance"] == "0.00"
@@ -132,8 +143,9 @@ def waiting(client, make_operator, make_wallet):
     data = form_data(html, f"/wallets/{a['id']}/transfer/confirm") | {"to_wallet_id": str(b["id"]), "amount": "80.00"}
     review = client.post(f"/wallets/{a['id']}/transfer/confirm", data=data, headers=HX).get_data(as_text=True)
     assert "will <strong>await approval</strong>" in review and "After approval" in review
-    receipt = client.post(f"/wallets/{a['id']}/transfer", data=form_data(review, f"/wallets/{a['id']}/transfer"),
-                          headers=HX).get_data(as_text=True)
+    receipt = client.post(
+        f"/wallets/{a['id']}/transfer", data=form_data(review, f"/wallets/{a['id']}/transfer"), headers=HX
+    ).get_data(as_text=True)
     assert "Transfer awaiting approval" in receipt
     tx_id = int(re.search(r"transaction (\d+)</a>", receipt).group(1))
     return maker, a, b, tx_id
@@ -147,8 +159,9 @@ def test_a_second_operator_approves_from_the_approvals_page_with_a_review(client
     row = re.search(r'<tr id="approval-%d">(.*?)</tr>' % tx_id, listing, re.S).group(1)
     assert "80.00 USD" in row and "Alice" in row and "Bob" in row and maker.email in row and "min" in row
     assert 'href="/approvals"' in listing  # in the navigation for approvers
-    review = client.post(f"/transactions/{tx_id}/approve/confirm",
-                         data=form_data(row, f"/transactions/{tx_id}/approve/confirm"))
+    review = client.post(
+        f"/transactions/{tx_id}/approve/confirm", data=form_data(row, f"/transactions/{tx_id}/approve/confirm")
+    )
     body = review.get_data(as_text=True)
     assert review.status_code == 200 and "Confirm approval" in body and "(Alice)" in body and "(Bob)" in body
     assert service.get_transaction(tx_id)["status"] == "awaiting_approval"
@@ -190,28 +203,40 @@ def test_the_maker_sees_no_buttons_and_the_engine_refuses_their_approval(client,
     assert service.get_transaction(tx_id)["status"] == "awaiting_approval"
 
 
-def test_finance_sets_a_rate_and_a_transfer_to_euros_reviews_rate_amounts_and_fee(client, login_as, make_wallet,
-                                                                                 session):
+def test_finance_sets_a_rate_and_a_transfer_to_euros_reviews_rate_amounts_and_fee(
+    client, login_as, make_wallet, session
+):
     usd, eur = make_wallet(balance="100.00", owner_name="Alice"), make_wallet("EUR", owner_name="Eve")
     login_as("finance")
     page = client.get("/finance/rates").get_data(as_text=True)
     assert "No rates yet" in page and 'href="/finance/rates"' in page
-    bad = client.post("/finance/rates", data={"csrf_token": csrf_from(page), "base": "USD", "quote": "EUR",
-                                              "rate": "-1", "spread_bps": "50"})
+    bad = client.post(
+        "/finance/rates",
+        data={"csrf_token": csrf_from(page), "base": "USD", "quote": "EUR", "rate": "-1", "spread_bps": "50"},
+    )
     assert bad.status_code == 422 and "rate-rate-error" in bad.get_data(as_text=True)
-    saved = client.post("/finance/rates", data={"csrf_token": csrf_from(page), "base": "USD", "quote": "EUR",
-                                                "rate": "0.9", "spread_bps": "50"})
+    saved = client.post(
+        "/finance/rates",
+        data={"csrf_token": csrf_from(page), "base": "USD", "quote": "EUR", "rate": "0.9", "spread_bps": "50"},
+    )
     assert saved.status_code == 303
     listing = client.get("/finance/rates").get_data(as_text=True)
-    assert "Rate USD → EUR saved: 0.9, spread 50 bps, tolerance 0 bps." in listing and "<td class=\"num\">0.9</td>" in listing
+    assert (
+        "Rate USD → EUR saved: 0.9, spread 50 bps, tolerance 0 bps." in listing
+        and '<td class="num">0.9</td>' in listing
+    )
     assert session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'rate.set'")).scalar() == 1
     login_as("support")
     html = client.get(f"/wallets/{usd['id']}").get_data(as_text=True)
-    data = form_data(html, f"/wallets/{usd['id']}/transfer/confirm") | {"to_wallet_id": str(eur["id"]), "amount": "10.00"}
+    data = form_data(html, f"/wallets/{usd['id']}/transfer/confirm") | {
+        "to_wallet_id": str(eur["id"]),
+        "amount": "10.00",
+    }
     review = client.post(f"/wallets/{usd['id']}/transfer/confirm", data=data, headers=HX).get_data(as_text=True)
     assert "at 0.9 EUR per 1 USD" in review and "9.00 EUR" in review and "0.05 USD" in review
-    receipt = client.post(f"/wallets/{usd['id']}/transfer", data=form_data(review, f"/wallets/{usd['id']}/transfer"),
-                          headers=HX).get_data(as_text=True)
+    receipt = client.post(
+        f"/wallets/{usd['id']}/transfer", data=form_data(review, f"/wallets/{usd['id']}/transfer"), headers=HX
+    ).get_data(as_text=True)
     assert "Transfer done" in receipt and "At 0.9: 10.00 USD → 9.00 EUR" in receipt
     explicit = client.post(f"/wallets/{usd['id']}/transfer/confirm", data=data | {"rate": "abc"}, headers=HX)
     assert explicit.status_code == 422 and "transfer-rate-error" in explicit.get_data(as_text=True)
@@ -251,7 +276,10 @@ def test_without_javascript_a_hold_is_reviewed_and_placed_in_whole_pages(client,
     login_as("support")
     html = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
     data = form_data(html, f"/wallets/{a['id']}/transfer/confirm") | {
-        "to_wallet_id": str(b["id"]), "amount": "10.00", "pending": "y"}
+        "to_wallet_id": str(b["id"]),
+        "amount": "10.00",
+        "pending": "y",
+    }
     review = client.post(f"/wallets/{a['id']}/transfer/confirm", data=data).get_data(as_text=True)
     assert "<html" in review and "Hold only: nothing moves now" in review and "the default time (7 days)" in review
     receipt = client.post(f"/wallets/{a['id']}/transfer", data=form_data(review, f"/wallets/{a['id']}/transfer"))
@@ -276,6 +304,7 @@ def test_a_withdrawal_above_the_threshold_says_it_will_await_approval(client, lo
     data = form_data(html, f"/wallets/{a['id']}/withdrawal/confirm") | {"amount": "60.00"}
     review = client.post(f"/wallets/{a['id']}/withdrawal/confirm", data=data, headers=HX).get_data(as_text=True)
     assert "this withdrawal will <strong>await approval</strong>" in review
-    receipt = client.post(f"/wallets/{a['id']}/withdrawal", data=form_data(review, f"/wallets/{a['id']}/withdrawal"),
-                          headers=HX).get_data(as_text=True)
+    receipt = client.post(
+        f"/wallets/{a['id']}/withdrawal", data=form_data(review, f"/wallets/{a['id']}/withdrawal"), headers=HX
+    ).get_data(as_text=True)
     assert "Withdrawal awaiting approval" in receipt and service.get_wallet(a["id"])["held"] == "60.00"

@@ -1,4 +1,5 @@
 """Fund and transfer in the console: confirm step, inline errors, one movement per token."""
+
 import re
 
 import pytest
@@ -27,10 +28,14 @@ def page(client, wallet_id):
 
 def transfer(client, src, dst, amount, step="transfer", token=None, key=None, csrf=None):
     html, page_csrf, page_key = page(client, src)
-    data = {"csrf_token": csrf or page_csrf, "idempotency_key": key or page_key, "to_wallet_id": str(dst),
-            "amount": amount, "reference": "rent"}
-    return client.post(f"/wallets/{src}/transfer" + ("/confirm" if step == "confirm" else ""), data=data,
-                       headers=HX)
+    data = {
+        "csrf_token": csrf or page_csrf,
+        "idempotency_key": key or page_key,
+        "to_wallet_id": str(dst),
+        "amount": amount,
+        "reference": "rent",
+    }
+    return client.post(f"/wallets/{src}/transfer" + ("/confirm" if step == "confirm" else ""), data=data, headers=HX)
 
 
 def count_transfers(session):
@@ -59,22 +64,27 @@ def test_the_same_form_token_twice_moves_money_once(client, support, make_wallet
     a, b = make_wallet(balance="100.00"), make_wallet()
     html, csrf, key = page(client, a["id"])
     for _ in range(3):
-        response = client.post(f"/wallets/{a['id']}/transfer", headers=HX, data={
-            "csrf_token": csrf, "idempotency_key": key, "to_wallet_id": b["id"], "amount": "10.00"})
+        response = client.post(
+            f"/wallets/{a['id']}/transfer",
+            headers=HX,
+            data={"csrf_token": csrf, "idempotency_key": key, "to_wallet_id": b["id"], "amount": "10.00"},
+        )
         assert response.status_code == 200
     assert count_transfers(session) == 1
     assert "already done" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("amount,dst,message", [
-    ("500.00", None, "Insufficient funds: 100.00 USD available."),
-    ("1.001", None, "USD amounts have at most 2 decimal places."),
-    ("abc", None, "Amount must be a number"),
-    ("1.00", "self", "Choose two different wallets."),
-    ("1.00", 999999999, "does not exist"),
-])
-def test_errors_show_next_to_the_field_and_move_nothing(client, support, make_wallet, session, amount, dst,
-                                                        message):
+@pytest.mark.parametrize(
+    "amount,dst,message",
+    [
+        ("500.00", None, "Insufficient funds: 100.00 USD available."),
+        ("1.001", None, "USD amounts have at most 2 decimal places."),
+        ("abc", None, "Amount must be a number"),
+        ("1.00", "self", "Choose two different wallets."),
+        ("1.00", 999999999, "does not exist"),
+    ],
+)
+def test_errors_show_next_to_the_field_and_move_nothing(client, support, make_wallet, session, amount, dst, message):
     a, b = make_wallet(balance="100.00"), make_wallet()
     target = a["id"] if dst == "self" else (dst or b["id"])
     for step in ("confirm", "transfer"):
@@ -87,8 +97,9 @@ def test_errors_show_next_to_the_field_and_move_nothing(client, support, make_wa
 def test_a_post_without_csrf_token_is_refused_and_changes_nothing(client, support, make_wallet, session):
     a, b = make_wallet(balance="100.00"), make_wallet()
     html, _, key = page(client, a["id"])
-    response = client.post(f"/wallets/{a['id']}/transfer", data={
-        "idempotency_key": key, "to_wallet_id": b["id"], "amount": "10.00"})
+    response = client.post(
+        f"/wallets/{a['id']}/transfer", data={"idempotency_key": key, "to_wallet_id": b["id"], "amount": "10.00"}
+    )
     assert response.status_code == 400
     assert count_transfers(session) == 0
 
@@ -98,8 +109,9 @@ def test_a_viewer_cannot_move_money(client, login_as, make_wallet, session):
     login_as("viewer")
     html = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
     assert "Review transfer" not in html
-    response = client.post(f"/wallets/{a['id']}/transfer", data={"csrf_token": csrf_from(html),
-                                                                 "to_wallet_id": b["id"], "amount": "1.00"})
+    response = client.post(
+        f"/wallets/{a['id']}/transfer", data={"csrf_token": csrf_from(html), "to_wallet_id": b["id"], "amount": "1.00"}
+    )
     assert response.status_code == 403 and count_transfers(session) == 0
 
 
@@ -125,6 +137,7 @@ def test_fragments_for_htmx_whole_pages_otherwise(client, support, make_wallet):
 
 def test_history_load_more_and_date_filter(client, support, make_wallet, service, actor):
     import uuid
+
     a, b = make_wallet(balance="100.00"), make_wallet()
     for i in range(30):
         service.transfer(a["id"], b["id"], "1.00", idempotency_key=str(uuid.uuid4()), actor=actor)
@@ -142,12 +155,18 @@ def test_history_load_more_and_date_filter(client, support, make_wallet, service
 def test_after_success_the_form_is_fresh_with_a_new_token(client, support, make_wallet, service):
     a, b = make_wallet(balance="100.00"), make_wallet()
     html, csrf, key = page(client, a["id"])
-    done = client.post(f"/wallets/{a['id']}/transfer", headers=HX, data={
-        "csrf_token": csrf, "idempotency_key": key, "to_wallet_id": b["id"], "amount": "10.00"})
+    done = client.post(
+        f"/wallets/{a['id']}/transfer",
+        headers=HX,
+        data={"csrf_token": csrf, "idempotency_key": key, "to_wallet_id": b["id"], "amount": "10.00"},
+    )
     body = done.get_data(as_text=True)
     new_key = form_token(body)
     assert new_key != key and 'value="10.00"' not in body
-    again = client.post(f"/wallets/{a['id']}/transfer", headers=HX, data={
-        "csrf_token": csrf, "idempotency_key": new_key, "to_wallet_id": b["id"], "amount": "10.00"})
+    again = client.post(
+        f"/wallets/{a['id']}/transfer",
+        headers=HX,
+        data={"csrf_token": csrf, "idempotency_key": new_key, "to_wallet_id": b["id"], "amount": "10.00"},
+    )
     assert "already done" not in again.get_data(as_text=True)
     assert service.get_wallet(a["id"])["balance"] == "80.00"

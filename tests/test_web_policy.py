@@ -1,8 +1,7 @@
 """The money policy in the console: an operator's rate is only a check, and four eyes binds
 admins too; admins set the default threshold, finance a pair's tolerance."""
-import re
 
-import pytest
+import re
 
 from tests.conftest import csrf_from
 from tests.test_web_holds import form_data
@@ -19,7 +18,10 @@ def test_a_support_operator_cannot_mint_with_a_rate(client, login_as, make_walle
     login_as("support")
     html = client.get(f"/wallets/{usd['id']}").get_data(as_text=True)
     data = form_data(html, f"/wallets/{usd['id']}/transfer/confirm") | {
-        "to_wallet_id": str(eur["id"]), "amount": "1.00", "rate": "900000"}
+        "to_wallet_id": str(eur["id"]),
+        "amount": "1.00",
+        "rate": "900000",
+    }
     before = ledger_snapshot()
     for step in ("transfer/confirm", "transfer"):  # the review and the write refuse alike
         refused = client.post(f"/wallets/{usd['id']}/{step}", data=data, headers=HX)
@@ -38,8 +40,9 @@ def test_an_admins_large_deposit_waits_for_a_second_person(client, login_as, mak
     data = form_data(html, f"/wallets/{wallet['id']}/fund/confirm") | {"amount": "250000.00"}
     review = client.post(f"/wallets/{wallet['id']}/fund/confirm", data=data, headers=HX).get_data(as_text=True)
     assert "will <strong>await approval</strong>" in review
-    receipt = client.post(f"/wallets/{wallet['id']}/fund", data=form_data(review, f"/wallets/{wallet['id']}/fund"),
-                          headers=HX).get_data(as_text=True)
+    receipt = client.post(
+        f"/wallets/{wallet['id']}/fund", data=form_data(review, f"/wallets/{wallet['id']}/fund"), headers=HX
+    ).get_data(as_text=True)
     assert "awaiting approval" in receipt
     assert service.get_wallet(wallet["id"])["balance"] == "0.00"
     tx_id = int(re.search(r"transaction (\d+)</a>", receipt).group(1))
@@ -57,8 +60,10 @@ def test_an_admin_sets_the_default_threshold_and_the_page_title_is_short(client,
     title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
     assert len(title) < 80 and "Fees" in title
     assert 'placeholder="10000 (default)"' in page
-    saved = client.post("/admin/policy", data={"csrf_token": csrf_from(page), "default_approval_threshold": "250",
-                                               "fx_position_tolerance_bps": "200"})
+    saved = client.post(
+        "/admin/policy",
+        data={"csrf_token": csrf_from(page), "default_approval_threshold": "250", "fx_position_tolerance_bps": "200"},
+    )
     assert saved.status_code == 303
     after = client.get("/admin/fees").get_data(as_text=True)
     assert "Default approval threshold 250; fx position tolerance 200 bps." in after
@@ -70,16 +75,26 @@ def test_an_admin_sets_the_default_threshold_and_the_page_title_is_short(client,
 def test_finance_sets_a_tolerance_with_a_rate(client, login_as):
     login_as("finance")
     page = client.get("/finance/rates").get_data(as_text=True)
-    saved = client.post("/finance/rates", data={"csrf_token": csrf_from(page), "base": "USD", "quote": "JPY",
-                                                "rate": "150", "spread_bps": "40", "tolerance_bps": "25"})
+    saved = client.post(
+        "/finance/rates",
+        data={
+            "csrf_token": csrf_from(page),
+            "base": "USD",
+            "quote": "JPY",
+            "rate": "150",
+            "spread_bps": "40",
+            "tolerance_bps": "25",
+        },
+    )
     assert saved.status_code == 303
     assert "tolerance 25 bps" in client.get("/finance/rates").get_data(as_text=True)
     assert rates.list_rates()[0]["tolerance_bps"] == 25
 
 
 # What answered 500 in the console: each is a 422 with its message, nothing written.
-def test_reversing_a_hold_or_a_request_in_the_console_is_refused(client, login_as, make_wallet, service, actor,
-                                                                 ledger_snapshot):
+def test_reversing_a_hold_or_a_request_in_the_console_is_refused(
+    client, login_as, make_wallet, service, actor, ledger_snapshot
+):
     a, b = make_wallet(balance="100.00"), make_wallet()
     hold = service.transfer(a["id"], b["id"], "5.00", idempotency_key="h", actor=actor, pending=True).transaction
     rates.set_threshold("USD", "50.00", actor=ADMIN)
@@ -104,21 +119,31 @@ def test_capture_or_approve_on_a_reversal_in_the_console_is_refused(client, logi
     login_as("admin")
     page = client.get(f"/transactions/{back['id']}").get_data(as_text=True)
     for step in ("capture/confirm", "capture", "approve/confirm", "approve"):
-        refused = client.post(f"/transactions/{back['id']}/{step}",
-                              data={"csrf_token": csrf_from(page), "idempotency_key": f"k-{step}", "back": ""})
+        refused = client.post(
+            f"/transactions/{back['id']}/{step}",
+            data={"csrf_token": csrf_from(page), "idempotency_key": f"k-{step}", "back": ""},
+        )
         assert refused.status_code in (403, 422), step
     assert service.get_wallet(b["id"])["balance"] == "0.00"
 
 
-def test_lowering_limits_under_a_hold_in_the_console_is_refused_next_to_the_field(client, login_as, make_wallet,
-                                                                                   service, actor):
+def test_lowering_limits_under_a_hold_in_the_console_is_refused_next_to_the_field(
+    client, login_as, make_wallet, service, actor
+):
     a, b = make_wallet(balance="100.00"), make_wallet()
     service.set_limits(a["id"], actor=actor, overdraft_limit="50.00")
     service.transfer(a["id"], b["id"], "120.00", idempotency_key="h", actor=actor, pending=True)
     login_as("admin")
     page = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
-    refused = client.post(f"/wallets/{a['id']}/limits", data={"csrf_token": csrf_from(page), "overdraft_limit": "0.00",
-                                                               "max_balance": "90.00", "daily_outflow_limit": ""})
+    refused = client.post(
+        f"/wallets/{a['id']}/limits",
+        data={
+            "csrf_token": csrf_from(page),
+            "overdraft_limit": "0.00",
+            "max_balance": "90.00",
+            "daily_outflow_limit": "",
+        },
+    )
     assert refused.status_code == 422 and "holds reserve 120.00" in refused.get_data(as_text=True)
     assert service.get_wallet(a["id"])["overdraft_limit"] == "50.00"
 
@@ -127,10 +152,12 @@ def test_a_capture_review_refuses_what_its_write_would(client, login_as, make_wa
     """The review step runs the engine's dry run: more than is held, or another's hold, is
     refused at the review, not only at the write."""
     from wallet_app.services.audit import Actor as Person
+
     a, b = make_wallet(balance="100.00"), make_wallet()
     maker = login_as("support")
-    hold = service.transfer(a["id"], b["id"], "60.00", idempotency_key="h", actor=Person(f"user:{maker.id}", maker.email),
-                            pending=True).transaction
+    hold = service.transfer(
+        a["id"], b["id"], "60.00", idempotency_key="h", actor=Person(f"user:{maker.id}", maker.email), pending=True
+    ).transaction
     page = client.get(f"/transactions/{hold['id']}").get_data(as_text=True)
     data = form_data(page, f"/transactions/{hold['id']}/capture/confirm")
     over = client.post(f"/transactions/{hold['id']}/capture/confirm", data=data | {"amount": "60.01"})
@@ -150,10 +177,13 @@ def test_an_approval_review_shows_the_rate_it_will_post_at(client, login_as, mak
     rates.set_rate("USD", "EUR", "0.50", actor=ADMIN)
     login_as("approver")
     page = client.get(f"/transactions/{waiting['id']}").get_data(as_text=True)
-    review = client.post(f"/transactions/{waiting['id']}/approve/confirm",
-                         data=form_data(page, f"/transactions/{waiting['id']}/approve/confirm"))
+    review = client.post(
+        f"/transactions/{waiting['id']}/approve/confirm",
+        data=form_data(page, f"/transactions/{waiting['id']}/approve/confirm"),
+    )
     body = review.get_data(as_text=True)
     assert review.status_code == 200 and "10.00 EUR at today's rate of 0.5" in body and "18.40 at 0.92" in body
-    done = client.post(f"/transactions/{waiting['id']}/approve",
-                       data=form_data(body, f"/transactions/{waiting['id']}/approve"))
+    done = client.post(
+        f"/transactions/{waiting['id']}/approve", data=form_data(body, f"/transactions/{waiting['id']}/approve")
+    )
     assert done.status_code == 303 and service.get_wallet(eur["id"])["balance"] == "10.00"

@@ -1,5 +1,6 @@
 """Reversing from the transaction page: amount and reason, a review step with both wallets
 before and after, a receipt; the same steps as whole pages without htmx."""
+
 import re
 import uuid
 
@@ -31,17 +32,24 @@ def test_review_then_confirm_reverses_part_of_a_transfer(client, login_as, make_
     assert [service.get_wallet(w)["balance"] for w in (a["id"], b["id"])] == ["35.00", "15.00"]
 
 
-def test_refusals_show_next_to_their_field_and_reverse_nothing(client, login_as, make_wallet, service, actor,
-                                                              ledger_snapshot):
+def test_refusals_show_next_to_their_field_and_reverse_nothing(
+    client, login_as, make_wallet, service, actor, ledger_snapshot
+):
     login_as("support")
     a, b = make_wallet(balance="50.00"), make_wallet()
     tx = service.transfer(a["id"], b["id"], "20.00", idempotency_key=str(uuid.uuid4()), actor=actor).transaction
     page = client.get(f"/transactions/{tx['id']}").get_data(as_text=True)
     before = ledger_snapshot()
-    for amount, reason, message in (("20.01", "x", "At most 20.00"), ("5", "", "This field is required"),
-                                    ("abc", "x", "Amount must be a number")):
-        answer = client.post(f"/transactions/{tx['id']}/reverse/confirm", headers=HX, data={
-            "csrf_token": csrf_from(page), "amount": amount, "reason": reason, "idempotency_key": key_of(page)})
+    for amount, reason, message in (
+        ("20.01", "x", "At most 20.00"),
+        ("5", "", "This field is required"),
+        ("abc", "x", "Amount must be a number"),
+    ):
+        answer = client.post(
+            f"/transactions/{tx['id']}/reverse/confirm",
+            headers=HX,
+            data={"csrf_token": csrf_from(page), "amount": amount, "reason": reason, "idempotency_key": key_of(page)},
+        )
         assert answer.status_code == 422 and message in answer.get_data(as_text=True), amount
     assert ledger_snapshot() == before
 

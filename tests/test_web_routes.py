@@ -1,5 +1,6 @@
 """Every console route x every role: the expected status, from the URL map itself, so a new
 route cannot slip through untested."""
+
 import pytest
 
 from wallet_app.auth.roles import PERMISSIONS
@@ -17,9 +18,11 @@ def console_rules(app):
 
 
 def test_every_console_route_declares_a_permission(app):
-    missing = [r.endpoint for r in console_rules(app)
-               if getattr(app.view_functions[r.endpoint], "permission", None) is None
-               and r.endpoint != "auth.logout"]
+    missing = [
+        r.endpoint
+        for r in console_rules(app)
+        if getattr(app.view_functions[r.endpoint], "permission", None) is None and r.endpoint != "auth.logout"
+    ]
     assert missing == []
 
 
@@ -28,8 +31,14 @@ def test_route_role_matrix(app, client, login_as, make_wallet, role, csrf):
     wallet = make_wallet(balance="10.00")
     user = None if role == "anonymous" else login_as(role)
     token = csrf()
-    values = {"wallet_id": wallet["id"], "transaction_id": 1, "kind": "fund", "filename": "css/app.css",
-              "user_id": 10**9, "token_id": 10**9}
+    values = {
+        "wallet_id": wallet["id"],
+        "transaction_id": 1,
+        "kind": "fund",
+        "filename": "css/app.css",
+        "user_id": 10**9,
+        "token_id": 10**9,
+    }
     checked = 0
     for rule in console_rules(app):
         url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]

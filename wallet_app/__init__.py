@@ -1,4 +1,5 @@
 """The wallet operations console: create_app builds the Flask app."""
+
 from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import BaseConverter, ValidationError
@@ -24,8 +25,9 @@ class WalletApp(Flask):
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Application factory; `test_config` overrides settings read from the environment."""
-    app = WalletApp(__name__, template_folder="../templates", static_folder="../static",
-                instance_path=str(config.INSTANCE))
+    app = WalletApp(
+        __name__, template_folder="../templates", static_folder="../static", instance_path=str(config.INSTANCE)
+    )
     app.config.update(config.from_env(test_config))
     app.url_map.converters["id"] = IdConverter
     config.INSTANCE.mkdir(exist_ok=True)  # a local run's database and secret key (localdb.py)
@@ -40,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import cli
     from .auth import loader  # noqa: F401  registers the user loader
+
     cli.register(app)
     _register_blueprints(app)
     request_log.init_app(app)
@@ -73,8 +76,14 @@ def _allowed_values() -> dict:
     from .ledger.catalogue import KINDS, label
     from .models import ROLES, WALLET_STATUSES
     from .money import MINOR_UNITS
-    return {"currencies": sorted(MINOR_UNITS), "kinds": KINDS, "kind_label": label,
-            "wallet_statuses": WALLET_STATUSES, "roles": ROLES}
+
+    return {
+        "currencies": sorted(MINOR_UNITS),
+        "kinds": KINDS,
+        "kind_label": label,
+        "wallet_statuses": WALLET_STATUSES,
+        "roles": ROLES,
+    }
 
 
 def _database_unavailable(exc: DBAPIError):
@@ -82,21 +91,25 @@ def _database_unavailable(exc: DBAPIError):
     if not exc.connection_invalidated:
         raise exc
     db.session.rollback()
-    return Response("The database is unavailable; try again in a moment.\n", 503,
-                    {"Retry-After": "1", "Content-Type": "text/plain; charset=utf-8"})
+    return Response(
+        "The database is unavailable; try again in a moment.\n",
+        503,
+        {"Retry-After": "1", "Content-Type": "text/plain; charset=utf-8"},
+    )
 
 
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per area (docs/DESIGN.md, "Layers")."""
-    from .admin import fees as _admin_fees, routes as _admin_routes, tokens as _admin_tokens  # noqa: F401
+    # Modules whose routes attach to their package's blueprint when imported.
+    from .admin import fees, routes, tokens  # noqa: F401
     from .admin.blueprint import bp as admin_bp
     from .api.routes import bp as api_bp
-    from .auth.routes import bp as auth_bp, login_alias
-    from .finance import rates as _finance_rates  # noqa: F401
+    from .auth.routes import bp as auth_bp
+    from .auth.routes import login_alias
+    from .finance import rates  # noqa: F401
     from .finance.routes import bp as finance_bp
     from .health import bp as health_bp
-    from .wallets import (find as _find, holds as _holds, manage as _manage, notes as _notes,  # noqa: F401
-                          transactions as _transactions)
+    from .wallets import find, holds, manage, notes, transactions  # noqa: F401
     from .wallets.routes import bp as wallets_bp
 
     app.register_blueprint(health_bp)

@@ -1,9 +1,10 @@
 """Figures that may be a little stale, kept in Redis for CACHE_SECONDS: the dashboard's
-aggregates, the fee table and the exchange rates as people read them. Never a balance on its own, nor anything a write checks (the
-engine reads its own tables under its locks). A principal who has just written skips the
-cache (read-your-writes); a change to what is cached deletes it. Without REDIS_URL, or with
-Redis not answering, every call computes.
+aggregates, the fee table and the exchange rates as people read them. Never a balance on its
+own, nor anything a write checks (the engine reads its own tables under its locks). A
+principal who has just written skips the cache (read-your-writes); a change to what is cached
+deletes it. Without REDIS_URL, or with Redis not answering, every call computes.
 """
+
 import json
 from collections.abc import Callable
 from typing import TypeVar

@@ -1,5 +1,6 @@
 """Maintenance commands: flask --app wsgi create-operator | reset-password | demo-data | reconcile |
 create-token | expire-holds | serve."""
+
 import os
 import random
 import secrets
@@ -78,32 +79,57 @@ def demo_data(seed: int, if_empty: bool) -> None:
     from flask import current_app
 
     from .extensions import db
-    from .models import User, Wallet
     from .ledger import operations
+    from .models import User, Wallet
     from .services.operators import create_operator as create
 
     if if_empty and db.session.query(Wallet.id).filter(Wallet.system_purpose.is_(None)).first() is not None:
         return
     rng = random.Random(seed)
-    names = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Edsger Dijkstra",
-             "Barbara Liskov", "Donald Knuth", "Margaret Hamilton", "Ken Thompson", "Frances Allen"]
+    names = [
+        "Ada Lovelace",
+        "Grace Hopper",
+        "Alan Turing",
+        "Katherine Johnson",
+        "Edsger Dijkstra",
+        "Barbara Liskov",
+        "Donald Knuth",
+        "Margaret Hamilton",
+        "Ken Thompson",
+        "Frances Allen",
+    ]
     wallets = {"USD": [], "EUR": []}
     for i, name in enumerate(names):
         cur = "USD" if i % 2 == 0 else "EUR"
-        w = operations.create_wallet(name, cur, actor=CLI_ACTOR,
-                              owner_email=name.lower().replace(" ", ".") + "@example.com",
-                              external_ref=f"CUST-{1000 + i}")
+        w = operations.create_wallet(
+            name,
+            cur,
+            actor=CLI_ACTOR,
+            owner_email=name.lower().replace(" ", ".") + "@example.com",
+            external_ref=f"CUST-{1000 + i}",
+        )
         wallets[cur].append(w["id"])
-        operations.fund(w["id"], f"{rng.randint(500, 5000)}.00", idempotency_key=str(uuid.uuid4()),
-                 actor=CLI_ACTOR, reference="Opening deposit")
+        operations.fund(
+            w["id"],
+            f"{rng.randint(500, 5000)}.00",
+            idempotency_key=str(uuid.uuid4()),
+            actor=CLI_ACTOR,
+            reference="Opening deposit",
+        )
     moves = 0
     while moves < 300:
         cur = rng.choice(["USD", "EUR"])
         a, b = rng.sample(wallets[cur], 2)
         amount = f"{rng.randint(1, 12000) / 100:.2f}"
         try:
-            operations.transfer(a, b, amount, idempotency_key=str(uuid.uuid4()), actor=CLI_ACTOR,
-                         reference=rng.choice(["Invoice", "Refund", "Rent share", "Lunch", None]))
+            operations.transfer(
+                a,
+                b,
+                amount,
+                idempotency_key=str(uuid.uuid4()),
+                actor=CLI_ACTOR,
+                reference=rng.choice(["Invoice", "Refund", "Rent share", "Lunch", None]),
+            )
             moves += 1
         except WalletError:
             pass  # an overdraft, skipped like a real operator would
@@ -115,8 +141,10 @@ def demo_data(seed: int, if_empty: bool) -> None:
         if not current_app.testing:  # `flask serve` repeats it last, then deletes it
             FIRST_RUN.write_text(f"{email} {password}\n")
             FIRST_RUN.chmod(0o600)
-    click.echo(f"Created {len(names)} wallets and {moves} transfers. "
-               "Add operators with: flask --app wsgi create-operator EMAIL --role support")
+    click.echo(
+        f"Created {len(names)} wallets and {moves} transfers. "
+        "Add operators with: flask --app wsgi create-operator EMAIL --role support"
+    )
 
 
 @click.command("reconcile")
@@ -124,7 +152,8 @@ def demo_data(seed: int, if_empty: bool) -> None:
 def reconcile() -> None:
     """Check every ledger invariant; exit 1 listing each mismatch when any fails."""
     from .extensions import db
-    from .finance.reconcile import reconcile as run, run_and_keep
+    from .finance.reconcile import reconcile as run
+    from .finance.reconcile import run_and_keep
 
     report = run(db.session)
     run_and_keep(CLI_ACTOR, report)  # listed on the Reconcile page with the console's runs
@@ -139,8 +168,11 @@ def reconcile() -> None:
 @click.command("create-token")
 @click.argument("name")
 @click.option("--scopes", default="read", show_default=True, help="Comma-separated: read,write,manage,approve")
-@click.option("--owner", default=None,
-              help="An operator's email or an existing integration's name (default: a new integration called NAME)")
+@click.option(
+    "--owner",
+    default=None,
+    help="An operator's email or an existing integration's name (default: a new integration called NAME)",
+)
 @with_appcontext
 def create_token(name: str, scopes: str, owner: str | None) -> None:
     """Create an API token owned by a new integration called NAME, or by --owner (tokens of
@@ -152,9 +184,11 @@ def create_token(name: str, scopes: str, owner: str | None) -> None:
         token, secret = create(name, scopes, actor=CLI_ACTOR, owner=owner)
     except WalletError as exc:
         raise click.ClickException(f"{exc.field}: {exc.message}") from None
-    click.echo(f"Created token {token['id']} ({name}, scopes {','.join(token['scopes'])}, owned by "
-               f"{token['owner_kind']} {token['owner']}). "
-               "It is shown once; store it now:")
+    click.echo(
+        f"Created token {token['id']} ({name}, scopes {','.join(token['scopes'])}, owned by "
+        f"{token['owner_kind']} {token['owner']}). "
+        "It is shown once; store it now:"
+    )
     click.echo(secret)
 
 

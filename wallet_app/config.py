@@ -1,4 +1,5 @@
 """Settings read from the environment, with safe local defaults."""
+
 import os
 import secrets
 from pathlib import Path
@@ -10,7 +11,7 @@ def _database_url(url: str) -> str:
     # psycopg 3 is our PostgreSQL driver; accept the common URL spellings for it.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -78,18 +79,24 @@ def from_env(overrides: dict | None = None) -> dict:
     # every checkout and back at checkin (bench/PROFILE.md). A bind
     # does not inherit SQLALCHEMY_ENGINE_OPTIONS: without them its pool kept 5 connections
     # and opened (and closed) a new one per request past that.
-    cfg["SQLALCHEMY_BINDS"] = {"autocommit": {"url": cfg["SQLALCHEMY_DATABASE_URI"],
-                                              "isolation_level": "AUTOCOMMIT",
-                                              **cfg["SQLALCHEMY_ENGINE_OPTIONS"],
-                                              # no transaction is ever left open to roll back
-                                              "pool_reset_on_return": None}}
+    cfg["SQLALCHEMY_BINDS"] = {
+        "autocommit": {
+            "url": cfg["SQLALCHEMY_DATABASE_URI"],
+            "isolation_level": "AUTOCOMMIT",
+            **cfg["SQLALCHEMY_ENGINE_OPTIONS"],
+            # no transaction is ever left open to roll back
+            "pool_reset_on_return": None,
+        }
+    }
     if cfg.get("REPLICA_DATABASE_URL"):
         # Reads that may lag (wallet_app/reads.py). A replica that does not answer within
         # two seconds is skipped, not waited for.
         options = cfg["SQLALCHEMY_ENGINE_OPTIONS"]
         cfg["SQLALCHEMY_BINDS"]["replica"] = {
-            "url": _database_url(cfg["REPLICA_DATABASE_URL"]), **options,
-            "connect_args": {**options["connect_args"], "connect_timeout": 2}}
+            "url": _database_url(cfg["REPLICA_DATABASE_URL"]),
+            **options,
+            "connect_args": {**options["connect_args"], "connect_timeout": 2},
+        }
     return cfg
 
 
@@ -97,8 +104,12 @@ def _engine_options(cfg: dict) -> dict:
     # No pre-ping: it costs a round trip per request. A connection found dead is
     # invalidated with the rest of the pool; writes retry (services/atomic.py), reads
     # answer 503 once (see create_app).
-    return {"pool_size": cfg["DB_POOL_SIZE"], "max_overflow": 5, "pool_pre_ping": False,
-            "connect_args": {"prepare_threshold": _threshold(cfg["DB_PREPARE_THRESHOLD"])}}
+    return {
+        "pool_size": cfg["DB_POOL_SIZE"],
+        "max_overflow": 5,
+        "pool_pre_ping": False,
+        "connect_args": {"prepare_threshold": _threshold(cfg["DB_PREPARE_THRESHOLD"])},
+    }
 
 
 def _threshold(value) -> int | None:

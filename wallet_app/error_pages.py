@@ -1,15 +1,18 @@
 """The console's error face: a refused form shows the message next to its field; any other
 refusal or HTTP error is a page in the layout. Anything under /api/ answers problem+json."""
+
 from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .api.errors import problem
 from .errors import WalletError
 
-MESSAGES = {403: "Your role does not allow this page or action.",
-            404: "There is nothing at this address.",
-            429: "Too many requests; wait a moment and try again.",
-            500: "Something went wrong on our side. Nothing was changed; please try again."}
+MESSAGES = {
+    403: "Your role does not allow this page or action.",
+    404: "There is nothing at this address.",
+    429: "Too many requests; wait a moment and try again.",
+    500: "Something went wrong on our side. Nothing was changed; please try again.",
+}
 # A refusal names a service field; the form may call its input otherwise.
 FIELD_ALIASES = {"wallet_id": "amount", "from_wallet_id": "amount", "to_wallet_id": "recipient"}
 
@@ -42,8 +45,13 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
             slug = exc.name.lower().replace(" ", "_")
-            return problem(exc.code, exc.name, exc.description or exc.name, slug,
-                           headers=dict(exc.get_response().headers) if exc.code in (405, 429) else None)
+            return problem(
+                exc.code,
+                exc.name,
+                exc.description or exc.name,
+                slug,
+                headers=dict(exc.get_response().headers) if exc.code in (405, 429) else None,
+            )
         headers = {"Retry-After": exc.get_response().headers.get("Retry-After", "60")} if exc.code == 429 else {}
         return _page(exc.code, exc.name, MESSAGES.get(exc.code, exc.description), headers)
 

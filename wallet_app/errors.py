@@ -106,22 +106,26 @@ class RateStale(WalletError):
 
 class RateMismatch(WalletError):
     """The caller's expected rate is further from the house's than the pair's tolerance."""
+
     code = "rate_mismatch"
 
 
 class NotHoldMaker(WalletError):
     """Only the person or integration that made a hold captures or voids it."""
+
     code = "not_hold_maker"
     status = 403
 
 
 class HoldsOpen(WalletError):
     """A wallet with open holds or approval requests (either side) cannot be closed."""
+
     code = "holds_open"
 
 
 class TokenNotLive(WalletError):
     """The API token a movement was made with was revoked (or never existed): checked by the
     engine in the movement's own statement, answered 401 like any bad token."""
+
     code = "unauthorized"
     status = 401

@@ -1,5 +1,6 @@
 """Extension instances, created unbound and attached to the app in create_app (request
 limits are in throttle.py), and the app's Redis client."""
+
 from flask import current_app
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -33,6 +34,8 @@ def redis_client():
     client = current_app.extensions.get("redis")
     if client is None:
         import redis
+
         client = current_app.extensions["redis"] = redis.Redis.from_url(
-            url, socket_timeout=1, socket_connect_timeout=1, decode_responses=True)
+            url, socket_timeout=1, socket_connect_timeout=1, decode_responses=True
+        )
     return client

@@ -1,6 +1,7 @@
 """How the console shows values: amounts with separators and currency, one date format,
 plurals. Registered as Jinja filters (`money`, `when`, `day`, `plural`) for every template;
 templates/_macros.html has the "wallet name + id" link built on them."""
+
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -57,8 +58,13 @@ def actor_label(created_by: str | None) -> str:
     return "command line" if created_by == "cli" else created_by
 
 
-RESOLUTIONS = {"approve": "Approved", "reject": "Rejected", "capture": "Captured", "void": "Voided",
-               "expire": "Expired"}
+RESOLUTIONS = {
+    "approve": "Approved",
+    "reject": "Rejected",
+    "capture": "Captured",
+    "void": "Voided",
+    "expire": "Expired",
+}
 
 
 def action_label(action: str) -> str:
@@ -66,6 +72,7 @@ def action_label(action: str) -> str:
     -> "Transfer awaiting approval"; others with their dots and underscores as spaces (so a
     narrow screen can wrap them)."""
     from .ledger.catalogue import label
+
     subject, _, verb = (action or "").partition(".")
     if subject == "transaction" and verb in RESOLUTIONS:
         return RESOLUTIONS[verb]

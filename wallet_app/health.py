@@ -1,5 +1,6 @@
 """Liveness and readiness for load balancers: /healthz (process up), /readyz (database reachable,
 and the replica's state: a replica down or lagging leaves the instance ready, reading the primary)."""
+
 from flask import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError

@@ -11,6 +11,7 @@ mode of anything outside the project.
 - Each process using the server adds itself to instance/postgres.users (under flock) and takes
   itself out at exit; the last one out stops the server. Dead processes are pruned.
 """
+
 import atexit
 import fcntl
 import functools
@@ -41,8 +42,7 @@ def as_user() -> list[str]:
     try:
         pwd.getpwnam(USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
-                       check=True)
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER], check=True)
     return ["runuser", "-u", USER, "--"]
 
 
@@ -99,8 +99,14 @@ def free_port() -> int:
 def _pg(tool: str, data: Path, *args: str) -> None:
     """Run initdb or pg_ctl as the server's user. A session of its own keeps a terminal's Ctrl-C
     away from postgres: the processes that use it stop it themselves."""
-    done = subprocess.run([*as_user(), str(bin_dir() / tool), "-D", str(data), *args], cwd="/",
-                          start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        [*as_user(), str(bin_dir() / tool), "-D", str(data), *args],
+        cwd="/",
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     if done.returncode:
         log = data / "server.log"
         tail = "".join(log.read_text().splitlines(True)[-10:]) if log.exists() else ""
@@ -113,8 +119,21 @@ def initdb(data: Path, port: int, conf: str = "") -> None:
     data.mkdir(mode=0o700)
     if as_user():
         shutil.chown(data, USER)
-    _pg("initdb", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync",
-        "--locale=C", "--locale-provider=builtin", "--builtin-locale=C.UTF-8", "--no-instructions")
+    _pg(
+        "initdb",
+        data,
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--no-sync",
+        "--locale=C",
+        "--locale-provider=builtin",
+        "--builtin-locale=C.UTF-8",
+        "--no-instructions",
+    )
     with open(data / "postgresql.conf", "a") as f:
         f.write(f"\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\n{conf}{_MARK}\n")
 
@@ -201,8 +220,10 @@ def _cluster(instance: Path) -> Path:
         data = spare_dir(str(instance)) / "data"
         if not _finished(data) and data.exists():
             if running(data):
-                raise SystemExit(f"{data} holds a PostgreSQL server that is running but was never finished by "
-                                 f"wallet_app.localdb: stop it, remove {data.parent}, and run again.")
+                raise SystemExit(
+                    f"{data} holds a PostgreSQL server that is running but was never finished by "
+                    f"wallet_app.localdb: stop it, remove {data.parent}, and run again."
+                )
             shutil.rmtree(data)  # our own initdb, cut short
         link.symlink_to(data)
         if _finished(data):

@@ -1,4 +1,5 @@
 """Money: parse operator and client text into Decimal, and format it back, per currency."""
+
 import re
 from decimal import Decimal
 
@@ -14,14 +15,13 @@ _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 def check_currency(code: object, field: str = "currency") -> str:
     """Return the currency code if we support it, else raise InvalidInput naming `field`."""
     if not isinstance(code, str) or code not in MINOR_UNITS:
-        raise InvalidInput(
-            f"Unsupported currency; use one of {', '.join(sorted(MINOR_UNITS))}.", field=field
-        )
+        raise InvalidInput(f"Unsupported currency; use one of {', '.join(sorted(MINOR_UNITS))}.", field=field)
     return code
 
 
-def parse_amount(text: object, currency: str | None = None, field: str = "amount", *,
-                 allow_zero: bool = False) -> Decimal:
+def parse_amount(
+    text: object, currency: str | None = None, field: str = "amount", *, allow_zero: bool = False
+) -> Decimal:
     """Parse a positive amount (or zero, with `allow_zero`: a limit or a fee part) written as
     a plain decimal string.
 

@@ -8,6 +8,7 @@ POST (writes, the confirmation step, the receipt after a write) and every read t
 come through here (reconcile, the engine, sign-in), the primary. Without a replica, nothing
 changes: `session()` is `db.session`.
 """
+
 import math
 import threading
 import time
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.extensions["last_writes"] = _Memory()  # without Redis: this process only
 
     if app.testing:
+
         @app.after_request
         def say_where_reads_ran(response):
             """Tests only: which server the request's reads went to (tests/scale)."""
@@ -75,8 +77,9 @@ def init_app(app: Flask) -> None:
 
 def session() -> Session:
     """The session for a read that may lag: see the module's docstring. One per request."""
-    if not (current_app.config.get("REPLICA_DATABASE_URL") and has_request_context()
-            and request.method in ("GET", "HEAD")):
+    if not (
+        current_app.config.get("REPLICA_DATABASE_URL") and has_request_context() and request.method in ("GET", "HEAD")
+    ):
         return db.session
     if "read_session" not in g:
         g.read_session = _replica_session() or db.session
@@ -154,8 +157,9 @@ def note_write() -> None:
     config = current_app.config
     replica = config.get("REPLICA_DATABASE_URL")
     who = principal() if has_request_context() else None
-    if who is None or not (replica or (who.startswith("user:") and config.get("REDIS_URL")
-                                       and config["CACHE_SECONDS"] > 0)):
+    if who is None or not (
+        replica or (who.startswith("user:") and config.get("REDIS_URL") and config["CACHE_SECONDS"] > 0)
+    ):
         return
     position = 0
     if replica:

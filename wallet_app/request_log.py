@@ -8,6 +8,7 @@ context lookups and werkzeug's header validation (bench/PROFILE.md: it runs on e
 transfer). Who made the request is noted in the WSGI environ by whoever authenticates it
 (note_principal), so the line can name them after Flask has closed the request.
 """
+
 import json
 import logging
 import os
@@ -102,10 +103,12 @@ class Edge:
             rule = req.url_rule if req is not None else None
             # request_id matches _SAFE_ID, the method is an HTTP token and the status three
             # digits: none of them needs escaping.
-            line = (f'{{"request_id": "{request_id}", "method": "{environ["REQUEST_METHOD"]}", '
-                    f'"route": {json.dumps(rule.rule) if rule else "null"}, "status": {int(status)}, '
-                    f'"duration_ms": {(time.perf_counter() - started) * 1000:.2f}, '
-                    f'"principal": {json.dumps(environ.get(PRINCIPAL))}, '
-                    f'"remote_addr": {json.dumps(environ.get("REMOTE_ADDR"))}}}')
+            line = (
+                f'{{"request_id": "{request_id}", "method": "{environ["REQUEST_METHOD"]}", '
+                f'"route": {json.dumps(rule.rule) if rule else "null"}, "status": {int(status)}, '
+                f'"duration_ms": {(time.perf_counter() - started) * 1000:.2f}, '
+                f'"principal": {json.dumps(environ.get(PRINCIPAL))}, '
+                f'"remote_addr": {json.dumps(environ.get("REMOTE_ADDR"))}}}'
+            )
             # Handed to the logger without the caller lookup log.info makes.
             log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, line, None, None))

@@ -1,20 +1,23 @@
 """Security headers for every response (CSP without inline script, no framing, no sniffing,
 no caching of anything but static files), the client's address behind trusted proxies, and
 no cookie session for the bearer-token API."""
+
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 
 class ConsoleSessionInterface(SecureCookieSessionInterface):
@@ -36,8 +39,12 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
 
-_DEFAULTS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
-             ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"))
+_DEFAULTS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+)
 _HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 # Pages and API answers show balances: never kept by a browser or proxy, so Back and Forward
 # after a transfer reload rather than show a stale balance. Static files are cached.

@@ -15,6 +15,7 @@ storage count every request, exactly. The threads of a process share its B - 1: 
 a batch, the others ask Redis, one add at a time per key, so a slow answer is never read after
 a newer one. tests/test_throttle.py checks all three.
 """
+
 import math
 import threading
 import time

@@ -7,10 +7,11 @@ Create Date: 2026-11-24 04:00:00
 The transfer statement (services/ledger_sql.py) calls it when a check
 fails, so the whole statement, idempotency claim included, rolls back at once.
 """
+
 from alembic import op
 
-revision = '0002'
-down_revision = '0001'
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 

@@ -13,10 +13,11 @@ Wallet rows also get fillfactor 85: a balance update then usually fits on the ro
 page as a HOT update, which writes no index entry at all, so the GIN pending lists (and
 every b-tree on wallets) stay small under transfer load.
 """
+
 from alembic import op
 
-revision = '0003'
-down_revision = '0002'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -27,8 +28,13 @@ def upgrade():
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     op.execute("ALTER TABLE wallets SET (fillfactor = 85)")
     for column in COLUMNS:
-        op.create_index(f"ix_wallets_{column}_trgm", "wallets", [column], postgresql_using="gin",
-                        postgresql_ops={column: "gin_trgm_ops"})
+        op.create_index(
+            f"ix_wallets_{column}_trgm",
+            "wallets",
+            [column],
+            postgresql_using="gin",
+            postgresql_ops={column: "gin_trgm_ops"},
+        )
 
 
 def downgrade():

@@ -14,10 +14,11 @@ Create Date: 2026-11-25 11:30:00
   transaction, the legs with balance_after and the audit row, in one round trip. With
   p_dry_run it checks the same rules and returns the balances after, writing nothing.
 """
+
 from alembic import op
 
-revision = '0004'
-down_revision = '0003'
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -191,19 +192,27 @@ END $$
 
 
 def upgrade():
-    op.execute("CREATE TABLE currencies (code varchar(3) CONSTRAINT pk_currencies PRIMARY KEY, "
-               "minor_units smallint NOT NULL "
-               "CONSTRAINT ck_currencies_minor_units_range CHECK (minor_units BETWEEN 0 AND 4))")
+    op.execute(
+        "CREATE TABLE currencies (code varchar(3) CONSTRAINT pk_currencies PRIMARY KEY, "
+        "minor_units smallint NOT NULL "
+        "CONSTRAINT ck_currencies_minor_units_range CHECK (minor_units BETWEEN 0 AND 4))"
+    )
     op.execute("INSERT INTO currencies VALUES " + ", ".join(f"('{c}', {p})" for c, p in CURRENCIES.items()))
-    op.execute("ALTER TABLE wallets ADD CONSTRAINT fk_wallets_currency_currencies "
-               "FOREIGN KEY (currency) REFERENCES currencies (code)")
+    op.execute(
+        "ALTER TABLE wallets ADD CONSTRAINT fk_wallets_currency_currencies "
+        "FOREIGN KEY (currency) REFERENCES currencies (code)"
+    )
 
     op.execute("ALTER TABLE wallets ADD COLUMN system_purpose varchar(20)")
-    op.execute("CREATE UNIQUE INDEX uq_wallets_system_purpose_currency ON wallets (system_purpose, currency) "
-               "WHERE system_purpose IS NOT NULL")
+    op.execute(
+        "CREATE UNIQUE INDEX uq_wallets_system_purpose_currency ON wallets (system_purpose, currency) "
+        "WHERE system_purpose IS NOT NULL"
+    )
     op.execute("ALTER TABLE wallets DROP CONSTRAINT ck_wallets_balance_non_negative")
-    op.execute("ALTER TABLE wallets ADD CONSTRAINT ck_wallets_balance_above_floor "
-               "CHECK (balance >= 0 OR system_purpose IS NOT DISTINCT FROM 'world')")
+    op.execute(
+        "ALTER TABLE wallets ADD CONSTRAINT ck_wallets_balance_above_floor "
+        "CHECK (balance >= 0 OR system_purpose IS NOT DISTINCT FROM 'world')"
+    )
     # A leg's balance_after is its wallet's balance, whose floor the wallet row enforces.
     op.execute("ALTER TABLE wallet_history DROP CONSTRAINT ck_wallet_history_balance_after_non_negative")
     # Kinds live in one catalogue (wallet_app/ledger/catalogue.py); reconcile flags unknown ones.
@@ -211,8 +220,10 @@ def upgrade():
     op.execute("ALTER TABLE idempotency_keys DROP COLUMN response_body")
     # The claim names its transaction before the transaction row exists (same database
     # transaction), so the reference is checked at commit.
-    op.execute("ALTER TABLE idempotency_keys ALTER CONSTRAINT fk_idempotency_keys_transaction_id_transactions "
-               "DEFERRABLE INITIALLY DEFERRED")
+    op.execute(
+        "ALTER TABLE idempotency_keys ALTER CONSTRAINT fk_idempotency_keys_transaction_id_transactions "
+        "DEFERRABLE INITIALLY DEFERRED"
+    )
 
     op.execute(f"""
         INSERT INTO wallets (owner_name, currency, system_purpose)

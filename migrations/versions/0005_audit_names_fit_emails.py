@@ -9,21 +9,20 @@ the object (an email, for sign-ins and operator changes) in 64, and a transactio
 maker in 200: a long email made sign-in and operator creation fail with a 500, and a
 failed sign-in went unaudited and uncounted.
 """
+
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    op.execute("ALTER TABLE audit_log ALTER COLUMN actor TYPE varchar(320), "
-               "ALTER COLUMN object_id TYPE varchar(320)")
+    op.execute("ALTER TABLE audit_log ALTER COLUMN actor TYPE varchar(320), ALTER COLUMN object_id TYPE varchar(320)")
     op.execute("ALTER TABLE transactions ALTER COLUMN created_by TYPE varchar(320)")
 
 
 def downgrade():
     op.execute("ALTER TABLE transactions ALTER COLUMN created_by TYPE varchar(200)")
-    op.execute("ALTER TABLE audit_log ALTER COLUMN actor TYPE varchar(200), "
-               "ALTER COLUMN object_id TYPE varchar(64)")
+    op.execute("ALTER TABLE audit_log ALTER COLUMN actor TYPE varchar(200), ALTER COLUMN object_id TYPE varchar(64)")

@@ -14,10 +14,11 @@ Create Date: 2026-11-25 11:40:00
   paid by one leg), reversals (the original is locked, never reversed beyond its amount,
   and a reversal is not reversible), and the limits, all checked under the locks.
 """
+
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -309,10 +310,14 @@ def upgrade():
             ADD COLUMN status_changed_by varchar(320),
             ADD COLUMN status_changed_at timestamptz""")
     op.execute("ALTER TABLE wallets DROP CONSTRAINT ck_wallets_balance_above_floor")
-    op.execute("ALTER TABLE wallets ADD CONSTRAINT ck_wallets_balance_above_floor "
-               "CHECK (balance >= -overdraft_limit OR system_purpose IS NOT DISTINCT FROM 'world')")
-    op.execute("ALTER TABLE wallets ADD CONSTRAINT ck_wallets_balance_below_max "
-               "CHECK (max_balance IS NULL OR balance <= max_balance)")
+    op.execute(
+        "ALTER TABLE wallets ADD CONSTRAINT ck_wallets_balance_above_floor "
+        "CHECK (balance >= -overdraft_limit OR system_purpose IS NOT DISTINCT FROM 'world')"
+    )
+    op.execute(
+        "ALTER TABLE wallets ADD CONSTRAINT ck_wallets_balance_below_max "
+        "CHECK (max_balance IS NULL OR balance <= max_balance)"
+    )
     op.execute("""
         ALTER TABLE transactions
             ADD COLUMN fee numeric(20,4) NOT NULL DEFAULT 0 CONSTRAINT ck_transactions_fee_non_negative CHECK (fee >= 0),
@@ -324,14 +329,18 @@ def upgrade():
             ADD CONSTRAINT ck_transactions_reversed_within_amount
                 CHECK (reversed_amount >= 0 AND reversed_amount <= amount)""")
     op.execute("CREATE INDEX ix_transactions_reverses_transaction_id ON transactions (reverses_transaction_id)")
-    op.execute("DROP FUNCTION ledger_post(text, text, text, text, numeric, bigint, bigint, text, text, text, "
-               "bigint[], text[], int[], numeric[], text[], boolean)")
+    op.execute(
+        "DROP FUNCTION ledger_post(text, text, text, text, numeric, bigint, bigint, text, text, text, "
+        "bigint[], text[], int[], numeric[], text[], boolean)"
+    )
     op.execute(LEDGER_POST)
     # Generic plans for the function's statements: with the default (auto), PostgreSQL kept
     # planning them anew per call, a fifth of the function's CPU (bench/PROFILE.md).
-    op.execute("ALTER FUNCTION ledger_post(text, text, text, text, numeric, bigint, bigint, text, text, text, "
-               "bigint[], text[], int[], numeric[], text[], int, bigint, numeric, text, boolean) "
-               "SET plan_cache_mode = force_generic_plan")
+    op.execute(
+        "ALTER FUNCTION ledger_post(text, text, text, text, numeric, bigint, bigint, text, text, text, "
+        "bigint[], text[], int[], numeric[], text[], int, bigint, numeric, text, boolean) "
+        "SET plan_cache_mode = force_generic_plan"
+    )
 
 
 def downgrade():

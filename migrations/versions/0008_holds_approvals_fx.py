@@ -19,15 +19,18 @@ Create Date: 2026-11-25 14:00:00
 - ledger_post() learns all of it: the same checks for a hold, a capture, an approval and a
   conversion, under the same locks (transaction rows first, then wallets ascending).
 """
+
 from alembic import op
 
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-OLD_SIGNATURE = ("text, text, text, text, numeric, bigint, bigint, text, text, text, "
-                 "bigint[], text[], int[], numeric[], text[], int, bigint, numeric, text, boolean")
+OLD_SIGNATURE = (
+    "text, text, text, text, numeric, bigint, bigint, text, text, text, "
+    "bigint[], text[], int[], numeric[], text[], int, bigint, numeric, text, boolean"
+)
 SIGNATURE = OLD_SIGNATURE + ", boolean[], numeric, int, boolean, int, boolean, boolean, text, bigint"
 
 LEDGER_POST = r"""
@@ -536,15 +539,23 @@ def upgrade():
             ADD CONSTRAINT ck_transactions_conversion_complete
                 CHECK ((rate IS NULL) = (dest_currency IS NULL) AND (rate IS NULL) = (dest_amount IS NULL))""")
     # The holds a wallet's checks sum, and those `flask expire-holds` looks for.
-    op.execute("CREATE INDEX ix_transactions_open_holds ON transactions (source_wallet_id, expires_at) "
-               "WHERE status IN ('pending', 'awaiting_approval')")
-    op.execute("CREATE INDEX ix_transactions_open_by_expiry ON transactions (expires_at) "
-               "WHERE status IN ('pending', 'awaiting_approval')")
-    op.execute("ALTER TABLE wallets ADD COLUMN held numeric(20,4) NOT NULL DEFAULT 0 "
-               "CONSTRAINT ck_wallets_held_non_negative CHECK (held >= 0)")
+    op.execute(
+        "CREATE INDEX ix_transactions_open_holds ON transactions (source_wallet_id, expires_at) "
+        "WHERE status IN ('pending', 'awaiting_approval')"
+    )
+    op.execute(
+        "CREATE INDEX ix_transactions_open_by_expiry ON transactions (expires_at) "
+        "WHERE status IN ('pending', 'awaiting_approval')"
+    )
+    op.execute(
+        "ALTER TABLE wallets ADD COLUMN held numeric(20,4) NOT NULL DEFAULT 0 "
+        "CONSTRAINT ck_wallets_held_non_negative CHECK (held >= 0)"
+    )
     op.execute("ALTER TABLE wallets DROP CONSTRAINT ck_wallets_balance_above_floor")
-    op.execute("ALTER TABLE wallets ADD CONSTRAINT ck_wallets_balance_above_floor "
-               "CHECK (balance >= -overdraft_limit OR coalesce(system_purpose IN ('world', 'fx'), false))")
+    op.execute(
+        "ALTER TABLE wallets ADD CONSTRAINT ck_wallets_balance_above_floor "
+        "CHECK (balance >= -overdraft_limit OR coalesce(system_purpose IN ('world', 'fx'), false))"
+    )
     op.execute("""
         INSERT INTO wallets (owner_name, currency, system_purpose)
         SELECT 'Fx (' || c.code || ')', c.code, 'fx' FROM currencies c ORDER BY c.code""")
@@ -567,8 +578,10 @@ def upgrade():
             CONSTRAINT pk_fx_rates PRIMARY KEY (base, quote),
             CONSTRAINT ck_fx_rates_two_currencies CHECK (base <> quote))""")
     op.execute("ALTER TABLE users DROP CONSTRAINT ck_users_role_known")
-    op.execute("ALTER TABLE users ADD CONSTRAINT ck_users_role_known "
-               "CHECK (role IN ('viewer', 'support', 'finance', 'approver', 'admin'))")
+    op.execute(
+        "ALTER TABLE users ADD CONSTRAINT ck_users_role_known "
+        "CHECK (role IN ('viewer', 'support', 'finance', 'approver', 'admin'))"
+    )
     op.execute(f"DROP FUNCTION ledger_post({OLD_SIGNATURE})")
     op.execute(LEDGER_POST)
     # Generic plans for the function's statements (see 0007 and bench/PROFILE.md).

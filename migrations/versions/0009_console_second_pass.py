@@ -14,10 +14,11 @@ Create Date: 2026-11-25 13:45:00
 - transactions (reference text_pattern_ops), partial (references only): the header search
   finds a transaction by the start of its reference; a movement without one costs no entry.
 """
+
 from alembic import op
 
-revision = '0009'
-down_revision = '0008'
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -20,12 +20,13 @@ Create Date: 2026-12-06 03:40:00
   tolerance of reconcile's fx position check.
 - ledger_post() is (re)created from wallet_app/ledger/sql/ledger_post.sql, its one current text.
 """
+
 from pathlib import Path
 
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,5 @@
 """API fixtures: tokens made through the service, and a client that sends them."""
+
 import uuid
 
 import pytest
@@ -20,8 +21,7 @@ class Api:
         return self.client.get("/api/v1" + path, headers=self._headers(secret=kw.pop("secret", None)), **kw)
 
     def post(self, path, body=None, key=None, **kw):
-        return self.client.post("/api/v1" + path, json=body, headers=self._headers(key, kw.pop("secret", None)),
-                                **kw)
+        return self.client.post("/api/v1" + path, json=body, headers=self._headers(key, kw.pop("secret", None)), **kw)
 
 
 @pytest.fixture

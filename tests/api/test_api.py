@@ -1,4 +1,5 @@
 """JSON API v1: every endpoint, error code and status of docs/DESIGN.md, "JSON API"."""
+
 import uuid
 
 import pytest
@@ -9,8 +10,9 @@ def key():
 
 
 def test_create_get_and_list_wallets(api):
-    created = api.post("/wallets", {"owner_name": "Ada", "currency": "EUR", "owner_email": "ada@example.com",
-                                    "external_ref": "C-9"})
+    created = api.post(
+        "/wallets", {"owner_name": "Ada", "currency": "EUR", "owner_email": "ada@example.com", "external_ref": "C-9"}
+    )
     assert created.status_code == 201
     wallet = created.json
     assert wallet["balance"] == "0.00" and wallet["status"] == "active" and wallet["currency"] == "EUR"
@@ -33,8 +35,9 @@ def test_cursor_pagination_walks_every_wallet_once(api):
 
 def test_fund_transfer_history_and_transaction(api, funded):
     a, b = funded
-    moved = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "30.50",
-                                    "reference": "invoice 7"}, key=key())
+    moved = api.post(
+        "/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "30.50", "reference": "invoice 7"}, key=key()
+    )
     assert moved.status_code == 201 and "Idempotent-Replayed" not in moved.headers
     tx = moved.json
     assert tx["amount"] == "30.50" and tx["kind"] == "transfer" and tx["reference"] == "invoice 7"
@@ -64,16 +67,19 @@ def test_replay_mismatched_replay_and_missing_key(api, funded):
     assert api.get(f"/wallets/{a}").json["balance"] == "90.00"
 
 
-@pytest.mark.parametrize("body,status,code,field", [
-    ({"amount": 10.5}, 422, "invalid_amount", "amount"),
-    ({"amount": "1.001"}, 422, "invalid_amount", "amount"),
-    ({"amount": "-1"}, 422, "invalid_amount", "amount"),
-    ({"amount": "1000"}, 422, "insufficient_funds", "amount"),
-    ({"to_wallet_id": "self"}, 422, "same_wallet", "to_wallet_id"),
-    ({"to_wallet_id": 10**15}, 404, "not_found", "to_wallet_id"),
-    ({"to_wallet_id": "x"}, 422, "invalid_input", "to_wallet_id"),
-    ({"extra": 1}, 422, "invalid_input", "extra"),
-])
+@pytest.mark.parametrize(
+    "body,status,code,field",
+    [
+        ({"amount": 10.5}, 422, "invalid_amount", "amount"),
+        ({"amount": "1.001"}, 422, "invalid_amount", "amount"),
+        ({"amount": "-1"}, 422, "invalid_amount", "amount"),
+        ({"amount": "1000"}, 422, "insufficient_funds", "amount"),
+        ({"to_wallet_id": "self"}, 422, "same_wallet", "to_wallet_id"),
+        ({"to_wallet_id": 10**15}, 404, "not_found", "to_wallet_id"),
+        ({"to_wallet_id": "x"}, 422, "invalid_input", "to_wallet_id"),
+        ({"extra": 1}, 422, "invalid_input", "extra"),
+    ],
+)
 def test_transfer_errors_are_problem_json_with_code_and_field(api, funded, body, status, code, field):
     a, b = funded
     payload = {"from_wallet_id": a, "to_wallet_id": b, "amount": "1.00", **body}
@@ -102,16 +108,19 @@ def test_currency_mismatch_and_frozen_wallet(api, funded, service, actor):
 def test_malformed_bodies(api, funded, client):
     a, _ = funded
     headers = {"Authorization": f"Bearer {api.secret}", "Idempotency-Key": key()}
-    truncated = client.post(f"/api/v1/wallets/{a}/fund", data='{"amount": "1', headers=headers,
-                            content_type="application/json")
+    truncated = client.post(
+        f"/api/v1/wallets/{a}/fund", data='{"amount": "1', headers=headers, content_type="application/json"
+    )
     assert truncated.status_code == 400 and truncated.json["code"] == "malformed_body"
-    not_json = client.post(f"/api/v1/wallets/{a}/fund", data="amount=1", headers=headers,
-                           content_type="application/x-www-form-urlencoded")
+    not_json = client.post(
+        f"/api/v1/wallets/{a}/fund", data="amount=1", headers=headers, content_type="application/x-www-form-urlencoded"
+    )
     assert not_json.status_code == 415
     array = client.post(f"/api/v1/wallets/{a}/fund", json=["1.00"], headers=headers)
     assert array.status_code == 400
-    huge = client.post(f"/api/v1/wallets/{a}/fund", data="{" + " " * 70_000 + "}", headers=headers,
-                       content_type="application/json")
+    huge = client.post(
+        f"/api/v1/wallets/{a}/fund", data="{" + " " * 70_000 + "}", headers=headers, content_type="application/json"
+    )
     assert huge.status_code == 413 and huge.mimetype == "application/problem+json"
 
 

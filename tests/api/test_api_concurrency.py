@@ -1,12 +1,13 @@
 """Over HTTP: ten simultaneous requests with one Idempotency-Key move money once; throttling."""
+
 import threading
 import uuid
 
 import pytest
 
+from tests.conftest import ledger_api
 from wallet_app.services.audit import Actor
 from wallet_app.services.tokens import create_token
-from tests.conftest import ledger_api
 
 
 def test_ten_concurrent_requests_with_one_key_move_money_once(committing_app):
@@ -23,8 +24,9 @@ def test_ten_concurrent_requests_with_one_key_move_money_once(committing_app):
     def send():
         client = committing_app.test_client()
         barrier.wait()
-        response = client.post("/api/v1/transfers", json={"from_wallet_id": a, "to_wallet_id": b, "amount": "7.00"},
-                               headers=headers)
+        response = client.post(
+            "/api/v1/transfers", json={"from_wallet_id": a, "to_wallet_id": b, "amount": "7.00"}, headers=headers
+        )
         answers.append((response.status_code, response.headers.get("Idempotent-Replayed"), response.json))
 
     threads = [threading.Thread(target=send) for _ in range(10)]
@@ -64,11 +66,17 @@ def test_limits_hold_across_workers_when_redis_is_configured(fresh_database_url)
         pytest.skip("no Redis on 127.0.0.1:6379 (CI and the dev machines have one)")
     url = fresh_database_url()
     prefix = f"test-{uuid.uuid4().hex}"  # this run's keys, apart from any other run's
-    workers = [make_app(url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", API_RATE_LIMIT="4/minute",
-                        RATELIMIT_KEY_PREFIX=prefix) for _ in range(2)]
+    workers = [
+        make_app(
+            url,
+            RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
+            API_RATE_LIMIT="4/minute",
+            RATELIMIT_KEY_PREFIX=prefix,
+        )
+        for _ in range(2)
+    ]
     with workers[0].app_context():
         _, secret = create_token(f"redis-{uuid.uuid4().hex[:6]}", "read", actor=Actor("cli", "cli"))
     headers = {"Authorization": f"Bearer {secret}"}
-    statuses = [workers[i % 2].test_client().get("/api/v1/wallets", headers=headers).status_code
-                for i in range(5)]
+    statuses = [workers[i % 2].test_client().get("/api/v1/wallets", headers=headers).status_code for i in range(5)]
     assert statuses == [200, 200, 200, 200, 429]

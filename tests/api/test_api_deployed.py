@@ -1,5 +1,6 @@
 """The API as deployed: real commits, no test transaction around it, so the production path
 runs (autocommit pool, pre-compiled statements on the driver connection)."""
+
 import uuid
 
 import pytest

@@ -1,15 +1,13 @@
 """The API for holds, four-eyes approval and cross-currency transfers: every status code."""
-import uuid
-from datetime import timedelta
 
-from sqlalchemy import text
+import uuid
 
 import pytest
+from sqlalchemy import text
 
 from tests.api.conftest import Api
 from wallet_app.errors import MakerCannotApprove
-from wallet_app.ledger import operations
-from wallet_app.ledger import rates
+from wallet_app.ledger import operations, rates
 from wallet_app.services.audit import Actor
 
 FINANCE = Actor("user:finance", "finance@example.com")
@@ -20,8 +18,9 @@ def k():
 
 
 def hold(api, a, b, amount, **extra):
-    return api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": amount, "pending": True,
-                                   **extra}, key=k())
+    return api.post(
+        "/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": amount, "pending": True, **extra}, key=k()
+    )
 
 
 def test_a_pending_transfer_holds_then_capture_posts_part_and_releases_the_rest(api, funded):
@@ -60,8 +59,11 @@ def test_void_releases_and_nothing_after_it(api, funded):
         assert (refused.status_code, refused.json["code"]) == (422, "hold_not_pending")
     assert api.post("/transfers/999999999/void", key=k()).status_code == 404
     assert api.post(f"/transfers/{held['id']}/void").status_code == 400  # no Idempotency-Key
-    for extra, field in (({"expires_in": 0}, "expires_in"), ({"expires_in": 31 * 86400}, "expires_in"),
-                         ({"pending": "yes"}, "pending")):
+    for extra, field in (
+        ({"expires_in": 0}, "expires_in"),
+        ({"expires_in": 31 * 86400}, "expires_in"),
+        ({"pending": "yes"}, "pending"),
+    ):
         bad = hold(api, a, b, "1.00", **extra)
         assert (bad.status_code, bad.json["errors"][0]["field"]) == (422, field)
 
@@ -71,8 +73,9 @@ def test_an_expired_hold_never_counts_and_expire_holds_marks_it(app, api, funded
 
     a, b = funded
     held = hold(api, a, b, "90.00").json
-    session.execute(text("UPDATE transactions SET expires_at = now() - interval '1 second' WHERE id = :id"),
-                    {"id": held["id"]})
+    session.execute(
+        text("UPDATE transactions SET expires_at = now() - interval '1 second' WHERE id = :id"), {"id": held["id"]}
+    )
     assert api.get(f"/wallets/{a}").json["available"] == "100.00"  # the engine's live sum, not the column
     assert api.get(f"/transactions/{held['id']}").json["status"] == "expired"  # before expire-holds marks it
     spend = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "95.00"}, key=k())
@@ -90,10 +93,13 @@ def test_above_the_threshold_a_token_without_approve_waits_for_another(client, a
     waiting = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "80.00"}, key=k())
     assert waiting.status_code == 202 and waiting.json["status"] == "awaiting_approval"
     assert api.get(f"/wallets/{a}").json["available"] == "20.00"
-    assert api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "20.01"},
-                    key=k()).json["code"] == "insufficient_funds"  # the 80.00 is held
-    assert api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "20.00"},
-                    key=k()).status_code == 201  # below the threshold: posts
+    assert (
+        api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "20.01"}, key=k()).json["code"]
+        == "insufficient_funds"
+    )  # the 80.00 is held
+    assert (
+        api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "20.00"}, key=k()).status_code == 201
+    )  # below the threshold: posts
     assert api.post(f"/transactions/{waiting.json['id']}/approve", key=k()).status_code == 403  # no approve scope
     listed = api.get("/approvals").json["data"]
     assert [x["id"] for x in listed] == [waiting.json["id"]] and listed[0]["source_owner"] == "Alice"
@@ -145,26 +151,38 @@ def test_fx_transfer_at_the_table_rate_with_spread_stale_and_explicit_rates(api,
     done = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": eur, "amount": "10.00"}, key=k())
     assert done.status_code == 201 and done.json["kind"] == "exchange"
     assert (done.json["rate"], done.json["dest_amount"], done.json["dest_currency"], done.json["fee"]) == (
-        "0.9", "9.00", "EUR", "0.05")
+        "0.9",
+        "9.00",
+        "EUR",
+        "0.05",
+    )
     legs = {(e["system"], e["currency"]): e["amount"] for e in done.json["entries"]}
-    assert legs == {(None, "USD"): "-10.05", ("fx", "USD"): "10.00", ("fx", "EUR"): "-9.00", (None, "EUR"): "9.00",
-                    ("fees", "USD"): "0.05"}
+    assert legs == {
+        (None, "USD"): "-10.05",
+        ("fx", "USD"): "10.00",
+        ("fx", "EUR"): "-9.00",
+        (None, "EUR"): "9.00",
+        ("fees", "USD"): "0.05",
+    }
     assert api.get(f"/wallets/{eur}").json["balance"] == "9.00"
-    assert {"base": "USD", "quote": "EUR", "rate": "0.9", "spread_bps": 50}.items() <= api.get("/rates").json["data"][0].items()
+    assert {"base": "USD", "quote": "EUR", "rate": "0.9", "spread_bps": 50}.items() <= api.get("/rates").json["data"][
+        0
+    ].items()
     # Rounded down to the destination's minor units; a rate given with it is only a guard.
     rates.set_rate("USD", "JPY", "150.5", actor=FINANCE)
-    yen = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": jpy, "amount": "1.99", "rate": "150.5"},
-                   key=k())
+    yen = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": jpy, "amount": "1.99", "rate": "150.5"}, key=k())
     assert yen.status_code == 201 and (yen.json["dest_amount"], yen.json["fee"]) == ("299", "0.00")
     session.execute(text("UPDATE fx_rates SET updated_at = now() - interval '2 hours'"))
     stale = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": eur, "amount": "1.00"}, key=k())
     assert (stale.status_code, stale.json["code"], stale.json["errors"][0]["field"]) == (422, "rate_stale", "rate")
     for rate in (0.9, "0", "1e3", "-1"):
-        bad = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": eur, "amount": "1.00", "rate": rate},
-                       key=k())
+        bad = api.post(
+            "/transfers", {"from_wallet_id": a, "to_wallet_id": eur, "amount": "1.00", "rate": rate}, key=k()
+        )
         assert (bad.status_code, bad.json["errors"][0]["field"]) == (422, "rate"), rate
-    same = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": funded[1], "amount": "1.00", "rate": "2"},
-                    key=k())
+    same = api.post(
+        "/transfers", {"from_wallet_id": a, "to_wallet_id": funded[1], "amount": "1.00", "rate": "2"}, key=k()
+    )
     assert (same.status_code, same.json["errors"][0]["field"]) == (422, "rate")
     rates.set_rate("EUR", "JPY", "0.5", actor=FINANCE)
     tiny = api.post("/transfers", {"from_wallet_id": eur, "to_wallet_id": jpy, "amount": "0.01"}, key=k())
@@ -182,7 +200,13 @@ def test_the_review_step_previews_an_exchange_and_an_approval(service, make_wall
     support = Actor("user:55", "support@example.com")
     seen = service.preview("transfer", usd["id"], eur["id"], "10.00", actor=support)
     assert (seen["kind"], seen["rate"], seen["dest_amount"], seen["dest_currency"], seen["fee"], seen["status"]) == (
-        "exchange", "0.9", "9.00", "EUR", "0.10", "awaiting_approval")
+        "exchange",
+        "0.9",
+        "9.00",
+        "EUR",
+        "0.10",
+        "awaiting_approval",
+    )
     assert (seen["source"]["balance_after"], seen["dest"]["balance_after"]) == ("89.90", "9.00")
     assert service.get_wallet(usd["id"])["balance"] == "100.00"  # a preview writes nothing
 
@@ -204,7 +228,8 @@ def test_an_overdraft_limit_cannot_drop_below_what_holds_take(client, api, funde
 
 
 def test_a_hold_above_the_threshold_waits_then_becomes_the_hold_and_replays_answer_the_first_status(
-        client, api, funded, make_token):
+    client, api, funded, make_token
+):
     a, b = funded
     rates.set_threshold("USD", "50.00", actor=FINANCE)
     key = k()

@@ -2,6 +2,7 @@
 
 Driven through Hypothesis directly: schemathesis' pytest plugin does not load under pytest 9.
 """
+
 import uuid
 
 import schemathesis
@@ -24,11 +25,16 @@ def test_api_conforms_to_its_openapi_document(app, session, make_token, make_wal
         @given(case=operation.as_strategy())
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def conforms(case):
-            case.call_and_validate(headers={"Authorization": f"Bearer {secret}",
-                                            "Idempotency-Key": str(uuid.uuid4())}, excluded_checks=EXCLUDED)
+            case.call_and_validate(
+                headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": str(uuid.uuid4())},
+                excluded_checks=EXCLUDED,
+            )
 
         conforms()
         checked.append(operation.label)
-    documented = {f"{m.upper()} {path}" for path, ops in app.test_client().get("/api/v1/openapi.json").json[
-        "paths"].items() for m in ops}
+    documented = {
+        f"{m.upper()} {path}"
+        for path, ops in app.test_client().get("/api/v1/openapi.json").json["paths"].items()
+        for m in ops
+    }
     assert set(checked) == documented - {"GET /openapi.json"}  # schemathesis skips the schema's own URL

@@ -1,4 +1,5 @@
 """No page may hold an id twice: a label, aria-describedby or htmx target would point at the wrong one."""
+
 from collections import Counter
 from html.parser import HTMLParser
 

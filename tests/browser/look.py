@@ -1,6 +1,7 @@
 """Looking at a page the way the console's users do: at 1280 px and at 390 px, a screenshot
 of each to look at, axe-core's accessibility rules (no serious or critical violation), and on
 the phone no sideways scroll with every amount and balance column in view."""
+
 from tests.browser.conftest import ARTIFACTS, DESKTOP, PHONE
 
 SERIOUS = ("serious", "critical")
@@ -12,17 +13,24 @@ def axe_violations(page) -> list[str]:
     global _axe
     if _axe is None:
         from axe_playwright_python.sync_playwright import Axe
+
         _axe = Axe()
     found = _axe.run(page).response["violations"]
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-            for v in found if v["impact"] in SERIOUS]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in found
+        if v["impact"] in SERIOUS
+    ]
 
 
 def columns_out_of_view(page, width: int) -> list[str]:
     """Headers of numeric columns (amounts, balances) that a phone would have to scroll to."""
-    return page.evaluate("""(width) => [...document.querySelectorAll('th.num')]
+    return page.evaluate(
+        """(width) => [...document.querySelectorAll('th.num')]
         .filter(th => th.offsetParent !== null && th.getBoundingClientRect().right > width + 1)
-        .map(th => th.textContent.trim())""", width)
+        .map(th => th.textContent.trim())""",
+        width,
+    )
 
 
 def look(page, name: str, *, phone: bool = True) -> None:

@@ -1,6 +1,7 @@
 """The fund and transfer steps in Chromium: cancel, live search, focus and Escape, a refused
 hidden key, and the same walk with JavaScript off. Every load and swap is checked for
 duplicated ids (browser_page's IdGuard); shots at 1280 px and 390 px."""
+
 import uuid
 
 import pytest

@@ -3,6 +3,7 @@ placed from the transfer panel, captured in part after a review, another voided;
 above the threshold approved by a second operator and one rejected with a reason; finance
 sets a rate and a USD -> EUR transfer reviews its rate, both amounts and fee. Shots at 1280
 and 390 px."""
+
 import uuid
 
 from playwright.sync_api import expect
@@ -65,9 +66,13 @@ def test_a_hold_is_placed_captured_in_part_and_another_voided(live_app, browser_
 
         from wallet_app.extensions import db
         from wallet_app.models import User
+
         sam = db.session.scalar(select(User).where(User.email == "sam@example.com"))
-        held = ledger_api().transfer(alice, bob, "30.00", idempotency_key=k(), actor=Actor(f"user:{sam.id}", sam.email),
-                                     pending=True).transaction
+        held = (
+            ledger_api()
+            .transfer(alice, bob, "30.00", idempotency_key=k(), actor=Actor(f"user:{sam.id}", sam.email), pending=True)
+            .transaction
+        )
     page.reload()
     expect(page.locator("#balance")).to_contain_text("available 45.00")
     page.locator(f"#hold-{held['id']}").get_by_role("button", name="Void").click()

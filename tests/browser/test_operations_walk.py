@@ -1,6 +1,7 @@
 """An admin's walk through the operations of the console: a fee, a withdrawal with review and
 receipt, a partial reversal from the transaction page, limits, and freeze / unfreeze / close
 with a reason and a review step. Shots at 1280 px and 390 px."""
+
 import uuid
 
 from playwright.sync_api import expect

@@ -1,10 +1,11 @@
 """Every other console page in Chromium, as an admin, at 1280 px and on a narrow window."""
+
 import uuid
 
 from tests.browser.conftest import PASSWORD, Shots
+from tests.conftest import ledger_api
 from wallet_app.services.audit import Actor
 from wallet_app.services.operators import create_operator
-from tests.conftest import ledger_api
 
 
 def test_admin_and_finance_pages_render(live_app, browser_page):

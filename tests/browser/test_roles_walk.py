@@ -1,6 +1,7 @@
 """Each role's day in the console, at 1280 px and 390 px: every page it can open looked at
 (screenshots in tests/browser/artifacts/roles-*), checked by axe-core, no sideways scroll on
 a phone with amounts and balances in view; and the second pass's features used as people do."""
+
 import uuid
 
 import pytest
@@ -22,15 +23,23 @@ def world(live_app):
         cli, svc = Actor("cli", "cli"), ledger_api()
         for role in ("viewer", "finance", "admin"):
             create_operator(f"{role}@example.com", PASSWORD, role, actor=cli)
-        ada = svc.create_wallet("Ada Lovelace", "USD", actor=cli, owner_email="ada@example.com",
-                                external_ref="CUST-1001")
+        ada = svc.create_wallet(
+            "Ada Lovelace", "USD", actor=cli, owner_email="ada@example.com", external_ref="CUST-1001"
+        )
         grace = svc.create_wallet("Grace Hopper", "USD", actor=cli, owner_email="grace@example.com")
         euro = svc.create_wallet("Émilie du Châtelet, Marquise du Châtelet-Lomont", "EUR", actor=cli)
-        approved(svc.fund(ada["id"], "1250000.00", idempotency_key=str(uuid.uuid4()), actor=cli,
-                          reference="Opening"))
+        approved(svc.fund(ada["id"], "1250000.00", idempotency_key=str(uuid.uuid4()), actor=cli, reference="Opening"))
         svc.fund(euro["id"], "99.99", idempotency_key=str(uuid.uuid4()), actor=cli)
-        tx = approved(svc.transfer(ada["id"], grace["id"], "12345.67", idempotency_key=str(uuid.uuid4()), actor=cli,
-                                   reference="INV-2026-0042"))
+        tx = approved(
+            svc.transfer(
+                ada["id"],
+                grace["id"],
+                "12345.67",
+                idempotency_key=str(uuid.uuid4()),
+                actor=cli,
+                reference="INV-2026-0042",
+            )
+        )
         svc.reverse(tx["id"], amount="45.67", reason="overcharged", idempotency_key=str(uuid.uuid4()), actor=cli)
         notes.add_note(ada["id"], "KYC documents checked by phone.", actor=cli)
     return base, ada, grace, euro, tx
@@ -38,10 +47,13 @@ def world(live_app):
 
 def common_pages(page, base, role, ada, tx):
     """What every role opens: dashboard, wallets, a wallet, a transaction, search, password."""
-    for path, heading, name in [("/", "Dashboard", "dashboard"), ("/wallets", "Wallets", "wallets"),
-                                (f"/transactions/{tx['id']}", f"Transaction {tx['id']}", "transaction"),
-                                ("/search?q=example.com", "Find", "search"),
-                                ("/auth/password", "Change your password", "password")]:
+    for path, heading, name in [
+        ("/", "Dashboard", "dashboard"),
+        ("/wallets", "Wallets", "wallets"),
+        (f"/transactions/{tx['id']}", f"Transaction {tx['id']}", "transaction"),
+        ("/search?q=example.com", "Find", "search"),
+        ("/auth/password", "Change your password", "password"),
+    ]:
         page.goto(base + path)
         page.get_by_role("heading", name=heading).first.wait_for()
         look(page, f"roles-{role}-{name}")
@@ -78,7 +90,9 @@ def test_viewer_reads_names_filters_history_and_finds_things(world, browser_page
     page.get_by_label("Find a wallet or transaction").fill("grace@example")
     page.get_by_label("Find a wallet or transaction").press("Enter")
     expect(page.locator("#balance")).to_contain_text("Grace Hopper")
-    page.get_by_label("Find a wallet or transaction").fill(str(tx["id"]) if tx["id"] not in (ada["id"], grace["id"], euro["id"]) else "INV-2026-0042")
+    page.get_by_label("Find a wallet or transaction").fill(
+        str(tx["id"]) if tx["id"] not in (ada["id"], grace["id"], euro["id"]) else "INV-2026-0042"
+    )
     page.get_by_label("Find a wallet or transaction").press("Enter")
     page.get_by_role("heading", name=f"Transaction {tx['id']}").wait_for()
     assert [e for e in page.console_errors if "status of 422" not in e] == []
@@ -148,10 +162,14 @@ def test_admin_resets_a_password_and_the_operator_must_change_it(world, browser,
     page = browser_page
     sign_in(page, base, "admin@example.com")
     common_pages(page, base, "admin", ada, tx)
-    for path, heading, name in [("/admin/operators", "Operators", "operators"), ("/admin/audit", "Audit log", "audit"),
-                                ("/admin/tokens", "API tokens", "tokens"), ("/admin/fees", "Fee schedule", "fees"),
-                                ("/admin/api-reference", "Wallet API", "api-reference"),
-                                ("/no-such-page", "404", "not-found")]:
+    for path, heading, name in [
+        ("/admin/operators", "Operators", "operators"),
+        ("/admin/audit", "Audit log", "audit"),
+        ("/admin/tokens", "API tokens", "tokens"),
+        ("/admin/fees", "Fee schedule", "fees"),
+        ("/admin/api-reference", "Wallet API", "api-reference"),
+        ("/no-such-page", "404", "not-found"),
+    ]:
         page.goto(base + path)
         page.get_by_role("heading", name=heading).first.wait_for()
         look(page, f"roles-admin-{name}")

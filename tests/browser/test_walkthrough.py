@@ -1,13 +1,14 @@
 """An operator's day in headless Chromium: sign in, find, create, fund, transfer, fail, sign out."""
+
 import uuid
 
 from sqlalchemy import func, select
 
 from tests.browser.conftest import PASSWORD, Shots
+from tests.conftest import ledger_api
 from wallet_app.extensions import db
 from wallet_app.models import Transaction
 from wallet_app.services.audit import Actor
-from tests.conftest import ledger_api
 
 
 def test_operator_walkthrough(live_app, browser_page):
@@ -93,8 +94,11 @@ def test_operator_walkthrough(live_app, browser_page):
     page.wait_for_timeout(500)
     shot("double-click")
     with app.app_context():
-        fives = db.session.scalar(select(func.count()).select_from(Transaction).where(
-            Transaction.source_wallet_id == wallet_id, Transaction.amount == 5))
+        fives = db.session.scalar(
+            select(func.count())
+            .select_from(Transaction)
+            .where(Transaction.source_wallet_id == wallet_id, Transaction.amount == 5)
+        )
         assert fives == 1
         assert ledger_api().get_wallet(wallet_id)["balance"] == "145.00"
 

@@ -1,4 +1,5 @@
 """Finance exports: CSV content and filters, formula neutralising, streaming, balances as of a day."""
+
 import csv
 import io
 import tracemalloc
@@ -10,8 +11,8 @@ import pytest
 from sqlalchemy import select, text
 
 from wallet_app.extensions import db
-from wallet_app.models import AuditLog
 from wallet_app.finance import exports
+from wallet_app.models import AuditLog
 from wallet_app.services.audit import Actor
 
 
@@ -33,7 +34,9 @@ def test_history_csv_has_the_columns_amounts_and_a_named_file(client, finance, m
     header, *rows = rows_of(response)
     assert header == exports.HISTORY_COLUMNS
     assert [(r[5], r[6], r[8], r[10], r[12]) for r in rows] == [
-        ("fund", "100.00", "100.00", "", ""), ("transfer", "-12.50", "87.50", str(b["id"]), "rent")]
+        ("fund", "100.00", "100.00", "", ""),
+        ("transfer", "-12.50", "87.50", str(b["id"]), "rent"),
+    ]
     assert rows[1][3] == "Ada" and rows[1][1].endswith("Z") and rows[1][13] == actor.name
     logged = session.scalars(select(AuditLog).where(AuditLog.action == "export")).all()
     assert logged and logged[-1].details["wallet_id"] == str(a["id"])
@@ -41,15 +44,19 @@ def test_history_csv_has_the_columns_amounts_and_a_named_file(client, finance, m
 
 def test_history_csv_shows_fees_and_reversals(client, finance, make_wallet, service, actor):
     from wallet_app.ledger.fees import set_fee
+
     set_fee("USD", "transfer", fixed="0.30", actor=actor)
     a, b = make_wallet(balance="100.00"), make_wallet()
     tx = service.transfer(a["id"], b["id"], "10.00", idempotency_key=str(uuid.uuid4()), actor=actor).transaction
-    back = service.reverse(tx["id"], amount="4.00", reason="oops", idempotency_key=str(uuid.uuid4()),
-                           actor=actor).transaction
+    back = service.reverse(
+        tx["id"], amount="4.00", reason="oops", idempotency_key=str(uuid.uuid4()), actor=actor
+    ).transaction
     header, *rows = rows_of(client.get(f"/finance/exports/history.csv?wallet_id={a['id']}"))
     assert [(r[5], r[6], r[7], r[9], r[11]) for r in rows] == [
-        ("fund", "100.00", "", rows[0][9], ""), ("transfer", "-10.30", "0.30", str(tx["id"]), ""),
-        ("reversal", "4.00", "", str(back["id"]), str(tx["id"]))]
+        ("fund", "100.00", "", rows[0][9], ""),
+        ("transfer", "-10.30", "0.30", str(tx["id"]), ""),
+        ("reversal", "4.00", "", str(back["id"]), str(tx["id"])),
+    ]
 
 
 def test_filters_by_kind_currency_and_range(client, finance, make_wallet, service, actor):
@@ -68,7 +75,7 @@ def test_filters_by_kind_currency_and_range(client, finance, make_wallet, servic
 
 def test_formula_cells_are_neutralised(client, finance, make_wallet, service):
     evil = Actor("user:9", "=cmd|' /C calc'!A0")
-    a = make_wallet(balance="10.00", owner_name="=HYPERLINK(\"http://evil.example\")")
+    a = make_wallet(balance="10.00", owner_name='=HYPERLINK("http://evil.example")')
     b = make_wallet(owner_name="@SUM(1+1)")
     service.transfer(a["id"], b["id"], "1.00", idempotency_key="k1", actor=evil, reference="+1+1")
     rows = rows_of(client.get("/finance/exports/history.csv?kind=transfer"))[1:]
@@ -86,9 +93,12 @@ def test_balances_as_of_a_day_match_an_independent_replay(client, finance, make_
     session.execute(text("UPDATE wallets SET created_at = created_at - interval '1 day'"))
     service.transfer(b["id"], a["id"], "5.00", idempotency_key=str(uuid.uuid4()), actor=actor)  # today
     expected = {}
-    for wallet_id, amount, created_at in session.execute(text(
+    for wallet_id, amount, created_at in session.execute(
+        text(
             "SELECT h.wallet_id, h.amount, h.created_at FROM wallet_history h JOIN wallets w ON w.id = h.wallet_id "
-            "WHERE w.system_purpose IS NULL ORDER BY h.id")):
+            "WHERE w.system_purpose IS NULL ORDER BY h.id"
+        )
+    ):
         if created_at.date() <= yesterday:
             expected[wallet_id] = expected.get(wallet_id, Decimal(0)) + amount
     response = client.get(f"/finance/exports/balances.csv?day={yesterday}")
@@ -106,15 +116,24 @@ def test_only_finance_and_admin_export(client, login_as):
 
 def test_a_200000_row_export_streams_with_flat_memory(committing_app):
     with committing_app.app_context():
-        first = db.session.execute(text("INSERT INTO wallets (owner_name, currency, balance) "
-                                        "VALUES ('Stream A', 'USD', 0), ('Stream B', 'USD', 0) RETURNING id")).first()[0]
-        db.session.execute(text("""
+        first = db.session.execute(
+            text(
+                "INSERT INTO wallets (owner_name, currency, balance) "
+                "VALUES ('Stream A', 'USD', 0), ('Stream B', 'USD', 0) RETURNING id"
+            )
+        ).first()[0]
+        db.session.execute(
+            text("""
             INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id, created_by)
               SELECT g, 'fund', 1, 'USD', NULL, :first + g % 2, 'loader' FROM generate_series(1, 200000) g"""),
-                           {"first": first})
-        db.session.execute(text("""
+            {"first": first},
+        )
+        db.session.execute(
+            text("""
             INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after)
-              SELECT :first + g % 2, g, 1, 1 FROM generate_series(1, 200000) g"""), {"first": first})
+              SELECT :first + g % 2, g, 1, 1 FROM generate_series(1, 200000) g"""),
+            {"first": first},
+        )
         db.session.commit()
         tracemalloc.start()
         chunks, rows, biggest = 0, 0, 0
@@ -138,4 +157,9 @@ def test_an_exchange_exports_each_leg_in_its_own_currency(client, finance, servi
     header, row = rows_of(client.get(f"/finance/exports/history.csv?wallet_id={eur['id']}"))
     row = dict(zip(header, row))
     assert (row["currency"], row["amount"], row["kind"], row["rate"], row["transaction_id"]) == (
-        "EUR", "5.00", "exchange", "0.5", str(tx["id"]))
+        "EUR",
+        "5.00",
+        "exchange",
+        "0.5",
+        str(tx["id"]),
+    )

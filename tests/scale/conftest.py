@@ -1,5 +1,6 @@
 """Scale fixtures: a primary with a streaming replica (pg_basebackup -R) shared by the scale
 tests, databases on it, and apps reading from the replica."""
+
 import uuid
 from types import SimpleNamespace
 
@@ -43,8 +44,15 @@ def replica_app(database):
     apps = []
 
     def make(**config):
-        app = make_app(database.url, **{"REPLICA_DATABASE_URL": database.replica_url,
-                                         "REPLICA_MAX_LAG_SECONDS": 60, "REPLICA_RETRY_SECONDS": 0.5, **config})
+        app = make_app(
+            database.url,
+            **{
+                "REPLICA_DATABASE_URL": database.replica_url,
+                "REPLICA_MAX_LAG_SECONDS": 60,
+                "REPLICA_RETRY_SECONDS": 0.5,
+                **config,
+            },
+        )
         apps.append(app)
         return app
 

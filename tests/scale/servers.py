@@ -1,6 +1,7 @@
 """The production pieces the scale tests start on 127.0.0.1 and stop by PID: a streaming
 replica of a tests/pg.py cluster (pg_basebackup -R), PgBouncer in transaction pooling,
 HAProxy, and gunicorn masters each in a process group of its own."""
+
 import os
 import shutil
 import signal
@@ -42,9 +43,28 @@ class Replica(pg.Cluster):
         self.dir = _own_dir("wallet-replica-")
         self.data = self.dir / "data"
         self.port = localdb.free_port()
-        subprocess.run([*localdb.as_user(), str(localdb.bin_dir() / "pg_basebackup"), "-h", "127.0.0.1",
-                        "-p", str(primary.port), "-U", "postgres", "-D", str(self.data), "-R",
-                        "-X", "stream", "-c", "fast"], cwd="/", check=True, capture_output=True)
+        subprocess.run(
+            [
+                *localdb.as_user(),
+                str(localdb.bin_dir() / "pg_basebackup"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(primary.port),
+                "-U",
+                "postgres",
+                "-D",
+                str(self.data),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ],
+            cwd="/",
+            check=True,
+            capture_output=True,
+        )
         with open(self.data / "postgresql.conf", "a") as f:
             # Its own port; queries on it are not cancelled by the primary's vacuum.
             f.write(f"\nport = {self.port}\nhot_standby_feedback = on\n")
@@ -100,9 +120,14 @@ logfile = {self.dir}/pgbouncer.log
             if localdb.as_user():
                 shutil.chown(path, localdb.USER)
         user = {"user": localdb.USER} if localdb.as_user() else {}  # it refuses to run as root
-        self.proc = subprocess.Popen([tool("pgbouncer"), str(self.dir / "pgbouncer.ini")], cwd="/",
-                                     start_new_session=True, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, **user)
+        self.proc = subprocess.Popen(
+            [tool("pgbouncer"), str(self.dir / "pgbouncer.ini")],
+            cwd="/",
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **user,
+        )
         _wait_port(self.port, self.proc)
 
     def url(self, database: str) -> str:
@@ -147,9 +172,12 @@ backend instances
   http-response set-header X-Backend %s
 {servers}
 """)
-        self.proc = subprocess.Popen([tool("haproxy"), "-f", str(self.dir / "haproxy.cfg"), "-db"],
-                                     start_new_session=True, stdout=subprocess.DEVNULL,
-                                     stderr=open(self.dir / "haproxy.log", "wb"))
+        self.proc = subprocess.Popen(
+            [tool("haproxy"), "-f", str(self.dir / "haproxy.cfg"), "-db"],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "haproxy.log", "wb"),
+        )
         _wait_port(self.port, self.proc)
 
     def log(self) -> str:
@@ -168,9 +196,13 @@ class Instance:
     def __init__(self, env: dict, workers: int = 2):
         self.port = localdb.free_port()
         self.proc = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+            [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
             env={**env, "BIND": f"127.0.0.1:{self.port}", "WEB_WORKERS": str(workers)},
-            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_ready(self.port)
 
     def kill(self) -> None:
@@ -189,6 +221,7 @@ class Instance:
 
 def _wait_port(port: int, proc: subprocess.Popen, limit: float = 15.0) -> None:
     import socket
+
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if proc.poll() is not None:

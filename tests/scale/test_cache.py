@@ -1,6 +1,7 @@
 """Stale-tolerant figures cached in Redis: the dashboard, the fee and rate tables are served
 from the cache for CACHE_SECONDS, a change through the service deletes them, a principal who has just written
 reads around it, and balances are never cached."""
+
 import time
 import uuid
 
@@ -23,8 +24,9 @@ ADMIN = Actor("user:1", "admin@example.com")
 @pytest.fixture
 def cached_app(fresh_database_url):
     prefix = f"cache-test-{uuid.uuid4().hex[:8]}"
-    app = make_app(fresh_database_url(), REDIS_URL="redis://127.0.0.1:6379/0", RATELIMIT_KEY_PREFIX=prefix,
-                   CACHE_SECONDS=TTL)
+    app = make_app(
+        fresh_database_url(), REDIS_URL="redis://127.0.0.1:6379/0", RATELIMIT_KEY_PREFIX=prefix, CACHE_SECONDS=TTL
+    )
     yield app
     with app.app_context():
         for engine in db.engines.values():
@@ -72,12 +74,22 @@ def test_the_dashboard_is_cached_but_a_writer_and_balances_read_fresh(cached_app
 
 # (API path, how a row is named, its shown value, the service's change, the same change behind its back)
 TABLES = {
-    "fees": ("/api/v1/fees", lambda f: (f["currency"], f["kind"]), lambda f: f["fixed"],
-             lambda value: fees.set_fee("USD", "transfer", fixed=value, actor=ADMIN), ("USD", "transfer"),
-             "UPDATE fee_schedule SET fixed = :value"),
-    "rates": ("/api/v1/rates", lambda r: (r["base"], r["quote"]), lambda r: r["rate"],
-              lambda value: rates.set_rate("USD", "EUR", value, actor=ADMIN), ("USD", "EUR"),
-              "UPDATE fx_rates SET rate = :value"),
+    "fees": (
+        "/api/v1/fees",
+        lambda f: (f["currency"], f["kind"]),
+        lambda f: f["fixed"],
+        lambda value: fees.set_fee("USD", "transfer", fixed=value, actor=ADMIN),
+        ("USD", "transfer"),
+        "UPDATE fee_schedule SET fixed = :value",
+    ),
+    "rates": (
+        "/api/v1/rates",
+        lambda r: (r["base"], r["quote"]),
+        lambda r: r["rate"],
+        lambda value: rates.set_rate("USD", "EUR", value, actor=ADMIN),
+        ("USD", "EUR"),
+        "UPDATE fx_rates SET rate = :value",
+    ),
 }
 
 

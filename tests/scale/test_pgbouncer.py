@@ -1,6 +1,7 @@
 """The app behind PgBouncer in transaction pooling (Debian's 1.18: no protocol-level prepared
 statements): the bank test passes through it with DB_PREPARE_THRESHOLD=none, and the test
 below shows what that setting prevents."""
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -77,4 +78,5 @@ def _database(cluster) -> str:
 
 def pg_connection(url: str):
     import psycopg
+
     return psycopg.connect(url, autocommit=True)

@@ -1,5 +1,6 @@
 """Reads from a streaming replica: they land there, a writer reads its own writes at once while
 others may lag, and a replica too far behind or down is skipped with no error to the user."""
+
 import time
 import uuid
 
@@ -21,8 +22,11 @@ def new_wallet(client, headers, amount="10.00") -> int:
 
 
 def fund(client, headers, wallet_id: int, amount: str) -> None:
-    done = client.post(f"/api/v1/wallets/{wallet_id}/fund", json={"amount": amount},
-                       headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+    done = client.post(
+        f"/api/v1/wallets/{wallet_id}/fund",
+        json={"amount": amount},
+        headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+    )
     assert done.status_code == 201, done.json
 
 
@@ -59,8 +63,12 @@ def test_console_pages_and_exports_read_from_the_replica(replica_app, replicated
     client = app.test_client()
     wallet = new_wallet(client, api_token(app))
     with app.app_context():
-        finance = create_operator(f"fin-{uuid.uuid4().hex[:6]}@example.com", "correct horse battery staple",
-                                  "finance", actor=Actor("cli", "cli"))
+        finance = create_operator(
+            f"fin-{uuid.uuid4().hex[:6]}@example.com",
+            "correct horse battery staple",
+            "finance",
+            actor=Actor("cli", "cli"),
+        )
         finance_id, login_id = finance.id, finance.get_id()
     signed_in(client, finance_id, login_id)
     replicated.replica.catch_up(database.url)
@@ -75,8 +83,7 @@ def test_console_pages_and_exports_read_from_the_replica(replica_app, replicated
     assert "X-Read-From" not in client.get("/finance/reconcile").headers
 
 
-def test_a_writer_sees_its_own_write_while_replay_is_paused_and_others_may_lag(replica_app, replicated,
-                                                                                database):
+def test_a_writer_sees_its_own_write_while_replay_is_paused_and_others_may_lag(replica_app, replicated, database):
     app = replica_app()
     client, writer, other = app.test_client(), api_token(app), api_token(app, "read")
     wallet = new_wallet(client, writer)

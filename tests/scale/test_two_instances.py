@@ -2,6 +2,7 @@
 primary and reading from the replica, sharing Redis: any instance serves any request, and
 killing one mid-load loses no acknowledged transfer; a retry with the same Idempotency-Key
 gets the first result."""
+
 import http.client
 import json
 import os
@@ -42,11 +43,21 @@ def deployment(replicated, database):
         create_operator(email, PASSWORD, "support", actor=Actor("cli", "cli"))
         db.engine.dispose()
     bouncer = PgBouncer(replicated.primary.port)
-    env = {**os.environ, "DATABASE_URL": bouncer.url(database.name), "DB_PREPARE_THRESHOLD": "none",
-           "REPLICA_DATABASE_URL": database.replica_url, "REDIS_URL": "redis://127.0.0.1:6379/0",
-           "RATELIMIT_KEY_PREFIX": prefix, "SECRET_KEY": uuid.uuid4().hex, "SESSION_COOKIE_SECURE": "0",
-           "API_RATE_LIMIT": "1000000/minute", "API_AUTH_FAILURE_LIMIT": "6/minute",
-           "WEB_THREADS": "4", "DB_POOL_SIZE": "4", "PYTHONPATH": str(bank.ROOT)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": bouncer.url(database.name),
+        "DB_PREPARE_THRESHOLD": "none",
+        "REPLICA_DATABASE_URL": database.replica_url,
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "RATELIMIT_KEY_PREFIX": prefix,
+        "SECRET_KEY": uuid.uuid4().hex,
+        "SESSION_COOKIE_SECURE": "0",
+        "API_RATE_LIMIT": "1000000/minute",
+        "API_AUTH_FAILURE_LIMIT": "6/minute",
+        "WEB_THREADS": "4",
+        "DB_POOL_SIZE": "4",
+        "PYTHONPATH": str(bank.ROOT),
+    }
     instances, haproxy = {}, None
     try:
         for name in ("a", "b"):
@@ -92,8 +103,11 @@ def test_instances_share_limits_and_console_sessions(deployment):
     # A console session made on one instance opens pages on the other (sessions live in the database).
     browser = requests.Session()
     token = csrf_from(browser.get(f"http://127.0.0.1:{a}/auth/login").text)
-    signed = browser.post(f"http://127.0.0.1:{a}/auth/login", allow_redirects=False,
-                          data={"email": email, "password": PASSWORD, "csrf_token": token})
+    signed = browser.post(
+        f"http://127.0.0.1:{a}/auth/login",
+        allow_redirects=False,
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
+    )
     assert signed.status_code == 303
     assert browser.get(f"http://127.0.0.1:{b}/wallets", allow_redirects=False).status_code == 200
     # The balancer spreads requests over both.
@@ -108,7 +122,9 @@ def test_killing_an_instance_mid_load_loses_no_acknowledged_transfer(deployment,
     for i in range(20):
         status, w = api.call("POST", "/api/v1/wallets", {"owner_name": f"Scale {i}", "currency": "USD"})
         assert status == 201, w
-        assert api.call("POST", f"/api/v1/wallets/{w['id']}/fund", {"amount": "1000.00"}, key=str(uuid.uuid4()))[0] == 201
+        assert (
+            api.call("POST", f"/api/v1/wallets/{w['id']}/fund", {"amount": "1000.00"}, key=str(uuid.uuid4()))[0] == 201
+        )
         wallets.append(w["id"])
     stats, sent = bank.Stats(), {}  # sent: key -> (path, body)
     stop, deadline = threading.Event(), time.monotonic() + SECONDS
@@ -161,11 +177,18 @@ def test_killing_an_instance_mid_load_loses_no_acknowledged_transfer(deployment,
     moved = {key: (tx_id, "transfer", f"{amount:.2f}", src, dst) for key, tx_id, amount, src, dst in rows}
     assert moved == stats.acknowledged  # each acknowledged transfer once, and nothing else
     env = {**os.environ, "DATABASE_URL": database.url, "FLASK_DEBUG": "1"}
-    reconcile = subprocess.run([str(bank.ROOT / ".venv/bin/flask"), "--app", "wsgi", "reconcile"],
-                               cwd=bank.ROOT, env=env, capture_output=True, text=True)
+    reconcile = subprocess.run(
+        [str(bank.ROOT / ".venv/bin/flask"), "--app", "wsgi", "reconcile"],
+        cwd=bank.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
-    print(f"\n{len(stats.acknowledged)} transfers acknowledged ({acknowledged_before_kill} before the kill), "
-          f"{stats.retries} retries of {len(stats.retried_keys)} keys")
+    print(
+        f"\n{len(stats.acknowledged)} transfers acknowledged ({acknowledged_before_kill} before the kill), "
+        f"{stats.retries} retries of {len(stats.retried_keys)} keys"
+    )
 
 
 def kill_with_transfers_in_flight(instance, url: str, api, token: str, stats, sent: dict, wallets: list) -> set:
@@ -190,8 +213,9 @@ def kill_with_transfers_in_flight(instance, url: str, api, token: str, stats, se
         with stats.lock:
             stats.retries += 1
             stats.retried_keys.add(key)
-        bank.post_until_answered(api, stats, "transfer", "/api/v1/transfers", body, key, time.monotonic() + 60,
-                                 source, dest)
+        bank.post_until_answered(
+            api, stats, "transfer", "/api/v1/transfers", body, key, time.monotonic() + 60, source, dest
+        )
 
     with closing(psycopg.connect(url)) as lock:
         lock.execute("SELECT 1 FROM wallets WHERE id = %s FOR UPDATE", (source,))

@@ -1,5 +1,6 @@
 """Admin pages: the fee schedule, the approval thresholds and the ledger's policy settings
 (each change audited by ledger/fees.py and ledger/rates.py)."""
+
 from flask import flash, redirect, render_template, request, url_for
 
 from ..auth.roles import operator_actor, require
@@ -21,9 +22,15 @@ def fees():
 def set_fee():
     form = request.form
     form_view("admin/fees.html", **_page())
-    row = fee_service.set_fee(form.get("currency"), form.get("kind"), fixed=form.get("fixed") or "0",
-                              bps=form.get("bps") or "0", minimum=form.get("minimum") or None,
-                              maximum=form.get("maximum") or None, actor=operator_actor())
+    row = fee_service.set_fee(
+        form.get("currency"),
+        form.get("kind"),
+        fixed=form.get("fixed") or "0",
+        bps=form.get("bps") or "0",
+        minimum=form.get("minimum") or None,
+        maximum=form.get("maximum") or None,
+        actor=operator_actor(),
+    )
     flash(f"{row['kind'].capitalize()} fee in {row['currency']} saved.")
     return redirect(url_for("admin.fees"), 303)
 
@@ -31,10 +38,23 @@ def set_fee():
 def _schedule() -> list[dict]:
     """Every currency x kind that can carry a fee, with its row when it has one."""
     from ..money import MINOR_UNITS
+
     rows = {(f["currency"], f["kind"]): f for f in fee_service.list_fees()}
-    return [rows.get((c, k)) or {"currency": c, "kind": k, "fixed": None, "bps": 0, "minimum": None,
-                                 "maximum": None, "updated_by": None, "updated_at": None}
-            for c in sorted(MINOR_UNITS) for k in FEE_KINDS]
+    return [
+        rows.get((c, k))
+        or {
+            "currency": c,
+            "kind": k,
+            "fixed": None,
+            "bps": 0,
+            "minimum": None,
+            "maximum": None,
+            "updated_by": None,
+            "updated_at": None,
+        }
+        for c in sorted(MINOR_UNITS)
+        for k in FEE_KINDS
+    ]
 
 
 def _page() -> dict:
@@ -49,8 +69,11 @@ def set_threshold():
     form_view("admin/fees.html", **_page())
     currency = request.form.get("currency")
     row = rate_service.set_threshold(currency, request.form.get("amount") or None, actor=operator_actor())
-    flash(f"Approval threshold in {row['currency']} saved: {row['amount']}." if row else
-          f"Approval threshold in {currency} removed.")
+    flash(
+        f"Approval threshold in {row['currency']} saved: {row['amount']}."
+        if row
+        else f"Approval threshold in {currency} removed."
+    )
     return redirect(url_for("admin.fees"), 303)
 
 
@@ -60,17 +83,24 @@ def set_policy():
     """The default approval threshold (currencies without their own) and reconcile's fx
     position tolerance."""
     form_view("admin/fees.html", **_page())
-    row = rate_service.set_policy(actor=operator_actor(),
-                                  default_approval_threshold=request.form.get("default_approval_threshold") or None,
-                                  fx_position_tolerance_bps=request.form.get("fx_position_tolerance_bps") or None)
-    flash(f"Default approval threshold {row['default_approval_threshold']}; fx position tolerance "
-          f"{row['fx_position_tolerance_bps']} bps.")
+    row = rate_service.set_policy(
+        actor=operator_actor(),
+        default_approval_threshold=request.form.get("default_approval_threshold") or None,
+        fx_position_tolerance_bps=request.form.get("fx_position_tolerance_bps") or None,
+    )
+    flash(
+        f"Default approval threshold {row['default_approval_threshold']}; fx position tolerance "
+        f"{row['fx_position_tolerance_bps']} bps."
+    )
     return redirect(url_for("admin.fees"), 303)
 
 
 def _thresholds() -> list[dict]:
     """Every currency with its threshold, or none."""
     from ..money import MINOR_UNITS
+
     rows = {t["currency"]: t for t in rate_service.list_thresholds()}
-    return [rows.get(c) or {"currency": c, "amount": None, "updated_by": None, "updated_at": None}
-            for c in sorted(MINOR_UNITS)]
+    return [
+        rows.get(c) or {"currency": c, "amount": None, "updated_by": None, "updated_at": None}
+        for c in sorted(MINOR_UNITS)
+    ]

@@ -1,4 +1,5 @@
 """Admin pages: operators and the audit log."""
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField
@@ -27,8 +28,9 @@ def operators():
         operator_service.create_operator(form.email.data, form.password.data, form.role.data, actor=operator_actor())
         flash(f"Operator {form.email.data} created.")
         return redirect(url_for("admin.operators"), 303)
-    return render_template("admin/operators.html", form=form, users=operator_service.list_operators()), \
-        422 if form.errors else 200
+    return render_template(
+        "admin/operators.html", form=form, users=operator_service.list_operators()
+    ), 422 if form.errors else 200
 
 
 @bp.post("/operators/<id:user_id>")
@@ -57,6 +59,7 @@ def reset_password(user_id):
 def audit():
     args = request.args
     day = validate.day(args.get("day"), "day")
-    items, cursor = audit_log.entries(actor=args.get("actor") or None, action=args.get("action") or None,
-                                      day=day, cursor=args.get("cursor"))
+    items, cursor = audit_log.entries(
+        actor=args.get("actor") or None, action=args.get("action") or None, day=day, cursor=args.get("cursor")
+    )
     return render_template("admin/audit.html", items=items, cursor=cursor)

@@ -1,4 +1,5 @@
 """Admin pages: API tokens (secret shown once, at creation) and the API reference."""
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -15,9 +16,13 @@ def tokens():
     secret = None
     if request.method == "POST":
         form_view("admin/tokens.html", tokens=token_service.list_tokens(), secret=None)
-        _, secret = token_service.create_token(request.form.get("name"), request.form.getlist("scopes"),
-                                               owner=request.form.get("owner") or None,
-                                               actor=operator_actor(), created_by_id=current_user.id)
+        _, secret = token_service.create_token(
+            request.form.get("name"),
+            request.form.getlist("scopes"),
+            owner=request.form.get("owner") or None,
+            actor=operator_actor(),
+            created_by_id=current_user.id,
+        )
     response = render_template("admin/tokens.html", tokens=token_service.list_tokens(), secret=secret, error=None)
     return response, 200, {"Cache-Control": "no-store"}
 

@@ -1,4 +1,5 @@
 """problem+json (RFC 9457) for every API error, from one place."""
+
 from flask import Blueprint, Response, json
 from werkzeug.exceptions import HTTPException
 
@@ -7,10 +8,16 @@ from ..errors import WalletError
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, code: str, errors: list | None = None,
-            headers: dict | None = None) -> Response:
-    body = {"type": f"https://wallet.example/problems/{code}", "title": title, "status": status,
-            "detail": detail, "code": code}
+def problem(
+    status: int, title: str, detail: str, code: str, errors: list | None = None, headers: dict | None = None
+) -> Response:
+    body = {
+        "type": f"https://wallet.example/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
     if errors:
         body["errors"] = errors
     return Response(json.dumps(body), status, headers=headers or {}, mimetype=PROBLEM)
@@ -24,9 +31,18 @@ class ApiError(Exception):
         self.status, self.code, self.detail, self.field, self.headers = status, code, detail, field, headers
 
 
-TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
-          415: "Unsupported media type", 422: "Unprocessable request", 429: "Too many requests"}
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Unprocessable request",
+    429: "Too many requests",
+}
 
 
 def register(bp: Blueprint) -> None:

@@ -1,12 +1,15 @@
 """The OpenAPI 3.1 document, built from the schemas the handlers check requests with."""
+
 from . import schemas as s
 
 _AUTH = [{"bearer": []}]
 
 
 def _problem(*statuses: int) -> dict:
-    return {str(code): {"description": "Error", "content": {"application/problem+json": {"schema": s.PROBLEM}}}
-            for code in statuses}
+    return {
+        str(code): {"description": "Error", "content": {"application/problem+json": {"schema": s.PROBLEM}}}
+        for code in statuses
+    }
 
 
 def _ok(code: int, schema: dict, headers: dict | None = None) -> dict:
@@ -27,8 +30,10 @@ def _param(name: str, where: str, schema: dict, required: bool = False) -> dict:
 ID_PATH = lambda name: _param(name, "path", s.ID, required=True)  # noqa: E731
 KEY = _param("Idempotency-Key", "header", {"type": "string", "minLength": 1, "maxLength": 255}, required=True)
 REPLAYED = {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}}
-CURSOR = [_param("cursor", "query", {"type": "string"}),
-          _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200})]
+CURSOR = [
+    _param("cursor", "query", {"type": "string"}),
+    _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200}),
+]
 READ_ERRORS = (400, 401, 403, 404, 422, 429)
 WRITE_ERRORS = (400, 401, 403, 404, 413, 415, 422, 429)
 
@@ -36,115 +41,217 @@ WRITE_ERRORS = (400, 401, 403, 404, 413, 415, 422, 429)
 def document() -> dict:
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Wallet API", "version": "1.0.0",
-                 "description": "Amounts are decimal strings; every movement needs an Idempotency-Key. "
-                                "422 codes: insufficient_funds, currency_mismatch, wallet_not_active, same_wallet, "
-                                "invalid_amount, invalid_input, idempotency_key_reused, max_balance_exceeded, "
-                                "daily_limit_exceeded, balance_limit_exceeded, reversal_exceeds_original, "
-                                "not_reversible, fee_already_refunded, balance_not_zero, wallet_closed, "
-                                "hold_not_pending, capture_exceeds_hold, not_awaiting_approval, rate_stale, "
-                                "rate_mismatch, holds_open. 403 maker_cannot_approve, not_hold_maker. A fund, "
-                                "transfer, exchange, withdrawal or reversal that takes its wallet's unapproved "
-                                "movements of the last 24 hours above its currency's approval threshold (or the "
-                                "default) answers 202 with status awaiting_approval (its source's amount held), "
-                                "whatever the token's scopes: another owner approves."},
+        "info": {
+            "title": "Wallet API",
+            "version": "1.0.0",
+            "description": "Amounts are decimal strings; every movement needs an Idempotency-Key. "
+            "422 codes: insufficient_funds, currency_mismatch, wallet_not_active, same_wallet, "
+            "invalid_amount, invalid_input, idempotency_key_reused, max_balance_exceeded, "
+            "daily_limit_exceeded, balance_limit_exceeded, reversal_exceeds_original, "
+            "not_reversible, fee_already_refunded, balance_not_zero, wallet_closed, "
+            "hold_not_pending, capture_exceeds_hold, not_awaiting_approval, rate_stale, "
+            "rate_mismatch, holds_open. 403 maker_cannot_approve, not_hold_maker. A fund, "
+            "transfer, exchange, withdrawal or reversal that takes its wallet's unapproved "
+            "movements of the last 24 hours above its currency's approval threshold (or the "
+            "default) answers 202 with status awaiting_approval (its source's amount held), "
+            "whatever the token's scopes: another owner approves.",
+        },
         "servers": [{"url": "/api/v1"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": _AUTH,
         "paths": {
             "/wallets": {
-                "get": {"operationId": "listWallets", "parameters": [_param("q", "query", {"type": "string"})] + CURSOR,
-                        "responses": {**_ok(200, s.page_of(s.WALLET)), **_problem(*READ_ERRORS)}},
-                "post": {"operationId": "createWallet", "requestBody": _body(s.CREATE_WALLET),
-                         "responses": {**_ok(201, s.WALLET), **_problem(*WRITE_ERRORS)}},
+                "get": {
+                    "operationId": "listWallets",
+                    "parameters": [_param("q", "query", {"type": "string"})] + CURSOR,
+                    "responses": {**_ok(200, s.page_of(s.WALLET)), **_problem(*READ_ERRORS)},
+                },
+                "post": {
+                    "operationId": "createWallet",
+                    "requestBody": _body(s.CREATE_WALLET),
+                    "responses": {**_ok(201, s.WALLET), **_problem(*WRITE_ERRORS)},
+                },
             },
             "/wallets/{wallet_id}": {
-                "get": {"operationId": "getWallet", "parameters": [ID_PATH("wallet_id")],
-                        "responses": {**_ok(200, s.WALLET), **_problem(*READ_ERRORS)}},
-                "patch": {"operationId": "updateWallet", "parameters": [ID_PATH("wallet_id")],
-                          "description": "Refusals: max_balance_exceeded-style limits below the balance are "
-                                         "invalid_input; balance_not_zero (close); wallet_closed.",
-                          "requestBody": _body(s.PATCH_WALLET),
-                          "responses": {**_ok(200, s.WALLET), **_problem(*WRITE_ERRORS)}}},
-            "/wallets/{wallet_id}/withdrawals": {"post": {
-                "operationId": "withdraw", "parameters": [ID_PATH("wallet_id"), KEY],
-                "description": "Refusals (422): insufficient_funds (amount + fee), daily_limit_exceeded, "
-                               "wallet_not_active, invalid_amount.",
-                "requestBody": _body(s.WITHDRAWAL),
-                "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
-            "/transactions/{transaction_id}/reversals": {"post": {
-                "operationId": "reverseTransaction", "parameters": [ID_PATH("transaction_id"), KEY],
-                "description": "Refusals (422): reversal_exceeds_original, insufficient_funds, not_reversible, "
-                               "fee_already_refunded, wallet_not_active.",
-                "requestBody": _body(s.REVERSAL),
-                "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
-            "/fees": {"get": {
-                "operationId": "listFees",
-                "responses": {**_ok(200, {"type": "object", "required": ["data"],
-                                          "properties": {"data": {"type": "array", "items": s.FEE}}}),
-                              **_problem(401, 403, 429)}}},
-            "/wallets/{wallet_id}/fund": {"post": {
-                "operationId": "fundWallet", "parameters": [ID_PATH("wallet_id"), KEY],
-                "requestBody": _body(s.FUND),
-                "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
-            "/transfers": {"post": {
-                "operationId": "transfer", "parameters": [KEY], "requestBody": _body(s.TRANSFER),
-                "description": "Between currencies, an exchange (kind exchange) at the pair's rate in GET /rates "
-                               "(rate_stale if too old; currency_mismatch without any). `rate` is only a check: "
-                               "further from the house's rate than the pair's tolerance_bps, rate_mismatch. With "
-                               "`pending`, a hold: status pending, nothing moves, the source's available drops.",
-                "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_ok(202, s.TRANSACTION, REPLAYED),
-                              **_problem(*WRITE_ERRORS)}}},
-            "/transfers/{transaction_id}/capture": {"post": {
-                "operationId": "captureHold", "parameters": [ID_PATH("transaction_id"), KEY],
-                "description": "Post a pending hold (status posted, with its entries); only its maker's owner "
-                               "(403 not_hold_maker). An exchange converts at the house's rate of now. Refusals "
-                               "(422): hold_not_pending (voided, captured, expired), capture_exceeds_hold.",
-                "requestBody": {**_body(s.CAPTURE), "required": False},
-                "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
-            "/transfers/{transaction_id}/void": {"post": {
-                "operationId": "voidHold", "parameters": [ID_PATH("transaction_id"), KEY],
-                "description": "Release a pending hold (status voided); only its maker's owner (403 "
-                               "not_hold_maker). Refusal (422): hold_not_pending.",
-                "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
-            "/transactions/{transaction_id}/approve": {"post": {
-                "operationId": "approveTransaction", "parameters": [ID_PATH("transaction_id"), KEY],
-                "description": "Needs the approve scope; never the maker's owner (403 maker_cannot_approve: "
-                               "two tokens of one owner are one person). Posts the movement under every check, "
-                               "an exchange at the house's rate of now (refused, it stays waiting).",
-                "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
-            "/transactions/{transaction_id}/reject": {"post": {
-                "operationId": "rejectTransaction", "parameters": [ID_PATH("transaction_id"), KEY],
-                "description": "Needs the approve scope; never the maker. Status rejected, the hold released.",
-                "requestBody": _body(s.REJECT),
-                "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)}}},
-            "/approvals": {"get": {
-                "operationId": "listApprovals", "parameters": CURSOR,
-                "responses": {**_ok(200, s.page_of(s.HOLD)), **_problem(*READ_ERRORS)}}},
-            "/wallets/{wallet_id}/holds": {"get": {
-                "operationId": "walletHolds", "parameters": [ID_PATH("wallet_id"), *CURSOR],
-                "responses": {**_ok(200, s.page_of(s.HOLD)), **_problem(*READ_ERRORS)}}},
-            "/rates": {"get": {
-                "operationId": "listRates",
-                "responses": {**_ok(200, {"type": "object", "required": ["data"],
-                                          "properties": {"data": {"type": "array", "items": s.FX_RATE}}}),
-                              **_problem(401, 403, 429)}}},
-            "/transactions/{transaction_id}": {"get": {
-                "operationId": "getTransaction", "parameters": [ID_PATH("transaction_id")],
-                "responses": {**_ok(200, s.TRANSACTION), **_problem(*READ_ERRORS)}}},
-            "/wallets/{wallet_id}/history": {"get": {
-                "operationId": "walletHistory",
-                "parameters": [ID_PATH("wallet_id"), *CURSOR,
-                               _param("since", "query", s.TIMESTAMP), _param("until", "query", s.TIMESTAMP)],
-                "responses": {**_ok(200, s.page_of(s.HISTORY_ENTRY)), **_problem(*READ_ERRORS)}}},
-            "/wallets/{wallet_id}/history.csv": {"get": {
-                "operationId": "walletHistoryCsv",
-                "parameters": [ID_PATH("wallet_id"), _param("since", "query", {"type": "string", "format": "date"}),
-                               _param("until", "query", {"type": "string", "format": "date"}),
-                               _param("kind", "query", {"type": "string"})],
-                "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
-                              **_problem(*READ_ERRORS)}}},
-            "/openapi.json": {"get": {"operationId": "openapi", "security": [],
-                                      "responses": _ok(200, {"type": "object"})}},
+                "get": {
+                    "operationId": "getWallet",
+                    "parameters": [ID_PATH("wallet_id")],
+                    "responses": {**_ok(200, s.WALLET), **_problem(*READ_ERRORS)},
+                },
+                "patch": {
+                    "operationId": "updateWallet",
+                    "parameters": [ID_PATH("wallet_id")],
+                    "description": "Refusals: max_balance_exceeded-style limits below the balance are "
+                    "invalid_input; balance_not_zero (close); wallet_closed.",
+                    "requestBody": _body(s.PATCH_WALLET),
+                    "responses": {**_ok(200, s.WALLET), **_problem(*WRITE_ERRORS)},
+                },
+            },
+            "/wallets/{wallet_id}/withdrawals": {
+                "post": {
+                    "operationId": "withdraw",
+                    "parameters": [ID_PATH("wallet_id"), KEY],
+                    "description": "Refusals (422): insufficient_funds (amount + fee), daily_limit_exceeded, "
+                    "wallet_not_active, invalid_amount.",
+                    "requestBody": _body(s.WITHDRAWAL),
+                    "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)},
+                }
+            },
+            "/transactions/{transaction_id}/reversals": {
+                "post": {
+                    "operationId": "reverseTransaction",
+                    "parameters": [ID_PATH("transaction_id"), KEY],
+                    "description": "Refusals (422): reversal_exceeds_original, insufficient_funds, not_reversible, "
+                    "fee_already_refunded, wallet_not_active.",
+                    "requestBody": _body(s.REVERSAL),
+                    "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)},
+                }
+            },
+            "/fees": {
+                "get": {
+                    "operationId": "listFees",
+                    "responses": {
+                        **_ok(
+                            200,
+                            {
+                                "type": "object",
+                                "required": ["data"],
+                                "properties": {"data": {"type": "array", "items": s.FEE}},
+                            },
+                        ),
+                        **_problem(401, 403, 429),
+                    },
+                }
+            },
+            "/wallets/{wallet_id}/fund": {
+                "post": {
+                    "operationId": "fundWallet",
+                    "parameters": [ID_PATH("wallet_id"), KEY],
+                    "requestBody": _body(s.FUND),
+                    "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)},
+                }
+            },
+            "/transfers": {
+                "post": {
+                    "operationId": "transfer",
+                    "parameters": [KEY],
+                    "requestBody": _body(s.TRANSFER),
+                    "description": "Between currencies, an exchange (kind exchange) at the pair's rate in GET /rates "
+                    "(rate_stale if too old; currency_mismatch without any). `rate` is only a check: "
+                    "further from the house's rate than the pair's tolerance_bps, rate_mismatch. With "
+                    "`pending`, a hold: status pending, nothing moves, the source's available drops.",
+                    "responses": {
+                        **_ok(201, s.TRANSACTION, REPLAYED),
+                        **_ok(202, s.TRANSACTION, REPLAYED),
+                        **_problem(*WRITE_ERRORS),
+                    },
+                }
+            },
+            "/transfers/{transaction_id}/capture": {
+                "post": {
+                    "operationId": "captureHold",
+                    "parameters": [ID_PATH("transaction_id"), KEY],
+                    "description": "Post a pending hold (status posted, with its entries); only its maker's owner "
+                    "(403 not_hold_maker). An exchange converts at the house's rate of now. Refusals "
+                    "(422): hold_not_pending (voided, captured, expired), capture_exceeds_hold.",
+                    "requestBody": {**_body(s.CAPTURE), "required": False},
+                    "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)},
+                }
+            },
+            "/transfers/{transaction_id}/void": {
+                "post": {
+                    "operationId": "voidHold",
+                    "parameters": [ID_PATH("transaction_id"), KEY],
+                    "description": "Release a pending hold (status voided); only its maker's owner (403 "
+                    "not_hold_maker). Refusal (422): hold_not_pending.",
+                    "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)},
+                }
+            },
+            "/transactions/{transaction_id}/approve": {
+                "post": {
+                    "operationId": "approveTransaction",
+                    "parameters": [ID_PATH("transaction_id"), KEY],
+                    "description": "Needs the approve scope; never the maker's owner (403 maker_cannot_approve: "
+                    "two tokens of one owner are one person). Posts the movement under every check, "
+                    "an exchange at the house's rate of now (refused, it stays waiting).",
+                    "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)},
+                }
+            },
+            "/transactions/{transaction_id}/reject": {
+                "post": {
+                    "operationId": "rejectTransaction",
+                    "parameters": [ID_PATH("transaction_id"), KEY],
+                    "description": "Needs the approve scope; never the maker. Status rejected, the hold released.",
+                    "requestBody": _body(s.REJECT),
+                    "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)},
+                }
+            },
+            "/approvals": {
+                "get": {
+                    "operationId": "listApprovals",
+                    "parameters": CURSOR,
+                    "responses": {**_ok(200, s.page_of(s.HOLD)), **_problem(*READ_ERRORS)},
+                }
+            },
+            "/wallets/{wallet_id}/holds": {
+                "get": {
+                    "operationId": "walletHolds",
+                    "parameters": [ID_PATH("wallet_id"), *CURSOR],
+                    "responses": {**_ok(200, s.page_of(s.HOLD)), **_problem(*READ_ERRORS)},
+                }
+            },
+            "/rates": {
+                "get": {
+                    "operationId": "listRates",
+                    "responses": {
+                        **_ok(
+                            200,
+                            {
+                                "type": "object",
+                                "required": ["data"],
+                                "properties": {"data": {"type": "array", "items": s.FX_RATE}},
+                            },
+                        ),
+                        **_problem(401, 403, 429),
+                    },
+                }
+            },
+            "/transactions/{transaction_id}": {
+                "get": {
+                    "operationId": "getTransaction",
+                    "parameters": [ID_PATH("transaction_id")],
+                    "responses": {**_ok(200, s.TRANSACTION), **_problem(*READ_ERRORS)},
+                }
+            },
+            "/wallets/{wallet_id}/history": {
+                "get": {
+                    "operationId": "walletHistory",
+                    "parameters": [
+                        ID_PATH("wallet_id"),
+                        *CURSOR,
+                        _param("since", "query", s.TIMESTAMP),
+                        _param("until", "query", s.TIMESTAMP),
+                    ],
+                    "responses": {**_ok(200, s.page_of(s.HISTORY_ENTRY)), **_problem(*READ_ERRORS)},
+                }
+            },
+            "/wallets/{wallet_id}/history.csv": {
+                "get": {
+                    "operationId": "walletHistoryCsv",
+                    "parameters": [
+                        ID_PATH("wallet_id"),
+                        _param("since", "query", {"type": "string", "format": "date"}),
+                        _param("until", "query", {"type": "string", "format": "date"}),
+                        _param("kind", "query", {"type": "string"}),
+                    ],
+                    "responses": {
+                        "200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                        **_problem(*READ_ERRORS),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {"operationId": "openapi", "security": [], "responses": _ok(200, {"type": "object"})}
+            },
         },
     }

@@ -1,4 +1,5 @@
 """JSON API v1 (docs/DESIGN.md, "JSON API"): bearer tokens, problem+json errors, Idempotency-Key."""
+
 import json
 from datetime import datetime, timezone
 
@@ -7,6 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import throttle
+from ..errors import TokenNotLive
 from ..extensions import csrf
 from ..finance import exports
 from ..finance.routes import csv_response
@@ -15,7 +17,6 @@ from ..request_log import note_principal
 from ..services import tokens
 from ..services.audit import Actor
 from . import schemas
-from ..errors import TokenNotLive
 from .errors import TITLES, ApiError, problem, register
 from .openapi import document
 
@@ -47,10 +48,16 @@ def authenticate():
     if token is None:
         token = tokens.authenticate(secret) if secret else None
     if token is None:
-        _throttle(current_app.config["API_AUTH_FAILURE_LIMIT"], "api-auth", request.remote_addr or "",
-                  "Too many failed authentications from your address; slow down.")
+        _throttle(
+            current_app.config["API_AUTH_FAILURE_LIMIT"],
+            "api-auth",
+            request.remote_addr or "",
+            "Too many failed authentications from your address; slow down.",
+        )
         raise ApiError(*UNAUTHORIZED, headers=CHALLENGE)
-    _throttle(current_app.config["API_RATE_LIMIT"], "api", str(token.id), "Too many requests for this token; slow down.")
+    _throttle(
+        current_app.config["API_RATE_LIMIT"], "api", str(token.id), "Too many requests for this token; slow down."
+    )
     g.token = token
     note_principal(f"token:{token.id}")
     needed = {"GET": "read", "HEAD": "read", "PATCH": "manage"}.get(request.method, "write")
@@ -67,8 +74,13 @@ def confirm_cached_token(response):
     try:
         live = tokens.authenticate(_secret()) is not None
     except DBAPIError:
-        return problem(503, "Service unavailable", "The database is unavailable; try again in a moment.",
-                       "unavailable", headers={"Retry-After": "1"})
+        return problem(
+            503,
+            "Service unavailable",
+            "The database is unavailable; try again in a moment.",
+            "unavailable",
+            headers={"Retry-After": "1"},
+        )
     return response if live else problem(*_title(UNAUTHORIZED), headers=CHALLENGE)
 
 
@@ -98,8 +110,14 @@ def _throttle(limit: str, scope: str, key: str, message: str) -> None:
 
 def _actor() -> Actor:
     token = g.token
-    return Actor(scope=f"token:{token.id}", name=f"token:{token.name}", ip=request.remote_addr,
-                 owner=token.owner, token=token.hash, issuer=token.issuer)
+    return Actor(
+        scope=f"token:{token.id}",
+        name=f"token:{token.name}",
+        ip=request.remote_addr,
+        owner=token.owner,
+        token=token.hash,
+        issuer=token.issuer,
+    )
 
 
 def _body(schema: dict) -> dict:
@@ -132,8 +150,9 @@ def _json():
 def _idempotency_key() -> str:
     key = request.headers.get("Idempotency-Key")
     if not key:
-        raise ApiError(400, "idempotency_key_required", "The Idempotency-Key header is required.",
-                       field="Idempotency-Key")
+        raise ApiError(
+            400, "idempotency_key_required", "The Idempotency-Key header is required.", field="Idempotency-Key"
+        )
     return key
 
 
@@ -142,10 +161,11 @@ def _moved(result, status: int = 201):
     # A replay answers what the first answer said (202 stays 202 once approved), with the
     # transaction as it is now. Serialised as jsonify does (compact, keys sorted), without
     # its per-call look-ups of the app's JSON settings.
-    response = Response(json.dumps(result.transaction, separators=(",", ":"), sort_keys=True,
-                                   default=current_app.json.default) + "\n",
-                        result.status or (202 if result.transaction["status"] == "awaiting_approval" else status),
-                        mimetype="application/json")
+    response = Response(
+        json.dumps(result.transaction, separators=(",", ":"), sort_keys=True, default=current_app.json.default) + "\n",
+        result.status or (202 if result.transaction["status"] == "awaiting_approval" else status),
+        mimetype="application/json",
+    )
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -164,17 +184,22 @@ def _timestamp(name: str) -> datetime | None:
 
 @bp.get("/wallets")
 def list_wallets():
-    page = queries.list_wallets(request.args.get("q"), cursor=request.args.get("cursor"),
-                                         limit=request.args.get("limit"))
+    page = queries.list_wallets(
+        request.args.get("q"), cursor=request.args.get("cursor"), limit=request.args.get("limit")
+    )
     return {"data": page.items, "next_cursor": page.next_cursor}
 
 
 @bp.post("/wallets")
 def create_wallet():
     body = _body(schemas.CREATE_WALLET)
-    wallet = operations.create_wallet(body["owner_name"], body["currency"], actor=_actor(),
-                                            owner_email=body.get("owner_email"),
-                                            external_ref=body.get("external_ref"))
+    wallet = operations.create_wallet(
+        body["owner_name"],
+        body["currency"],
+        actor=_actor(),
+        owner_email=body.get("owner_email"),
+        external_ref=body.get("external_ref"),
+    )
     return wallet, 201
 
 
@@ -187,26 +212,37 @@ def get_wallet(wallet_id):
 def fund(wallet_id):
     body = _body(schemas.FUND)
     key = _idempotency_key()
-    return _moved(operations.fund(wallet_id, body["amount"], idempotency_key=key, actor=_actor(),
-                                  reference=body.get("reference")))
+    return _moved(
+        operations.fund(wallet_id, body["amount"], idempotency_key=key, actor=_actor(), reference=body.get("reference"))
+    )
 
 
 @bp.post("/transfers")
 def transfer():
     body = _body(schemas.TRANSFER)
     key = _idempotency_key()
-    return _moved(operations.transfer(body["from_wallet_id"], body["to_wallet_id"], body["amount"],
-                                      idempotency_key=key, actor=_actor(), reference=body.get("reference"),
-                                      rate=body.get("rate"), pending=body.get("pending", False),
-                                      expires_in=body.get("expires_in")))
+    return _moved(
+        operations.transfer(
+            body["from_wallet_id"],
+            body["to_wallet_id"],
+            body["amount"],
+            idempotency_key=key,
+            actor=_actor(),
+            reference=body.get("reference"),
+            rate=body.get("rate"),
+            pending=body.get("pending", False),
+            expires_in=body.get("expires_in"),
+        )
+    )
 
 
 @bp.post("/transfers/<transaction_id>/capture")
 def capture(transaction_id):
     body = _optional_body(schemas.CAPTURE)
     key = _idempotency_key()
-    return _moved(operations.capture(transaction_id, amount=body.get("amount"), idempotency_key=key,
-                                     actor=_actor()), 200)
+    return _moved(
+        operations.capture(transaction_id, amount=body.get("amount"), idempotency_key=key, actor=_actor()), 200
+    )
 
 
 @bp.post("/transfers/<transaction_id>/void")
@@ -227,8 +263,7 @@ def approve(transaction_id):
 def reject(transaction_id):
     body = _body(schemas.REJECT)
     key = _idempotency_key()
-    return _moved(operations.reject(transaction_id, reason=body["reason"], idempotency_key=key,
-                                    actor=_approver()), 200)
+    return _moved(operations.reject(transaction_id, reason=body["reason"], idempotency_key=key, actor=_approver()), 200)
 
 
 @bp.get("/approvals")
@@ -268,24 +303,36 @@ def update_wallet(wallet_id):
     limits = {k: body[k] for k in operations.LIMITS if k in body}
     if not limits and "status" not in body:
         raise ApiError(422, "invalid_input", "Give a limit or a status.", field="status")
-    return operations.update_wallet(wallet_id, actor=_actor(), status=body.get("status"),
-                                    reason=body.get("reason"), **limits)
+    return operations.update_wallet(
+        wallet_id, actor=_actor(), status=body.get("status"), reason=body.get("reason"), **limits
+    )
 
 
 @bp.post("/wallets/<wallet_id>/withdrawals")
 def withdraw(wallet_id):
     body = _body(schemas.WITHDRAWAL)
     key = _idempotency_key()
-    return _moved(operations.withdraw(wallet_id, body["amount"], idempotency_key=key, actor=_actor(),
-                                      reference=body.get("reference")))
+    return _moved(
+        operations.withdraw(
+            wallet_id, body["amount"], idempotency_key=key, actor=_actor(), reference=body.get("reference")
+        )
+    )
 
 
 @bp.post("/transactions/<transaction_id>/reversals")
 def reverse(transaction_id):
     body = _body(schemas.REVERSAL)
     key = _idempotency_key()
-    return _moved(operations.reverse(transaction_id, amount=body.get("amount"), reason=body["reason"],
-                                     refund_fee=body.get("refund_fee", False), idempotency_key=key, actor=_actor()))
+    return _moved(
+        operations.reverse(
+            transaction_id,
+            amount=body.get("amount"),
+            reason=body["reason"],
+            refund_fee=body.get("refund_fee", False),
+            idempotency_key=key,
+            actor=_actor(),
+        )
+    )
 
 
 @bp.get("/fees")
@@ -300,9 +347,13 @@ def get_transaction(transaction_id):
 
 @bp.get("/wallets/<wallet_id>/history")
 def history(wallet_id):
-    page = queries.history(wallet_id, cursor=request.args.get("cursor"),
-                                    limit=request.args.get("limit"),
-                                    since=_timestamp("since"), until=_timestamp("until"))
+    page = queries.history(
+        wallet_id,
+        cursor=request.args.get("cursor"),
+        limit=request.args.get("limit"),
+        since=_timestamp("since"),
+        until=_timestamp("until"),
+    )
     return {"data": page.items, "next_cursor": page.next_cursor}
 
 

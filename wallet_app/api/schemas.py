@@ -1,16 +1,22 @@
 """JSON Schemas of the API bodies: the handlers check requests with them and openapi.py
 publishes them, so the document and the implementation cannot drift apart."""
+
 from ..money import MINOR_UNITS
 from .errors import ApiError
 
 ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
-AMOUNT = {"type": "string", "pattern": r"^[0-9]{1,16}(\.[0-9]{1,4})?$",
-          "description": "A positive decimal string in the currency's minor units, e.g. \"12.50\"."}
+AMOUNT = {
+    "type": "string",
+    "pattern": r"^[0-9]{1,16}(\.[0-9]{1,4})?$",
+    "description": 'A positive decimal string in the currency\'s minor units, e.g. "12.50".',
+}
 TEXT = {"type": ["string", "null"]}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 
 CREATE_WALLET = {
-    "type": "object", "additionalProperties": False, "required": ["owner_name", "currency"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["owner_name", "currency"],
     "properties": {
         "owner_name": {"type": "string", "minLength": 1, "maxLength": 200},
         "currency": {"type": "string", "enum": sorted(MINOR_UNITS)},
@@ -19,146 +25,309 @@ CREATE_WALLET = {
     },
 }
 FUND = {
-    "type": "object", "additionalProperties": False, "required": ["amount"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["amount"],
     "properties": {"amount": AMOUNT, "reference": {"type": ["string", "null"], "maxLength": 500}},
 }
-RATE = {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,12})?$",
-        "description": "Destination units per source unit, a decimal string, e.g. \"0.9215\"."}
+RATE = {
+    "type": "string",
+    "pattern": r"^[0-9]{1,12}(\.[0-9]{1,12})?$",
+    "description": 'Destination units per source unit, a decimal string, e.g. "0.9215".',
+}
 TRANSFER = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "required": ["from_wallet_id", "to_wallet_id", "amount"],
-    "properties": {"from_wallet_id": ID, "to_wallet_id": ID, "amount": AMOUNT,
-                   "reference": {"type": ["string", "null"], "maxLength": 500},
-                   "rate": {**RATE, "type": ["string", "null"],
-                            "description": "Between currencies, the rate you expect: " + RATE["description"]
-                                           + " Only a check: the pair's rate in GET /rates always applies; "
-                                             "further from it than the pair's tolerance_bps, rate_mismatch."},
-                   "pending": {"type": "boolean", "description": "Hold the amount (201, status pending) until "
-                                                                 "captured or voided; default false."},
-                   "expires_in": {"type": "integer", "minimum": 1, "maximum": 30 * 86400,
-                                  "description": "A pending transfer's life in seconds (default 7 days)."}},
+    "properties": {
+        "from_wallet_id": ID,
+        "to_wallet_id": ID,
+        "amount": AMOUNT,
+        "reference": {"type": ["string", "null"], "maxLength": 500},
+        "rate": {
+            **RATE,
+            "type": ["string", "null"],
+            "description": "Between currencies, the rate you expect: "
+            + RATE["description"]
+            + " Only a check: the pair's rate in GET /rates always applies; "
+            "further from it than the pair's tolerance_bps, rate_mismatch.",
+        },
+        "pending": {
+            "type": "boolean",
+            "description": "Hold the amount (201, status pending) until captured or voided; default false.",
+        },
+        "expires_in": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 30 * 86400,
+            "description": "A pending transfer's life in seconds (default 7 days).",
+        },
+    },
 }
 CAPTURE = {
-    "type": "object", "additionalProperties": False, "required": [],
-    "properties": {"amount": {**AMOUNT, "description": "At most the held amount (default: all of it); the rest "
-                                                       "is released."}},
+    "type": "object",
+    "additionalProperties": False,
+    "required": [],
+    "properties": {
+        "amount": {**AMOUNT, "description": "At most the held amount (default: all of it); the rest is released."}
+    },
 }
 EMPTY = {"type": "object", "additionalProperties": False, "required": [], "properties": {}}
 REJECT = {
-    "type": "object", "additionalProperties": False, "required": ["reason"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["reason"],
     "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
 }
 NULLABLE_AMOUNT = {"type": ["string", "null"], "pattern": AMOUNT["pattern"]}
 WITHDRAWAL = FUND
 REVERSAL = {
-    "type": "object", "additionalProperties": False, "required": ["reason"],
-    "properties": {"amount": {**AMOUNT, "description": "Defaults to what is left to reverse."},
-                   "reason": {"type": "string", "minLength": 1, "maxLength": 500},
-                   "refund_fee": {"type": "boolean", "description": "Also return the original's fee (default false)."}},
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["reason"],
+    "properties": {
+        "amount": {**AMOUNT, "description": "Defaults to what is left to reverse."},
+        "reason": {"type": "string", "minLength": 1, "maxLength": 500},
+        "refund_fee": {"type": "boolean", "description": "Also return the original's fee (default false)."},
+    },
 }
 PATCH_WALLET = {
-    "type": "object", "additionalProperties": False, "required": [],
+    "type": "object",
+    "additionalProperties": False,
+    "required": [],
     "description": "Limits (an amount, or null to remove; the overdraft limit then is 0) and/or a status with "
-                   "its reason. Needs the manage scope.",
-    "properties": {"overdraft_limit": NULLABLE_AMOUNT, "max_balance": NULLABLE_AMOUNT,
-                   "daily_outflow_limit": NULLABLE_AMOUNT,
-                   "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
-                   "reason": {"type": ["string", "null"], "maxLength": 500}},
+    "its reason. Needs the manage scope.",
+    "properties": {
+        "overdraft_limit": NULLABLE_AMOUNT,
+        "max_balance": NULLABLE_AMOUNT,
+        "daily_outflow_limit": NULLABLE_AMOUNT,
+        "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
+        "reason": {"type": ["string", "null"], "maxLength": 500},
+    },
 }
 MONEY_OR_NULL = {"type": ["string", "null"]}
 WALLET = {
     "type": "object",
-    "required": ["id", "owner_name", "owner_email", "external_ref", "currency", "balance", "held", "available",
-                 "overdraft_limit", "max_balance", "daily_outflow_limit", "status", "status_reason",
-                 "status_changed_by", "status_changed_at", "created_at", "updated_at"],
-    "properties": {"id": ID, "owner_name": {"type": "string"}, "owner_email": TEXT, "external_ref": TEXT,
-                   "currency": {"type": "string"}, "balance": {"type": "string"},
-                   "held": {"type": "string", "description": "what its pending holds reserve"},
-                   "available": {"type": "string",
-                                 "description": "balance + overdraft_limit - held: what it can pay now"},
-                   "overdraft_limit": {"type": "string"}, "max_balance": MONEY_OR_NULL,
-                   "daily_outflow_limit": MONEY_OR_NULL,
-                   "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
-                   "status_reason": TEXT, "status_changed_by": TEXT,
-                   "status_changed_at": {"type": ["string", "null"], "format": "date-time"},
-                   "created_at": TIMESTAMP, "updated_at": TIMESTAMP},
+    "required": [
+        "id",
+        "owner_name",
+        "owner_email",
+        "external_ref",
+        "currency",
+        "balance",
+        "held",
+        "available",
+        "overdraft_limit",
+        "max_balance",
+        "daily_outflow_limit",
+        "status",
+        "status_reason",
+        "status_changed_by",
+        "status_changed_at",
+        "created_at",
+        "updated_at",
+    ],
+    "properties": {
+        "id": ID,
+        "owner_name": {"type": "string"},
+        "owner_email": TEXT,
+        "external_ref": TEXT,
+        "currency": {"type": "string"},
+        "balance": {"type": "string"},
+        "held": {"type": "string", "description": "what its pending holds reserve"},
+        "available": {"type": "string", "description": "balance + overdraft_limit - held: what it can pay now"},
+        "overdraft_limit": {"type": "string"},
+        "max_balance": MONEY_OR_NULL,
+        "daily_outflow_limit": MONEY_OR_NULL,
+        "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
+        "status_reason": TEXT,
+        "status_changed_by": TEXT,
+        "status_changed_at": {"type": ["string", "null"], "format": "date-time"},
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+    },
 }
 FEE = {
-    "type": "object", "required": ["currency", "kind", "fixed", "bps", "minimum", "maximum"],
-    "properties": {"currency": {"type": "string"}, "kind": {"type": "string"}, "fixed": {"type": "string"},
-                   "bps": {"type": "integer"}, "minimum": MONEY_OR_NULL, "maximum": MONEY_OR_NULL,
-                   "updated_by": TEXT, "updated_at": TIMESTAMP},
+    "type": "object",
+    "required": ["currency", "kind", "fixed", "bps", "minimum", "maximum"],
+    "properties": {
+        "currency": {"type": "string"},
+        "kind": {"type": "string"},
+        "fixed": {"type": "string"},
+        "bps": {"type": "integer"},
+        "minimum": MONEY_OR_NULL,
+        "maximum": MONEY_OR_NULL,
+        "updated_by": TEXT,
+        "updated_at": TIMESTAMP,
+    },
 }
-ENTRY = {"type": "object", "required": ["wallet_id", "system", "amount", "balance_after"],
-         "description": "A leg: the legs of a transaction sum to zero. A system wallet's leg (`system`: "
-                        "world, fees) carries no balance_after.",
-         "properties": {"wallet_id": ID, "system": {"type": ["string", "null"], "enum": ["world", "fees", "fx", None]},
-                        "currency": {"type": "string"},
-                        "amount": {"type": "string"}, "balance_after": {"type": ["string", "null"]}}}
+ENTRY = {
+    "type": "object",
+    "required": ["wallet_id", "system", "amount", "balance_after"],
+    "description": "A leg: the legs of a transaction sum to zero. A system wallet's leg (`system`: "
+    "world, fees) carries no balance_after.",
+    "properties": {
+        "wallet_id": ID,
+        "system": {"type": ["string", "null"], "enum": ["world", "fees", "fx", None]},
+        "currency": {"type": "string"},
+        "amount": {"type": "string"},
+        "balance_after": {"type": ["string", "null"]},
+    },
+}
 TRANSACTION = {
     "type": "object",
-    "required": ["id", "kind", "amount", "currency", "fee", "source_wallet_id", "dest_wallet_id", "reference",
-                 "reason", "reverses_transaction_id", "reversed_amount", "fee_refunded", "reversal_ids",
-                 "created_by", "created_at", "status", "entries"],
-    "properties": {"id": ID, "kind": {"type": "string",
-                                      "enum": ["fund", "transfer", "exchange", "withdrawal", "reversal"]},
-                   "status": {"type": "string", "enum": ["posted", "pending", "awaiting_approval", "voided",
-                                                         "expired", "rejected"],
-                              "description": "pending and awaiting_approval hold the amount and have no entries "
-                                             "until captured or approved."},
-                   "held_amount": {"type": "string", "description": "A hold's reservation, its fee included."},
-                   "expires_at": {"type": ["string", "null"], "format": "date-time"},
-                   "resolved_at": {"type": ["string", "null"], "format": "date-time"},
-                   "resolved_by": TEXT, "resolve_reason": TEXT,
-                   "approved_by": {"type": ["string", "null"],
-                                   "description": "The second person who approved it (four eyes), if one did."},
-                   "approved_at": {"type": ["string", "null"], "format": "date-time"},
-                   "rate": {"type": "string", "description": "An exchange's rate."},
-                   "dest_currency": {"type": "string"}, "dest_amount": {"type": ["string", "null"]},
-                   "amount": {"type": "string"}, "fee": {"type": "string"}, "reason": TEXT,
-                   "reverses_transaction_id": {"type": ["integer", "null"]}, "reversed_amount": {"type": "string"},
-                   "fee_refunded": {"type": "boolean"}, "reversal_ids": {"type": "array", "items": ID},
-                   "currency": {"type": "string"}, "source_wallet_id": {"type": ["integer", "null"]},
-                   "dest_wallet_id": {"type": ["integer", "null"]}, "reference": TEXT, "created_by": {"type": "string"},
-                   "created_at": TIMESTAMP, "entries": {"type": "array", "items": ENTRY}},
+    "required": [
+        "id",
+        "kind",
+        "amount",
+        "currency",
+        "fee",
+        "source_wallet_id",
+        "dest_wallet_id",
+        "reference",
+        "reason",
+        "reverses_transaction_id",
+        "reversed_amount",
+        "fee_refunded",
+        "reversal_ids",
+        "created_by",
+        "created_at",
+        "status",
+        "entries",
+    ],
+    "properties": {
+        "id": ID,
+        "kind": {"type": "string", "enum": ["fund", "transfer", "exchange", "withdrawal", "reversal"]},
+        "status": {
+            "type": "string",
+            "enum": ["posted", "pending", "awaiting_approval", "voided", "expired", "rejected"],
+            "description": "pending and awaiting_approval hold the amount and have no entries "
+            "until captured or approved.",
+        },
+        "held_amount": {"type": "string", "description": "A hold's reservation, its fee included."},
+        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "resolved_at": {"type": ["string", "null"], "format": "date-time"},
+        "resolved_by": TEXT,
+        "resolve_reason": TEXT,
+        "approved_by": {
+            "type": ["string", "null"],
+            "description": "The second person who approved it (four eyes), if one did.",
+        },
+        "approved_at": {"type": ["string", "null"], "format": "date-time"},
+        "rate": {"type": "string", "description": "An exchange's rate."},
+        "dest_currency": {"type": "string"},
+        "dest_amount": {"type": ["string", "null"]},
+        "amount": {"type": "string"},
+        "fee": {"type": "string"},
+        "reason": TEXT,
+        "reverses_transaction_id": {"type": ["integer", "null"]},
+        "reversed_amount": {"type": "string"},
+        "fee_refunded": {"type": "boolean"},
+        "reversal_ids": {"type": "array", "items": ID},
+        "currency": {"type": "string"},
+        "source_wallet_id": {"type": ["integer", "null"]},
+        "dest_wallet_id": {"type": ["integer", "null"]},
+        "reference": TEXT,
+        "created_by": {"type": "string"},
+        "created_at": TIMESTAMP,
+        "entries": {"type": "array", "items": ENTRY},
+    },
 }
 HOLD = {
     "type": "object",
-    "required": ["id", "kind", "status", "amount", "currency", "held_amount", "source_wallet_id", "dest_wallet_id",
-                 "created_by", "created_at", "expires_at"],
-    "properties": {"id": ID, "kind": {"type": "string"}, "status": {"type": "string"},
-                   "amount": {"type": "string"}, "currency": {"type": "string"}, "held_amount": {"type": "string"},
-                   "fee": {"type": "string"}, "source_wallet_id": {"type": ["integer", "null"]},
-                   "dest_wallet_id": {"type": ["integer", "null"]}, "reference": TEXT,
-                   "source_owner": TEXT, "dest_owner": TEXT, "created_by": {"type": "string"},
-                   "created_at": TIMESTAMP, "expires_at": TIMESTAMP, "resolved_by": TEXT,
-                   "resolved_at": {"type": ["string", "null"], "format": "date-time"}, "resolve_reason": TEXT},
+    "required": [
+        "id",
+        "kind",
+        "status",
+        "amount",
+        "currency",
+        "held_amount",
+        "source_wallet_id",
+        "dest_wallet_id",
+        "created_by",
+        "created_at",
+        "expires_at",
+    ],
+    "properties": {
+        "id": ID,
+        "kind": {"type": "string"},
+        "status": {"type": "string"},
+        "amount": {"type": "string"},
+        "currency": {"type": "string"},
+        "held_amount": {"type": "string"},
+        "fee": {"type": "string"},
+        "source_wallet_id": {"type": ["integer", "null"]},
+        "dest_wallet_id": {"type": ["integer", "null"]},
+        "reference": TEXT,
+        "source_owner": TEXT,
+        "dest_owner": TEXT,
+        "created_by": {"type": "string"},
+        "created_at": TIMESTAMP,
+        "expires_at": TIMESTAMP,
+        "resolved_by": TEXT,
+        "resolved_at": {"type": ["string", "null"], "format": "date-time"},
+        "resolve_reason": TEXT,
+    },
 }
 FX_RATE = {
-    "type": "object", "required": ["base", "quote", "rate", "spread_bps", "updated_at"],
-    "properties": {"base": {"type": "string"}, "quote": {"type": "string"}, "rate": {"type": "string"},
-                   "spread_bps": {"type": "integer"}, "updated_by": TEXT, "updated_at": TIMESTAMP},
+    "type": "object",
+    "required": ["base", "quote", "rate", "spread_bps", "updated_at"],
+    "properties": {
+        "base": {"type": "string"},
+        "quote": {"type": "string"},
+        "rate": {"type": "string"},
+        "spread_bps": {"type": "integer"},
+        "updated_by": TEXT,
+        "updated_at": TIMESTAMP,
+    },
 }
 HISTORY_ENTRY = {
     "type": "object",
-    "required": ["id", "transaction_id", "kind", "amount", "balance_after", "counterparty_wallet_id",
-                 "reference", "created_at"],
-    "properties": {"id": ID, "transaction_id": ID, "kind": {"type": "string"}, "amount": {"type": "string"},
-                   "balance_after": {"type": "string"}, "counterparty_wallet_id": {"type": ["integer", "null"]},
-                   "reference": TEXT, "fee": MONEY_OR_NULL, "reverses_transaction_id": {"type": ["integer", "null"]},
-                   "held_amount": MONEY_OR_NULL, "created_by": {"type": "string"}, "created_at": TIMESTAMP},
+    "required": [
+        "id",
+        "transaction_id",
+        "kind",
+        "amount",
+        "balance_after",
+        "counterparty_wallet_id",
+        "reference",
+        "created_at",
+    ],
+    "properties": {
+        "id": ID,
+        "transaction_id": ID,
+        "kind": {"type": "string"},
+        "amount": {"type": "string"},
+        "balance_after": {"type": "string"},
+        "counterparty_wallet_id": {"type": ["integer", "null"]},
+        "reference": TEXT,
+        "fee": MONEY_OR_NULL,
+        "reverses_transaction_id": {"type": ["integer", "null"]},
+        "held_amount": MONEY_OR_NULL,
+        "created_by": {"type": "string"},
+        "created_at": TIMESTAMP,
+    },
 }
 PROBLEM = {
-    "type": "object", "required": ["type", "title", "status", "detail", "code"],
-    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                   "detail": {"type": "string"}, "code": {"type": "string"},
-                   "errors": {"type": "array", "items": {"type": "object"}}},
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
 }
 
 
 def page_of(item: dict) -> dict:
-    return {"type": "object", "required": ["data", "next_cursor"],
-            "properties": {"data": {"type": "array", "items": item}, "next_cursor": TEXT}}
+    return {
+        "type": "object",
+        "required": ["data", "next_cursor"],
+        "properties": {"data": {"type": "array", "items": item}, "next_cursor": TEXT},
+    }
 
 
 _TYPES = {"string": str, "integer": int, "object": dict, "array": list, "null": type(None), "boolean": bool}
@@ -181,13 +350,16 @@ def check(body, schema: dict) -> dict:
             raise ApiError(422, "invalid_input", f"Unknown field {name}.", field=name)
         if spec is AMOUNT or spec is NULLABLE_AMOUNT or spec.get("pattern") == AMOUNT["pattern"]:
             if value is None and "null" not in spec["type"]:  # null is not "all" (capture, reversal)
-                raise ApiError(422, "invalid_amount", f"{name} is a decimal string such as \"12.50\"; leave it "
-                                                      "out for the default.", field=name)
+                raise ApiError(
+                    422,
+                    "invalid_amount",
+                    f'{name} is a decimal string such as "12.50"; leave it out for the default.',
+                    field=name,
+                )
             continue  # the service refuses non-strings with invalid_amount
         if spec.get("pattern") == RATE["pattern"] and value is not None:
             continue  # the service refuses a float rate, naming the field
         types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
-        if not any(isinstance(value, _TYPES[t]) and not (t == "integer" and isinstance(value, bool))
-                   for t in types):
+        if not any(isinstance(value, _TYPES[t]) and not (t == "integer" and isinstance(value, bool)) for t in types):
             raise ApiError(422, "invalid_input", f"{name} must be of type {' or '.join(types)}.", field=name)
     return body

@@ -1,4 +1,5 @@
 """Sign-in and password forms."""
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length

@@ -1,5 +1,6 @@
 """Flask-Login's user loader: a cookie names the user, the session version it was made for,
 and (in the session) the server-side session it belongs to."""
+
 from flask import session
 
 from ..extensions import db, login_manager

@@ -1,4 +1,5 @@
 """Roles and what they may do (docs/DESIGN.md, "Roles"); one decorator guards every console route."""
+
 from functools import wraps
 
 from flask import abort, request

@@ -1,4 +1,5 @@
 """Sign-in and sign-out for console operators."""
+
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -22,8 +23,13 @@ def _safe_next(target: str | None) -> str:
     """Only ever redirect inside the app: a path, never a scheme, host or `//`."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
-                and "\\" not in target:
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+            and "\\" not in target
+        ):
             return target
     return url_for("wallets.index")
 
@@ -63,8 +69,13 @@ def password():
     form = PasswordForm()
     if form.validate_on_submit():
         form_view("auth/password.html", errors_in=form)
-        user = operators.change_password(current_user.id, form.current_password.data, form.new_password.data,
-                                         form.confirm_password.data, actor=operator_actor())
+        user = operators.change_password(
+            current_user.id,
+            form.current_password.data,
+            form.new_password.data,
+            form.confirm_password.data,
+            actor=operator_actor(),
+        )
         login_user(user)  # this session carries on under the new session version; the others ended
         flash("Password changed.")
         return redirect(url_for("wallets.index"), 303)
@@ -82,7 +93,6 @@ def _password_first():
         flash("Your password was reset by an admin: choose a new one to continue.")
         return redirect(url_for("auth.password"), 303)
     return None
-
 
 
 def login_alias():

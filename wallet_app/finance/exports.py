@@ -6,6 +6,7 @@ Text a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is prefixe
 quote, in SQL or in Python.
 Numbers are ours and stay numbers: a debit such as -12.50 is not neutralised.
 """
+
 import csv
 import io
 from collections.abc import Iterator
@@ -21,15 +22,29 @@ from ..extensions import db
 from ..ledger.catalogue import KINDS
 from ..models import Wallet, WalletHistory
 from ..money import MINOR_UNITS, check_currency, format_amount
-from ..services import audit
+from ..services import audit, validate
 from ..services.atomic import atomic
 from ..services.audit import Actor
-from ..services import validate
 from ..services.validate import wallet_id as check_id
 
-HISTORY_COLUMNS = ["entry_id", "created_at", "wallet_id", "owner", "currency", "kind", "amount", "fee",
-                   "balance_after", "transaction_id", "counterparty_wallet_id", "reverses_transaction_id",
-                   "reference", "operator", "rate", "captured_hold"]
+HISTORY_COLUMNS = [
+    "entry_id",
+    "created_at",
+    "wallet_id",
+    "owner",
+    "currency",
+    "kind",
+    "amount",
+    "fee",
+    "balance_after",
+    "transaction_id",
+    "counterparty_wallet_id",
+    "reverses_transaction_id",
+    "reference",
+    "operator",
+    "rate",
+    "captured_hold",
+]
 BALANCE_COLUMNS = ["wallet_id", "owner", "currency", "status", "balance", "as_of"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,9 +66,13 @@ class HistoryFilter:
         since, until = parse_day(args.get("since"), "since"), parse_day(args.get("until"), "until")
         if since and until and since > until:
             raise InvalidInput("The range ends before it starts.", field="until")
-        return cls(wallet_id=check_id(args["wallet_id"], "wallet_id") if args.get("wallet_id") else None,
-                   since=since, until=until,
-                   currency=check_currency(args["currency"]) if args.get("currency") else None, kind=kind)
+        return cls(
+            wallet_id=check_id(args["wallet_id"], "wallet_id") if args.get("wallet_id") else None,
+            since=since,
+            until=until,
+            currency=check_currency(args["currency"]) if args.get("currency") else None,
+            kind=kind,
+        )
 
     def filename(self, what: str = "history") -> str:
         scope = f"wallet-{self.wallet_id}" if self.wallet_id else "all-wallets"
@@ -72,8 +91,12 @@ def record_export(actor: Actor, what: str, filters: dict) -> None:
     """Audit first, in its own short transaction, then stream. Where the export reads is chosen
     before: the audit row is not part of it, so it need not wait for a replica to replay it."""
     reads.session()
-    atomic(db.session, lambda s: audit.record(s, actor, "export", "export", what,
-                                              **{k: str(v) for k, v in filters.items() if v is not None}))
+    atomic(
+        db.session,
+        lambda s: audit.record(
+            s, actor, "export", "export", what, **{k: str(v) for k, v in filters.items() if v is not None}
+        ),
+    )
 
 
 def neutralise(text: str | None) -> str:
@@ -88,14 +111,16 @@ def stream_history(f: HistoryFilter) -> Iterator[bytes]:
 
 
 def _places(col: str) -> sql.Composable:
-    whens = sql.SQL(" ").join(sql.SQL("WHEN {} THEN {}").format(sql.Literal(c), sql.Literal(p))
-                              for c, p in MINOR_UNITS.items())
+    whens = sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN {}").format(sql.Literal(c), sql.Literal(p)) for c, p in MINOR_UNITS.items()
+    )
     return sql.SQL("CASE {} {} END").format(sql.SQL(col), whens)
 
 
 def _safe(col: str) -> sql.Composable:
-    return sql.SQL("CASE WHEN left({c}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || {c} ELSE {c} END"
-                   ).format(c=sql.SQL(col))
+    return sql.SQL(
+        "CASE WHEN left({c}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || {c} ELSE {c} END"
+    ).format(c=sql.SQL(col))
 
 
 def _history_copy_sql(f: HistoryFilter) -> sql.Composable:
@@ -120,9 +145,13 @@ def _history_copy_sql(f: HistoryFilter) -> sql.Composable:
                t.held_amount IS NOT NULL
         FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id JOIN wallets w ON w.id = h.wallet_id
         WHERE {where} ORDER BY h.id""").format(
-        owner=_safe("w.owner_name"), places=_places("w.currency"), fee_places=_places("t.currency"),
+        owner=_safe("w.owner_name"),
+        places=_places("w.currency"),
+        fee_places=_places("t.currency"),
         reference=_safe("t.reference"),
-        operator=_safe("t.created_by"), where=sql.SQL(" AND ").join(where))
+        operator=_safe("t.created_by"),
+        where=sql.SQL(" AND ").join(where),
+    )
     return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER false)").format(query)
 
 
@@ -154,11 +183,19 @@ def stream_balances(day: date) -> Iterator[bytes]:
     """Every wallet's balance at the end of `day` (UTC), from its history: the balance_after
     of its last entry before the next midnight, or zero; streamed like the history."""
     end = _start(day + timedelta(days=1))
-    last = (select(WalletHistory.balance_after).where(WalletHistory.wallet_id == Wallet.id,
-                                                      WalletHistory.created_at < end)
-            .order_by(WalletHistory.id.desc()).limit(1).scalar_subquery())
-    rows = reads.session().execute(select(Wallet.id, Wallet.owner_name, Wallet.currency, Wallet.status,
-                                     func.coalesce(last, 0))
-                              .where(Wallet.created_at < end, Wallet.system_purpose.is_(None)).order_by(Wallet.id))
-    return _rows_as_csv(BALANCE_COLUMNS, ([r[0], neutralise(r[1]), r[2], r[3], format_amount(r[4], r[2]),
-                                           day.isoformat()] for r in rows))
+    last = (
+        select(WalletHistory.balance_after)
+        .where(WalletHistory.wallet_id == Wallet.id, WalletHistory.created_at < end)
+        .order_by(WalletHistory.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = reads.session().execute(
+        select(Wallet.id, Wallet.owner_name, Wallet.currency, Wallet.status, func.coalesce(last, 0))
+        .where(Wallet.created_at < end, Wallet.system_purpose.is_(None))
+        .order_by(Wallet.id)
+    )
+    return _rows_as_csv(
+        BALANCE_COLUMNS,
+        ([r[0], neutralise(r[1]), r[2], r[3], format_amount(r[4], r[2]), day.isoformat()] for r in rows),
+    )

@@ -1,5 +1,6 @@
 """Reconciliation: each ledger invariant of docs/DESIGN.md ("Invariants") as a named check,
 with the figures behind it (what it examined, per-currency totals, time taken); runs are kept."""
+
 import time
 from dataclasses import dataclass, field
 
@@ -43,21 +44,46 @@ class Report:
 
     def figures(self) -> dict:
         """What a kept run stores (JSON)."""
-        return {"checks": [{"name": c.name, "description": c.description, "count": c.count, "examined": c.examined,
-                            "ms": round(c.ms, 1), "mismatches": c.mismatches} for c in self.checks],
-                "totals": self.totals}
+        return {
+            "checks": [
+                {
+                    "name": c.name,
+                    "description": c.description,
+                    "count": c.count,
+                    "examined": c.examined,
+                    "ms": round(c.ms, 1),
+                    "mismatches": c.mismatches,
+                }
+                for c in self.checks
+            ],
+            "totals": self.totals,
+        }
 
 
 # What each check reads, counted once per run: "examined" beside its result.
 _SCOPE = """SELECT (SELECT count(*) FROM wallets) AS wallets, (SELECT count(*) FROM transactions) AS transactions,
                    (SELECT count(*) FROM wallet_history) AS legs, (SELECT count(*) FROM idempotency_keys) AS keys,
                    (SELECT count(*) FROM currencies) AS currencies"""
-_EXAMINES = {"wallet_balances": "wallets", "balance_after_chain": "legs", "transaction_legs": "transactions",
-             "currency_totals": "currencies", "limits": "wallets", "idempotency_keys": "keys",
-             "known_kinds": "transactions", "reversals": "transactions", "fees_collected": "currencies",
-             "holds": "wallets", "fx_positions": "transactions"}
-_NOUNS = {"wallets": ("wallet", "wallets"), "legs": ("leg", "legs"), "transactions": ("transaction", "transactions"),
-          "keys": ("idempotency key", "idempotency keys"), "currencies": ("currency", "currencies")}
+_EXAMINES = {
+    "wallet_balances": "wallets",
+    "balance_after_chain": "legs",
+    "transaction_legs": "transactions",
+    "currency_totals": "currencies",
+    "limits": "wallets",
+    "idempotency_keys": "keys",
+    "known_kinds": "transactions",
+    "reversals": "transactions",
+    "fees_collected": "currencies",
+    "holds": "wallets",
+    "fx_positions": "transactions",
+}
+_NOUNS = {
+    "wallets": ("wallet", "wallets"),
+    "legs": ("leg", "legs"),
+    "transactions": ("transaction", "transactions"),
+    "keys": ("idempotency key", "idempotency keys"),
+    "currencies": ("currency", "currencies"),
+}
 
 
 def reconcile(s: Session) -> Report:
@@ -74,15 +100,25 @@ def reconcile(s: Session) -> Report:
             n = scope[what]
             check.examined = f"{n:,} {_NOUNS[what][n != 1]}"
         checks.append(check)
-    totals = [{"currency": r.currency, "customers": format_amount(r.customers, r.currency),
-               "fees": format_amount(r.fees, r.currency), "world": format_amount(r.world, r.currency),
-               "fx": format_amount(r.fx, r.currency),
-               "sum": format_amount(r.customers + r.fees + r.world + r.fx, r.currency)} for r in _rows(s, """
+    totals = [
+        {
+            "currency": r.currency,
+            "customers": format_amount(r.customers, r.currency),
+            "fees": format_amount(r.fees, r.currency),
+            "world": format_amount(r.world, r.currency),
+            "fx": format_amount(r.fx, r.currency),
+            "sum": format_amount(r.customers + r.fees + r.world + r.fx, r.currency),
+        }
+        for r in _rows(
+            s,
+            """
         SELECT currency, coalesce(sum(balance) FILTER (WHERE system_purpose IS NULL), 0) AS customers,
                coalesce(sum(balance) FILTER (WHERE system_purpose = 'fees'), 0) AS fees,
                coalesce(sum(balance) FILTER (WHERE system_purpose = 'world'), 0) AS world,
                coalesce(sum(balance) FILTER (WHERE system_purpose = 'fx'), 0) AS fx
-        FROM wallets GROUP BY currency ORDER BY currency""")]
+        FROM wallets GROUP BY currency ORDER BY currency""",
+        )
+    ]
     return Report(checks, totals, (time.perf_counter() - started) * 1000)
 
 
@@ -92,37 +128,52 @@ def _rows(s: Session, sql: str, **params):
 
 def wallet_balances(s: Session) -> Check:
     check = Check("wallet_balances", "per wallet: balance = sum of its legs = balance_after of its newest leg")
-    for r in _rows(s, """
+    for r in _rows(
+        s,
+        """
             SELECT w.id, w.currency, w.balance, coalesce(l.total, 0) AS total, coalesce(n.balance_after, 0) AS newest
             FROM wallets w
             LEFT JOIN (SELECT wallet_id, sum(amount) AS total, max(id) AS last_id
                        FROM wallet_history GROUP BY wallet_id) l ON l.wallet_id = w.id
             LEFT JOIN wallet_history n ON n.id = l.last_id
             WHERE w.balance <> coalesce(l.total, 0) OR w.balance <> coalesce(n.balance_after, 0)
-            ORDER BY w.id"""):
-        check.add(f"wallet {r.id}: balance {format_amount(r.balance, r.currency)}, legs sum to "
-                  f"{format_amount(r.total, r.currency)}, newest balance_after {format_amount(r.newest, r.currency)}")
+            ORDER BY w.id""",
+    ):
+        check.add(
+            f"wallet {r.id}: balance {format_amount(r.balance, r.currency)}, legs sum to "
+            f"{format_amount(r.total, r.currency)}, newest balance_after {format_amount(r.newest, r.currency)}"
+        )
     return check
 
 
 def balance_chain(s: Session) -> Check:
     check = Check("balance_after_chain", "every leg's balance_after = the previous leg's + its amount")
-    for r in _rows(s, """
+    for r in _rows(
+        s,
+        """
             SELECT h.id, h.wallet_id, w.currency, h.amount, h.balance_after, h.previous
             FROM (SELECT id, wallet_id, amount, balance_after,
                          coalesce(lag(balance_after) OVER (PARTITION BY wallet_id ORDER BY id), 0) AS previous
                   FROM wallet_history) h JOIN wallets w ON w.id = h.wallet_id
-            WHERE h.balance_after <> h.previous + h.amount ORDER BY h.id"""):
-        check.add(f"leg {r.id} of wallet {r.wallet_id}: {format_amount(r.previous, r.currency)} + "
-                  f"{format_amount(r.amount, r.currency)} is not {format_amount(r.balance_after, r.currency)}")
+            WHERE h.balance_after <> h.previous + h.amount ORDER BY h.id""",
+    ):
+        check.add(
+            f"leg {r.id} of wallet {r.wallet_id}: {format_amount(r.previous, r.currency)} + "
+            f"{format_amount(r.amount, r.currency)} is not {format_amount(r.balance_after, r.currency)}"
+        )
     return check
 
 
 def transaction_legs(s: Session) -> Check:
-    check = Check("transaction_legs", "per transaction: legs sum to zero per currency, as many as its kind has "
-                                      "(its fee leg aside); none while it is not posted")
+    check = Check(
+        "transaction_legs",
+        "per transaction: legs sum to zero per currency, as many as its kind has "
+        "(its fee leg aside); none while it is not posted",
+    )
     expected = {name: kind.leg_count for name, kind in KINDS.items()}
-    for r in _rows(s, """
+    for r in _rows(
+        s,
+        """
             SELECT t.id, t.kind, t.status, coalesce(l.legs, 0) AS legs, l.unbalanced
             FROM transactions t
             LEFT JOIN (SELECT transaction_id, sum(n) AS legs, string_agg(unbalanced, ', ') AS unbalanced
@@ -137,80 +188,118 @@ def transaction_legs(s: Session) -> Check:
                OR (t.status = 'posted' AND coalesce(l.legs, 0) <> coalesce(
                    (SELECT n FROM unnest(CAST(:kinds AS text[]), CAST(:counts AS int[])) k(kind, n)
                     WHERE k.kind = t.kind), coalesce(l.legs, 0)))
-            ORDER BY t.id""", kinds=list(expected), counts=list(expected.values())):
-        problem = (f"legs sum to {r.unbalanced}" if r.unbalanced else f"{r.legs} legs while {r.status}"
-                   if r.status != "posted" else f"{r.legs} legs, a {r.kind} has {expected[r.kind]}")
+            ORDER BY t.id""",
+        kinds=list(expected),
+        counts=list(expected.values()),
+    ):
+        problem = (
+            f"legs sum to {r.unbalanced}"
+            if r.unbalanced
+            else f"{r.legs} legs while {r.status}"
+            if r.status != "posted"
+            else f"{r.legs} legs, a {r.kind} has {expected[r.kind]}"
+        )
         check.add(f"transaction {r.id} ({r.kind}): {problem}")
     return check
 
 
 def reversals(s: Session) -> Check:
     check = Check("reversals", "per transaction: its reversals add up to its reversed_amount, never above its amount")
-    for r in _rows(s, """
+    for r in _rows(
+        s,
+        """
             SELECT t.id, t.currency, t.amount, t.reversed_amount, coalesce(sum(r.amount), 0) AS reversed
             FROM transactions t LEFT JOIN transactions r ON r.reverses_transaction_id = t.id AND r.status = 'posted'
             GROUP BY t.id HAVING coalesce(sum(r.amount), 0) <> t.reversed_amount OR t.reversed_amount > t.amount
-            ORDER BY t.id"""):
-        check.add(f"transaction {r.id} of {format_amount(r.amount, r.currency)}: reversals add up to "
-                  f"{format_amount(r.reversed, r.currency)}, reversed_amount says "
-                  f"{format_amount(r.reversed_amount, r.currency)}")
+            ORDER BY t.id""",
+    ):
+        check.add(
+            f"transaction {r.id} of {format_amount(r.amount, r.currency)}: reversals add up to "
+            f"{format_amount(r.reversed, r.currency)}, reversed_amount says "
+            f"{format_amount(r.reversed_amount, r.currency)}"
+        )
     return check
 
 
 def fees_collected(s: Session) -> Check:
     check = Check("fees_collected", "per currency: the fees wallet holds the fees charged minus the fees returned")
-    for r in _rows(s, """
+    for r in _rows(
+        s,
+        """
             SELECT w.currency, w.balance,
-                   coalesce((SELECT coalesce(sum(fee), 0) - coalesce(sum(fee) FILTER (WHERE fee_refunded), 0) FROM transactions t
-                             WHERE t.currency = w.currency AND t.status = 'posted'), 0) AS expected
-            FROM wallets w WHERE w.system_purpose = 'fees'"""):
+                   coalesce((SELECT coalesce(sum(fee), 0) - coalesce(sum(fee) FILTER (WHERE fee_refunded), 0)
+                             FROM transactions t WHERE t.currency = w.currency AND t.status = 'posted'), 0) AS expected
+            FROM wallets w WHERE w.system_purpose = 'fees'""",
+    ):
         expected = r.expected or 0
         if r.balance != expected:
-            check.add(f"{r.currency}: fees wallet holds {format_amount(r.balance, r.currency)}, fees charged less "
-                      f"returned {format_amount(expected, r.currency)}")
+            check.add(
+                f"{r.currency}: fees wallet holds {format_amount(r.balance, r.currency)}, fees charged less "
+                f"returned {format_amount(expected, r.currency)}"
+            )
     return check
 
 
 def currency_totals(s: Session) -> Check:
     check = Check("currency_totals", "per currency: all balances, system wallets included, sum to zero")
-    for r in _rows(s, "SELECT currency, sum(balance) AS total FROM wallets GROUP BY currency "
-                      "HAVING sum(balance) <> 0 ORDER BY currency"):
+    for r in _rows(
+        s,
+        "SELECT currency, sum(balance) AS total FROM wallets GROUP BY currency "
+        "HAVING sum(balance) <> 0 ORDER BY currency",
+    ):
         check.add(f"{r.currency}: balances sum to {format_amount(r.total, r.currency)}")
     return check
 
 
 def floors(s: Session) -> Check:
     check = Check("limits", "no wallet below its floor (world and fx aside) or above its maximum")
-    for r in _rows(s, """SELECT id, currency, balance, overdraft_limit, max_balance FROM wallets
+    for r in _rows(
+        s,
+        """SELECT id, currency, balance, overdraft_limit, max_balance FROM wallets
                          WHERE (balance < -overdraft_limit AND coalesce(system_purpose NOT IN ('world', 'fx'), true))
-                            OR balance > max_balance ORDER BY id"""):
-        check.add(f"wallet {r.id}: {format_amount(r.balance, r.currency)} with overdraft limit "
-                  f"{format_amount(r.overdraft_limit, r.currency)}, maximum "
-                  f"{'none' if r.max_balance is None else format_amount(r.max_balance, r.currency)}")
+                            OR balance > max_balance ORDER BY id""",
+    ):
+        check.add(
+            f"wallet {r.id}: {format_amount(r.balance, r.currency)} with overdraft limit "
+            f"{format_amount(r.overdraft_limit, r.currency)}, maximum "
+            f"{'none' if r.max_balance is None else format_amount(r.max_balance, r.currency)}"
+        )
     return check
 
 
 def idempotency(s: Session) -> Check:
-    check = Check("idempotency_keys", "no transaction claimed by two idempotency keys for its posting, nor decided "
-                                      "(approve, reject) or ended (capture, void, expire) by two")
-    for r in _rows(s, """
+    check = Check(
+        "idempotency_keys",
+        "no transaction claimed by two idempotency keys for its posting, nor decided "
+        "(approve, reject) or ended (capture, void, expire) by two",
+    )
+    for r in _rows(
+        s,
+        """
             SELECT transaction_id, count(*) FILTER (WHERE operation = 'post') AS n,
                    count(*) FILTER (WHERE operation IN ('approve', 'reject')) AS decisions,
                    count(*) FILTER (WHERE operation IN ('capture', 'void', 'expire')) AS endings
             FROM idempotency_keys WHERE transaction_id IS NOT NULL GROUP BY transaction_id
             HAVING count(*) FILTER (WHERE operation = 'post') > 1
                 OR count(*) FILTER (WHERE operation IN ('approve', 'reject')) > 1
-                OR count(*) FILTER (WHERE operation IN ('capture', 'void', 'expire')) > 1"""):
-        check.add(f"transaction {r.transaction_id}: claimed by {r.n} keys, decided by {r.decisions}, ended by "
-                  f"{r.endings}")
+                OR count(*) FILTER (WHERE operation IN ('capture', 'void', 'expire')) > 1""",
+    ):
+        check.add(
+            f"transaction {r.transaction_id}: claimed by {r.n} keys, decided by {r.decisions}, ended by {r.endings}"
+        )
     return check
 
 
 def holds(s: Session) -> Check:
-    check = Check("holds", "per wallet: held = what its open holds reserve, and balance less its unexpired holds "
-                           "stays above its floor; no hold captured, approved or expired on the wrong side of "
-                           "its expiry")
-    for r in _rows(s, """
+    check = Check(
+        "holds",
+        "per wallet: held = what its open holds reserve, and balance less its unexpired holds "
+        "stays above its floor; no hold captured, approved or expired on the wrong side of "
+        "its expiry",
+    )
+    for r in _rows(
+        s,
+        """
             SELECT w.id, w.currency, w.held, w.balance, w.overdraft_limit,
                    coalesce(sum(t.held_amount), 0) AS open_,
                    coalesce(sum(t.held_amount) FILTER (WHERE t.expires_at > now()), 0) AS live
@@ -221,25 +310,36 @@ def holds(s: Session) -> Check:
             HAVING w.held <> coalesce(sum(t.held_amount), 0)
                 OR w.balance - coalesce(sum(t.held_amount) FILTER (WHERE t.expires_at > now()), 0)
                    < -w.overdraft_limit
-            ORDER BY w.id"""):
+            ORDER BY w.id""",
+    ):
         money = lambda v: format_amount(v, r.currency)  # noqa: E731
-        check.add(f"wallet {r.id}: held {money(r.held)}, open holds {money(r.open_)}; balance {money(r.balance)} "
-                  f"less unexpired holds {money(r.live)} against an overdraft limit of {money(r.overdraft_limit)}")
-    for r in _rows(s, """
+        check.add(
+            f"wallet {r.id}: held {money(r.held)}, open holds {money(r.open_)}; balance {money(r.balance)} "
+            f"less unexpired holds {money(r.live)} against an overdraft limit of {money(r.overdraft_limit)}"
+        )
+    for r in _rows(
+        s,
+        """
             SELECT id, status, expires_at, resolved_at FROM transactions
             WHERE held_amount IS NOT NULL AND resolved_at IS NOT NULL
               AND ((status = 'expired' AND resolved_at < expires_at)
                 OR (status = 'posted' AND resolved_at >= expires_at))
-            ORDER BY id"""):
-        check.add(f"transaction {r.id}: {r.status} at {r.resolved_at.isoformat()}, its hold expiring "
-                  f"{r.expires_at.isoformat()}")
+            ORDER BY id""",
+    ):
+        check.add(
+            f"transaction {r.id}: {r.status} at {r.resolved_at.isoformat()}, its hold expiring "
+            f"{r.expires_at.isoformat()}"
+        )
     return check
 
 
 def known_kinds(s: Session) -> Check:
     check = Check("known_kinds", "every transaction is of a kind the catalogue knows")
-    for r in _rows(s, "SELECT id, kind FROM transactions WHERE NOT (kind = ANY (CAST(:kinds AS text[]))) "
-                      "ORDER BY id", kinds=list(KINDS)):
+    for r in _rows(
+        s,
+        "SELECT id, kind FROM transactions WHERE NOT (kind = ANY (CAST(:kinds AS text[]))) ORDER BY id",
+        kinds=list(KINDS),
+    ):
         check.add(f"transaction {r.id}: unknown kind {r.kind!r}")
     return check
 
@@ -249,9 +349,14 @@ def fx_positions(s: Session) -> Check:
     the house set (its fx_rate_history version) and converts exactly at it, and each pair's
     position, valued at today's rate, loses no more than its spreads earned plus the
     tolerance finance set (ledger_settings)."""
-    check = Check("fx_positions", "every exchange at the house's rate of its time, converted exactly; per pair, "
-                                  "the fx desk's position at today's rate within what its spreads earned")
-    for r in _rows(s, """
+    check = Check(
+        "fx_positions",
+        "every exchange at the house's rate of its time, converted exactly; per pair, "
+        "the fx desk's position at today's rate within what its spreads earned",
+    )
+    for r in _rows(
+        s,
+        """
             SELECT t.id, t.currency, t.dest_currency, t.rate, t.amount, t.dest_amount, h.rate AS house,
                    trunc(t.amount * t.rate, c.minor_units) AS converted,
                    (SELECT sum(l.amount) FROM wallet_history l JOIN wallets w ON w.id = l.wallet_id
@@ -269,19 +374,26 @@ def fx_positions(s: Session) -> Check:
                    OR (SELECT sum(l.amount) FROM wallet_history l JOIN wallets w ON w.id = l.wallet_id
                        WHERE l.transaction_id = t.id AND w.system_purpose = 'fx' AND w.currency = t.dest_currency)
                       IS DISTINCT FROM -t.dest_amount)
-            ORDER BY t.id"""):
+            ORDER BY t.id""",
+    ):
         if r.house is None:
             problem = f"rate {r.rate.normalize():f} is not a rate the house set for {r.currency}->{r.dest_currency}"
         elif r.house != r.rate:
             problem = f"rate {r.rate.normalize():f}, the house's was {r.house.normalize():f}"
         elif r.dest_amount != r.converted:
-            problem = (f"{format_amount(r.amount, r.currency)} {r.currency} converts to "
-                       f"{format_amount(r.converted, r.dest_currency)}, not {format_amount(r.dest_amount, r.dest_currency)}")
+            problem = (
+                f"{format_amount(r.amount, r.currency)} {r.currency} converts to "
+                f"{format_amount(r.converted, r.dest_currency)}, not {format_amount(r.dest_amount, r.dest_currency)}"
+            )
         else:
-            problem = (f"the fx desk took {r.fx_in} {r.currency} and paid {r.fx_out} {r.dest_currency} for "
-                       f"{format_amount(r.amount, r.currency)} -> {format_amount(r.dest_amount, r.dest_currency)}")
+            problem = (
+                f"the fx desk took {r.fx_in} {r.currency} and paid {r.fx_out} {r.dest_currency} for "
+                f"{format_amount(r.amount, r.currency)} -> {format_amount(r.dest_amount, r.dest_currency)}"
+            )
         check.add(f"transaction {r.id} (exchange): {problem}")
-    for r in _rows(s, """
+    for r in _rows(
+        s,
+        """
             SELECT p.*, x.rate AS today,
                    p.paid - p.taken * x.rate AS loss,
                    p.spreads * x.rate + p.paid * st.fx_position_tolerance_bps / 10000 AS allowed,
@@ -297,17 +409,31 @@ def fx_positions(s: Session) -> Check:
             JOIN fx_rates x ON x.base = p.base AND x.quote = p.quote
             CROSS JOIN ledger_settings st
             WHERE p.paid - p.taken * x.rate > p.spreads * x.rate + p.paid * st.fx_position_tolerance_bps / 10000
-            ORDER BY p.base, p.quote"""):
-        check.add(f"{r.base}->{r.quote}: the fx desk paid {format_amount(r.paid, r.quote)} {r.quote} for "
-                  f"{format_amount(r.taken, r.base)} {r.base}, worth {format_amount(r.taken * r.today, r.quote)} at "
-                  f"today's {r.today.normalize():f}: a loss of {format_amount(r.loss, r.quote)}, above the "
-                  f"{format_amount(r.allowed, r.quote)} its spreads and the tolerance allow (furthest above today's "
-                  f"rate: transactions {r.worst})")
+            ORDER BY p.base, p.quote""",
+    ):
+        check.add(
+            f"{r.base}->{r.quote}: the fx desk paid {format_amount(r.paid, r.quote)} {r.quote} for "
+            f"{format_amount(r.taken, r.base)} {r.base}, worth {format_amount(r.taken * r.today, r.quote)} at "
+            f"today's {r.today.normalize():f}: a loss of {format_amount(r.loss, r.quote)}, above the "
+            f"{format_amount(r.allowed, r.quote)} its spreads and the tolerance allow (furthest above today's "
+            f"rate: transactions {r.worst})"
+        )
     return check
 
 
-CHECKS = (wallet_balances, balance_chain, transaction_legs, currency_totals, floors, idempotency, known_kinds,
-          reversals, fees_collected, holds, fx_positions)
+CHECKS = (
+    wallet_balances,
+    balance_chain,
+    transaction_legs,
+    currency_totals,
+    floors,
+    idempotency,
+    known_kinds,
+    reversals,
+    fees_collected,
+    holds,
+    fx_positions,
+)
 
 
 # -- kept runs -------------------------------------------------------------------------------
@@ -349,5 +475,12 @@ def runs(*, cursor=None, limit: int = 20) -> tuple[list[dict], str | None]:
 
 def _run_dict(r) -> dict:
     from ..services.serialize import iso
-    return {"id": r.id, "started_at": iso(r.started_at), "duration_ms": r.duration_ms, "ok": r.ok,
-            "run_by": r.run_by, "figures": r.figures}
+
+    return {
+        "id": r.id,
+        "started_at": iso(r.started_at),
+        "duration_ms": r.duration_ms,
+        "ok": r.ok,
+        "run_by": r.run_by,
+        "figures": r.figures,
+    }

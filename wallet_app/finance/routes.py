@@ -1,4 +1,5 @@
 """Finance pages: CSV exports (streamed) and reconciliation."""
+
 from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for

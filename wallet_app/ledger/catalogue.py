@@ -1,6 +1,7 @@
 """The operation catalogue: each kind of money movement, how its legs are built, its label,
 who may run it, and what reconcile expects of it. A new kind is an entry here (plus its
 pages and endpoints); the engine checks every rule for every kind alike."""
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -52,28 +53,30 @@ class Kind:
 
 def _fund(m: Movement) -> list[Leg]:
     """Money enters the ledger: world -> wallet."""
-    return [Leg(m.amount, "wallet_id", wallet_id=m.dest),
-            Leg(-m.amount, "wallet_id", system="world", like=0)]
+    return [Leg(m.amount, "wallet_id", wallet_id=m.dest), Leg(-m.amount, "wallet_id", system="world", like=0)]
 
 
 def _transfer(m: Movement) -> list[Leg]:
-    return [Leg(-m.amount, "from_wallet_id", wallet_id=m.source),
-            Leg(m.amount, "to_wallet_id", wallet_id=m.dest, like=0)]
+    return [
+        Leg(-m.amount, "from_wallet_id", wallet_id=m.source),
+        Leg(m.amount, "to_wallet_id", wallet_id=m.dest, like=0),
+    ]
 
 
 def _exchange(m: Movement) -> list[Leg]:
     """A transfer between currencies through the `fx` wallets: the source's currency in, the
     destination's out; the engine converts the last two legs at the rate."""
-    return [Leg(-m.amount, "from_wallet_id", wallet_id=m.source),
-            Leg(m.amount, "from_wallet_id", system="fx", like=0),
-            Leg(-m.amount, "to_wallet_id", system="fx", like=3, converted=True),
-            Leg(m.amount, "to_wallet_id", wallet_id=m.dest, converted=True)]
+    return [
+        Leg(-m.amount, "from_wallet_id", wallet_id=m.source),
+        Leg(m.amount, "from_wallet_id", system="fx", like=0),
+        Leg(-m.amount, "to_wallet_id", system="fx", like=3, converted=True),
+        Leg(m.amount, "to_wallet_id", wallet_id=m.dest, converted=True),
+    ]
 
 
 def _withdrawal(m: Movement) -> list[Leg]:
     """Money leaves the ledger: wallet -> world."""
-    return [Leg(-m.amount, "wallet_id", wallet_id=m.source),
-            Leg(m.amount, "wallet_id", system="world", like=0)]
+    return [Leg(-m.amount, "wallet_id", wallet_id=m.source), Leg(m.amount, "wallet_id", system="world", like=0)]
 
 
 def _reversal(m: Movement) -> list[Leg]:
@@ -81,8 +84,9 @@ def _reversal(m: Movement) -> list[Leg]:
     `refund_fee`, the fee goes back from `fees` to the wallet that paid it."""
     original = m.original
     fee = Decimal(original["fee"])
-    mirrored = sorted((e for e in original["entries"] if e["system"] != "fees"),
-                      key=lambda e: Decimal(e["amount"]) < 0)  # the original's credits are our debits
+    mirrored = sorted(
+        (e for e in original["entries"] if e["system"] != "fees"), key=lambda e: Decimal(e["amount"]) < 0
+    )  # the original's credits are our debits
     anchor = next((i for i, e in enumerate(mirrored) if e["system"] is None), None)
     if anchor is None:  # nothing posted (a hold, a request, voided...): the engine refuses it
         return []
@@ -92,8 +96,9 @@ def _reversal(m: Movement) -> list[Leg]:
         paid_fee = m.refund_fee and sign > 0 and e["system"] is None and fee > 0
         amount = sign * m.amount + (fee if paid_fee else 0)
         if e["system"] is None:
-            legs.append(Leg(amount, "transaction_id", wallet_id=e["wallet_id"],
-                            like=None if len(legs) == anchor else anchor))
+            legs.append(
+                Leg(amount, "transaction_id", wallet_id=e["wallet_id"], like=None if len(legs) == anchor else anchor)
+            )
         else:
             legs.append(Leg(amount, "transaction_id", system=e["system"], like=anchor))
     if m.refund_fee and fee > 0:
@@ -101,14 +106,26 @@ def _reversal(m: Movement) -> list[Leg]:
     return legs
 
 
-KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("fund", "Fund", "move_money", _fund, leg_count=2),
-    Kind("transfer", "Transfer", "move_money", _transfer, leg_count=2, fee_payer=0, holdable=True),
-    Kind("exchange", "Exchange", "move_money", _exchange, leg_count=4, fee_payer=0, reversible=False,
-         holdable=True, fee_from="fx_rates"),
-    Kind("withdrawal", "Withdrawal", "move_money", _withdrawal, leg_count=2, fee_payer=0),
-    Kind("reversal", "Reversal", "move_money", _reversal, leg_count=2, reversible=False),
-)}
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("fund", "Fund", "move_money", _fund, leg_count=2),
+        Kind("transfer", "Transfer", "move_money", _transfer, leg_count=2, fee_payer=0, holdable=True),
+        Kind(
+            "exchange",
+            "Exchange",
+            "move_money",
+            _exchange,
+            leg_count=4,
+            fee_payer=0,
+            reversible=False,
+            holdable=True,
+            fee_from="fx_rates",
+        ),
+        Kind("withdrawal", "Withdrawal", "move_money", _withdrawal, leg_count=2, fee_payer=0),
+        Kind("reversal", "Reversal", "move_money", _reversal, leg_count=2, reversible=False),
+    )
+}
 FEE_KINDS = tuple(k.name for k in KINDS.values() if k.fee_payer is not None and k.fee_from == "fee_schedule")
 SYSTEM_PURPOSES = ("world", "fees", "fx")
 

@@ -7,6 +7,7 @@ The confirmation step calls it with dry_run: the same checks, nothing written.
 Python composes legs (catalogue.py) and turns a refusal into its WalletError; it checks no
 rule itself.
 """
+
 import json
 from decimal import Decimal
 from typing import NamedTuple
@@ -17,11 +18,31 @@ from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..errors import (BalanceLimitExceeded, CaptureExceedsHold, CurrencyMismatch, DailyLimitExceeded,
-                      FeeAlreadyRefunded, HoldNotPending, IdempotencyKeyReused, InsufficientFunds, InvalidAmount,
-                      InvalidInput, MakerCannotApprove, MaxBalanceExceeded, NotAwaitingApproval, NotFound,
-                      NotHoldMaker, NotReversible, RateMismatch, RateStale, ReversalExceedsOriginal, SameWallet,
-                      TokenNotLive, WalletError, WalletNotActive)
+from ..errors import (
+    BalanceLimitExceeded,
+    CaptureExceedsHold,
+    CurrencyMismatch,
+    DailyLimitExceeded,
+    FeeAlreadyRefunded,
+    HoldNotPending,
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidInput,
+    MakerCannotApprove,
+    MaxBalanceExceeded,
+    NotAwaitingApproval,
+    NotFound,
+    NotHoldMaker,
+    NotReversible,
+    RateMismatch,
+    RateStale,
+    ReversalExceedsOriginal,
+    SameWallet,
+    TokenNotLive,
+    WalletError,
+    WalletNotActive,
+)
 from ..money import format_amount
 from ..services.atomic import SingleStatements, atomic, execute_one, single_statements
 from ..services.audit import Actor
@@ -29,8 +50,10 @@ from .catalogue import KINDS, Movement
 
 REFUSED = "WA001"  # the SQLSTATE ledger_refuse() raises
 
-_COLUMNS = ("verdict, tx_id, posted_at, tx_currency, leg_wallets, leg_amounts, leg_balances, tx_fee, "
-            "leg_currencies, tx_status, tx_rate, tx_dest_amount, tx_expires_at, first_status")
+_COLUMNS = (
+    "verdict, tx_id, posted_at, tx_currency, leg_wallets, leg_amounts, leg_balances, tx_fee, "
+    "leg_currencies, tx_status, tx_rate, tx_dest_amount, tx_expires_at, first_status"
+)
 _CALL = """ledger_post({scope}, :key, :fp, :kind, :amount, :source, :dest, :reference, {actor}, :ip,
                      CAST(:wallets AS bigint[]), CAST(:systems AS text[]), CAST(:likes AS int[]),
                      CAST(:amounts AS numeric[]), CAST(:fields AS text[]),
@@ -38,18 +61,24 @@ _CALL = """ledger_post({scope}, :key, :fp, :kind, :amount, :source, :dest, :refe
                      :dry_run, CAST(:converts AS boolean[]), CAST(:rate AS numeric), CAST(:rate_max_age AS int),
                      :pending, CAST(:expires_in AS int), {owner}, :approvable, CAST(:resolve AS text),
                      CAST(:target AS bigint), CAST(:reversible AS boolean), {issuer})"""
-_POST = text(f"SELECT {_COLUMNS} FROM " + _CALL.format(scope=":scope", actor=":actor", owner=":owner",
-                                                       issuer="CAST(:issuer AS text)"))
+_POST = text(
+    f"SELECT {_COLUMNS} FROM "
+    + _CALL.format(scope=":scope", actor=":actor", owner=":owner", issuer="CAST(:issuer AS text)")
+)
 # An API token's movement: the same call, made only while the token is live, in the same
 # statement (so a revocation holds from the next request on, with no round trip of its own).
 # The call takes its scope, actor name and owner from the token's row: that reference makes it a
 # LATERAL call the executor runs once per live row, and never when the token is revoked.
 _POST_AS_TOKEN = text(
     f"SELECT {', '.join('p.' + c for c in _COLUMNS.split(', '))} FROM api_tokens t CROSS JOIN LATERAL "
-    + _CALL.format(scope="'token:' || t.id", actor="'token:' || t.name",
-                   owner="coalesce('user:' || t.owner_user_id, 'integration:' || t.integration_id)",
-                   issuer="'user:' || t.created_by_id")
-    + " p WHERE t.token_hash = :token AND t.revoked_at IS NULL")
+    + _CALL.format(
+        scope="'token:' || t.id",
+        actor="'token:' || t.name",
+        owner="coalesce('user:' || t.owner_user_id, 'integration:' || t.integration_id)",
+        issuer="'user:' || t.created_by_id",
+    )
+    + " p WHERE t.token_hash = :token AND t.revoked_at IS NULL"
+)
 # Pre-compiled once to psycopg's placeholders: execute_one skips SQLAlchemy's per-call
 # compile on the hottest path (bench/PROFILE.md).
 POST_SQL = str(_POST.compile(dialect=psycopg_dialect()))
@@ -74,9 +103,19 @@ class Posted(NamedTuple):
     leg_systems: list | None = None  # each leg's system purpose (None: a customer wallet)
 
 
-def post(session: Session, movement: Movement, *, actor: Actor, key: str | None = None, fp: str | None = None,
-         dry_run: bool = False, pending: bool = False, expires_in: int | None = None,
-         resolve: str | None = None, target: int | None = None) -> Posted:
+def post(
+    session: Session,
+    movement: Movement,
+    *,
+    actor: Actor,
+    key: str | None = None,
+    fp: str | None = None,
+    dry_run: bool = False,
+    pending: bool = False,
+    expires_in: int | None = None,
+    resolve: str | None = None,
+    target: int | None = None,
+) -> Posted:
     """Run `movement` through the engine and return what it did. A refusal raises its
     WalletError; nothing is left behind, the key's claim included. An actor with a `token`
     moves money only while that token is live (TokenNotLive otherwise, nothing written).
@@ -90,19 +129,39 @@ def post(session: Session, movement: Movement, *, actor: Actor, key: str | None 
     fee_payer = None if kind.fee_payer is None else kind.fee_payer + 1
     original = movement.original
     refund = Decimal(original["fee"]) if movement.refund_fee and original and Decimal(original["fee"]) else None
-    params = dict(scope=actor.scope, key=key, fp=fp, kind=movement.kind, amount=movement.amount,
-                  source=movement.source, dest=movement.dest, reference=movement.reference,
-                  actor=actor.name, ip=actor.ip,
-                  wallets=_array(leg.wallet_id for leg in legs), systems=_array(leg.system for leg in legs),
-                  likes=_array(None if leg.like is None else leg.like + 1 for leg in legs),
-                  amounts=_array(leg.amount for leg in legs), fields=_array(leg.field for leg in legs),
-                  fee_payer=fee_payer,
-                  reverses=original["id"] if original else None, refund_fee=refund, reason=movement.reason,
-                  dry_run=dry_run, converts=_array(str(leg.converted).lower() for leg in legs), rate=movement.rate,
-                  rate_max_age=config["FX_RATE_MAX_AGE"], pending=pending,
-                  expires_in=expires_in or config["APPROVAL_EXPIRES_IN"], owner=actor.person,
-                  approvable=kind.approvable, resolve=resolve, target=target,
-                  reversible=KINDS[original["kind"]].reversible if original else None, issuer=actor.issuer)
+    params = dict(
+        scope=actor.scope,
+        key=key,
+        fp=fp,
+        kind=movement.kind,
+        amount=movement.amount,
+        source=movement.source,
+        dest=movement.dest,
+        reference=movement.reference,
+        actor=actor.name,
+        ip=actor.ip,
+        wallets=_array(leg.wallet_id for leg in legs),
+        systems=_array(leg.system for leg in legs),
+        likes=_array(None if leg.like is None else leg.like + 1 for leg in legs),
+        amounts=_array(leg.amount for leg in legs),
+        fields=_array(leg.field for leg in legs),
+        fee_payer=fee_payer,
+        reverses=original["id"] if original else None,
+        refund_fee=refund,
+        reason=movement.reason,
+        dry_run=dry_run,
+        converts=_array(str(leg.converted).lower() for leg in legs),
+        rate=movement.rate,
+        rate_max_age=config["FX_RATE_MAX_AGE"],
+        pending=pending,
+        expires_in=expires_in or config["APPROVAL_EXPIRES_IN"],
+        owner=actor.person,
+        approvable=kind.approvable,
+        resolve=resolve,
+        target=target,
+        reversible=KINDS[original["kind"]].reversible if original else None,
+        issuer=actor.issuer,
+    )
     sql = POST_SQL
     if actor.token is not None:
         sql, params["token"] = POST_AS_TOKEN_SQL, actor.token
@@ -143,70 +202,108 @@ def refusal(code: str, d: dict) -> WalletError:
     if code == "same_wallet":
         return SameWallet("Choose two different wallets.", field=field)
     if code == "currency_mismatch":
-        return CurrencyMismatch(f"Wallet {d['other_wallet_id']} holds {d['other_currency']} but wallet "
-                                f"{d['wallet_id']} holds {d['currency']}.", field=field)
+        return CurrencyMismatch(
+            f"Wallet {d['other_wallet_id']} holds {d['other_currency']} but wallet "
+            f"{d['wallet_id']} holds {d['currency']}.",
+            field=field,
+        )
     if code == "invalid_amount":
         unit = "no decimal places" if d["places"] == 0 else f"at most {d['places']} decimal places"
         return InvalidAmount(f"{d['currency']} amounts have {unit}.", field=field)
     if code == "insufficient_funds":
         available, fee = format_amount(d["available"], d["currency"]), Decimal(d["fee"])
         needs = f"; this needs {d['needed']}, fee of {d['fee']} included" if fee else ""
-        return InsufficientFunds(f"Insufficient funds: {available} {d['currency']} available{needs}.",
-                                 field=field, available=available)
+        return InsufficientFunds(
+            f"Insufficient funds: {available} {d['currency']} available{needs}.", field=field, available=available
+        )
 
     if code == "max_balance_exceeded":
-        return MaxBalanceExceeded(f"Wallet {d['wallet_id']} may hold at most {d['max_balance']} {d['currency']}; "
-                                  f"it has room for {d['room']}.", field=field, room=d["room"])
+        return MaxBalanceExceeded(
+            f"Wallet {d['wallet_id']} may hold at most {d['max_balance']} {d['currency']}; "
+            f"it has room for {d['room']}.",
+            field=field,
+            room=d["room"],
+        )
     if code == "daily_limit_exceeded":
-        return DailyLimitExceeded(f"Wallet {d['wallet_id']} may pay out {d['limit']} {d['currency']} a day (UTC), "
-                                  f"fees included; {d['left']} is left today.", field=field, left=d["left"])
+        return DailyLimitExceeded(
+            f"Wallet {d['wallet_id']} may pay out {d['limit']} {d['currency']} a day (UTC), "
+            f"fees included; {d['left']} is left today.",
+            field=field,
+            left=d["left"],
+        )
     if code == "reversal_exceeds_original":
-        return ReversalExceedsOriginal(f"At most {d['remaining']} of transaction {d['transaction_id']} is left "
-                                       "to reverse.", field=field, remaining=d["remaining"])
+        return ReversalExceedsOriginal(
+            f"At most {d['remaining']} of transaction {d['transaction_id']} is left to reverse.",
+            field=field,
+            remaining=d["remaining"],
+        )
     if code == "not_reversible" and d.get("kind") == "exchange" and d.get("status") == "posted":
-        return NotReversible(f"Transaction {d['transaction_id']} is an exchange; it cannot be reversed: exchange "
-                             "back instead.", field=field)
+        return NotReversible(
+            f"Transaction {d['transaction_id']} is an exchange; it cannot be reversed: exchange back instead.",
+            field=field,
+        )
     if code == "not_reversible" and d.get("status") != "posted":
-        return NotReversible(f"Transaction {d['transaction_id']} is {d['status'].replace('_', ' ')}; only a posted "
-                             "transaction can be reversed.", field=field)
+        return NotReversible(
+            f"Transaction {d['transaction_id']} is {d['status'].replace('_', ' ')}; only a posted "
+            "transaction can be reversed.",
+            field=field,
+        )
     if code == "not_reversible":
-        return NotReversible(f"Transaction {d['transaction_id']} is a reversal; it cannot be reversed.",
-                             field=field)
+        return NotReversible(f"Transaction {d['transaction_id']} is a reversal; it cannot be reversed.", field=field)
     if code == "hold_not_pending":
-        return HoldNotPending(f"Transaction {d['transaction_id']} is {d['status'].replace('_', ' ')}, not a pending "
-                              "hold: it can no longer be captured or voided.", field=field, status=d["status"])
+        return HoldNotPending(
+            f"Transaction {d['transaction_id']} is {d['status'].replace('_', ' ')}, not a pending "
+            "hold: it can no longer be captured or voided.",
+            field=field,
+            status=d["status"],
+        )
     if code == "not_awaiting_approval":
-        return NotAwaitingApproval(f"Transaction {d['transaction_id']} is {d['status'].replace('_', ' ')}; it is "
-                                   "not awaiting approval.", field=field, status=d["status"])
+        return NotAwaitingApproval(
+            f"Transaction {d['transaction_id']} is {d['status'].replace('_', ' ')}; it is not awaiting approval.",
+            field=field,
+            status=d["status"],
+        )
     if code == "not_hold_maker":
-        return NotHoldMaker(f"Transaction {d['transaction_id']} is another person's hold: only whoever made it "
-                            "captures or voids it.", field=field)
+        return NotHoldMaker(
+            f"Transaction {d['transaction_id']} is another person's hold: only whoever made it captures or voids it.",
+            field=field,
+        )
     if code == "maker_cannot_approve":
-        return MakerCannotApprove(f"You made transaction {d['transaction_id']}; another operator must approve or "
-                                  "reject it.", field=field)
+        return MakerCannotApprove(
+            f"You made transaction {d['transaction_id']}; another operator must approve or reject it.", field=field
+        )
     if code == "capture_exceeds_hold":
-        return CaptureExceedsHold(f"At most {d['held']} of transaction {d['transaction_id']} is held.",
-                                  field=field, held=d["held"])
+        return CaptureExceedsHold(
+            f"At most {d['held']} of transaction {d['transaction_id']} is held.", field=field, held=d["held"]
+        )
     if code == "rate_stale":
-        return RateStale(f"The {d['base']}->{d['quote']} rate was set at {d['updated_at']}, longer ago than "
-                         f"{d['max_age']} seconds: finance must update it.", field=field)
+        return RateStale(
+            f"The {d['base']}->{d['quote']} rate was set at {d['updated_at']}, longer ago than "
+            f"{d['max_age']} seconds: finance must update it.",
+            field=field,
+        )
     if code == "rate_mismatch":
-        return RateMismatch(f"The {d['base']}->{d['quote']} rate is {d['rate']}, not {d['given']}: a rate given "
-                            f"with a transfer may differ from the house's by at most {d['tolerance_bps']} basis "
-                            "points (the house's rate always applies).", field=field, rate=d["rate"])
+        return RateMismatch(
+            f"The {d['base']}->{d['quote']} rate is {d['rate']}, not {d['given']}: a rate given "
+            f"with a transfer may differ from the house's by at most {d['tolerance_bps']} basis "
+            "points (the house's rate always applies).",
+            field=field,
+            rate=d["rate"],
+        )
     if code == "rate_not_applicable":
-        return InvalidInput(f"Both wallets hold {d['currency']}: a rate applies only between currencies.",
-                            field=field)
+        return InvalidInput(f"Both wallets hold {d['currency']}: a rate applies only between currencies.", field=field)
     if code == "amount_too_small":
-        return InvalidAmount(f"At a rate of {d['rate']} this amount is less than one {d['currency']} minor unit.",
-                             field=field)
+        return InvalidAmount(
+            f"At a rate of {d['rate']} this amount is less than one {d['currency']} minor unit.", field=field
+        )
     if code == "fee_already_refunded":
-        return FeeAlreadyRefunded(f"The fee of transaction {d['transaction_id']} was already returned.",
-                                  field=field)
+        return FeeAlreadyRefunded(f"The fee of transaction {d['transaction_id']} was already returned.", field=field)
     if code == "balance_limit_exceeded":
-        return BalanceLimitExceeded(f"No wallet can hold more than {d['limit']} {d['currency']}; "
-                                    f"this would take wallet {d['wallet_id']} past it.", field=field)
+        return BalanceLimitExceeded(
+            f"No wallet can hold more than {d['limit']} {d['currency']}; "
+            f"this would take wallet {d['wallet_id']} past it.",
+            field=field,
+        )
     if code == "idempotency_key_reused":
-        return IdempotencyKeyReused("This idempotency key was already used for a different request.",
-                                    field=field)
+        return IdempotencyKeyReused("This idempotency key was already used for a different request.", field=field)
     raise AssertionError(f"ledger_post refused with an unknown code {code!r}")

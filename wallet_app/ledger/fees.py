@@ -1,5 +1,6 @@
 """The fee schedule: per currency and kind, fixed + basis points, clamped to an optional
 minimum and maximum. The engine computes each fee from it under the same transaction."""
+
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -20,8 +21,13 @@ from .catalogue import FEE_KINDS
 
 def list_fees() -> list[dict]:
     """The schedule as people read it (cached: cache.py); the engine reads the table itself."""
-    return cache.cached("fees", lambda: [fee_dict(f) for f in reads.session().scalars(
-        select(FeeSchedule).order_by(FeeSchedule.currency, FeeSchedule.kind))])
+    return cache.cached(
+        "fees",
+        lambda: [
+            fee_dict(f)
+            for f in reads.session().scalars(select(FeeSchedule).order_by(FeeSchedule.currency, FeeSchedule.kind))
+        ],
+    )
 
 
 def set_fee(currency, kind, *, fixed="0", bps=0, minimum=None, maximum=None, actor: Actor) -> dict:
@@ -65,6 +71,13 @@ def _amount(value, currency: str, field: str) -> Decimal | None:
 
 def fee_dict(f: FeeSchedule) -> dict:
     money = lambda v: None if v is None else format_amount(v, f.currency)  # noqa: E731
-    return {"currency": f.currency, "kind": f.kind, "fixed": money(f.fixed), "bps": f.bps,
-            "minimum": money(f.minimum), "maximum": money(f.maximum), "updated_by": f.updated_by,
-            "updated_at": iso(f.updated_at)}
+    return {
+        "currency": f.currency,
+        "kind": f.kind,
+        "fixed": money(f.fixed),
+        "bps": f.bps,
+        "minimum": money(f.minimum),
+        "maximum": money(f.maximum),
+        "updated_by": f.updated_by,
+        "updated_at": iso(f.updated_at),
+    }

@@ -1,5 +1,6 @@
 """Idempotency keys: their format and the fingerprint of a request. The engine claims keys,
 replays first results and refuses a key reused for other parameters (engine.py)."""
+
 import hashlib
 import json
 
@@ -13,9 +14,7 @@ def check_key(key: object, field: str = "idempotency_key") -> str:
     if not isinstance(key, str) or not key:
         raise InvalidInput("An idempotency key is required.", field=field)
     if len(key) > MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
-        raise InvalidInput(
-            f"The idempotency key must be 1-{MAX_KEY_LENGTH} printable ASCII characters.", field=field
-        )
+        raise InvalidInput(f"The idempotency key must be 1-{MAX_KEY_LENGTH} printable ASCII characters.", field=field)
     return key
 
 

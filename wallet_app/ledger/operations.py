@@ -1,12 +1,21 @@
 """Every state change of a wallet: create, status, and the money movements of the catalogue."""
+
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from ..errors import (BalanceNotZero, CurrencyMismatch, HoldNotPending, HoldsOpen, InvalidInput, NotFound,
-                      ReversalExceedsOriginal, WalletClosed)
+from ..errors import (
+    BalanceNotZero,
+    CurrencyMismatch,
+    HoldNotPending,
+    HoldsOpen,
+    InvalidInput,
+    NotFound,
+    ReversalExceedsOriginal,
+    WalletClosed,
+)
 from ..extensions import db
 from ..models import WALLET_STATUSES, Wallet
 from ..models.types import utcnow
@@ -20,9 +29,26 @@ from .catalogue import Movement
 from .idempotency import check_key, fingerprint
 from .queries import get_transaction, get_wallet, live_held, open_holds, transaction_dict
 
-__all__ = ["OperationResult", "create_wallet", "set_status", "set_limits", "update_wallet", "fund", "transfer",
-           "withdraw", "reverse", "capture", "void", "approve", "reject", "expire_holds", "preview",
-           "preview_reversal", "preview_resolution"]
+__all__ = [
+    "OperationResult",
+    "create_wallet",
+    "set_status",
+    "set_limits",
+    "update_wallet",
+    "fund",
+    "transfer",
+    "withdraw",
+    "reverse",
+    "capture",
+    "void",
+    "approve",
+    "reject",
+    "expire_holds",
+    "preview",
+    "preview_reversal",
+    "preview_resolution",
+]
+
 
 @dataclass(frozen=True)
 class OperationResult:
@@ -98,8 +124,9 @@ def update_wallet(wallet_id, *, actor: Actor, status=None, reason=None, **limits
 
 
 def _apply_limits(s: Session, wallet: Wallet, limits: dict, actor: Actor) -> None:
-    plain = lambda name: None if getattr(wallet, name) is None else format_amount(  # noqa: E731
-        getattr(wallet, name), wallet.currency)
+    def plain(name):
+        return None if getattr(wallet, name) is None else format_amount(getattr(wallet, name), wallet.currency)
+
     before = {name: plain(name) for name in limits}
     # Checked before anything is set on the wallet: a query here must not flush a limit the
     # table's CHECKs refuse (an IntegrityError, not the message below).
@@ -110,17 +137,23 @@ def _apply_limits(s: Session, wallet: Wallet, limits: dict, actor: Actor) -> Non
     balance = format_amount(wallet.balance, wallet.currency)
     held = live_held(wallet.id, s) if wallet.held else 0
     if held and wallet.balance - held < -new["overdraft_limit"]:
-        raise InvalidInput(f"The balance is {balance} and holds reserve {format_amount(held, wallet.currency)}: "
-                           "the overdraft limit cannot be below what they already take.", field="overdraft_limit")
+        raise InvalidInput(
+            f"The balance is {balance} and holds reserve {format_amount(held, wallet.currency)}: "
+            "the overdraft limit cannot be below what they already take.",
+            field="overdraft_limit",
+        )
     if wallet.balance < -new["overdraft_limit"]:
-        raise InvalidInput(f"The balance is {balance}: the overdraft limit cannot be below what is already "
-                           "overdrawn.", field="overdraft_limit")
+        raise InvalidInput(
+            f"The balance is {balance}: the overdraft limit cannot be below what is already overdrawn.",
+            field="overdraft_limit",
+        )
     if new["max_balance"] is not None and wallet.balance > new["max_balance"]:
         raise InvalidInput(f"The balance is {balance}: the maximum cannot be below it.", field="max_balance")
     for name in limits:
         setattr(wallet, name, new[name])
-    audit.record(s, actor, "wallet.limits", "wallet", wallet.id, before=before,
-                 after={name: plain(name) for name in limits})
+    audit.record(
+        s, actor, "wallet.limits", "wallet", wallet.id, before=before, after={name: plain(name) for name in limits}
+    )
 
 
 def _apply_status(s: Session, wallet: Wallet, status: str, reason: str, actor: Actor) -> None:
@@ -129,13 +162,18 @@ def _apply_status(s: Session, wallet: Wallet, status: str, reason: str, actor: A
             raise WalletClosed(f"Wallet {wallet.id} is closed; it cannot be changed.", field="status")
         raise InvalidInput(f"Wallet {wallet.id} is already {status}.", field="status")
     if status == "closed" and wallet.balance != 0:
-        raise BalanceNotZero(f"Wallet {wallet.id} holds {format_amount(wallet.balance, wallet.currency)} "
-                             f"{wallet.currency}; only an empty wallet can be closed.", field="status")
+        raise BalanceNotZero(
+            f"Wallet {wallet.id} holds {format_amount(wallet.balance, wallet.currency)} "
+            f"{wallet.currency}; only an empty wallet can be closed.",
+            field="status",
+        )
     if status == "closed" and (n := open_holds(wallet.id, s)):
-        raise HoldsOpen(f"Wallet {wallet.id} has {n} open hold{'s' if n != 1 else ''} or approval "
-                        f"request{'s' if n != 1 else ''}: capture, void, approve or reject "
-                        f"{'them' if n != 1 else 'it'} first (or let {'them' if n != 1 else 'it'} expire).",
-                        field="status")
+        raise HoldsOpen(
+            f"Wallet {wallet.id} has {n} open hold{'s' if n != 1 else ''} or approval "
+            f"request{'s' if n != 1 else ''}: capture, void, approve or reject "
+            f"{'them' if n != 1 else 'it'} first (or let {'them' if n != 1 else 'it'} expire).",
+            field="status",
+        )
     before = wallet.status
     wallet.status, wallet.status_reason, wallet.status_changed_by = status, reason, actor.name
     wallet.status_changed_at = utcnow()
@@ -145,12 +183,31 @@ def _apply_status(s: Session, wallet: Wallet, status: str, reason: str, actor: A
 # -- money movements: each is a catalogue kind posted by the engine ---------------------------
 def fund(wallet_id, amount, *, idempotency_key, actor: Actor, reference=None) -> OperationResult:
     """Credit a wallet from outside the ledger (a deposit): world -> wallet."""
-    return _post(Movement("fund", parse_amount(amount), None, validate.wallet_id(wallet_id, "wallet_id"),
-                          validate.text(reference, "reference", 500)), idempotency_key, actor)
+    return _post(
+        Movement(
+            "fund",
+            parse_amount(amount),
+            None,
+            validate.wallet_id(wallet_id, "wallet_id"),
+            validate.text(reference, "reference", 500),
+        ),
+        idempotency_key,
+        actor,
+    )
 
 
-def transfer(from_wallet_id, to_wallet_id, amount, *, idempotency_key, actor: Actor, reference=None,
-             rate=None, pending: bool = False, expires_in=None) -> OperationResult:
+def transfer(
+    from_wallet_id,
+    to_wallet_id,
+    amount,
+    *,
+    idempotency_key,
+    actor: Actor,
+    reference=None,
+    rate=None,
+    pending: bool = False,
+    expires_in=None,
+) -> OperationResult:
     """Move money between two customer wallets. Between currencies it is an exchange, at
     `rate` (destination units per source unit) or the pair's rate in fx_rates. `pending`
     holds the amount instead (see capture and void) for `expires_in` seconds."""
@@ -166,12 +223,22 @@ def transfer(from_wallet_id, to_wallet_id, amount, *, idempotency_key, actor: Ac
 
 def withdraw(wallet_id, amount, *, idempotency_key, actor: Actor, reference=None) -> OperationResult:
     """Pay money out of the ledger (a payout): wallet -> world, with the withdrawal fee."""
-    return _post(Movement("withdrawal", parse_amount(amount), validate.wallet_id(wallet_id, "wallet_id"), None,
-                          validate.text(reference, "reference", 500)), idempotency_key, actor)
+    return _post(
+        Movement(
+            "withdrawal",
+            parse_amount(amount),
+            validate.wallet_id(wallet_id, "wallet_id"),
+            None,
+            validate.text(reference, "reference", 500),
+        ),
+        idempotency_key,
+        actor,
+    )
 
 
-def reverse(transaction_id, *, reason, idempotency_key, actor: Actor, amount=None,
-            refund_fee: bool = False) -> OperationResult:
+def reverse(
+    transaction_id, *, reason, idempotency_key, actor: Actor, amount=None, refund_fee: bool = False
+) -> OperationResult:
     """Reverse a posted fund, transfer or withdrawal, fully (the default: what is left) or in
     part, with a reason; `refund_fee` also returns the original's fee to its payer."""
     reason = validate.text(reason, "reason", 500, required=True)
@@ -197,8 +264,9 @@ def approve(transaction_id, *, idempotency_key, actor: Actor) -> OperationResult
 
 def reject(transaction_id, *, reason, idempotency_key, actor: Actor) -> OperationResult:
     """A second operator refuses a movement that awaits approval, with a reason; its hold goes."""
-    return _resolve("reject", transaction_id, idempotency_key, actor,
-                    reason=validate.text(reason, "reason", 500, required=True))
+    return _resolve(
+        "reject", transaction_id, idempotency_key, actor, reason=validate.text(reason, "reason", 500, required=True)
+    )
 
 
 def expire_holds(*, actor: Actor = Actor("system", "expire-holds"), batch: int = 500) -> int:
@@ -212,9 +280,11 @@ def expire_holds(*, actor: Actor = Actor("system", "expire-holds"), batch: int =
     done = 0
     while True:
         due = db.session.scalars(
-            select(Transaction.id).where(Transaction.status.in_(("pending", "awaiting_approval")),
-                                         Transaction.expires_at <= utcnow())
-            .order_by(Transaction.expires_at).limit(batch)).all()
+            select(Transaction.id)
+            .where(Transaction.status.in_(("pending", "awaiting_approval")), Transaction.expires_at <= utcnow())
+            .order_by(Transaction.expires_at)
+            .limit(batch)
+        ).all()
         ended = 0
         for tx_id in due:
             try:
@@ -239,8 +309,11 @@ def preview(kind: str, from_wallet_id, to_wallet_id, amount, *, actor: Actor, ra
                 raise
             return _dry_run(replace(movement, kind="exchange"), actor)
     source = validate.wallet_id(from_wallet_id, "from_wallet_id") if from_wallet_id is not None else None
-    dest = validate.wallet_id(to_wallet_id, "to_wallet_id" if source else "wallet_id") \
-        if to_wallet_id is not None else None
+    dest = (
+        validate.wallet_id(to_wallet_id, "to_wallet_id" if source else "wallet_id")
+        if to_wallet_id is not None
+        else None
+    )
     return _dry_run(Movement(kind, parse_amount(amount), source, dest), actor)
 
 
@@ -254,13 +327,25 @@ def _reversal(transaction_id, amount, refund_fee, reason) -> Movement:
     original = get_transaction(transaction_id)
     if not isinstance(refund_fee, bool):
         raise InvalidInput("refund_fee is true or false.", field="refund_fee")
-    value = parse_amount(amount) if amount not in (None, "") else \
-        Decimal(original["amount"]) - Decimal(original["reversed_amount"])
+    value = (
+        parse_amount(amount)
+        if amount not in (None, "")
+        else Decimal(original["amount"]) - Decimal(original["reversed_amount"])
+    )
     if value <= 0:
-        raise ReversalExceedsOriginal(f"Transaction {original['id']} is already fully reversed.", field="amount",
-                                      remaining="0")
-    return Movement("reversal", value, original["dest_wallet_id"], original["source_wallet_id"], None,
-                    reason=reason, original=original, refund_fee=refund_fee)
+        raise ReversalExceedsOriginal(
+            f"Transaction {original['id']} is already fully reversed.", field="amount", remaining="0"
+        )
+    return Movement(
+        "reversal",
+        value,
+        original["dest_wallet_id"],
+        original["source_wallet_id"],
+        None,
+        reason=reason,
+        original=original,
+        refund_fee=refund_fee,
+    )
 
 
 def _dry_run(movement: Movement, actor: Actor) -> dict:
@@ -269,27 +354,45 @@ def _dry_run(movement: Movement, actor: Actor) -> dict:
     and whether it would wait for approval. The real post checks again under its locks."""
     posted = engine.post(db.session, movement, actor=actor, dry_run=True)
     currency = posted.tx_currency
-    result = {"kind": movement.kind, "amount": format_amount(movement.amount, currency), "currency": currency,
-              "fee": format_amount(posted.tx_fee, currency), "status": posted.tx_status, "wallets": []}
+    result = {
+        "kind": movement.kind,
+        "amount": format_amount(movement.amount, currency),
+        "currency": currency,
+        "fee": format_amount(posted.tx_fee, currency),
+        "status": posted.tx_status,
+        "wallets": [],
+    }
     for wallet_id, system, leg_amount, after, leg_currency in zip(
-            posted.leg_wallets, posted.leg_systems, posted.leg_amounts, posted.leg_balances, posted.leg_currencies):
+        posted.leg_wallets, posted.leg_systems, posted.leg_amounts, posted.leg_balances, posted.leg_currencies
+    ):
         if system is None:
-            wallet = {**get_wallet(wallet_id), "change": format_amount(leg_amount, leg_currency),
-                      "balance_after": format_amount(after, leg_currency)}
+            wallet = {
+                **get_wallet(wallet_id),
+                "change": format_amount(leg_amount, leg_currency),
+                "balance_after": format_amount(after, leg_currency),
+            }
             result["wallets"].append(wallet)
             result["source" if leg_amount < 0 else "dest"] = wallet
     if posted.tx_rate is not None:
         dest_currency = result["dest"]["currency"]
-        result.update(rate=f"{posted.tx_rate.normalize():f}", dest_currency=dest_currency,
-                      dest_amount=format_amount(posted.tx_dest_amount, dest_currency))
+        result.update(
+            rate=f"{posted.tx_rate.normalize():f}",
+            dest_currency=dest_currency,
+            dest_amount=format_amount(posted.tx_dest_amount, dest_currency),
+        )
     return result
 
 
 def _transfer_movement(from_wallet_id, to_wallet_id, amount, reference, rate) -> Movement:
     rate = None if rate in (None, "") else parse_rate(rate)
-    return Movement("exchange" if rate is not None else "transfer", parse_amount(amount),
-                    validate.wallet_id(from_wallet_id, "from_wallet_id"), validate.wallet_id(to_wallet_id, "to_wallet_id"),
-                    validate.text(reference, "reference", 500), rate=rate)
+    return Movement(
+        "exchange" if rate is not None else "transfer",
+        parse_amount(amount),
+        validate.wallet_id(from_wallet_id, "from_wallet_id"),
+        validate.wallet_id(to_wallet_id, "to_wallet_id"),
+        validate.text(reference, "reference", 500),
+        rate=rate,
+    )
 
 
 def _hold_seconds(pending, expires_in) -> int | None:
@@ -303,30 +406,56 @@ def _hold_seconds(pending, expires_in) -> int | None:
     config = current_app.config
     if expires_in is None:
         return config["HOLD_DEFAULT_SECONDS"]
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int) or \
-            not 1 <= expires_in <= config["HOLD_MAX_SECONDS"]:
-        raise InvalidInput(f"expires_in is a whole number of seconds, 1 to {config['HOLD_MAX_SECONDS']}.",
-                           field="expires_in")
+    if (
+        isinstance(expires_in, bool)
+        or not isinstance(expires_in, int)
+        or not 1 <= expires_in <= config["HOLD_MAX_SECONDS"]
+    ):
+        raise InvalidInput(
+            f"expires_in is a whole number of seconds, 1 to {config['HOLD_MAX_SECONDS']}.", field="expires_in"
+        )
     return expires_in
 
 
 def _post(movement: Movement, key, actor: Actor, hold: int | None = None) -> OperationResult:
     key = check_key(key)
     m = movement
-    fp = fingerprint(m.kind if m.kind != "exchange" else "transfer", source=m.source, dest=m.dest,
-                     amount=f"{m.amount:f}", reference=m.reference, reason=m.reason,
-                     reverses=m.original["id"] if m.original else None, refund_fee=m.refund_fee,
-                     rate=None if m.rate is None else f"{m.rate:f}", hold=hold)
-    posted = engine.post(db.session, movement, actor=actor, key=key, fp=fp, pending=hold is not None,
-                         expires_in=hold)
+    fp = fingerprint(
+        m.kind if m.kind != "exchange" else "transfer",
+        source=m.source,
+        dest=m.dest,
+        amount=f"{m.amount:f}",
+        reference=m.reference,
+        reason=m.reason,
+        reverses=m.original["id"] if m.original else None,
+        refund_fee=m.refund_fee,
+        rate=None if m.rate is None else f"{m.rate:f}",
+        hold=hold,
+    )
+    posted = engine.post(db.session, movement, actor=actor, key=key, fp=fp, pending=hold is not None, expires_in=hold)
     if posted.verdict == "replay":
         return OperationResult(get_transaction(posted.tx_id), replayed=True, status=posted.first_status)
     if posted.tx_status != "posted" or posted.tx_rate is not None:
         return OperationResult(get_transaction(posted.tx_id))
-    return OperationResult(transaction_dict(
-        movement, posted.tx_id, posted.tx_currency, actor.name, posted.posted_at, posted.tx_fee,
-        list(zip(posted.leg_wallets, posted.leg_systems, posted.leg_amounts, posted.leg_balances,
-                 posted.leg_currencies))))
+    return OperationResult(
+        transaction_dict(
+            movement,
+            posted.tx_id,
+            posted.tx_currency,
+            actor.name,
+            posted.posted_at,
+            posted.tx_fee,
+            list(
+                zip(
+                    posted.leg_wallets,
+                    posted.leg_systems,
+                    posted.leg_amounts,
+                    posted.leg_balances,
+                    posted.leg_currencies,
+                )
+            ),
+        )
+    )
 
 
 def preview_resolution(action: str, transaction_id, *, actor: Actor, amount=None) -> dict:
@@ -352,9 +481,16 @@ def _hold_movement(action: str, transaction_id, amount, reason) -> tuple[dict, M
     # The hold's own movement (an exchange re-quoted at the house's rate of now); a reversal
     # waiting for approval carries its original and whether it returns the fee.
     original = get_transaction(hold["reverses_transaction_id"]) if hold["reverses_transaction_id"] else None
-    movement = Movement(hold["kind"], value, hold["source_wallet_id"], hold["dest_wallet_id"], hold["reference"],
-                        reason=hold["reason"] if original and action == "approve" else reason, original=original,
-                        refund_fee=bool(original) and hold["fee_refunded"])
+    movement = Movement(
+        hold["kind"],
+        value,
+        hold["source_wallet_id"],
+        hold["dest_wallet_id"],
+        hold["reference"],
+        reason=hold["reason"] if original and action == "approve" else reason,
+        original=original,
+        refund_fee=bool(original) and hold["fee_refunded"],
+    )
     return hold, movement, value
 
 
@@ -365,5 +501,6 @@ def _resolve(action: str, transaction_id, key, actor: Actor, *, amount=None, rea
     hold, movement, value = _hold_movement(action, transaction_id, amount, reason)
     fp = fingerprint(action, transaction=hold["id"], amount=None if value is None else f"{value:f}", reason=reason)
     posted = engine.post(db.session, movement, actor=actor, key=key, fp=fp, resolve=action, target=hold["id"])
-    return OperationResult(get_transaction(posted.tx_id), replayed=posted.verdict == "replay",
-                           status=posted.first_status)
+    return OperationResult(
+        get_transaction(posted.tx_id), replayed=posted.verdict == "replay", status=posted.first_status
+    )

@@ -1,5 +1,6 @@
 """Reads of the ledger: customer wallets, a wallet's history, transactions with their legs. Each
 runs on the read session (reads.py): a replica for a GET when one is fit, else the primary."""
+
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -14,8 +15,20 @@ from ..services import validate
 from ..services.serialize import history_entry_dict, iso, wallet_dict
 from .catalogue import KINDS, Movement
 
-__all__ = ["Page", "get_wallet", "list_wallets", "history", "holds", "awaiting_approval", "get_transaction",
-           "transaction_dict", "wallet_names", "find", "recipient"]
+__all__ = [
+    "Page",
+    "get_wallet",
+    "list_wallets",
+    "history",
+    "holds",
+    "awaiting_approval",
+    "get_transaction",
+    "transaction_dict",
+    "wallet_names",
+    "find",
+    "recipient",
+]
+
 
 @dataclass(frozen=True)
 class Page:
@@ -38,17 +51,26 @@ def live_held(wallet_id: int, session=None):
     """What a wallet's unexpired holds reserve, as the engine counts it under its lock (a
     write passes its own session: the primary, under the wallet's lock)."""
     t = Transaction
-    return (session or reads.session()).scalar(select(func.coalesce(func.sum(t.held_amount), 0)).where(
-        t.source_wallet_id == wallet_id, t.status.in_(OPEN), t.expires_at > func.now()))
+    return (session or reads.session()).scalar(
+        select(func.coalesce(func.sum(t.held_amount), 0)).where(
+            t.source_wallet_id == wallet_id, t.status.in_(OPEN), t.expires_at > func.now()
+        )
+    )
 
 
 def open_holds(wallet_id: int, session) -> int:
     """How many unexpired holds and approval requests a wallet is on either side of (closing
     it is refused while there are any; the caller holds the wallet's lock)."""
     t = Transaction
-    return session.scalar(select(func.count()).select_from(t).where(
-        or_(t.source_wallet_id == wallet_id, t.dest_wallet_id == wallet_id), t.status.in_(OPEN),
-        t.expires_at > func.now()))
+    return session.scalar(
+        select(func.count())
+        .select_from(t)
+        .where(
+            or_(t.source_wallet_id == wallet_id, t.dest_wallet_id == wallet_id),
+            t.status.in_(OPEN),
+            t.expires_at > func.now(),
+        )
+    )
 
 
 def holds(wallet_id, *, cursor=None, limit=None, is_open: bool | None = None) -> Page:
@@ -57,8 +79,12 @@ def holds(wallet_id, *, cursor=None, limit=None, is_open: bool | None = None) ->
     wallet = get_wallet(wallet_id)
     limit = validate.limit(limit)
     t = Transaction
-    stmt = (select(t).where(t.source_wallet_id == wallet["id"], t.held_amount.is_not(None))
-            .order_by(t.id.desc()).limit(limit + 1))
+    stmt = (
+        select(t)
+        .where(t.source_wallet_id == wallet["id"], t.held_amount.is_not(None))
+        .order_by(t.id.desc())
+        .limit(limit + 1)
+    )
     if is_open is not None:
         live = t.status.in_(OPEN) & (t.expires_at > func.now())
         stmt = stmt.where(live if is_open else ~live)
@@ -72,13 +98,19 @@ def awaiting_approval(*, cursor=None, limit=None) -> Page:
     owner names."""
     limit = validate.limit(limit)
     t, src, dst = Transaction, aliased(Wallet), aliased(Wallet)
-    stmt = (select(t, src.owner_name, dst.owner_name)
-            .outerjoin(src, src.id == t.source_wallet_id).outerjoin(dst, dst.id == t.dest_wallet_id)
-            .where(t.status == "awaiting_approval", t.expires_at > func.now()).order_by(t.id).limit(limit + 1))
+    stmt = (
+        select(t, src.owner_name, dst.owner_name)
+        .outerjoin(src, src.id == t.source_wallet_id)
+        .outerjoin(dst, dst.id == t.dest_wallet_id)
+        .where(t.status == "awaiting_approval", t.expires_at > func.now())
+        .order_by(t.id)
+        .limit(limit + 1)
+    )
     if (after := validate.cursor(cursor)) is not None:
         stmt = stmt.where(t.id > after)
-    return _page([{**hold_dict(h), "source_owner": s, "dest_owner": d} for h, s, d in reads.session().execute(stmt)],
-                 limit)
+    return _page(
+        [{**hold_dict(h), "source_owner": s, "dest_owner": d} for h, s, d in reads.session().execute(stmt)], limit
+    )
 
 
 def _status(t: Transaction) -> str:
@@ -89,12 +121,24 @@ def _status(t: Transaction) -> str:
 
 def hold_dict(t: Transaction) -> dict:
     """A hold or approval request as lists show it."""
-    return {"id": t.id, "kind": t.kind, "status": _status(t),
-            "amount": format_amount(t.amount, t.currency), "currency": t.currency,
-            "held_amount": format_amount(t.held_amount, t.currency), "fee": format_amount(t.fee, t.currency),
-            "source_wallet_id": t.source_wallet_id, "dest_wallet_id": t.dest_wallet_id, "reference": t.reference,
-            "created_by": t.created_by, "created_at": iso(t.created_at), "expires_at": iso(t.expires_at),
-            "resolved_by": t.resolved_by, "resolved_at": iso(t.resolved_at), "resolve_reason": t.resolve_reason}
+    return {
+        "id": t.id,
+        "kind": t.kind,
+        "status": _status(t),
+        "amount": format_amount(t.amount, t.currency),
+        "currency": t.currency,
+        "held_amount": format_amount(t.held_amount, t.currency),
+        "fee": format_amount(t.fee, t.currency),
+        "source_wallet_id": t.source_wallet_id,
+        "dest_wallet_id": t.dest_wallet_id,
+        "reference": t.reference,
+        "created_by": t.created_by,
+        "created_at": iso(t.created_at),
+        "expires_at": iso(t.expires_at),
+        "resolved_by": t.resolved_by,
+        "resolved_at": iso(t.resolved_at),
+        "resolve_reason": t.resolve_reason,
+    }
 
 
 def list_wallets(q=None, *, currency=None, status=None, cursor=None, limit=None) -> Page:
@@ -104,8 +148,11 @@ def list_wallets(q=None, *, currency=None, status=None, cursor=None, limit=None)
     q = validate.text(q, "q", 200)
     if q:
         like = "%" + _escape_like(q) + "%"
-        conds = [Wallet.owner_name.ilike(like, escape="\\"), Wallet.owner_email.ilike(like, escape="\\"),
-                 Wallet.external_ref.ilike(like, escape="\\")]
+        conds = [
+            Wallet.owner_name.ilike(like, escape="\\"),
+            Wallet.owner_email.ilike(like, escape="\\"),
+            Wallet.external_ref.ilike(like, escape="\\"),
+        ]
         if q.isascii() and q.isdigit() and len(q) <= 18:
             conds.append(Wallet.id == int(q))
         stmt = stmt.where(or_(*conds))
@@ -119,9 +166,19 @@ def list_wallets(q=None, *, currency=None, status=None, cursor=None, limit=None)
     return _page([wallet_dict(w) for w in rows], limit)
 
 
-def history(wallet_id, *, cursor=None, limit=None, since: datetime | None = None,
-            until: datetime | None = None, kind=None, min_amount=None, max_amount=None, reference=None,
-            with_names: bool = False) -> Page:
+def history(
+    wallet_id,
+    *,
+    cursor=None,
+    limit=None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    kind=None,
+    min_amount=None,
+    max_amount=None,
+    reference=None,
+    with_names: bool = False,
+) -> Page:
     """A wallet's legs, newest first, keyset-paginated on (wallet_id, id). Filters: a time
     range [since, until), the kind, the leg's size (credit or debit) from `min_amount` to
     `max_amount`, and text in the reference. `with_names` adds the counterparty's owner name."""
@@ -131,17 +188,31 @@ def history(wallet_id, *, cursor=None, limit=None, since: datetime | None = None
         raise InvalidInput("From is after To: the range ends before it starts.", field="until")
     if kind and kind not in KINDS:
         raise InvalidInput("Unknown kind.", field="kind")
-    low, high = (parse_amount(v, field=f, allow_zero=True) if v else None
-                 for v, f in ((min_amount, "min_amount"), (max_amount, "max_amount")))
+    low, high = (
+        parse_amount(v, field=f, allow_zero=True) if v else None
+        for v, f in ((min_amount, "min_amount"), (max_amount, "max_amount"))
+    )
     if low is not None and high is not None and low > high:
         raise InvalidInput("The largest amount is below the smallest.", field="max_amount")
     reference = validate.text(reference, "reference", 200)
     h, t = WalletHistory, Transaction
     counterparty = case((h.amount < 0, t.dest_wallet_id), else_=t.source_wallet_id)
     where, order = h.newest_first(wallet["id"])
-    columns = [h.id, h.transaction_id, t.kind, h.amount, h.balance_after, t.reference, t.fee,
-               t.reverses_transaction_id, t.created_by, h.created_at, counterparty.label("counterparty_wallet_id"),
-               t.held_amount, t.currency.label("tx_currency")]
+    columns = [
+        h.id,
+        h.transaction_id,
+        t.kind,
+        h.amount,
+        h.balance_after,
+        t.reference,
+        t.fee,
+        t.reverses_transaction_id,
+        t.created_by,
+        h.created_at,
+        counterparty.label("counterparty_wallet_id"),
+        t.held_amount,
+        t.currency.label("tx_currency"),
+    ]
     stmt = select(*columns).join(t, t.id == h.transaction_id)
     if with_names:
         other = aliased(Wallet)
@@ -162,8 +233,14 @@ def history(wallet_id, *, cursor=None, limit=None, since: datetime | None = None
     if reference:
         stmt = stmt.where(t.reference.ilike("%" + _escape_like(reference) + "%", escape="\\"))
     rows = reads.session().execute(stmt).all()
-    return _page([history_entry_dict(r, wallet["currency"]) | ({"counterparty_name": r.counterparty_name}
-                                                               if with_names else {}) for r in rows], limit)
+    return _page(
+        [
+            history_entry_dict(r, wallet["currency"])
+            | ({"counterparty_name": r.counterparty_name} if with_names else {})
+            for r in rows
+        ],
+        limit,
+    )
 
 
 def _escape_like(text: str) -> str:
@@ -180,8 +257,10 @@ def recipient(text, *, exclude: int | None = None) -> dict:
         return get_wallet(text, "recipient")
     matches = [w for w in list_wallets(text, limit=3).items if w["id"] != exclude]
     if len(matches) != 1:
-        raise InvalidInput("No wallet matches this." if not matches else
-                           "Several wallets match: pick one from the list.", field="recipient")
+        raise InvalidInput(
+            "No wallet matches this." if not matches else "Several wallets match: pick one from the list.",
+            field="recipient",
+        )
     return matches[0]
 
 
@@ -198,16 +277,34 @@ def find(q, *, limit: int = 10) -> dict:
     by id or by the start of their reference. Each list is the newest `limit`."""
     q = validate.text(q, "q", 200, required=True)
     wallets = list_wallets(q, limit=limit)
-    tx = select(Transaction.id, Transaction.kind, Transaction.amount, Transaction.currency, Transaction.reference,
-                Transaction.created_at)
+    tx = select(
+        Transaction.id,
+        Transaction.kind,
+        Transaction.amount,
+        Transaction.currency,
+        Transaction.reference,
+        Transaction.created_at,
+    )
     conds = [Transaction.reference.like(_escape_like(q) + "%", escape="\\")]
     if q.isascii() and q.isdigit() and len(q) <= 18:
         conds.append(Transaction.id == int(q))
     rows = reads.session().execute(tx.where(or_(*conds)).order_by(Transaction.id.desc()).limit(limit)).all()
-    return {"q": q, "wallets": wallets.items, "more_wallets": wallets.next_cursor is not None,
-            "transactions": [{"id": r.id, "kind": r.kind, "amount": format_amount(r.amount, r.currency),
-                              "currency": r.currency, "reference": r.reference, "created_at": iso(r.created_at)}
-                             for r in rows]}
+    return {
+        "q": q,
+        "wallets": wallets.items,
+        "more_wallets": wallets.next_cursor is not None,
+        "transactions": [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "amount": format_amount(r.amount, r.currency),
+                "currency": r.currency,
+                "reference": r.reference,
+                "created_at": iso(r.created_at),
+            }
+            for r in rows
+        ],
+    }
 
 
 def get_transaction(transaction_id) -> dict:
@@ -218,47 +315,111 @@ def get_transaction(transaction_id) -> dict:
     if tx is None:
         raise NotFound(f"Transaction {transaction_id} does not exist.", field="transaction_id")
     legs = s.execute(
-        select(WalletHistory.wallet_id, Wallet.system_purpose, WalletHistory.amount, WalletHistory.balance_after,
-               Wallet.currency)
+        select(
+            WalletHistory.wallet_id,
+            Wallet.system_purpose,
+            WalletHistory.amount,
+            WalletHistory.balance_after,
+            Wallet.currency,
+        )
         .join(Wallet, Wallet.id == WalletHistory.wallet_id)
-        .where(WalletHistory.transaction_id == tx.id).order_by(WalletHistory.id)).all()
-    movement = Movement(tx.kind, tx.amount, tx.source_wallet_id, tx.dest_wallet_id, tx.reference, reason=tx.reason,
-                        rate=tx.rate)
-    reversals = s.scalars(select(Transaction.id).where(Transaction.reverses_transaction_id == tx.id)
-                                   .order_by(Transaction.id)).all()
-    found = transaction_dict(movement, tx.id, tx.currency, tx.created_by, tx.created_at, tx.fee, legs,
-                             reverses=tx.reverses_transaction_id, reversed_amount=tx.reversed_amount,
-                             fee_refunded=tx.fee_refunded, reversals=list(reversals), status=_status(tx),
-                             dest_amount=tx.dest_amount, dest_currency=tx.dest_currency)
+        .where(WalletHistory.transaction_id == tx.id)
+        .order_by(WalletHistory.id)
+    ).all()
+    movement = Movement(
+        tx.kind, tx.amount, tx.source_wallet_id, tx.dest_wallet_id, tx.reference, reason=tx.reason, rate=tx.rate
+    )
+    reversals = s.scalars(
+        select(Transaction.id).where(Transaction.reverses_transaction_id == tx.id).order_by(Transaction.id)
+    ).all()
+    found = transaction_dict(
+        movement,
+        tx.id,
+        tx.currency,
+        tx.created_by,
+        tx.created_at,
+        tx.fee,
+        legs,
+        reverses=tx.reverses_transaction_id,
+        reversed_amount=tx.reversed_amount,
+        fee_refunded=tx.fee_refunded,
+        reversals=list(reversals),
+        status=_status(tx),
+        dest_amount=tx.dest_amount,
+        dest_currency=tx.dest_currency,
+    )
     if tx.held_amount is not None:
-        found.update(held_amount=format_amount(tx.held_amount, tx.currency), expires_at=iso(tx.expires_at),
-                     resolved_at=iso(tx.resolved_at), resolved_by=tx.resolved_by, resolve_reason=tx.resolve_reason,
-                     approved_by=tx.approved_by, approved_at=iso(tx.approved_at))
+        found.update(
+            held_amount=format_amount(tx.held_amount, tx.currency),
+            expires_at=iso(tx.expires_at),
+            resolved_at=iso(tx.resolved_at),
+            resolved_by=tx.resolved_by,
+            resolve_reason=tx.resolve_reason,
+            approved_by=tx.approved_by,
+            approved_at=iso(tx.approved_at),
+        )
     return found
 
 
-def transaction_dict(m: Movement, tx_id: int, currency: str, created_by: str, created_at, fee, legs, *,
-                     reverses=None, reversed_amount=0, fee_refunded=False, reversals=(), status="posted",
-                     dest_amount=None, dest_currency=None) -> dict:
+def transaction_dict(
+    m: Movement,
+    tx_id: int,
+    currency: str,
+    created_by: str,
+    created_at,
+    fee,
+    legs,
+    *,
+    reverses=None,
+    reversed_amount=0,
+    fee_refunded=False,
+    reversals=(),
+    status="posted",
+    dest_amount=None,
+    dest_currency=None,
+) -> dict:
     """The JSON shape of a transaction. `legs`: (wallet_id, system purpose, amount, balance_after,
     currency). A system wallet's running balance is the ledger's own business, so its legs
     carry none. A hold (pending, or awaiting approval) has no legs until it posts; an
     exchange has its rate and the amount its destination received."""
     original = m.original["id"] if m.original else None
-    conversion = {} if m.rate is None else {
-        "rate": f"{m.rate.normalize():f}", "dest_currency": dest_currency,
-        "dest_amount": None if dest_amount is None else format_amount(dest_amount, dest_currency)}
+    conversion = (
+        {}
+        if m.rate is None
+        else {
+            "rate": f"{m.rate.normalize():f}",
+            "dest_currency": dest_currency,
+            "dest_amount": None if dest_amount is None else format_amount(dest_amount, dest_currency),
+        }
+    )
     return {
-        "id": tx_id, "kind": m.kind, "amount": format_amount(m.amount, currency), "currency": currency,
-        "fee": format_amount(fee, currency), "source_wallet_id": m.source, "dest_wallet_id": m.dest,
-        "reference": m.reference, "reason": m.reason, "reverses_transaction_id": reverses or original,
-        "reversed_amount": format_amount(reversed_amount, currency), "fee_refunded": fee_refunded,
-        "reversal_ids": list(reversals), "created_by": created_by, "created_at": iso(created_at),
-        "status": status, **conversion,
-        "entries": [{"wallet_id": wallet_id, "system": system, "currency": leg_currency,
-                     "amount": format_amount(amount, leg_currency),
-                     "balance_after": None if system else format_amount(after, leg_currency)}
-                    for wallet_id, system, amount, after, leg_currency in legs],
+        "id": tx_id,
+        "kind": m.kind,
+        "amount": format_amount(m.amount, currency),
+        "currency": currency,
+        "fee": format_amount(fee, currency),
+        "source_wallet_id": m.source,
+        "dest_wallet_id": m.dest,
+        "reference": m.reference,
+        "reason": m.reason,
+        "reverses_transaction_id": reverses or original,
+        "reversed_amount": format_amount(reversed_amount, currency),
+        "fee_refunded": fee_refunded,
+        "reversal_ids": list(reversals),
+        "created_by": created_by,
+        "created_at": iso(created_at),
+        "status": status,
+        **conversion,
+        "entries": [
+            {
+                "wallet_id": wallet_id,
+                "system": system,
+                "currency": leg_currency,
+                "amount": format_amount(amount, leg_currency),
+                "balance_after": None if system else format_amount(after, leg_currency),
+            }
+            for wallet_id, system, amount, after, leg_currency in legs
+        ],
     }
 
 

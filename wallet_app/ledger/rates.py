@@ -1,6 +1,7 @@
 """Exchange rates (finance), approval thresholds and the ledger's policy settings (admins):
 the tables the engine reads for an exchange and for four eyes. Every change is audited with
 before and after."""
+
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -20,8 +21,10 @@ from ..services.serialize import iso
 
 def list_rates() -> list[dict]:
     """The rates as people read them (cached: cache.py); the engine reads the table itself."""
-    return cache.cached("rates", lambda: [rate_dict(r) for r in reads.session().scalars(
-        select(FxRate).order_by(FxRate.base, FxRate.quote))])
+    return cache.cached(
+        "rates",
+        lambda: [rate_dict(r) for r in reads.session().scalars(select(FxRate).order_by(FxRate.base, FxRate.quote))],
+    )
 
 
 def set_rate(base, quote, rate, *, spread_bps=0, tolerance_bps=0, actor: Actor) -> dict:
@@ -35,9 +38,15 @@ def set_rate(base, quote, rate, *, spread_bps=0, tolerance_bps=0, actor: Actor) 
     spread_bps = basis_points(spread_bps, "spread_bps", "The spread")
     tolerance_bps = basis_points(tolerance_bps, "tolerance_bps", "The tolerance")
     _no_round_trip_profit(base, quote, rate, spread_bps)
-    row = _upsert(FxRate, (base, quote), dict(base=base, quote=quote, rate=rate, spread_bps=spread_bps,
-                                              tolerance_bps=tolerance_bps),
-                  actor, "rate.set", f"{base}:{quote}", rate_dict)
+    row = _upsert(
+        FxRate,
+        (base, quote),
+        dict(base=base, quote=quote, rate=rate, spread_bps=spread_bps, tolerance_bps=tolerance_bps),
+        actor,
+        "rate.set",
+        f"{base}:{quote}",
+        rate_dict,
+    )
     cache.invalidate("rates")
     return row
 
@@ -51,9 +60,12 @@ def _no_round_trip_profit(base: str, quote: str, rate: Decimal, spread_bps: int)
         return
     if rate * reverse.rate > 1 + Decimal(spread_bps + reverse.spread_bps) / 10000:
         limit = (1 + Decimal(spread_bps + reverse.spread_bps) / 10000) / reverse.rate
-        raise InvalidInput(f"With {quote}->{base} at {Decimal(reverse.rate).normalize():f}, an exchange there and back "
-                           f"would make money: {base}->{quote} may be at most {limit:.6f} (or change the other "
-                           "rate first).", field="rate")
+        raise InvalidInput(
+            f"With {quote}->{base} at {Decimal(reverse.rate).normalize():f}, an exchange there and back "
+            f"would make money: {base}->{quote} may be at most {limit:.6f} (or change the other "
+            "rate first).",
+            field="rate",
+        )
 
 
 def basis_points(value, field: str, what: str, *, most: int = 10000) -> int:
@@ -68,13 +80,21 @@ def basis_points(value, field: str, what: str, *, most: int = 10000) -> int:
 
 
 def rate_dict(r: FxRate) -> dict:
-    return {"base": r.base, "quote": r.quote, "rate": f"{Decimal(r.rate).normalize():f}", "spread_bps": r.spread_bps,
-            "tolerance_bps": r.tolerance_bps, "updated_by": r.updated_by, "updated_at": iso(r.updated_at)}
+    return {
+        "base": r.base,
+        "quote": r.quote,
+        "rate": f"{Decimal(r.rate).normalize():f}",
+        "spread_bps": r.spread_bps,
+        "tolerance_bps": r.tolerance_bps,
+        "updated_by": r.updated_by,
+        "updated_at": iso(r.updated_at),
+    }
 
 
 def list_thresholds() -> list[dict]:
-    return [threshold_dict(t) for t in db.session.scalars(select(ApprovalThreshold)
-                                                           .order_by(ApprovalThreshold.currency))]
+    return [
+        threshold_dict(t) for t in db.session.scalars(select(ApprovalThreshold).order_by(ApprovalThreshold.currency))
+    ]
 
 
 def set_threshold(currency, amount, *, actor: Actor) -> dict | None:
@@ -83,20 +103,33 @@ def set_threshold(currency, amount, *, actor: Actor) -> dict | None:
     currency's own threshold (None): the default threshold applies again."""
     currency = check_currency(currency)
     if amount in (None, ""):
+
         def drop(s: Session) -> None:
             row = s.get(ApprovalThreshold, currency, with_for_update=True)
             if row is not None:
                 audit.record(s, actor, "threshold.set", "threshold", currency, before=threshold_dict(row), after=None)
                 s.delete(row)
+
         return atomic(db.session, drop)
     value = parse_amount(amount, currency, allow_zero=True)
-    return _upsert(ApprovalThreshold, currency, dict(currency=currency, amount=value), actor, "threshold.set",
-                   currency, threshold_dict)
+    return _upsert(
+        ApprovalThreshold,
+        currency,
+        dict(currency=currency, amount=value),
+        actor,
+        "threshold.set",
+        currency,
+        threshold_dict,
+    )
 
 
 def threshold_dict(t: ApprovalThreshold) -> dict:
-    return {"currency": t.currency, "amount": format_amount(t.amount, t.currency), "updated_by": t.updated_by,
-            "updated_at": iso(t.updated_at)}
+    return {
+        "currency": t.currency,
+        "amount": format_amount(t.amount, t.currency),
+        "updated_by": t.updated_by,
+        "updated_at": iso(t.updated_at),
+    }
 
 
 # Reconcile's allowance for the fx desk's drift stays well short of "anything goes".
@@ -114,18 +147,23 @@ def set_policy(*, actor: Actor, default_approval_threshold=None, fx_position_tol
     units) and/or reconcile's fx position tolerance; audited with before and after."""
     values = {}
     if default_approval_threshold is not None:
-        values["default_approval_threshold"] = parse_amount(default_approval_threshold, None,
-                                                            field="default_approval_threshold", allow_zero=True)
+        values["default_approval_threshold"] = parse_amount(
+            default_approval_threshold, None, field="default_approval_threshold", allow_zero=True
+        )
     if fx_position_tolerance_bps is not None:
-        values["fx_position_tolerance_bps"] = basis_points(fx_position_tolerance_bps, "fx_position_tolerance_bps",
-                                                           "The tolerance", most=FX_TOLERANCE_MAX)
+        values["fx_position_tolerance_bps"] = basis_points(
+            fx_position_tolerance_bps, "fx_position_tolerance_bps", "The tolerance", most=FX_TOLERANCE_MAX
+        )
     return _upsert(LedgerSettings, True, values, actor, "policy.set", "ledger", policy_dict)
 
 
 def policy_dict(p: LedgerSettings) -> dict:
-    return {"default_approval_threshold": f"{Decimal(p.default_approval_threshold).normalize():f}",
-            "fx_position_tolerance_bps": p.fx_position_tolerance_bps, "updated_by": p.updated_by,
-            "updated_at": iso(p.updated_at)}
+    return {
+        "default_approval_threshold": f"{Decimal(p.default_approval_threshold).normalize():f}",
+        "fx_position_tolerance_bps": p.fx_position_tolerance_bps,
+        "updated_by": p.updated_by,
+        "updated_at": iso(p.updated_at),
+    }
 
 
 def _upsert(model, key, values: dict, actor: Actor, action: str, object_id: str, to_dict) -> dict:
@@ -140,8 +178,9 @@ def _upsert(model, key, values: dict, actor: Actor, action: str, object_id: str,
         row.updated_by, row.updated_at = actor.name, utcnow()
         s.flush()
         after = to_dict(row)
-        audit.record(s, actor, action, object_type=action.split(".")[0], object_id=object_id, before=before,
-                     after=after)
+        audit.record(
+            s, actor, action, object_type=action.split(".")[0], object_id=object_id, before=before, after=after
+        )
         return after
 
     return atomic(db.session, op)

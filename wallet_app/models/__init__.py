@@ -1,12 +1,43 @@
 """SQLAlchemy models: the ledger and the people and tokens that act on it."""
+
 from .accounts import ROLES, ApiToken, AuditLog, Integration, OperatorSession, User
 from .console import ReconcileRun, WalletNote
-from .ledger import (TRANSACTION_STATUSES, WALLET_STATUSES, ApprovalThreshold, Currency, FeeSchedule, FxRate,
-                     FxRateHistory, LedgerSettings, WalletFlow,
-                     IdempotencyKey, Transaction, Wallet, WalletHistory)
+from .ledger import (
+    TRANSACTION_STATUSES,
+    WALLET_STATUSES,
+    ApprovalThreshold,
+    Currency,
+    FeeSchedule,
+    FxRate,
+    FxRateHistory,
+    IdempotencyKey,
+    LedgerSettings,
+    Transaction,
+    Wallet,
+    WalletFlow,
+    WalletHistory,
+)
 
 __all__ = [
-    "ROLES", "WALLET_STATUSES", "TRANSACTION_STATUSES", "ApprovalThreshold", "FxRate",
-    "ApiToken", "AuditLog", "Currency", "FeeSchedule", "OperatorSession", "IdempotencyKey", "Transaction", "User", "Wallet", "WalletHistory",
-    "ReconcileRun", "WalletNote", "Integration", "FxRateHistory", "LedgerSettings", "WalletFlow",
+    "ROLES",
+    "WALLET_STATUSES",
+    "TRANSACTION_STATUSES",
+    "ApprovalThreshold",
+    "FxRate",
+    "ApiToken",
+    "AuditLog",
+    "Currency",
+    "FeeSchedule",
+    "OperatorSession",
+    "IdempotencyKey",
+    "Transaction",
+    "User",
+    "Wallet",
+    "WalletHistory",
+    "ReconcileRun",
+    "WalletNote",
+    "Integration",
+    "FxRateHistory",
+    "LedgerSettings",
+    "WalletFlow",
 ]

@@ -1,4 +1,5 @@
 """Who acts on the ledger: operators, API tokens, and the audit log of what they did."""
+
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -88,9 +89,11 @@ class AuditLog(db.Model):
     """Who did what to which object, when and from where."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_created_at", "created_at"),
-                      # A wallet page's activity: the entries of one object, newest first.
-                      Index("ix_audit_log_object", "object_type", "object_id", desc("id")))
+    __table_args__ = (
+        Index("ix_audit_log_created_at", "created_at"),
+        # A wallet page's activity: the entries of one object, newest first.
+        Index("ix_audit_log_object", "object_type", "object_id", desc("id")),
+    )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     actor: Mapped[str] = mapped_column(String(320), index=True)

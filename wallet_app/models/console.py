@@ -1,4 +1,5 @@
 """What the console keeps beside the ledger: notes on wallets and past reconcile runs."""
+
 from datetime import datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Identity, Index, String, desc, func
@@ -12,8 +13,10 @@ class WalletNote(db.Model):
     """A note on a wallet: append-only (a trigger of migration 0009 refuses UPDATE and DELETE)."""
 
     __tablename__ = "wallet_notes"
-    __table_args__ = (CheckConstraint("btrim(body) <> ''", name="body_not_blank"),
-                      Index("ix_wallet_notes_wallet_id_id", "wallet_id", desc("id")))
+    __table_args__ = (
+        CheckConstraint("btrim(body) <> ''", name="body_not_blank"),
+        Index("ix_wallet_notes_wallet_id_id", "wallet_id", desc("id")),
+    )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"))

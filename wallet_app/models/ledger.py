@@ -1,9 +1,22 @@
 """The ledger: wallets, money movements, per-wallet history and idempotency keys."""
+
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import (CheckConstraint, ForeignKey, Identity, Index, Numeric, SmallInteger, String,
-                        UniqueConstraint, desc, false, func, text)
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Identity,
+    Index,
+    Numeric,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    desc,
+    false,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -24,7 +37,8 @@ class Currency(db.Model):
 
     code: Mapped[str] = mapped_column(String(3), primary_key=True)
     minor_units: Mapped[int] = mapped_column(
-        SmallInteger, CheckConstraint("minor_units BETWEEN 0 AND 4", name="minor_units_range"))
+        SmallInteger, CheckConstraint("minor_units BETWEEN 0 AND 4", name="minor_units_range")
+    )
 
 
 class Wallet(db.Model):
@@ -33,15 +47,24 @@ class Wallet(db.Model):
 
     __tablename__ = "wallets"
     __table_args__ = (
-        CheckConstraint("balance >= -overdraft_limit OR coalesce(system_purpose IN ('world', 'fx'), false)",
-                        name="balance_above_floor"),
+        CheckConstraint(
+            "balance >= -overdraft_limit OR coalesce(system_purpose IN ('world', 'fx'), false)",
+            name="balance_above_floor",
+        ),
         CheckConstraint("max_balance IS NULL OR balance <= max_balance", name="balance_below_max"),
         CheckConstraint(f"status IN {WALLET_STATUSES}", name="status_known"),
-        Index("uq_wallets_system_purpose_currency", "system_purpose", "currency", unique=True,
-              postgresql_where=text("system_purpose IS NOT NULL")),
+        Index(
+            "uq_wallets_system_purpose_currency",
+            "system_purpose",
+            "currency",
+            unique=True,
+            postgresql_where=text("system_purpose IS NOT NULL"),
+        ),
         # The search's ILIKE '%text%' (migration 0003): GIN trigram indexes on PostgreSQL.
-        *(Index(f"ix_wallets_{c}_trgm", c, postgresql_using="gin", postgresql_ops={c: "gin_trgm_ops"})
-          for c in ("owner_name", "owner_email", "external_ref")),
+        *(
+            Index(f"ix_wallets_{c}_trgm", c, postgresql_using="gin", postgresql_ops={c: "gin_trgm_ops"})
+            for c in ("owner_name", "owner_email", "external_ref")
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
@@ -54,18 +77,24 @@ class Wallet(db.Model):
     status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
     # Limits the engine checks under the lock: the floor is -overdraft_limit.
     overdraft_limit: Mapped[Decimal] = mapped_column(
-        Money, CheckConstraint("overdraft_limit >= 0", name="overdraft_limit_non_negative"),
-        default=Decimal(0), server_default="0")
+        Money,
+        CheckConstraint("overdraft_limit >= 0", name="overdraft_limit_non_negative"),
+        default=Decimal(0),
+        server_default="0",
+    )
     max_balance: Mapped[Decimal | None] = mapped_column(
-        Money, CheckConstraint("max_balance >= 0", name="max_balance_non_negative"))
+        Money, CheckConstraint("max_balance >= 0", name="max_balance_non_negative")
+    )
     daily_outflow_limit: Mapped[Decimal | None] = mapped_column(
-        Money, CheckConstraint("daily_outflow_limit >= 0", name="daily_outflow_limit_non_negative"))
+        Money, CheckConstraint("daily_outflow_limit >= 0", name="daily_outflow_limit_non_negative")
+    )
     status_reason: Mapped[str | None] = mapped_column(String(500))
     status_changed_by: Mapped[str | None] = mapped_column(String(320))
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # What its unresolved holds reserve (expired ones too, until expire-holds marks them).
-    held: Mapped[Decimal] = mapped_column(Money, CheckConstraint("held >= 0", name="held_non_negative"),
-                                          default=Decimal(0), server_default="0")
+    held: Mapped[Decimal] = mapped_column(
+        Money, CheckConstraint("held >= 0", name="held_non_negative"), default=Decimal(0), server_default="0"
+    )
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 
@@ -75,18 +104,32 @@ class Transaction(db.Model):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("reversed_amount >= 0 AND reversed_amount <= amount", name="reversed_within_amount"),
-        CheckConstraint("status = 'posted' OR (held_amount IS NOT NULL AND expires_at IS NOT NULL)",
-                        name="hold_complete"),
-        CheckConstraint("(rate IS NULL) = (dest_currency IS NULL) AND (rate IS NULL) = (dest_amount IS NULL)",
-                        name="conversion_complete"),
+        CheckConstraint(
+            "status = 'posted' OR (held_amount IS NOT NULL AND expires_at IS NOT NULL)", name="hold_complete"
+        ),
+        CheckConstraint(
+            "(rate IS NULL) = (dest_currency IS NULL) AND (rate IS NULL) = (dest_amount IS NULL)",
+            name="conversion_complete",
+        ),
         Index("ix_transactions_created_at", "created_at"),
-        Index("ix_transactions_open_holds", "source_wallet_id", "expires_at",
-              postgresql_where=text("status IN ('pending', 'awaiting_approval')")),
-        Index("ix_transactions_open_by_expiry", "expires_at",
-              postgresql_where=text("status IN ('pending', 'awaiting_approval')")),
+        Index(
+            "ix_transactions_open_holds",
+            "source_wallet_id",
+            "expires_at",
+            postgresql_where=text("status IN ('pending', 'awaiting_approval')"),
+        ),
+        Index(
+            "ix_transactions_open_by_expiry",
+            "expires_at",
+            postgresql_where=text("status IN ('pending', 'awaiting_approval')"),
+        ),
         # The header search: a transaction by the start of its reference (LIKE 'text%').
-        Index("ix_transactions_reference", "reference", postgresql_ops={"reference": "text_pattern_ops"},
-              postgresql_where=text("reference IS NOT NULL")),
+        Index(
+            "ix_transactions_reference",
+            "reference",
+            postgresql_ops={"reference": "text_pattern_ops"},
+            postgresql_where=text("reference IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
@@ -98,18 +141,23 @@ class Transaction(db.Model):
     reference: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = _created_at()
-    fee: Mapped[Decimal] = mapped_column(Money, CheckConstraint("fee >= 0", name="fee_non_negative"),
-                                         default=Decimal(0), server_default="0")
+    fee: Mapped[Decimal] = mapped_column(
+        Money, CheckConstraint("fee >= 0", name="fee_non_negative"), default=Decimal(0), server_default="0"
+    )
     reverses_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"), index=True)
     reversed_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
     fee_refunded: Mapped[bool] = mapped_column(default=False, server_default=false())
     reason: Mapped[str | None] = mapped_column(String(500))
     # A hold or an approval request (migration 0008): no legs until captured or approved.
-    status: Mapped[str] = mapped_column(String(20), CheckConstraint(f"status IN {TRANSACTION_STATUSES}",
-                                                                    name="status_known"),
-                                        default="posted", server_default="posted")
-    held_amount: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint(
-        "held_amount >= 0", name="held_amount_non_negative"))
+    status: Mapped[str] = mapped_column(
+        String(20),
+        CheckConstraint(f"status IN {TRANSACTION_STATUSES}", name="status_known"),
+        default="posted",
+        server_default="posted",
+    )
+    held_amount: Mapped[Decimal | None] = mapped_column(
+        Money, CheckConstraint("held_amount >= 0", name="held_amount_non_negative")
+    )
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     maker_scope: Mapped[str | None] = mapped_column(String(100))  # the maker's owner: user:N, integration:N
     maker_issuer: Mapped[str | None] = mapped_column(String(100))  # who issued the maker's token: user:N
@@ -120,8 +168,9 @@ class Transaction(db.Model):
     hold_requested: Mapped[bool] = mapped_column(default=False, server_default=false())
     # An exchange: destination units per source unit, and what the destination received.
     rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 12), CheckConstraint("rate > 0", name="rate_positive"))
-    dest_amount: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint("dest_amount > 0",
-                                                                               name="dest_amount_positive"))
+    dest_amount: Mapped[Decimal | None] = mapped_column(
+        Money, CheckConstraint("dest_amount > 0", name="dest_amount_positive")
+    )
     dest_currency: Mapped[str | None] = mapped_column(ForeignKey("currencies.code"))
     # The fx_rates version (fx_rate_history.id) an exchange was priced at: reconcile checks it.
     rate_version: Mapped[int | None] = mapped_column(ForeignKey("fx_rate_history.id"))
@@ -135,19 +184,20 @@ class FeeSchedule(db.Model):
     [minimum, maximum], rounded half up to minor units (the engine computes it)."""
 
     __tablename__ = "fee_schedule"
-    __table_args__ = (CheckConstraint("minimum IS NULL OR maximum IS NULL OR minimum <= maximum",
-                                      name="minimum_below_maximum"),)
+    __table_args__ = (
+        CheckConstraint("minimum IS NULL OR maximum IS NULL OR minimum <= maximum", name="minimum_below_maximum"),
+    )
 
     currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
-    fixed: Mapped[Decimal] = mapped_column(Money, CheckConstraint("fixed >= 0", name="fixed_non_negative"),
-                                           default=Decimal(0), server_default="0")
-    bps: Mapped[int] = mapped_column(CheckConstraint("bps BETWEEN 0 AND 10000", name="bps_range"),
-                                     default=0, server_default="0")
-    minimum: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint("minimum >= 0",
-                                                                          name="minimum_non_negative"))
-    maximum: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint("maximum >= 0",
-                                                                          name="maximum_non_negative"))
+    fixed: Mapped[Decimal] = mapped_column(
+        Money, CheckConstraint("fixed >= 0", name="fixed_non_negative"), default=Decimal(0), server_default="0"
+    )
+    bps: Mapped[int] = mapped_column(
+        CheckConstraint("bps BETWEEN 0 AND 10000", name="bps_range"), default=0, server_default="0"
+    )
+    minimum: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint("minimum >= 0", name="minimum_non_negative"))
+    maximum: Mapped[Decimal | None] = mapped_column(Money, CheckConstraint("maximum >= 0", name="maximum_non_negative"))
     updated_by: Mapped[str | None] = mapped_column(String(320))
     updated_at: Mapped[datetime] = _created_at()
 
@@ -199,12 +249,13 @@ class FxRate(db.Model):
     base: Mapped[str] = mapped_column(ForeignKey("currencies.code"), primary_key=True)
     quote: Mapped[str] = mapped_column(ForeignKey("currencies.code"), primary_key=True)
     rate: Mapped[Decimal] = mapped_column(Numeric(24, 12), CheckConstraint("rate > 0", name="rate_positive"))
-    spread_bps: Mapped[int] = mapped_column(CheckConstraint("spread_bps BETWEEN 0 AND 10000", name="spread_range"),
-                                            default=0, server_default="0")
+    spread_bps: Mapped[int] = mapped_column(
+        CheckConstraint("spread_bps BETWEEN 0 AND 10000", name="spread_range"), default=0, server_default="0"
+    )
     # How far a caller's expected rate may be from this one (else `rate_mismatch`).
-    tolerance_bps: Mapped[int] = mapped_column(CheckConstraint("tolerance_bps BETWEEN 0 AND 10000",
-                                                               name="tolerance_range"),
-                                               default=0, server_default="0")
+    tolerance_bps: Mapped[int] = mapped_column(
+        CheckConstraint("tolerance_bps BETWEEN 0 AND 10000", name="tolerance_range"), default=0, server_default="0"
+    )
     version: Mapped[int | None] = mapped_column(BigId)  # its fx_rate_history row (set by a trigger)
     updated_by: Mapped[str | None] = mapped_column(String(320))
     updated_at: Mapped[datetime] = _created_at()
@@ -245,12 +296,15 @@ class LedgerSettings(db.Model):
 
     __tablename__ = "ledger_settings"
 
-    id: Mapped[bool] = mapped_column(CheckConstraint("id", name="one_row"), primary_key=True,
-                                     server_default=text("true"))
+    id: Mapped[bool] = mapped_column(
+        CheckConstraint("id", name="one_row"), primary_key=True, server_default=text("true")
+    )
     default_approval_threshold: Mapped[Decimal] = mapped_column(
-        Money, CheckConstraint("default_approval_threshold >= 0", name="default_threshold"), server_default="10000")
+        Money, CheckConstraint("default_approval_threshold >= 0", name="default_threshold"), server_default="10000"
+    )
     fx_position_tolerance_bps: Mapped[int] = mapped_column(
-        CheckConstraint("fx_position_tolerance_bps BETWEEN 0 AND 2000", name="fx_tolerance"), server_default="500")
+        CheckConstraint("fx_position_tolerance_bps BETWEEN 0 AND 2000", name="fx_tolerance"), server_default="500"
+    )
     updated_by: Mapped[str | None] = mapped_column(String(320))
     updated_at: Mapped[datetime] = _created_at()
 
@@ -267,7 +321,8 @@ class IdempotencyKey(db.Model):
     fingerprint: Mapped[str] = mapped_column(String(64))
     # Deferred: the engine's claim names its transaction before that row is written.
     transaction_id: Mapped[int | None] = mapped_column(
-        ForeignKey("transactions.id", deferrable=True, initially="DEFERRED"), index=True)
+        ForeignKey("transactions.id", deferrable=True, initially="DEFERRED"), index=True
+    )
     response_status: Mapped[int | None]
     created_at: Mapped[datetime] = _created_at()
     # post, or what the key resolved of a hold: capture, void, approve, reject, expire.

@@ -1,4 +1,5 @@
 """Column types: money exact (NUMERIC), timestamps in UTC, ids bigint."""
+
 from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, DateTime, Numeric

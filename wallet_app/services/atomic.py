@@ -1,4 +1,5 @@
 """Run one write operation as one database transaction, retried whole on transient failure."""
+
 import logging
 import random
 import time
@@ -102,11 +103,18 @@ def execute_one(conn: Connection | SingleStatements, sql: str, params: dict) -> 
         try:
             fairy = engine.raw_connection()
         except psycopg.Error as exc:  # could not connect: wrapped as engine.connect() would
-            raise DBAPIError.instance(None, None, exc, psycopg.Error, dialect=engine.dialect,
-                                      connection_invalidated=engine.dialect.is_disconnect(exc, None, None)) from None
+            raise DBAPIError.instance(
+                None,
+                None,
+                exc,
+                psycopg.Error,
+                dialect=engine.dialect,
+                connection_invalidated=engine.dialect.is_disconnect(exc, None, None),
+            ) from None
         try:
-            return _execute(fairy.driver_connection, engine.dialect,
-                            lambda exc: engine.pool._invalidate(fairy, exc), sql, params)
+            return _execute(
+                fairy.driver_connection, engine.dialect, lambda exc: engine.pool._invalidate(fairy, exc), sql, params
+            )
         finally:
             fairy.close()
 
@@ -125,6 +133,7 @@ def _execute(driver: psycopg.Connection, dialect, invalidate, sql: str, params: 
             disconnect = dialect.is_disconnect(exc, driver, cursor)
             if disconnect:
                 invalidate(exc)
-            raise DBAPIError.instance(sql, params, exc, psycopg.Error, connection_invalidated=disconnect,
-                                      dialect=dialect) from None
+            raise DBAPIError.instance(
+                sql, params, exc, psycopg.Error, connection_invalidated=disconnect, dialect=dialect
+            ) from None
         return cursor.fetchone()

@@ -1,4 +1,5 @@
 """The audit log: who did what to which object, when and from where."""
+
 from dataclasses import dataclass
 
 from sqlalchemy import insert
@@ -32,11 +33,17 @@ class Actor:
         return self.owner or self.scope
 
 
-def record(session: Session, actor: Actor, action: str, object_type: str | None = None,
-           object_id: object = None, **details) -> None:
+def record(
+    session: Session, actor: Actor, action: str, object_type: str | None = None, object_id: object = None, **details
+) -> None:
     """Add an audit row to the caller's transaction (flushes with it, never commits)."""
-    session.execute(insert(AuditLog).values(
-        actor=actor.name, action=action, object_type=object_type,
-        object_id=None if object_id is None else str(object_id), ip=actor.ip,
-        details=details or None,
-    ))
+    session.execute(
+        insert(AuditLog).values(
+            actor=actor.name,
+            action=action,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            ip=actor.ip,
+            details=details or None,
+        )
+    )

@@ -1,4 +1,5 @@
 """Reading the audit log, newest first, with keyset cursors: the whole log, or one wallet's activity."""
+
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select, text
@@ -10,9 +11,17 @@ from . import validate
 from .serialize import iso
 
 
-def entries(*, actor: str | None = None, action: str | None = None, day: date | None = None, cursor=None,
-            limit: int = 50, object_type: str | None = None, object_id: str | None = None,
-            session: Session | None = None) -> tuple[list[dict], str | None]:
+def entries(
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    day: date | None = None,
+    cursor=None,
+    limit: int = 50,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    session: Session | None = None,
+) -> tuple[list[dict], str | None]:
     """Audit entries newest first; a wallet named as the object comes with its owner's name."""
     s = session or db.session
     stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit + 1)
@@ -27,17 +36,32 @@ def entries(*, actor: str | None = None, action: str | None = None, day: date | 
         stmt = stmt.where(AuditLog.created_at >= start, AuditLog.created_at < start + timedelta(days=1))
     if (before := validate.cursor(cursor)) is not None:
         stmt = stmt.where(AuditLog.id < before)
-    rows = s.scalars(stmt).all()[:limit + 1]
+    rows = s.scalars(stmt).all()[: limit + 1]
     wallet_ids = {int(r.object_id) for r in rows if r.object_type == "wallet" and (r.object_id or "").isdigit()}
-    names = dict(s.execute(select(Wallet.id, Wallet.owner_name).where(Wallet.id.in_(wallet_ids))).all()) \
-        if wallet_ids else {}
-    items = [{"id": r.id, "at": iso(r.created_at), "actor": r.actor, "action": r.action,
-              "object": f"{r.object_type or ''} {r.object_id or ''}".strip(), "object_type": r.object_type,
-              "object_id": r.object_id, "ip": r.ip, "details": r.details or {},
-              "object_name": names.get(int(r.object_id)) if r.object_type == "wallet" and r.object_id
-              and r.object_id.isdigit() else None}
-             for r in rows[:limit]]
+    names = (
+        dict(s.execute(select(Wallet.id, Wallet.owner_name).where(Wallet.id.in_(wallet_ids))).all())
+        if wallet_ids
+        else {}
+    )
+    items = [
+        {
+            "id": r.id,
+            "at": iso(r.created_at),
+            "actor": r.actor,
+            "action": r.action,
+            "object": f"{r.object_type or ''} {r.object_id or ''}".strip(),
+            "object_type": r.object_type,
+            "object_id": r.object_id,
+            "ip": r.ip,
+            "details": r.details or {},
+            "object_name": names.get(int(r.object_id))
+            if r.object_type == "wallet" and r.object_id and r.object_id.isdigit()
+            else None,
+        }
+        for r in rows[:limit]
+    ]
     return items, (str(items[-1]["id"]) if len(rows) > limit else None)
+
 
 _ACTIVITY = text("""
     SELECT * FROM (
@@ -53,8 +77,9 @@ _ACTIVITY = text("""
     ) e ORDER BY id DESC LIMIT :n + 1""")
 
 
-def wallet_activity(wallet_id: int, *, cursor: str | None = None, limit: int = 15,
-                    session: Session | None = None) -> tuple[list[dict], str | None]:
+def wallet_activity(
+    wallet_id: int, *, cursor: str | None = None, limit: int = 15, session: Session | None = None
+) -> tuple[list[dict], str | None]:
     """The audit entries of a wallet (created, limits, status, notes) and of its transactions,
     newest first. Two keyset streams merged: the wallet's own entries by audit id, its
     transactions' entries by its history legs (wallet_id, id) -- so a wallet with a million
@@ -62,11 +87,24 @@ def wallet_activity(wallet_id: int, *, cursor: str | None = None, limit: int = 1
     stopped. Merging by audit id is exact: ledger_post() writes a movement's legs and its audit
     row in one statement under the wallet's lock, so for one wallet both ids rise together."""
     a, h = _activity_cursor(cursor)
-    rows = (session or db.session).execute(_ACTIVITY, {"wallet": str(wallet_id), "wallet_id": wallet_id,
-                                                       "a": a, "h": h, "n": limit}).all()
+    rows = (
+        (session or db.session)
+        .execute(_ACTIVITY, {"wallet": str(wallet_id), "wallet_id": wallet_id, "a": a, "h": h, "n": limit})
+        .all()
+    )
     shown = rows[:limit]
-    items = [{"id": r.id, "at": iso(r.created_at), "actor": r.actor, "action": r.action,
-              "object_type": r.object_type, "object_id": r.object_id, "details": r.details or {}} for r in shown]
+    items = [
+        {
+            "id": r.id,
+            "at": iso(r.created_at),
+            "actor": r.actor,
+            "action": r.action,
+            "object_type": r.object_type,
+            "object_id": r.object_id,
+            "details": r.details or {},
+        }
+        for r in shown
+    ]
     if len(rows) <= limit:
         return items, None
     next_a = min((r.id for r in shown if r.leg_id is None), default=a)

@@ -1,4 +1,5 @@
 """Notes on a wallet: append-only (the table refuses UPDATE and DELETE), author and time, audited."""
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,11 +32,11 @@ def add_note(wallet_id, body, *, actor: Actor) -> dict:
     return atomic(db.session, op)
 
 
-def list_notes(wallet_id: int, *, cursor=None, limit: int = 10,
-               session: Session | None = None) -> tuple[list[dict], str | None]:
+def list_notes(
+    wallet_id: int, *, cursor=None, limit: int = 10, session: Session | None = None
+) -> tuple[list[dict], str | None]:
     """A wallet's notes, newest first, keyset-paginated on (wallet_id, id)."""
-    stmt = (select(WalletNote).where(WalletNote.wallet_id == wallet_id)
-            .order_by(WalletNote.id.desc()).limit(limit + 1))
+    stmt = select(WalletNote).where(WalletNote.wallet_id == wallet_id).order_by(WalletNote.id.desc()).limit(limit + 1)
     if (before := validate.cursor(cursor)) is not None:
         stmt = stmt.where(WalletNote.id < before)
     rows = (session or db.session).scalars(stmt).all()

@@ -1,4 +1,5 @@
 """Operators (console users): creation and password hashing with argon2."""
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
@@ -26,8 +27,7 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def create_operator(email: str, password: str, role: str, *, actor: Actor,
-                    session: Session | None = None) -> User:
+def create_operator(email: str, password: str, role: str, *, actor: Actor, session: Session | None = None) -> User:
     s = session or db.session
     email = validate.email(email, "email", required=True)
     if role not in ROLES:
@@ -51,8 +51,9 @@ def list_operators(session: Session | None = None) -> list[User]:
     return list((session or db.session).scalars(select(User).order_by(User.email)))
 
 
-def update_operator(user_id, *, actor: Actor, role: str | None = None, active: bool | None = None,
-                    session: Session | None = None) -> User:
+def update_operator(
+    user_id, *, actor: Actor, role: str | None = None, active: bool | None = None, session: Session | None = None
+) -> User:
     """Change an operator's role or deactivate them. Either bumps session_version, so their
     open sessions end at once (auth/loader.py) and the new rights apply immediately."""
     user_id = validate.wallet_id(user_id, "user_id")
@@ -70,18 +71,27 @@ def update_operator(user_id, *, actor: Actor, role: str | None = None, active: b
         if active is not None:
             user.active = active
         user.session_version += 1
-        audit.record(s, actor, "operator.update", "user", user.email, before=before,
-                     after={"role": user.role, "active": user.active})
+        audit.record(
+            s,
+            actor,
+            "operator.update",
+            "user",
+            user.email,
+            before=before,
+            after={"role": user.role, "active": user.active},
+        )
         s.flush()
         return user
 
     return atomic(session or db.session, op)
 
 
-def change_password(user_id: int, current: str, new: str, confirm: str, *, actor: Actor,
-                    session: Session | None = None) -> User:
+def change_password(
+    user_id: int, current: str, new: str, confirm: str, *, actor: Actor, session: Session | None = None
+) -> User:
     """An operator changes their own password: the current one first. Every other session
     of theirs ends (session_version); the caller signs this one in again."""
+
     def op(s: Session) -> User:
         user = _locked(s, user_id)
         if not verify_password(user.password_hash, current or ""):

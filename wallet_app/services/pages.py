@@ -1,5 +1,6 @@
 """One read per console page: everything a wallet or transaction page shows, from one call.
 Every list in it is keyset-paginated (a cursor, never OFFSET)."""
+
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
@@ -19,10 +20,18 @@ def wallet_history(wallet_id, args, *, cursor=None, limit: int = 25) -> queries.
     since, until = validate.day(args.get("since"), "since"), validate.day(args.get("until"), "until")
     if since and until and since > until:
         raise InvalidInput("From is after To: the range ends before it starts.", field="until")
-    return queries.history(wallet_id, cursor=cursor, limit=limit, since=_midnight(since),
-                           until=_midnight(until, days=1), kind=args.get("kind") or None,
-                           min_amount=args.get("min_amount") or None, max_amount=args.get("max_amount") or None,
-                           reference=args.get("reference") or None, with_names=True)
+    return queries.history(
+        wallet_id,
+        cursor=cursor,
+        limit=limit,
+        since=_midnight(since),
+        until=_midnight(until, days=1),
+        kind=args.get("kind") or None,
+        min_amount=args.get("min_amount") or None,
+        max_amount=args.get("max_amount") or None,
+        reference=args.get("reference") or None,
+        with_names=True,
+    )
 
 
 def wallet_history_page(wallet_id, args, *, cursor=None) -> dict:
@@ -48,8 +57,15 @@ def wallet_page(wallet_id, args=None) -> dict:
     activity, activity_cursor = audit_log.wallet_activity(wallet_id)
     wallet_notes, notes_cursor = notes.list_notes(wallet_id)
     holds = {state: queries.holds(wallet_id, limit=10, is_open=state == "open") for state in HOLD_STATES}
-    return {**data, "chart": stats.balance_series(wallet_id), "holds": holds, "activity": activity,
-            "activity_cursor": activity_cursor, "notes": wallet_notes, "notes_cursor": notes_cursor}
+    return {
+        **data,
+        "chart": stats.balance_series(wallet_id),
+        "holds": holds,
+        "activity": activity,
+        "activity_cursor": activity_cursor,
+        "notes": wallet_notes,
+        "notes_cursor": notes_cursor,
+    }
 
 
 def transaction_page(transaction_id) -> dict:
@@ -57,17 +73,40 @@ def transaction_page(transaction_id) -> dict:
     reverses, its reversals) and its audit entries."""
     tx = queries.get_transaction(transaction_id)
     linked_ids = [i for i in [tx["reverses_transaction_id"], *tx["reversal_ids"]] if i]
-    linked = db.session.execute(
-        select(Transaction.id, Transaction.kind, Transaction.amount, Transaction.currency, Transaction.created_at,
-               Transaction.reverses_transaction_id).where(Transaction.id.in_(linked_ids))
-        .order_by(Transaction.id)).all() if linked_ids else []
+    linked = (
+        db.session.execute(
+            select(
+                Transaction.id,
+                Transaction.kind,
+                Transaction.amount,
+                Transaction.currency,
+                Transaction.created_at,
+                Transaction.reverses_transaction_id,
+            )
+            .where(Transaction.id.in_(linked_ids))
+            .order_by(Transaction.id)
+        ).all()
+        if linked_ids
+        else []
+    )
     names = queries.wallet_names([e["wallet_id"] for e in tx["entries"]])
     activity, _ = audit_log.entries(object_type="transaction", object_id=str(tx["id"]), limit=20)
-    return {"tx": tx, "names": names, "activity": activity,
-            "linked": [{"id": r.id, "kind": r.kind, "amount": str(r.amount), "currency": r.currency,
-                        "created_at": r.created_at,
-                        "relation": "reverses" if r.id == tx["reverses_transaction_id"] else "reversal"}
-                       for r in linked]}
+    return {
+        "tx": tx,
+        "names": names,
+        "activity": activity,
+        "linked": [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "amount": str(r.amount),
+                "currency": r.currency,
+                "created_at": r.created_at,
+                "relation": "reverses" if r.id == tx["reverses_transaction_id"] else "reversal",
+            }
+            for r in linked
+        ],
+    }
 
 
 def _midnight(day: date | None, days: int = 0) -> datetime | None:

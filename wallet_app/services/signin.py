@@ -1,5 +1,6 @@
 """Operator sign-in and sign-out: one refusal for every cause (no account enumeration),
 failure limits an attacker cannot turn against the user, and sessions kept on the server."""
+
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -83,20 +84,24 @@ def _open(s: Session, user_id: int, ip: str | None) -> str:
 
 def _check_failures(s: Session, email: str, ip: str | None) -> None:
     log = AuditLog
-    pair, total, last = s.execute(select(
-        func.count().filter(log.ip == ip), func.count(), func.max(log.created_at)).where(
-        log.action == "signin.failed", log.object_id == email, log.created_at > utcnow() - WINDOW)).one()
+    pair, total, last = s.execute(
+        select(func.count().filter(log.ip == ip), func.count(), func.max(log.created_at)).where(
+            log.action == "signin.failed", log.object_id == email, log.created_at > utcnow() - WINDOW
+        )
+    ).one()
     if pair >= PAIR_FAILURES:
         _record(s, email, ip, "signin.throttled")
-        raise SignInThrottled("Too many failed sign-ins from your address. Try again in 15 minutes.",
-                              field="password")
+        raise SignInThrottled("Too many failed sign-ins from your address. Try again in 15 minutes.", field="password")
     if total >= ACCOUNT_FAILURES:
         delay = timedelta(seconds=min(2 ** ((total - ACCOUNT_FAILURES) // 5), MAX_DELAY))
         wait = last + delay - utcnow()
         if wait > timedelta(0):
             _record(s, email, ip, "signin.throttled")
-            raise SignInThrottled(f"This account is receiving many failed sign-ins. Try again in "
-                                  f"{int(wait.total_seconds()) + 1} seconds.", field="password")
+            raise SignInThrottled(
+                f"This account is receiving many failed sign-ins. Try again in "
+                f"{int(wait.total_seconds()) + 1} seconds.",
+                field="password",
+            )
 
 
 def session_alive(token: str | None, user_id: int, now: datetime | None = None) -> bool:
@@ -106,22 +111,32 @@ def session_alive(token: str | None, user_id: int, now: datetime | None = None) 
         return False
     config, now = current_app.config, now or utcnow()
     row = db.session.get(OperatorSession, _hash(token))
-    if row is None or row.user_id != user_id or row.ended_at is not None \
-            or now - row.last_seen_at > timedelta(seconds=config["SESSION_IDLE_SECONDS"]) \
-            or now - row.created_at > timedelta(seconds=config["SESSION_MAX_SECONDS"]):
+    if (
+        row is None
+        or row.user_id != user_id
+        or row.ended_at is not None
+        or now - row.last_seen_at > timedelta(seconds=config["SESSION_IDLE_SECONDS"])
+        or now - row.created_at > timedelta(seconds=config["SESSION_MAX_SECONDS"])
+    ):
         return False
     if now - row.last_seen_at > TOUCH:
-        atomic(db.session, lambda s: s.execute(
-            update(OperatorSession).where(OperatorSession.id == row.id).values(last_seen_at=now)))
+        atomic(
+            db.session,
+            lambda s: s.execute(update(OperatorSession).where(OperatorSession.id == row.id).values(last_seen_at=now)),
+        )
     return True
 
 
 def sign_out(token: str | None, actor: Actor) -> None:
     """End the session on the server: a copy of its cookie no longer opens anything."""
+
     def op(s: Session) -> None:
         if token:
-            s.execute(update(OperatorSession).where(OperatorSession.id == _hash(token),
-                                                    OperatorSession.ended_at.is_(None)).values(ended_at=utcnow()))
+            s.execute(
+                update(OperatorSession)
+                .where(OperatorSession.id == _hash(token), OperatorSession.ended_at.is_(None))
+                .values(ended_at=utcnow())
+            )
         audit.record(s, actor, "signout", "user", actor.name)
 
     atomic(db.session, op)

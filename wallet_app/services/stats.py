@@ -1,4 +1,5 @@
 """Read-only figures for the console: dashboard totals, daily volume, a wallet's balance series."""
+
 from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 
@@ -27,19 +28,35 @@ def _decimal_series(data: dict) -> dict:
 def _dashboard(s: Session, days: int) -> dict:
     today = datetime.combine(datetime.now(timezone.utc).date(), time(), timezone.utc)
     start = today - timedelta(days=days - 1)
-    totals = s.execute(select(Wallet.currency, func.count(), func.sum(Wallet.balance))
-                       .where(Wallet.system_purpose.is_(None))
-                       .group_by(Wallet.currency).order_by(Wallet.currency)).all()
-    system = s.execute(select(Wallet.currency, Wallet.system_purpose, Wallet.balance)
-                       .where(Wallet.system_purpose.is_not(None))
-                       .order_by(Wallet.currency, Wallet.system_purpose)).all()
+    totals = s.execute(
+        select(Wallet.currency, func.count(), func.sum(Wallet.balance))
+        .where(Wallet.system_purpose.is_(None))
+        .group_by(Wallet.currency)
+        .order_by(Wallet.currency)
+    ).all()
+    system = s.execute(
+        select(Wallet.currency, Wallet.system_purpose, Wallet.balance)
+        .where(Wallet.system_purpose.is_not(None))
+        .order_by(Wallet.currency, Wallet.system_purpose)
+    ).all()
     day = func.date(Transaction.created_at)
-    daily = s.execute(select(Transaction.currency, day, func.sum(Transaction.amount), func.count())
-                      .where(Transaction.created_at >= start)
-                      .group_by(Transaction.currency, day)).all()
+    daily = s.execute(
+        select(Transaction.currency, day, func.sum(Transaction.amount), func.count())
+        .where(Transaction.created_at >= start)
+        .group_by(Transaction.currency, day)
+    ).all()
     latest = s.scalars(select(Transaction).order_by(Transaction.id.desc()).limit(10)).all()
-    names = dict(s.execute(select(Wallet.id, Wallet.owner_name).where(Wallet.id.in_(
-        {i for t in latest for i in (t.source_wallet_id, t.dest_wallet_id) if i}))).all()) if latest else {}
+    names = (
+        dict(
+            s.execute(
+                select(Wallet.id, Wallet.owner_name).where(
+                    Wallet.id.in_({i for t in latest for i in (t.source_wallet_id, t.dest_wallet_id) if i})
+                )
+            ).all()
+        )
+        if latest
+        else {}
+    )
     series = {}
     for currency, d, amount, n in daily:
         series.setdefault(currency, {})[str(d)] = (Decimal(amount), n)
@@ -49,13 +66,26 @@ def _dashboard(s: Session, days: int) -> dict:
         "totals": [{"currency": c, "wallets": n, "balance": format_amount(b or 0, c)} for c, n, b in totals],
         # The ledger's own wallets per currency: world is minus everything the ledger holds.
         "system": [{"currency": c, "purpose": p, "balance": format_amount(b, c)} for c, p, b in system],
-        "today": [{"currency": c, "volume": format_amount(v[days_list[-1]][0], c), "count": v[days_list[-1]][1]}
-                  for c, v in sorted(series.items()) if days_list[-1] in v],
+        "today": [
+            {"currency": c, "volume": format_amount(v[days_list[-1]][0], c), "count": v[days_list[-1]][1]}
+            for c, v in sorted(series.items())
+            if days_list[-1] in v
+        ],
         "daily": {c: [(d, v.get(d, (Decimal(0), 0))[0]) for d in days_list] for c, v in sorted(series.items())},
-        "latest": [{"id": t.id, "kind": t.kind, "amount": format_amount(t.amount, t.currency),
-                    "currency": t.currency, "source_wallet_id": t.source_wallet_id,
-                    "dest_wallet_id": t.dest_wallet_id, "source_name": names.get(t.source_wallet_id),
-                    "dest_name": names.get(t.dest_wallet_id), "created_at": iso(t.created_at)} for t in latest],
+        "latest": [
+            {
+                "id": t.id,
+                "kind": t.kind,
+                "amount": format_amount(t.amount, t.currency),
+                "currency": t.currency,
+                "source_wallet_id": t.source_wallet_id,
+                "dest_wallet_id": t.dest_wallet_id,
+                "source_name": names.get(t.source_wallet_id),
+                "dest_name": names.get(t.dest_wallet_id),
+                "created_at": iso(t.created_at),
+            }
+            for t in latest
+        ],
     }
 
 
@@ -67,8 +97,9 @@ def balance_series(wallet_id: int, points: int = 60, session: Session | None = N
     return list(reversed(rows))
 
 
-def chart(points: list[tuple[str | None, Decimal]], *, signed: bool = False, width: int = 600,
-          height: int = 120) -> dict:
+def chart(
+    points: list[tuple[str | None, Decimal]], *, signed: bool = False, width: int = 600, height: int = 120
+) -> dict:
     """A server-rendered bar chart (no JavaScript, no inline styles): bar geometry from the
     zero line, the axis' top and bottom values, and each point's label and value (the page
     shows them as a hover title and in a table). `signed`: values may be below zero."""
@@ -81,8 +112,24 @@ def chart(points: list[tuple[str | None, Decimal]], *, signed: bool = False, wid
     def y(v: Decimal) -> float:
         return round(float((hi - v) / span) * height, 1)
 
-    bars = [{"x": round(i * step, 1), "w": round(max(step - 2, 1), 1), "y": y(max(v, Decimal(0))),
-             "h": max(round(y(min(v, Decimal(0))) - y(max(v, Decimal(0))), 1), 0.5 if v else 0),
-             "label": label, "value": v} for i, ((label, _), v) in enumerate(zip(points, values))]
-    return {"bars": bars, "top": hi, "bottom": lo, "zero": y(Decimal(0)), "width": width, "height": height,
-            "first": points[0][0] if points else None, "last": points[-1][0] if points else None}
+    bars = [
+        {
+            "x": round(i * step, 1),
+            "w": round(max(step - 2, 1), 1),
+            "y": y(max(v, Decimal(0))),
+            "h": max(round(y(min(v, Decimal(0))) - y(max(v, Decimal(0))), 1), 0.5 if v else 0),
+            "label": label,
+            "value": v,
+        }
+        for i, ((label, _), v) in enumerate(zip(points, values))
+    ]
+    return {
+        "bars": bars,
+        "top": hi,
+        "bottom": lo,
+        "zero": y(Decimal(0)),
+        "width": width,
+        "height": height,
+        "first": points[0][0] if points else None,
+        "last": points[-1][0] if points else None,
+    }

@@ -1,4 +1,5 @@
 """API bearer tokens: created once (the secret is shown once), stored only as a sha256."""
+
 import hashlib
 import secrets
 import time
@@ -6,8 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
@@ -36,8 +37,9 @@ def parse_scopes(value) -> list[str]:
     return scopes
 
 
-def create_token(name, scopes, *, actor: Actor, owner=None, created_by_id: int | None = None,
-                 session: Session | None = None) -> tuple[dict, str]:
+def create_token(
+    name, scopes, *, actor: Actor, owner=None, created_by_id: int | None = None, session: Session | None = None
+) -> tuple[dict, str]:
     """Return (token description, secret). The secret is not stored and cannot be shown again.
 
     `owner` names who the token acts for: an operator (by email) or an integration (by
@@ -53,8 +55,9 @@ def create_token(name, scopes, *, actor: Actor, owner=None, created_by_id: int |
         _set_owner(s, token, owner, actor)
         s.add(token)
         s.flush()
-        audit.record(s, actor, "token.create", "api_token", token.id, name=name, scopes=scopes,
-                     owner=token_dict(token)["owner"])
+        audit.record(
+            s, actor, "token.create", "api_token", token.id, name=name, scopes=scopes, owner=token_dict(token)["owner"]
+        )
         return token_dict(token)
 
     return atomic(session or db.session, op), secret
@@ -63,16 +66,22 @@ def create_token(name, scopes, *, actor: Actor, owner=None, created_by_id: int |
 def _set_owner(s: Session, token: ApiToken, owner: str | None, actor: Actor) -> None:
     if owner is None:
         if s.scalar(select(Integration.id).where(Integration.name == token.name)) is not None:
-            raise InvalidInput(f"An integration called {token.name} already exists: name it as the owner to give "
-                               "it another token, or choose another name.", field="owner")
+            raise InvalidInput(
+                f"An integration called {token.name} already exists: name it as the owner to give "
+                "it another token, or choose another name.",
+                field="owner",
+            )
         integration = Integration(name=token.name, created_by=actor.name)
         try:
             with s.begin_nested():  # a twin creating the same name at once: refused, not a 500
                 s.add(integration)
                 s.flush()
         except IntegrityError:
-            raise InvalidInput(f"An integration called {token.name} already exists: name it as the owner to give "
-                               "it another token, or choose another name.", field="owner") from None
+            raise InvalidInput(
+                f"An integration called {token.name} already exists: name it as the owner to give "
+                "it another token, or choose another name.",
+                field="owner",
+            ) from None
         token.integration_id = integration.id
     elif "@" in owner:
         user_id = s.scalar(select(User.id).where(User.email == owner.lower()))
@@ -109,11 +118,26 @@ def list_tokens(session: Session | None = None) -> list[dict]:
 
 # Compiled once to psycopg's placeholders: authenticate runs on every API request
 # (bench/PROFILE.md has what building it per request cost).
-_LOOKUP = str(select(ApiToken.id, ApiToken.name, ApiToken.scopes, ApiToken.last_used_at, ApiToken.owner_user_id,
-                     ApiToken.integration_id, ApiToken.created_by_id).where(
-    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)).compile(dialect=psycopg_dialect()))
-_TOUCH = str(update(ApiToken).where(ApiToken.id == bindparam("id")).values(last_used_at=bindparam("now"))
-             .returning(ApiToken.id).compile(dialect=psycopg_dialect()))
+_LOOKUP = str(
+    select(
+        ApiToken.id,
+        ApiToken.name,
+        ApiToken.scopes,
+        ApiToken.last_used_at,
+        ApiToken.owner_user_id,
+        ApiToken.integration_id,
+        ApiToken.created_by_id,
+    )
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+    .compile(dialect=psycopg_dialect())
+)
+_TOUCH = str(
+    update(ApiToken)
+    .where(ApiToken.id == bindparam("id"))
+    .values(last_used_at=bindparam("now"))
+    .returning(ApiToken.id)
+    .compile(dialect=psycopg_dialect())
+)
 
 
 @dataclass(frozen=True)
@@ -184,7 +208,13 @@ def authenticate(secret: str, session: Session | None = None) -> Principal | Non
 
 def token_dict(t: ApiToken) -> dict:
     owner = t.owner_user.email if t.owner_user_id is not None else t.integration.name
-    return {"id": t.id, "name": t.name, "scopes": t.scopes.split(","), "owner": owner,
-            "owner_kind": "operator" if t.owner_user_id is not None else "integration",
-            "created_at": iso(t.created_at),
-            "last_used_at": iso(t.last_used_at), "revoked_at": iso(t.revoked_at)}
+    return {
+        "id": t.id,
+        "name": t.name,
+        "scopes": t.scopes.split(","),
+        "owner": owner,
+        "owner_kind": "operator" if t.owner_user_id is not None else "integration",
+        "created_at": iso(t.created_at),
+        "last_used_at": iso(t.last_used_at),
+        "revoked_at": iso(t.revoked_at),
+    }

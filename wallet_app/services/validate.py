@@ -1,4 +1,5 @@
 """Checks on plain input values shared by the services; each error names its field."""
+
 import re
 from datetime import date
 

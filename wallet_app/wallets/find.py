@@ -1,5 +1,6 @@
 """Finding things: the header's search box (a wallet or a transaction) and the transfer
 form's active search for its recipient."""
+
 from flask import redirect, request, url_for
 
 from ..auth.roles import require
@@ -16,8 +17,9 @@ def search():
     q = request.args.get("q", "")
     form_view("search.html", status=422, found=None, q=q)
     found = queries.find(q)
-    hits = [url_for("wallets.wallet", wallet_id=w["id"]) for w in found["wallets"]] + \
-        [url_for("wallets.transaction", transaction_id=t["id"]) for t in found["transactions"]]
+    hits = [url_for("wallets.wallet", wallet_id=w["id"]) for w in found["wallets"]] + [
+        url_for("wallets.transaction", transaction_id=t["id"]) for t in found["transactions"]
+    ]
     if len(hits) == 1 and not found["more_wallets"]:
         return redirect(hits[0], 303)
     return respond("search.html", found=found, q=q)

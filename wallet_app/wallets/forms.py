@@ -1,4 +1,5 @@
 """Operator forms. Amounts stay text: the service parses them (Decimal, per currency)."""
+
 import uuid
 
 from flask_wtf import FlaskForm
@@ -9,8 +10,16 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..ledger.idempotency import MAX_KEY_LENGTH
 from ..money import MINOR_UNITS
 
-HOLD_CHOICES = [SelectChoice(value, label) for value, label in (
-    ("", "the default"), ("3600", "1 hour"), ("86400", "1 day"), ("259200", "3 days"), ("2592000", "30 days"))]
+HOLD_CHOICES = [
+    SelectChoice(value, label)
+    for value, label in (
+        ("", "the default"),
+        ("3600", "1 hour"),
+        ("86400", "1 day"),
+        ("259200", "3 days"),
+        ("2592000", "30 days"),
+    )
+]
 KEY_MESSAGE = "This form's idempotency key was missing or malformed."
 
 
@@ -35,11 +44,13 @@ class MoneyForm(FlaskForm):
     double click, a resubmit or an htmx retry replays the first result (docs/DESIGN.md,
     "Idempotency on the web")."""
 
-    amount = StringField("Amount", validators=[DataRequired()], render_kw={"inputmode": "decimal",
-                                                                          "autocomplete": "off"})
+    amount = StringField(
+        "Amount", validators=[DataRequired()], render_kw={"inputmode": "decimal", "autocomplete": "off"}
+    )
     reference = StringField("Reference", validators=[Optional(), Length(max=500)])
-    idempotency_key = IdempotencyKeyField(default=_new_key, validators=[
-        DataRequired(KEY_MESSAGE), Length(max=MAX_KEY_LENGTH, message=KEY_MESSAGE)])
+    idempotency_key = IdempotencyKeyField(
+        default=_new_key, validators=[DataRequired(KEY_MESSAGE), Length(max=MAX_KEY_LENGTH, message=KEY_MESSAGE)]
+    )
 
 
 class FundForm(MoneyForm):
@@ -57,15 +68,20 @@ class TransferForm(MoneyForm):
     or the rates table's; `pending` only holds the amount, to be captured or voided before
     `expires_in` seconds pass."""
 
-    recipient = StringField("To wallet: name, email, reference or id", validators=[Optional(), Length(max=200)],
-                            render_kw={"autocomplete": "off", "type": "search"})
+    recipient = StringField(
+        "To wallet: name, email, reference or id",
+        validators=[Optional(), Length(max=200)],
+        render_kw={"autocomplete": "off", "type": "search"},
+    )
     to_wallet_id = StringField("To wallet", validators=[Optional()])
-    rate = StringField("Exchange rate (optional)", validators=[Optional(), Length(max=40)],
-                       render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    rate = StringField(
+        "Exchange rate (optional)",
+        validators=[Optional(), Length(max=40)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
     pending = BooleanField("Hold only (pending): capture or void it later")
     # Empty: the configured default (HOLD_DEFAULT_SECONDS); the service checks the maximum.
-    expires_in = SelectField("Hold expires after", choices=HOLD_CHOICES, default="",
-                             validate_choice=True)
+    expires_in = SelectField("Hold expires after", choices=HOLD_CHOICES, default="", validate_choice=True)
 
     @property
     def hold_seconds(self) -> int | None:
@@ -81,7 +97,8 @@ class TransferForm(MoneyForm):
 STATUS_CONSEQUENCES = {
     "frozen": "No money moves in or out: funds, transfers, withdrawals and reversals are refused.",
     "closed": "Nothing moves in or out, ever again: a closed wallet cannot reopen.",
-    "active": "Money moves again."}
+    "active": "Money moves again.",
+}
 
 
 class LimitsForm(FlaskForm):
@@ -89,8 +106,9 @@ class LimitsForm(FlaskForm):
 
     overdraft_limit = StringField("Overdraft limit", validators=[Optional()], render_kw={"inputmode": "decimal"})
     max_balance = StringField("Maximum balance", validators=[Optional()], render_kw={"inputmode": "decimal"})
-    daily_outflow_limit = StringField("Daily outflow limit (UTC day, fees included)", validators=[Optional()],
-                                      render_kw={"inputmode": "decimal"})
+    daily_outflow_limit = StringField(
+        "Daily outflow limit (UTC day, fees included)", validators=[Optional()], render_kw={"inputmode": "decimal"}
+    )
 
 
 class StatusForm(FlaskForm):
@@ -117,6 +135,7 @@ class HistoryFilterForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         from ..ledger.catalogue import KINDS
+
         super().__init__(*args, **kwargs)
         self.kind.choices = [("", "All kinds")] + [(k.name, k.label) for k in KINDS.values()]
 
@@ -129,5 +148,8 @@ class StatementForm(FlaskForm):
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField("Add a note", validators=[DataRequired("Write the note first."), Length(max=2000)],
-                         render_kw={"rows": 3, "maxlength": 2000})
+    body = TextAreaField(
+        "Add a note",
+        validators=[DataRequired("Write the note first."), Length(max=2000)],
+        render_kw={"rows": 3, "maxlength": 2000},
+    )

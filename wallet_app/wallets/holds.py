@@ -2,6 +2,7 @@
 transaction page (capture with a review step, void) or an approval request (approve with a
 review step, reject with a reason). The engine checks every rule; its refusal shows on the
 transaction page next to the field at fault."""
+
 from datetime import datetime, timezone
 
 from flask import flash, redirect, request, url_for
@@ -14,9 +15,9 @@ from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations, queries
 from ..ledger.idempotency import MAX_KEY_LENGTH
+from ..services.pages import HOLD_STATES
 from .forms import KEY_MESSAGE, IdempotencyKeyField, _new_key
 from .htmx import render, respond, wants_fragment
-from ..services.pages import HOLD_STATES
 from .routes import _detail, bp
 
 PAGE = "transactions/detail.html"
@@ -27,11 +28,15 @@ class ResolveForm(FlaskForm):
     """Capture, void, approve or reject one hold. `back` says which page the operator came
     from (the wallet's holds list, the approvals page, or the transaction page itself)."""
 
-    amount = StringField("Amount to capture (empty: all that is held)", validators=[Optional()],
-                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    amount = StringField(
+        "Amount to capture (empty: all that is held)",
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
     reason = StringField("Reason", validators=[Optional(), Length(max=500)])
-    idempotency_key = IdempotencyKeyField(default=_new_key, validators=[
-        DataRequired(KEY_MESSAGE), Length(max=MAX_KEY_LENGTH, message=KEY_MESSAGE)])
+    idempotency_key = IdempotencyKeyField(
+        default=_new_key, validators=[DataRequired(KEY_MESSAGE), Length(max=MAX_KEY_LENGTH, message=KEY_MESSAGE)]
+    )
     back = HiddenField(validators=[Optional(), AnyOf(["wallet", "approvals"])])
 
 
@@ -68,8 +73,15 @@ def _page(tx: dict, step: str, form: ResolveForm, status: int = 200, action: str
 
 def _context(tx: dict, step: str, form: ResolveForm, action: str | None) -> dict:
     from .transactions import ReverseForm
-    return {"tx": tx, "form": ReverseForm(formdata=None), "hold_step": step, "hold_form": form,
-            "hold_action": action, "names": queries.wallet_names([tx["source_wallet_id"], tx["dest_wallet_id"]])}
+
+    return {
+        "tx": tx,
+        "form": ReverseForm(formdata=None),
+        "hold_step": step,
+        "hold_form": form,
+        "hold_action": action,
+        "names": queries.wallet_names([tx["source_wallet_id"], tx["dest_wallet_id"]]),
+    }
 
 
 def _review(transaction_id: int, action: str):
@@ -79,8 +91,9 @@ def _review(transaction_id: int, action: str):
     if not form.validate_on_submit():
         return _page(tx, "actions", form, 422, action)
     form_view(PAGE, errors_in=form, **_context(tx, "actions", form, action))
-    quote = operations.preview_resolution(action, transaction_id, amount=form.amount.data or None,
-                                          actor=operator_actor())
+    quote = operations.preview_resolution(
+        action, transaction_id, amount=form.amount.data or None, actor=operator_actor()
+    )
     return render(PAGE, PAGE, 200, **_context(tx, "confirm", form, action), quote=quote)
 
 
@@ -103,8 +116,11 @@ def _resolve(transaction_id: int, action: str):
         result = operations.reject(transaction_id, reason=form.reason.data, idempotency_key=key, actor=actor)
     done = result.transaction
     outcome = f"{done['amount']} {done['currency']} posted" if done["status"] == "posted" else "its hold is released"
-    flash(f"Transaction {done['id']} {DONE[action]}: {outcome}"
-          + (" (already done: this is the first result)" if result.replayed else "") + ".")
+    flash(
+        f"Transaction {done['id']} {DONE[action]}: {outcome}"
+        + (" (already done: this is the first result)" if result.replayed else "")
+        + "."
+    )
     if form.back.data == "wallet" and tx["source_wallet_id"]:
         return redirect(url_for("wallets.wallet", wallet_id=tx["source_wallet_id"]), 303)
     if form.back.data == "approvals":

@@ -1,4 +1,5 @@
 """One place decides whether a response is a whole page or the fragment htmx asked for."""
+
 from flask import make_response, render_template, request
 
 

@@ -1,5 +1,6 @@
 """Operator pages for admins: a wallet's limits, and its status with a reason (a review step
 says what changes; closing needs a zero balance; a closed wallet never reopens)."""
+
 from flask import flash, redirect, url_for
 
 from ..auth.roles import operator_actor, require
@@ -30,8 +31,9 @@ def set_limits(wallet_id):
     if not form.validate_on_submit():
         return _page(wallet_id, panel, form, 422)
     form_view(PAGE, errors_in=form, **_context(wallet_id, panel, form))
-    operations.set_limits(wallet_id, actor=operator_actor(),
-                          **{name: getattr(form, name).data or None for name in operations.LIMITS})
+    operations.set_limits(
+        wallet_id, actor=operator_actor(), **{name: getattr(form, name).data or None for name in operations.LIMITS}
+    )
     flash("Limits saved.")
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
 
@@ -57,4 +59,3 @@ def set_status(wallet_id):
     wallet = operations.set_status(wallet_id, form.status.data, actor=operator_actor(), reason=form.reason.data)
     flash(f"Wallet {wallet_id} is {wallet['status']}.")
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
-

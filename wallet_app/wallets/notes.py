@@ -1,5 +1,6 @@
 """The wallet page's record of who did what: notes (append-only), its activity in the audit
 log, and its statement (its history as CSV for a range of days)."""
+
 from flask import flash, redirect, request, url_for
 
 from ..auth.roles import operator_actor, require
@@ -46,7 +47,8 @@ def statement(wallet_id):
     """Every role that sees the wallet may download its statement; each download is audited."""
     form = StatementForm(formdata=request.args, meta={"csrf": False})
     form_view(PAGE, errors_in=form, **(_detail(wallet_id) | {"statement_form": form}))
-    f = exports.HistoryFilter.parse({**request.args.to_dict(), "wallet_id": str(wallet_id), "kind": None,
-                                     "currency": None})
+    f = exports.HistoryFilter.parse(
+        {**request.args.to_dict(), "wallet_id": str(wallet_id), "kind": None, "currency": None}
+    )
     exports.record_export(operator_actor(), "statement", vars(f))
     return csv_response(exports.stream_history(f), f.filename("statement"))

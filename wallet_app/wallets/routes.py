@@ -1,4 +1,5 @@
 """Operator pages: dashboard, wallets, wallet detail with fund and transfer, transactions."""
+
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
@@ -6,8 +7,18 @@ from ..auth.roles import can, operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations, queries
 from ..services import pages, stats
-from .forms import (STATUS_CONSEQUENCES, FundForm, HistoryFilterForm, LimitsForm, NoteForm, StatementForm, StatusForm,
-                    TransferForm, WalletForm, WithdrawalForm)
+from .forms import (
+    STATUS_CONSEQUENCES,
+    FundForm,
+    HistoryFilterForm,
+    LimitsForm,
+    NoteForm,
+    StatementForm,
+    StatusForm,
+    TransferForm,
+    WalletForm,
+    WithdrawalForm,
+)
 from .htmx import focus_attribute, render, respond, wants_fragment
 
 bp = Blueprint("wallets", __name__)
@@ -32,8 +43,12 @@ def index():
 @require("read")
 def wallets():
     args = request.args
-    page = queries.list_wallets(args.get("q"), currency=args.get("currency") or None,
-                                status=args.get("status") or None, cursor=args.get("cursor"))
+    page = queries.list_wallets(
+        args.get("q"),
+        currency=args.get("currency") or None,
+        status=args.get("status") or None,
+        cursor=args.get("cursor"),
+    )
     fragment = "wallets/_rows.html" if args.get("cursor") else "wallets/_results.html"
     return render("wallets/index.html", fragment, page=page, form=WalletForm(formdata=None))
 
@@ -43,13 +58,21 @@ def wallets():
 def create_wallet():
     form = WalletForm()
     # The form alone for htmx; posted without JavaScript, the wallets page with it filled in.
-    template, context = ("wallets/_create_form.html", {}) if wants_fragment() else \
-        ("wallets/index.html", {"page": queries.list_wallets()})
+    template, context = (
+        ("wallets/_create_form.html", {})
+        if wants_fragment()
+        else ("wallets/index.html", {"page": queries.list_wallets()})
+    )
     if not form.validate_on_submit():
         return respond(template, 422, form=form, **context)
     form_view(template, errors_in=form, **context)
-    wallet = operations.create_wallet(form.owner_name.data, form.currency.data, actor=operator_actor(),
-                                      owner_email=form.owner_email.data, external_ref=form.external_ref.data)
+    wallet = operations.create_wallet(
+        form.owner_name.data,
+        form.currency.data,
+        actor=operator_actor(),
+        owner_email=form.owner_email.data,
+        external_ref=form.external_ref.data,
+    )
     target = url_for("wallets.wallet", wallet_id=wallet["id"])
     flash(f"Wallet {wallet['id']} created for {wallet['owner_name']} ({wallet['currency']}).")
     if request.htmx:  # a full navigation to the new wallet, not a page inside the form
@@ -71,12 +94,18 @@ def _detail(wallet_id: int, args=None) -> dict:
     if data["history_error"] is not None:
         _attach(filters, data["history_error"])
     chart = stats.chart([(None, v) for v in data["chart"]], signed=True)
-    return {**data, "chart": chart, "filters": filters,
-            # formdata=None: a fresh form, with a NEW idempotency token, never the posted one
-            "forms": {kind: form(formdata=None) for kind, form in MOVE_FORMS.items()},
-            "limits_form": LimitsForm(formdata=None, data={k: wallet[k] for k in operations.LIMITS}),
-            "status_form": StatusForm(formdata=None), "consequences": STATUS_CONSEQUENCES,
-            "note_form": NoteForm(formdata=None), "statement_form": StatementForm(formdata=None, meta={"csrf": False})}
+    return {
+        **data,
+        "chart": chart,
+        "filters": filters,
+        # formdata=None: a fresh form, with a NEW idempotency token, never the posted one
+        "forms": {kind: form(formdata=None) for kind, form in MOVE_FORMS.items()},
+        "limits_form": LimitsForm(formdata=None, data={k: wallet[k] for k in operations.LIMITS}),
+        "status_form": StatusForm(formdata=None),
+        "consequences": STATUS_CONSEQUENCES,
+        "note_form": NoteForm(formdata=None),
+        "statement_form": StatementForm(formdata=None, meta={"csrf": False}),
+    }
 
 
 def _attach(form, error) -> None:
@@ -152,14 +181,27 @@ def move(wallet_id, kind):
     if kind == "fund":
         result = operations.fund(wallet_id, form.amount.data, idempotency_key=key, actor=actor, reference=reference)
     elif kind == "withdrawal":
-        result = operations.withdraw(wallet_id, form.amount.data, idempotency_key=key, actor=actor,
-                                     reference=reference)
+        result = operations.withdraw(wallet_id, form.amount.data, idempotency_key=key, actor=actor, reference=reference)
     else:
-        result = operations.transfer(wallet_id, _recipient(form, wallet_id), form.amount.data, idempotency_key=key,
-                                     actor=actor, reference=reference, rate=form.rate.data or None,
-                                     pending=form.pending.data, expires_in=form.hold_seconds)
-    template, context = _step(wallet_id, kind, "receipt", tx=result.transaction, replayed=result.replayed,
-                              names=queries.wallet_names(e["wallet_id"] for e in result.transaction["entries"]))
+        result = operations.transfer(
+            wallet_id,
+            _recipient(form, wallet_id),
+            form.amount.data,
+            idempotency_key=key,
+            actor=actor,
+            reference=reference,
+            rate=form.rate.data or None,
+            pending=form.pending.data,
+            expires_in=form.hold_seconds,
+        )
+    template, context = _step(
+        wallet_id,
+        kind,
+        "receipt",
+        tx=result.transaction,
+        replayed=result.replayed,
+        names=queries.wallet_names(e["wallet_id"] for e in result.transaction["entries"]),
+    )
     return respond(template, form=MOVE_FORMS[kind](formdata=None), **context)
 
 

@@ -1,4 +1,5 @@
 """Operator pages: a transaction, and reversing it (amount, reason, review, receipt) from its page."""
+
 import uuid
 
 from flask_wtf import FlaskForm
@@ -18,8 +19,11 @@ PAGE = "transactions/detail.html"
 class ReverseForm(FlaskForm):
     """Empty amount: reverse what is left. The idempotency token is minted with the form."""
 
-    amount = StringField("Amount (empty: all that is left)", validators=[Optional()],
-                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    amount = StringField(
+        "Amount (empty: all that is left)",
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
     refund_fee = BooleanField("Also return the fee")
     idempotency_key = HiddenField(default=lambda: str(uuid.uuid4()))
@@ -51,8 +55,9 @@ def confirm_reversal(transaction_id):
     if not form.validate_on_submit():
         return _step(tx, "transactions/_reverse_form.html", form, 422)
     _refusals_into(tx, form)
-    preview = operations.preview_reversal(transaction_id, amount=form.amount.data or None,
-                                          refund_fee=form.refund_fee.data, actor=operator_actor())
+    preview = operations.preview_reversal(
+        transaction_id, amount=form.amount.data or None, refund_fee=form.refund_fee.data, actor=operator_actor()
+    )
     return _step(tx, "transactions/_reverse_confirm.html", form, preview=preview)
 
 
@@ -64,9 +69,19 @@ def reverse(transaction_id):
     if not form.validate_on_submit():
         return _step(tx, "transactions/_reverse_form.html", form, 422)
     _refusals_into(tx, form)
-    result = operations.reverse(transaction_id, amount=form.amount.data or None, reason=form.reason.data,
-                                refund_fee=form.refund_fee.data, idempotency_key=form.idempotency_key.data,
-                                actor=operator_actor())
-    return _step(queries.get_transaction(transaction_id), "transactions/_reverse_receipt.html",
-                 ReverseForm(formdata=None), reversal=result.transaction, replayed=result.replayed,
-                 names=queries.wallet_names(e["wallet_id"] for e in result.transaction["entries"]))
+    result = operations.reverse(
+        transaction_id,
+        amount=form.amount.data or None,
+        reason=form.reason.data,
+        refund_fee=form.refund_fee.data,
+        idempotency_key=form.idempotency_key.data,
+        actor=operator_actor(),
+    )
+    return _step(
+        queries.get_transaction(transaction_id),
+        "transactions/_reverse_receipt.html",
+        ReverseForm(formdata=None),
+        reversal=result.transaction,
+        replayed=result.replayed,
+        names=queries.wallet_names(e["wallet_id"] for e in result.transaction["entries"]),
+    )
