@@ -24,7 +24,10 @@ def test_admin_creates_changes_and_deactivates_an_operator(client, login_as, ses
     post(client, f"/admin/operators/{user.id}", {"active": "0"})
     session.refresh(user)
     assert (user.role, user.active, user.session_version) == ("support", False, 2)
-    actions = [a.action for a in session.scalars(select(AuditLog).where(AuditLog.object_id == user.email))]
+    actions = [
+        a.action
+        for a in session.scalars(select(AuditLog).where(AuditLog.object_id == user.email).order_by(AuditLog.id))
+    ]
     assert actions == ["operator.create", "operator.update", "operator.update"]
     page = client.get("/admin/audit?action=operator.update").get_data(as_text=True)
     assert page.count("operator.update") >= 2 and "new@example.com" in page

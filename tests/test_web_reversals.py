@@ -77,3 +77,25 @@ def test_a_reversal_offers_no_reverse_and_viewers_see_no_form(client, login_as, 
     login_as("viewer")
     other = service.fund(w["id"], "1.00", idempotency_key=str(uuid.uuid4()), actor=actor).transaction
     assert "Reverse this" not in client.get(f"/transactions/{other['id']}").get_data(as_text=True)
+
+
+def test_a_write_builds_its_error_page_only_when_there_is_an_error(
+    client, login_as, make_wallet, service, actor, monkeypatch
+):
+    """Without JavaScript a reversal reads the transaction page once, for the receipt: the
+    page a refusal would show is built only if there is a refusal."""
+    from wallet_app.services import pages
+
+    built, real = [], pages.transaction_page
+    monkeypatch.setattr(pages, "transaction_page", lambda *a, **kw: built.append(a) or real(*a, **kw))
+    login_as("support")
+    a, b = make_wallet(balance="50.00"), make_wallet()
+    tx = service.transfer(a["id"], b["id"], "20.00", idempotency_key=str(uuid.uuid4()), actor=actor).transaction
+    page = client.get(f"/transactions/{tx['id']}").get_data(as_text=True)
+    built.clear()
+    data = {"csrf_token": csrf_from(page), "amount": "5.00", "reason": "sent too much", "idempotency_key": key_of(page)}
+    done = client.post(f"/transactions/{tx['id']}/reverse", data=data)
+    assert done.status_code == 200 and "Reversal done" in done.get_data(as_text=True)
+    assert len(built) == 1
+    refused = client.post(f"/transactions/{tx['id']}/reverse", data=data | {"amount": "99.00", "idempotency_key": "x"})
+    assert refused.status_code == 422 and "At most 15.00" in refused.get_data(as_text=True)

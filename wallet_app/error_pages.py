@@ -17,12 +17,13 @@ MESSAGES = {
 FIELD_ALIASES = {"wallet_id": "amount", "from_wallet_id": "amount", "to_wallet_id": "recipient"}
 
 
-def form_view(template: str, *, errors_in=None, status: int | None = 422, **context) -> None:
+def form_view(template: str, *, errors_in=None, status: int | None = 422, later=None, **context) -> None:
     """Name the page the request is filling in: a WalletError raised while it runs re-renders
     `template` with `context`, the message next to its field of the form `errors_in` (passed
     to the template as `form`), or as `error` without one; answered with `status` (None: the
-    error's own)."""
-    g.form_view = (errors_in, template, status, context)
+    error's own). `later`: a function returning the rest of the page's context, called only
+    if there is an error to show (a page's reads cost nothing on the way to a write)."""
+    g.form_view = (errors_in, template, status, context, later)
 
 
 def init_app(app: Flask) -> None:
@@ -32,7 +33,8 @@ def init_app(app: Flask) -> None:
         if view is None:
             name = "Not found" if exc.status == 404 else "Not accepted"
             return _page(exc.status, name, f"{exc.field}: {exc.message}" if exc.field else exc.message)
-        form, template, status, context = view
+        form, template, status, context, later = view
+        context = {**(later() if later else {}), **context}
         status = status or exc.status
         if form is None:
             return render_template(template, error=exc, **context), status

@@ -21,7 +21,7 @@ def fees():
 @require("manage")
 def set_fee():
     form = request.form
-    form_view("admin/fees.html", **_page())
+    form_view("admin/fees.html", later=_page)
     row = fee_service.set_fee(
         form.get("currency"),
         form.get("kind"),
@@ -66,7 +66,7 @@ def _page() -> dict:
 def set_threshold():
     """Above the amount (a wallet's unapproved day), a movement waits for a second person,
     whoever made it; empty removes the currency's own threshold (the default applies)."""
-    form_view("admin/fees.html", **_page())
+    form_view("admin/fees.html", later=_page)
     currency = request.form.get("currency")
     row = rate_service.set_threshold(currency, request.form.get("amount") or None, actor=operator_actor())
     flash(
@@ -82,7 +82,7 @@ def set_threshold():
 def set_policy():
     """The default approval threshold (currencies without their own) and reconcile's fx
     position tolerance."""
-    form_view("admin/fees.html", **_page())
+    form_view("admin/fees.html", later=_page)
     row = rate_service.set_policy(
         actor=operator_actor(),
         default_approval_threshold=request.form.get("default_approval_threshold") or None,

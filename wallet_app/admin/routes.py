@@ -24,7 +24,7 @@ class OperatorForm(FlaskForm):
 def operators():
     form = OperatorForm()
     if form.validate_on_submit():
-        form_view("admin/operators.html", errors_in=form, users=operator_service.list_operators())
+        form_view("admin/operators.html", errors_in=form, later=lambda: {"users": operator_service.list_operators()})
         operator_service.create_operator(form.email.data, form.password.data, form.role.data, actor=operator_actor())
         flash(f"Operator {form.email.data} created.")
         return redirect(url_for("admin.operators"), 303)
@@ -36,7 +36,11 @@ def operators():
 @bp.post("/operators/<id:user_id>")
 @require("manage")
 def update_operator(user_id):
-    form_view("admin/operators.html", form=OperatorForm(formdata=None), users=operator_service.list_operators())
+    form_view(
+        "admin/operators.html",
+        form=OperatorForm(formdata=None),
+        later=lambda: {"users": operator_service.list_operators()},
+    )
     role = request.form.get("role") or None
     active = {"1": True, "0": False}.get(request.form.get("active", ""))
     user = operator_service.update_operator(user_id, actor=operator_actor(), role=role, active=active)
@@ -48,7 +52,11 @@ def update_operator(user_id):
 @require("manage")
 def reset_password(user_id):
     """A temporary password the operator must change at their next sign-in."""
-    form_view("admin/operators.html", form=OperatorForm(formdata=None), users=operator_service.list_operators())
+    form_view(
+        "admin/operators.html",
+        form=OperatorForm(formdata=None),
+        later=lambda: {"users": operator_service.list_operators()},
+    )
     user = operator_service.reset_password(user_id, request.form.get("password", ""), actor=operator_actor())
     flash(f"{user.email}: password reset. They choose a new one when they next sign in.")
     return redirect(url_for("admin.operators"), 303)

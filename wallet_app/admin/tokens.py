@@ -15,7 +15,7 @@ from .blueprint import bp
 def tokens():
     secret = None
     if request.method == "POST":
-        form_view("admin/tokens.html", tokens=token_service.list_tokens(), secret=None)
+        form_view("admin/tokens.html", later=lambda: {"tokens": token_service.list_tokens()}, secret=None)
         _, secret = token_service.create_token(
             request.form.get("name"),
             request.form.getlist("scopes"),
@@ -30,7 +30,7 @@ def tokens():
 @bp.post("/tokens/<id:token_id>/revoke")
 @require("manage")
 def revoke_token(token_id):
-    form_view("admin/tokens.html", tokens=token_service.list_tokens(), secret=None)
+    form_view("admin/tokens.html", later=lambda: {"tokens": token_service.list_tokens()}, secret=None)
     token = token_service.revoke_token(token_id, actor=operator_actor())
     flash(f"Token {token['name']} revoked.")
     return redirect(url_for("admin.tokens"), 303)

@@ -51,7 +51,7 @@ def set_rate():
     form = RateForm()
     if not form.validate_on_submit():
         return render_template(PAGE, rates=rate_service.list_rates(), form=form), 422
-    form_view(PAGE, errors_in=form, rates=rate_service.list_rates())
+    form_view(PAGE, errors_in=form, later=lambda: {"rates": rate_service.list_rates()})
     row = rate_service.set_rate(
         form.base.data,
         form.quote.data,

@@ -90,7 +90,7 @@ def _review(transaction_id: int, action: str):
     tx, form = queries.get_transaction(transaction_id), ResolveForm()
     if not form.validate_on_submit():
         return _page(tx, "actions", form, 422, action)
-    form_view(PAGE, errors_in=form, **_context(tx, "actions", form, action))
+    form_view(PAGE, errors_in=form, later=lambda: _context(tx, "actions", form, action))
     quote = operations.preview_resolution(
         action, transaction_id, amount=form.amount.data or None, actor=operator_actor()
     )
@@ -104,7 +104,7 @@ def _resolve(transaction_id: int, action: str):
         return _page(tx, "actions", form, 422, action)
     # A refusal: the transaction page, its message next to the field (the maker's own
     # approval, the engine's 403, shows as a refused form like any other: 422).
-    form_view(PAGE, errors_in=form, **_context(tx, "actions", form, action))
+    form_view(PAGE, errors_in=form, later=lambda: _context(tx, "actions", form, action))
     key, actor = form.idempotency_key.data, operator_actor()
     if action == "capture":
         result = operations.capture(transaction_id, amount=form.amount.data or None, idempotency_key=key, actor=actor)

@@ -30,7 +30,7 @@ def set_limits(wallet_id):
     panel = "wallets/_limits_form.html"
     if not form.validate_on_submit():
         return _page(wallet_id, panel, form, 422)
-    form_view(PAGE, errors_in=form, **_context(wallet_id, panel, form))
+    form_view(PAGE, errors_in=form, later=lambda: _context(wallet_id, panel, form))
     operations.set_limits(
         wallet_id, actor=operator_actor(), **{name: getattr(form, name).data or None for name in operations.LIMITS}
     )
@@ -55,7 +55,7 @@ def set_status(wallet_id):
     panel = "wallets/_status_form.html"
     if not form.validate_on_submit():
         return _page(wallet_id, panel, form, 422)
-    form_view(PAGE, errors_in=form, **_context(wallet_id, panel, form))
+    form_view(PAGE, errors_in=form, later=lambda: _context(wallet_id, panel, form))
     wallet = operations.set_status(wallet_id, form.status.data, actor=operator_actor(), reason=form.reason.data)
     flash(f"Wallet {wallet_id} is {wallet['status']}.")
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)

@@ -21,7 +21,7 @@ def add_note(wallet_id):
     form = NoteForm()
     if not form.validate_on_submit():
         return respond(PAGE, 422, **(_detail(wallet_id) | {"note_form": form}))
-    form_view(PAGE, errors_in=form, **(_detail(wallet_id) | {"note_form": form}))
+    form_view(PAGE, errors_in=form, later=lambda: _detail(wallet_id), note_form=form)
     notes.add_note(wallet_id, form.body.data, actor=operator_actor())
     flash("Note added.")
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id) + "#notes", 303)
@@ -46,7 +46,7 @@ def more_activity(wallet_id):
 def statement(wallet_id):
     """Every role that sees the wallet may download its statement; each download is audited."""
     form = StatementForm(formdata=request.args, meta={"csrf": False})
-    form_view(PAGE, errors_in=form, **(_detail(wallet_id) | {"statement_form": form}))
+    form_view(PAGE, errors_in=form, later=lambda: _detail(wallet_id), statement_form=form)
     f = exports.HistoryFilter.parse(
         {**request.args.to_dict(), "wallet_id": str(wallet_id), "kind": None, "currency": None}
     )

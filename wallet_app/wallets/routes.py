@@ -114,12 +114,16 @@ def _attach(form, error) -> None:
     field.errors = [*field.errors, error.message]
 
 
+def _step_template() -> str:
+    return "wallets/_panel.html" if wants_fragment() else "wallets/detail.html"
+
+
 def _step(wallet_id: int, kind: str, step: str, **extra) -> tuple[str, dict]:
     """Where `kind`'s panel shows `step` ("form", "confirm" or "receipt"): the panel alone for
     htmx, else the wallet page with the panel in its place, so a form posted without
     JavaScript gets a whole page back. The step's first control takes the focus."""
     context = {"kind": kind, "step": step, "focus": True, **extra}
-    if not wants_fragment():
+    if _step_template() == "wallets/detail.html":
         return "wallets/detail.html", {**_detail(wallet_id), "active": kind, **context}
     if step == "receipt":  # the balance and history change too: out-of-band swaps
         return "wallets/_panel.html", {**_detail(wallet_id), "oob": True, **context}
@@ -173,10 +177,10 @@ def confirm(wallet_id, kind):
 def move(wallet_id, kind):
     """Step two: move the money; a retry with the same token replays the first result."""
     form = MOVE_FORMS[kind]()
-    template, context = _step(wallet_id, kind, "form")
     if not form.validate_on_submit():
+        template, context = _step(wallet_id, kind, "form")
         return respond(template, 422, form=form, **context)
-    form_view(template, errors_in=form, **context)
+    form_view(_step_template(), errors_in=form, later=lambda: _step(wallet_id, kind, "form")[1])
     key, actor, reference = form.idempotency_key.data, operator_actor(), form.reference.data
     if kind == "fund":
         result = operations.fund(wallet_id, form.amount.data, idempotency_key=key, actor=actor, reference=reference)

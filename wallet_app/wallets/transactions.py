@@ -37,8 +37,14 @@ def _step(tx: dict, panel: str, form, status: int = 200, **context):
 
 def _refusals_into(tx: dict, form) -> None:
     panel = "transactions/_reverse_form.html"
-    page = {} if wants_fragment() else pages.transaction_page(tx["id"])
-    form_view(panel if wants_fragment() else PAGE, errors_in=form, **(page | {"tx": tx}), panel=panel)
+    fragment = wants_fragment()
+    form_view(
+        panel if fragment else PAGE,
+        errors_in=form,
+        later=lambda: {} if fragment else pages.transaction_page(tx["id"]),
+        tx=tx,
+        panel=panel,
+    )
 
 
 @bp.get("/transactions/<id:transaction_id>")
