@@ -92,6 +92,20 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            _install_engine(connection)
+
+
+def _install_engine(connection):
+    """At the head, (re)create the engine's functions from their one current text
+    (wallet_app/ledger/sql, see ledger/functions.py), in the migration's transaction. Below
+    the head nothing needs them: no migration calls the engine."""
+    from alembic.script import ScriptDirectory
+
+    from wallet_app.ledger import functions
+
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    if set(context.get_context().get_current_heads()) == heads:
+        functions.install(connection)
 
 
 if context.is_offline_mode():

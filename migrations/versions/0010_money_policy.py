@@ -18,10 +18,9 @@ Create Date: 2026-12-06 03:40:00
   secret); an index for a wallet's unapproved movements of the last day.
 - `ledger_settings`: the default approval threshold of a currency without its own, and the
   tolerance of reconcile's fx position check.
-- ledger_post() is (re)created from wallet_app/ledger/sql/ledger_post.sql, its one current text.
+- ledger_post() learns all of it: its one current text is wallet_app/ledger/sql, which
+  migrations/env.py (re)creates after every upgrade to the head.
 """
-
-from pathlib import Path
 
 from alembic import op
 
@@ -29,22 +28,6 @@ revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
-
-ENGINE_SQL = Path(__file__).resolve().parents[2] / "wallet_app" / "ledger" / "sql" / "ledger_post.sql"
-
-# Every overload of the engine's functions goes before the current text is created.
-DROP_ENGINE = """
-DO $$
-DECLARE f regprocedure;
-BEGIN
-    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-             WHERE n.nspname = current_schema()
-               AND p.proname IN ('ledger_post', 'ledger_round_up', 'ledger_count', 'ledger_flows', 'ledger_old_holds',
-                                 'ledger_threshold')
-    LOOP
-        EXECUTE 'DROP FUNCTION ' || f;
-    END LOOP;
-END $$"""
 
 
 def upgrade():
@@ -149,8 +132,6 @@ def upgrade():
         );
         INSERT INTO ledger_settings DEFAULT VALUES;
     """)
-    op.execute(DROP_ENGINE)
-    op.execute(ENGINE_SQL.read_text())
 
 
 def downgrade():

@@ -1,0 +1,63 @@
+"""The engine's SQL functions: the .sql files in ledger/sql, their one current text, and the
+step that (re)creates them in a database (run by migrations/env.py after every upgrade to the
+head: migrations change tables, never carry a copy of a function)."""
+
+import re
+from pathlib import Path
+
+from sqlalchemy import text
+
+SQL = Path(__file__).resolve().parent / "sql"
+FILES = ("ledger_refuse.sql", "ledger_post.sql")  # in the order they are created
+_CREATE = re.compile(r"^CREATE FUNCTION (\w+)\(.*?AS \$\$(.*?)\$\$", re.S | re.M)
+
+
+def texts() -> list[str]:
+    return [(SQL / name).read_text() for name in FILES]
+
+
+def definitions() -> dict[str, str]:
+    """Each function the files define, by name: its body as PostgreSQL keeps it (prosrc)."""
+    return {name: body for text in texts() for name, body in _CREATE.findall(text)}
+
+
+def installed(connection) -> dict[str, list[str]]:
+    """The bodies the database keeps for each of the engine's function names (one per
+    signature it has)."""
+    rows = connection.execute(
+        text(
+            "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = current_schema() AND p.proname = ANY (:names)"
+        ),
+        {"names": list(definitions())},
+    ).all()
+    found: dict[str, list[str]] = {}
+    for name, body in rows:
+        found.setdefault(name, []).append(body)
+    return found
+
+
+def install(connection) -> bool:
+    """Make the database's functions the files' text; whether anything changed. Nothing is
+    dropped when they already are (a running app's prepared calls keep working)."""
+    if installed(connection) == {name: [body] for name, body in definitions().items()}:
+        return False
+    connection.execute(text(install_sql()))  # as Alembic's op.execute() runs a script
+    return True
+
+
+def install_sql() -> str:
+    """Drop every version of the engine's functions (any signature an older text had), then
+    create them from the files: one script, run in the migration's own transaction."""
+    names = ", ".join(f"'{name}'" for name in definitions())
+    drop = f"""
+DO $$
+DECLARE f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = current_schema() AND p.proname IN ({names}) LOOP
+        EXECUTE 'DROP FUNCTION ' || f || ' CASCADE';
+    END LOOP;
+END $$;
+"""
+    return drop + "\n".join(texts())
