@@ -84,7 +84,7 @@ def test_a_write_builds_its_error_page_only_when_there_is_an_error(
 ):
     """Without JavaScript a reversal reads the transaction page once, for the receipt: the
     page a refusal would show is built only if there is a refusal."""
-    from wallet_app.services import pages
+    from wallet_app.wallets import pages
 
     built, real = [], pages.transaction_page
     monkeypatch.setattr(pages, "transaction_page", lambda *a, **kw: built.append(a) or real(*a, **kw))

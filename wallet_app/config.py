@@ -4,6 +4,9 @@ import os
 import secrets
 from pathlib import Path
 
+# The app's instance folder (localdb.py, which keeps the embedded server's data there, names
+# it the same way; it never imports this module, and this one imports it only for a local run,
+# so `python -m wallet_app.localdb` runs a single copy of it).
 INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 
 
@@ -117,7 +120,7 @@ def _threshold(value) -> int | None:
 
 
 def _local_database_url() -> str:
-    from . import localdb  # only a local run needs it
+    from . import localdb  # only a local run needs the embedded server
 
     return localdb.url(INSTANCE)
 

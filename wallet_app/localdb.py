@@ -31,6 +31,7 @@ from pathlib import Path
 
 USER = "wallet-pg"
 SPARE = Path("/var/lib/wallet-app")
+INSTANCE = Path(__file__).resolve().parent.parent / "instance"  # the app's instance folder, as config.py names it
 _MARK = "# wallet_app.localdb"  # the last thing initdb() writes: a cluster without it is unfinished
 _held: dict[Path, int] = {}  # instance -> pid that registered (a forked child has not)
 
@@ -273,8 +274,6 @@ def _ident(pid: int) -> str | None:
 def main(argv: list[str]) -> int:
     """`python -m wallet_app.localdb CMD...` runs CMD holding the server, so the steps of `make run`
     share one server rather than stop and start it between them; `--destroy` deletes the data."""
-    from .config import INSTANCE
-
     if argv == ["--destroy"]:  # make clean: the data, and a copy of the binaries if one was made
         destroy(INSTANCE)
         shutil.rmtree(spare_dir(str(_package()), make=False), ignore_errors=True)

@@ -11,11 +11,11 @@ from .. import throttle
 from ..errors import TokenNotLive
 from ..extensions import csrf
 from ..finance import exports
-from ..finance.routes import csv_response
 from ..ledger import fees, operations, queries, rates
 from ..request_log import note_principal
 from ..services import tokens
 from ..services.audit import Actor
+from ..streaming import csv_response
 from . import schemas
 from .errors import TITLES, ApiError, problem, register
 from .openapi import document

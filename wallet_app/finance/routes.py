@@ -2,21 +2,15 @@
 
 from datetime import date
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
+from ..streaming import csv_response
 from . import exports
 from . import reconcile as reconciliation
 
 bp = Blueprint("finance", __name__)
-
-
-def csv_response(chunks, filename: str) -> Response:
-    response = Response(stream_with_context(chunks), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/exports")

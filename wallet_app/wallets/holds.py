@@ -15,9 +15,9 @@ from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations, queries
 from ..ledger.idempotency import MAX_KEY_LENGTH
-from ..services.pages import HOLD_STATES
 from .forms import KEY_MESSAGE, IdempotencyKeyField, _new_key
 from .htmx import render, respond, wants_fragment
+from .pages import HOLD_STATES
 from .routes import _detail, bp
 
 PAGE = "transactions/detail.html"

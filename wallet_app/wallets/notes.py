@@ -6,8 +6,8 @@ from flask import flash, redirect, request, url_for
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..finance import exports
-from ..finance.routes import csv_response
 from ..services import audit_log, notes
+from ..streaming import csv_response
 from .forms import NoteForm, StatementForm
 from .htmx import respond
 from .routes import _detail, bp

@@ -6,7 +6,8 @@ from flask_login import current_user
 from ..auth.roles import can, operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations, queries
-from ..services import pages, stats
+from ..services import stats
+from . import pages
 from .forms import (
     STATUS_CONSEQUENCES,
     FundForm,

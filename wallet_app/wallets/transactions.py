@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations, queries
-from ..services import pages
+from . import pages
 from .htmx import render, wants_fragment
 from .routes import bp
 

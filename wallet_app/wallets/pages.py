@@ -9,7 +9,7 @@ from ..errors import InvalidAmount, InvalidInput
 from ..extensions import db
 from ..ledger import queries
 from ..models import Transaction
-from . import audit_log, notes, stats, validate
+from ..services import audit_log, notes, stats, validate
 
 HISTORY_FILTERS = ("since", "until", "kind", "min_amount", "max_amount", "reference")
 
