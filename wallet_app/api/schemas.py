@@ -1,6 +1,8 @@
 """JSON Schemas of the API bodies: the handlers check requests with them and openapi.py
 publishes them, so the document and the implementation cannot drift apart."""
 
+from ..ledger.catalogue import KINDS, SYSTEM_PURPOSES
+from ..models import TRANSACTION_STATUSES, WALLET_STATUSES
 from ..money import MINOR_UNITS
 from .errors import ApiError
 
@@ -101,7 +103,7 @@ PATCH_WALLET = {
         "overdraft_limit": NULLABLE_AMOUNT,
         "max_balance": NULLABLE_AMOUNT,
         "daily_outflow_limit": NULLABLE_AMOUNT,
-        "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
+        "status": {"type": "string", "enum": list(WALLET_STATUSES)},
         "reason": {"type": ["string", "null"], "maxLength": 500},
     },
 }
@@ -139,7 +141,7 @@ WALLET = {
         "overdraft_limit": {"type": "string"},
         "max_balance": MONEY_OR_NULL,
         "daily_outflow_limit": MONEY_OR_NULL,
-        "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
+        "status": {"type": "string", "enum": list(WALLET_STATUSES)},
         "status_reason": TEXT,
         "status_changed_by": TEXT,
         "status_changed_at": {"type": ["string", "null"], "format": "date-time"},
@@ -168,7 +170,7 @@ ENTRY = {
     "world, fees) carries no balance_after.",
     "properties": {
         "wallet_id": ID,
-        "system": {"type": ["string", "null"], "enum": ["world", "fees", "fx", None]},
+        "system": {"type": ["string", "null"], "enum": [*SYSTEM_PURPOSES, None]},
         "currency": {"type": "string"},
         "amount": {"type": "string"},
         "balance_after": {"type": ["string", "null"]},
@@ -197,10 +199,10 @@ TRANSACTION = {
     ],
     "properties": {
         "id": ID,
-        "kind": {"type": "string", "enum": ["fund", "transfer", "exchange", "withdrawal", "reversal"]},
+        "kind": {"type": "string", "enum": list(KINDS)},
         "status": {
             "type": "string",
-            "enum": ["posted", "pending", "awaiting_approval", "voided", "expired", "rejected"],
+            "enum": list(TRANSACTION_STATUSES),
             "description": "pending and awaiting_approval hold the amount and have no entries "
             "until captured or approved.",
         },
