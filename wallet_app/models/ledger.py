@@ -181,7 +181,7 @@ class Transaction(db.Model):
 
 class FeeSchedule(db.Model):
     """What a kind of movement costs in a currency: fixed + bps of the amount, clamped to
-    [minimum, maximum], rounded half up to minor units (the engine computes it)."""
+    [minimum, maximum], rounded up to minor units (the engine computes it)."""
 
     __tablename__ = "fee_schedule"
     __table_args__ = (
