@@ -8,8 +8,8 @@
 SELECT tx_id AS hold FROM ledger_post('pgbench', gen_random_uuid()::text, 'fp', 'transfer', 0.01, :src, :dst, NULL,
   'pgbench', NULL, ARRAY[:src, :dst]::bigint[], ARRAY[NULL, NULL]::text[], ARRAY[NULL, 1]::int[],
   ARRAY[-0.01, 0.01]::numeric[], ARRAY['from_wallet_id', 'to_wallet_id'], 1, NULL, NULL, NULL, false,
-  NULL, NULL, 3600, true, 604800, 'pgbench', true, NULL, NULL, NULL, NULL) \gset
+  NULL, NULL, 3600, true, 604800, 'pgbench', true, NULL, NULL, NULL, NULL, true) \gset
 SELECT * FROM ledger_post('pgbench', gen_random_uuid()::text, 'fp', 'transfer', 0.01, :src, :dst, NULL,
   'pgbench', NULL, ARRAY[:src, :dst]::bigint[], ARRAY[NULL, NULL]::text[], ARRAY[NULL, 1]::int[],
   ARRAY[-0.01, 0.01]::numeric[], ARRAY['from_wallet_id', 'to_wallet_id'], 1, NULL, NULL, NULL, false,
-  NULL, NULL, 3600, false, NULL, 'pgbench', true, 'capture', :hold, NULL, NULL);
+  NULL, NULL, 3600, false, NULL, 'pgbench', true, 'capture', :hold, NULL, NULL, true);

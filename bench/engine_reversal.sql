@@ -7,4 +7,4 @@
 SELECT * FROM ledger_post('pgbench', gen_random_uuid()::text, 'fp', 'reversal', 0.01, :treasury, :src, NULL,
   'pgbench', NULL, ARRAY[:treasury, :src]::bigint[], ARRAY[NULL, NULL]::text[], ARRAY[NULL, 1]::int[],
   ARRAY[-0.01, 0.01]::numeric[], ARRAY['transaction_id', 'transaction_id'], NULL, :tx, NULL, 'bench', false,
-  NULL, NULL, 3600, false, NULL, 'pgbench', true, NULL, NULL, true, NULL);
+  NULL, NULL, 3600, false, NULL, 'pgbench', true, NULL, NULL, true, NULL, false);

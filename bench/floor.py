@@ -72,6 +72,7 @@ def _post(m: Movement, key: str, fp: str) -> Posted:
         target=None,
         reversible=None,
         issuer=None,
+        holdable=False,
     )
     try:
         conn = _idle.get_nowait()

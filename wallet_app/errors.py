@@ -110,6 +110,18 @@ class RateMismatch(WalletError):
     code = "rate_mismatch"
 
 
+class KindNotReversible(WalletError):
+    """The catalogue marks the original's kind not reversible (an exchange: exchange back)."""
+
+    code = "kind_not_reversible"
+
+
+class KindNotHoldable(WalletError):
+    """Only a kind the catalogue marks holdable may be created pending."""
+
+    code = "kind_not_holdable"
+
+
 class NotHoldMaker(WalletError):
     """Only the person or integration that made a hold captures or voids it."""
 

@@ -2,6 +2,7 @@
 binds every person whatever their rights, and reconcile sees a mint (docs/DESIGN.md 5a)."""
 
 import uuid
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
@@ -271,8 +272,27 @@ def test_an_exchange_is_not_reversible(api, fx):
     a, eur, _ = fx
     done = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": eur, "amount": "10.00"}, key=k()).json
     refused = api.post(f"/transactions/{done['id']}/reversals", {"reason": "x"}, key=k())
-    assert (refused.status_code, refused.json["code"]) == (422, "not_reversible")
+    assert (refused.status_code, refused.json["code"]) == (422, "kind_not_reversible")
     assert "exchange back" in refused.json["detail"]
+
+
+def test_only_a_kind_the_catalogue_marks_holdable_is_held(service, make_wallet, actor, ledger_snapshot):
+    """The engine refuses a hold of any other kind, whoever composes the call."""
+    from wallet_app.errors import KindNotHoldable
+    from wallet_app.extensions import db as _db
+    from wallet_app.ledger import engine
+    from wallet_app.ledger.catalogue import Movement
+
+    wallet = make_wallet(balance="10.00")
+    before = ledger_snapshot()
+    for movement in (
+        Movement("fund", Decimal("1.00"), None, wallet["id"]),
+        Movement("withdrawal", Decimal("1.00"), wallet["id"], None),
+    ):
+        with pytest.raises(KindNotHoldable) as refused:
+            engine.post(_db.session, movement, actor=actor, key=k(), fp="fp", pending=True, expires_in=60)
+        assert refused.value.field == "pending"
+    assert ledger_snapshot() == before
 
 
 def test_only_the_holds_maker_captures_or_voids_it(client, make_token, api, funded):

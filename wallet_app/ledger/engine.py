@@ -29,6 +29,8 @@ from ..errors import (
     InsufficientFunds,
     InvalidAmount,
     InvalidInput,
+    KindNotHoldable,
+    KindNotReversible,
     MakerCannotApprove,
     MaxBalanceExceeded,
     NotAwaitingApproval,
@@ -46,7 +48,7 @@ from ..errors import (
 from ..money import format_amount
 from ..services.atomic import SingleStatements, atomic, execute_one, single_statements
 from ..services.audit import Actor
-from .catalogue import KINDS, Movement
+from .catalogue import KINDS, Movement, label
 
 REFUSED = "WA001"  # the SQLSTATE ledger_refuse() raises
 
@@ -60,7 +62,8 @@ _CALL = """ledger_post({scope}, :key, :fp, :kind, :amount, :source, :dest, :refe
                      CAST(:fee_payer AS int), CAST(:reverses AS bigint), CAST(:refund_fee AS numeric), :reason,
                      :dry_run, CAST(:converts AS boolean[]), CAST(:rate AS numeric), CAST(:rate_max_age AS int),
                      :pending, CAST(:expires_in AS int), {owner}, :approvable, CAST(:resolve AS text),
-                     CAST(:target AS bigint), CAST(:reversible AS boolean), {issuer})"""
+                     CAST(:target AS bigint), CAST(:reversible AS boolean), {issuer},
+                     CAST(:holdable AS boolean))"""
 _POST = text(
     f"SELECT {_COLUMNS} FROM "
     + _CALL.format(scope=":scope", actor=":actor", owner=":owner", issuer="CAST(:issuer AS text)")
@@ -161,6 +164,7 @@ def post(
         target=target,
         reversible=KINDS[original["kind"]].reversible if original else None,
         issuer=actor.issuer,
+        holdable=kind.holdable,
     )
     sql = POST_SQL
     if actor.token is not None:
@@ -237,10 +241,16 @@ def refusal(code: str, d: dict) -> WalletError:
             field=field,
             remaining=d["remaining"],
         )
-    if code == "not_reversible" and d.get("kind") == "exchange" and d.get("status") == "posted":
-        return NotReversible(
-            f"Transaction {d['transaction_id']} is an exchange; it cannot be reversed: exchange back instead.",
+    if code == "kind_not_reversible":
+        how = ": exchange back instead" if d["kind"] == "exchange" else ""
+        return KindNotReversible(
+            f"Transaction {d['transaction_id']} is {label(d['kind']).lower()}; that kind cannot be reversed{how}.",
             field=field,
+            kind=d["kind"],
+        )
+    if code == "kind_not_holdable":
+        return KindNotHoldable(
+            f"A {label(d['kind']).lower()} cannot be held: only a transfer can be pending.", field=field, kind=d["kind"]
         )
     if code == "not_reversible" and d.get("status") != "posted":
         return NotReversible(

@@ -57,6 +57,7 @@ CREATE FUNCTION ledger_post(
     p_target bigint,
     p_reversible boolean,   -- a reversal: whether the catalogue lets its original's kind be reversed
     p_issuer text,          -- a token's: the operator who issued it (has seen its secret), else NULL
+    p_holdable boolean,     -- whether the catalogue lets this kind be held (p_pending)
     OUT verdict text, OUT tx_id bigint, OUT posted_at timestamptz, OUT tx_currency text,
     OUT leg_wallets bigint[], OUT leg_amounts numeric[], OUT leg_balances numeric[], OUT tx_fee numeric,
     OUT leg_currencies text[], OUT tx_status text, OUT tx_rate numeric, OUT tx_dest_amount numeric,
@@ -220,7 +221,10 @@ BEGIN
         END IF;
     END IF;
 
-    -- 3. A movement touches each wallet once.
+    -- 3. Only a kind the catalogue marks holdable is held; a movement touches each wallet once.
+    IF p_pending AND p_target IS NULL AND NOT coalesce(p_holdable, false) THEN
+        PERFORM ledger_refuse('kind_not_holdable', 'pending', jsonb_build_object('kind', p_kind));
+    END IF;
     FOR i IN 1..cardinality(amounts) LOOP
         FOR j IN 1..i - 1 LOOP
             IF ids[i] = ids[j] THEN
@@ -237,10 +241,13 @@ BEGIN
         IF NOT FOUND THEN
             PERFORM ledger_refuse('not_found', 'transaction_id', jsonb_build_object('transaction_id', p_reverses));
         END IF;
-        IF original.reverses_transaction_id IS NOT NULL OR original.status <> 'posted'
-           OR NOT coalesce(p_reversible, false) THEN
+        IF original.reverses_transaction_id IS NOT NULL OR original.status <> 'posted' THEN
             PERFORM ledger_refuse('not_reversible', 'transaction_id', jsonb_build_object(
                 'transaction_id', p_reverses, 'status', original.status, 'kind', original.kind));
+        END IF;
+        IF NOT coalesce(p_reversible, false) THEN  -- the catalogue's word on the original's kind
+            PERFORM ledger_refuse('kind_not_reversible', 'transaction_id', jsonb_build_object(
+                'transaction_id', p_reverses, 'kind', original.kind));
         END IF;
         IF p_amount > original.amount - original.reversed_amount THEN
             PERFORM ledger_refuse('reversal_exceeds_original', 'amount', jsonb_build_object(
