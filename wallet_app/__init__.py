@@ -99,23 +99,19 @@ def _database_unavailable(exc: DBAPIError):
 
 
 def _register_blueprints(app: Flask) -> None:
-    """One blueprint per area (docs/DESIGN.md, "Layers")."""
-    # Modules whose routes attach to their package's blueprint when imported.
-    from .admin import fees, routes, tokens  # noqa: F401
-    from .admin.blueprint import bp as admin_bp
+    """One blueprint per area (docs/DESIGN.md, "Layers"), each assembled here from the modules
+    that hold its views (wallet_app/views.py): nothing registers itself by being imported."""
+    from . import admin, finance, wallets
     from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
     from .auth.routes import login_alias
-    from .finance import rates  # noqa: F401
-    from .finance.routes import bp as finance_bp
     from .health import bp as health_bp
-    from .wallets import find, holds, manage, notes, transactions  # noqa: F401
-    from .wallets.routes import bp as wallets_bp
+    from .views import blueprint
 
     app.register_blueprint(health_bp)
-    app.register_blueprint(wallets_bp)
+    app.register_blueprint(blueprint("wallets", wallets.__name__, *wallets.VIEWS))
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.add_url_rule("/login", "login", login_alias)
-    app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(finance_bp, url_prefix="/finance")
+    app.register_blueprint(blueprint("admin", admin.__name__, *admin.VIEWS), url_prefix="/admin")
+    app.register_blueprint(blueprint("finance", finance.__name__, *finance.VIEWS), url_prefix="/finance")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

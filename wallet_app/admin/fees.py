@@ -8,16 +8,18 @@ from ..error_pages import form_view
 from ..ledger import fees as fee_service
 from ..ledger import rates as rate_service
 from ..ledger.catalogue import FEE_KINDS
-from .blueprint import bp
+from ..views import Views
+
+views = Views()
 
 
-@bp.get("/fees")
+@views.get("/fees")
 @require("manage")
 def fees():
     return render_template("admin/fees.html", **_page())
 
 
-@bp.post("/fees")
+@views.post("/fees")
 @require("manage")
 def set_fee():
     form = request.form
@@ -61,7 +63,7 @@ def _page() -> dict:
     return {"schedule": _schedule(), "thresholds": _thresholds(), "policy": rate_service.policy()}
 
 
-@bp.post("/thresholds")
+@views.post("/thresholds")
 @require("manage")
 def set_threshold():
     """Above the amount (a wallet's unapproved day), a movement waits for a second person,
@@ -77,7 +79,7 @@ def set_threshold():
     return redirect(url_for("admin.fees"), 303)
 
 
-@bp.post("/policy")
+@views.post("/policy")
 @require("manage")
 def set_policy():
     """The default approval threshold (currencies without their own) and reconcile's fx

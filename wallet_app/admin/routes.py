@@ -10,7 +10,9 @@ from ..error_pages import form_view
 from ..models import ROLES
 from ..services import audit_log, validate
 from ..services import operators as operator_service
-from .blueprint import bp
+from ..views import Views
+
+views = Views()
 
 
 class OperatorForm(FlaskForm):
@@ -19,7 +21,7 @@ class OperatorForm(FlaskForm):
     role = SelectField("Role", choices=list(ROLES))
 
 
-@bp.route("/operators", methods=["GET", "POST"])
+@views.route("/operators", methods=["GET", "POST"])
 @require("manage")
 def operators():
     form = OperatorForm()
@@ -33,7 +35,7 @@ def operators():
     ), 422 if form.errors else 200
 
 
-@bp.post("/operators/<id:user_id>")
+@views.post("/operators/<id:user_id>")
 @require("manage")
 def update_operator(user_id):
     form_view(
@@ -48,7 +50,7 @@ def update_operator(user_id):
     return redirect(url_for("admin.operators"), 303)
 
 
-@bp.post("/operators/<id:user_id>/password")
+@views.post("/operators/<id:user_id>/password")
 @require("manage")
 def reset_password(user_id):
     """A temporary password the operator must change at their next sign-in."""
@@ -62,7 +64,7 @@ def reset_password(user_id):
     return redirect(url_for("admin.operators"), 303)
 
 
-@bp.get("/audit")
+@views.get("/audit")
 @require("manage")
 def audit():
     args = request.args

@@ -7,10 +7,12 @@ from ..api.openapi import document
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..services import tokens as token_service
-from .blueprint import bp
+from ..views import Views
+
+views = Views()
 
 
-@bp.route("/tokens", methods=["GET", "POST"])
+@views.route("/tokens", methods=["GET", "POST"])
 @require("manage")
 def tokens():
     secret = None
@@ -27,7 +29,7 @@ def tokens():
     return response, 200, {"Cache-Control": "no-store"}
 
 
-@bp.post("/tokens/<id:token_id>/revoke")
+@views.post("/tokens/<id:token_id>/revoke")
 @require("manage")
 def revoke_token(token_id):
     form_view("admin/tokens.html", later=lambda: {"tokens": token_service.list_tokens()}, secret=None)
@@ -36,7 +38,7 @@ def revoke_token(token_id):
     return redirect(url_for("admin.tokens"), 303)
 
 
-@bp.get("/api-reference")
+@views.get("/api-reference")
 @require("read")
 def api_reference():
     return render_template("admin/api_reference.html", doc=document())

@@ -9,7 +9,9 @@ from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..ledger import rates as rate_service
 from ..money import MINOR_UNITS
-from .routes import bp
+from ..views import Views
+
+views = Views()
 
 PAGE = "finance/rates.html"
 CURRENCIES = sorted(MINOR_UNITS, key=lambda c: (c != "USD", c))
@@ -39,13 +41,13 @@ class RateForm(FlaskForm):
     )
 
 
-@bp.get("/rates")
+@views.get("/rates")
 @require("read")
 def rates():
     return render_template(PAGE, rates=rate_service.list_rates(), form=RateForm(formdata=None))
 
 
-@bp.post("/rates")
+@views.post("/rates")
 @require("rates")
 def set_rate():
     form = RateForm()

@@ -2,24 +2,25 @@
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..streaming import csv_response
+from ..views import Views
 from . import exports
 from . import reconcile as reconciliation
 
-bp = Blueprint("finance", __name__)
+views = Views()
 
 
-@bp.get("/exports")
+@views.get("/exports")
 @require("export")
 def index():
     return render_template("finance/exports.html", today=date.today().isoformat(), error=None)
 
 
-@bp.get("/exports/history.csv")
+@views.get("/exports/history.csv")
 @require("export")
 def history_csv():
     form_view("finance/exports.html", today=date.today().isoformat())
@@ -28,7 +29,7 @@ def history_csv():
     return csv_response(exports.stream_history(f), f.filename())
 
 
-@bp.get("/exports/balances.csv")
+@views.get("/exports/balances.csv")
 @require("export")
 def balances_csv():
     form_view("finance/exports.html", today=date.today().isoformat())
@@ -37,7 +38,7 @@ def balances_csv():
     return csv_response(exports.stream_balances(day), f"balances-as-of-{day}.csv")
 
 
-@bp.get("/reconcile")
+@views.get("/reconcile")
 @require("reconcile")
 def reconcile():
     """The latest kept run in full (or the one asked for by `run`), and the past runs listed."""
@@ -45,7 +46,7 @@ def reconcile():
     return render_template("finance/reconcile.html", runs=runs, cursor=cursor)
 
 
-@bp.post("/reconcile")
+@views.post("/reconcile")
 @require("reconcile")
 def run_reconcile():
     """Run every check now; the run is kept (a GET never writes)."""

@@ -6,11 +6,13 @@ from flask import redirect, request, url_for
 from ..auth.roles import require
 from ..error_pages import form_view
 from ..ledger import queries
+from ..views import Views
 from .htmx import respond
-from .routes import bp
+
+views = Views()
 
 
-@bp.get("/search")
+@views.get("/search")
 @require("read")
 def search():
     """One match goes straight there; several are listed; none says so."""
@@ -25,7 +27,7 @@ def search():
     return respond("search.html", found=found, q=q)
 
 
-@bp.get("/wallets/<id:wallet_id>/recipients")
+@views.get("/wallets/<id:wallet_id>/recipients")
 @require("move_money")
 def recipients(wallet_id):
     """The transfer's recipient search: wallets matching the typed text, as radios to pick."""

@@ -15,10 +15,13 @@ from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations, queries
 from ..ledger.idempotency import MAX_KEY_LENGTH
+from ..views import Views
 from .forms import KEY_MESSAGE, IdempotencyKeyField, _new_key
 from .htmx import render, respond, wants_fragment
 from .pages import HOLD_STATES
-from .routes import _detail, bp
+from .routes import _detail
+
+views = Views()
 
 PAGE = "transactions/detail.html"
 DONE = {"capture": "captured", "void": "voided", "approve": "approved", "reject": "rejected"}
@@ -40,13 +43,13 @@ class ResolveForm(FlaskForm):
     back = HiddenField(validators=[Optional(), AnyOf(["wallet", "approvals"])])
 
 
-@bp.app_template_global()
+@views.app_template_global()
 def resolve_form(back: str = "", **data) -> ResolveForm:
     """A fresh form (with a new idempotency key) for a hold's buttons on any page."""
     return ResolveForm(formdata=None, data={"back": back, **data})
 
 
-@bp.app_template_filter("age")
+@views.app_template_filter("age")
 def age(iso_time: str) -> str:
     """How long ago an ISO 8601 time was, roughly: "2 d 3 h", "3 h 5 min", "4 min"."""
     minutes = max(0, int((datetime.now(timezone.utc) - datetime.fromisoformat(iso_time)).total_seconds() // 60))
@@ -54,7 +57,7 @@ def age(iso_time: str) -> str:
     return f"{days} d {hours} h" if days else f"{hours} h {mins} min" if hours else f"{mins} min"
 
 
-@bp.get("/wallets/<id:wallet_id>/holds")
+@views.get("/wallets/<id:wallet_id>/holds")
 @require("read")
 def holds(wallet_id):
     """The next page of one of the wallet's two lists of holds (`state`: open or resolved) for
@@ -128,43 +131,43 @@ def _resolve(transaction_id: int, action: str):
     return redirect(url_for("wallets.transaction", transaction_id=transaction_id), 303)
 
 
-@bp.post("/transactions/<id:transaction_id>/capture/confirm")
+@views.post("/transactions/<id:transaction_id>/capture/confirm")
 @require("move_money")
 def confirm_capture(transaction_id):
     return _review(transaction_id, "capture")
 
 
-@bp.post("/transactions/<id:transaction_id>/capture")
+@views.post("/transactions/<id:transaction_id>/capture")
 @require("move_money")
 def capture(transaction_id):
     return _resolve(transaction_id, "capture")
 
 
-@bp.post("/transactions/<id:transaction_id>/void")
+@views.post("/transactions/<id:transaction_id>/void")
 @require("move_money")
 def void(transaction_id):
     return _resolve(transaction_id, "void")
 
 
-@bp.post("/transactions/<id:transaction_id>/approve/confirm")
+@views.post("/transactions/<id:transaction_id>/approve/confirm")
 @require("approve")
 def confirm_approval(transaction_id):
     return _review(transaction_id, "approve")
 
 
-@bp.post("/transactions/<id:transaction_id>/approve")
+@views.post("/transactions/<id:transaction_id>/approve")
 @require("approve")
 def approve(transaction_id):
     return _resolve(transaction_id, "approve")
 
 
-@bp.post("/transactions/<id:transaction_id>/reject")
+@views.post("/transactions/<id:transaction_id>/reject")
 @require("approve")
 def reject(transaction_id):
     return _resolve(transaction_id, "reject")
 
 
-@bp.get("/approvals")
+@views.get("/approvals")
 @require("read")
 def approvals():
     """What waits for a second operator, oldest first; approvers act on rows not their own."""

@@ -6,9 +6,12 @@ from flask import flash, redirect, url_for
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations
+from ..views import Views
 from .forms import LimitsForm, StatusForm
 from .htmx import render
-from .routes import _detail, bp
+from .routes import _detail
+
+views = Views()
 
 PAGE = "wallets/detail.html"
 
@@ -23,7 +26,7 @@ def _context(wallet_id: int, panel: str, form) -> dict:
     return {**_detail(wallet_id), "manage_panel": panel, "manage_form": form}
 
 
-@bp.post("/wallets/<id:wallet_id>/limits")
+@views.post("/wallets/<id:wallet_id>/limits")
 @require("manage")
 def set_limits(wallet_id):
     form = LimitsForm()
@@ -38,7 +41,7 @@ def set_limits(wallet_id):
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
 
 
-@bp.post("/wallets/<id:wallet_id>/status/confirm")
+@views.post("/wallets/<id:wallet_id>/status/confirm")
 @require("manage")
 def confirm_status(wallet_id):
     """Step one: what the change means, before it is made."""
@@ -48,7 +51,7 @@ def confirm_status(wallet_id):
     return _page(wallet_id, "wallets/_status_confirm.html", form)
 
 
-@bp.post("/wallets/<id:wallet_id>/status")
+@views.post("/wallets/<id:wallet_id>/status")
 @require("manage")
 def set_status(wallet_id):
     form = StatusForm()

@@ -8,14 +8,17 @@ from ..error_pages import form_view
 from ..finance import exports
 from ..services import audit_log, notes
 from ..streaming import csv_response
+from ..views import Views
 from .forms import NoteForm, StatementForm
 from .htmx import respond
-from .routes import _detail, bp
+from .routes import _detail
+
+views = Views()
 
 PAGE = "wallets/detail.html"
 
 
-@bp.post("/wallets/<id:wallet_id>/notes")
+@views.post("/wallets/<id:wallet_id>/notes")
 @require("note")
 def add_note(wallet_id):
     form = NoteForm()
@@ -27,21 +30,21 @@ def add_note(wallet_id):
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id) + "#notes", 303)
 
 
-@bp.get("/wallets/<id:wallet_id>/notes")
+@views.get("/wallets/<id:wallet_id>/notes")
 @require("read")
 def more_notes(wallet_id):
     items, cursor = notes.list_notes(wallet_id, cursor=request.args.get("cursor"))
     return respond("wallets/_note_items.html", notes=items, notes_cursor=cursor, wallet={"id": wallet_id})
 
 
-@bp.get("/wallets/<id:wallet_id>/activity")
+@views.get("/wallets/<id:wallet_id>/activity")
 @require("read")
 def more_activity(wallet_id):
     items, cursor = audit_log.wallet_activity(wallet_id, cursor=request.args.get("cursor"))
     return respond("wallets/_activity_items.html", activity=items, activity_cursor=cursor, wallet={"id": wallet_id})
 
 
-@bp.get("/wallets/<id:wallet_id>/statement.csv")
+@views.get("/wallets/<id:wallet_id>/statement.csv")
 @require("read")
 def statement(wallet_id):
     """Every role that sees the wallet may download its statement; each download is audited."""

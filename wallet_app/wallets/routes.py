@@ -1,12 +1,13 @@
 """Operator pages: dashboard, wallets, wallet detail with fund and transfer, transactions."""
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from ..auth.roles import can, operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations, queries
 from ..services import stats
+from ..views import Views
 from . import pages
 from .forms import (
     STATUS_CONSEQUENCES,
@@ -22,17 +23,17 @@ from .forms import (
 )
 from .htmx import focus_attribute, render, respond, wants_fragment
 
-bp = Blueprint("wallets", __name__)
+views = Views()
 MOVE_FORMS = {"fund": FundForm, "transfer": TransferForm, "withdrawal": WithdrawalForm}
-bp.add_app_template_global(focus_attribute)  # a global: the form macros see it too
+views.app_template_global()(focus_attribute)  # a global: the form macros see it too
 
 
-@bp.app_context_processor
+@views.app_context_processor
 def permissions():
     return {"can": lambda permission: can(current_user, permission)}
 
 
-@bp.get("/")
+@views.get("/")
 @require("read")
 def index():
     data = stats.dashboard()
@@ -40,7 +41,7 @@ def index():
     return render("wallets/dashboard.html", "wallets/dashboard.html", data=data, charts=charts)
 
 
-@bp.get("/wallets")
+@views.get("/wallets")
 @require("read")
 def wallets():
     args = request.args
@@ -54,7 +55,7 @@ def wallets():
     return render("wallets/index.html", fragment, page=page, form=WalletForm(formdata=None))
 
 
-@bp.post("/wallets")
+@views.post("/wallets")
 @require("move_money")
 def create_wallet():
     form = WalletForm()
@@ -81,7 +82,7 @@ def create_wallet():
     return redirect(target, 303)
 
 
-@bp.get("/wallets/<id:wallet_id>")
+@views.get("/wallets/<id:wallet_id>")
 @require("read")
 def wallet(wallet_id):
     return render("wallets/detail.html", "wallets/detail.html", **_detail(wallet_id))
@@ -131,7 +132,7 @@ def _step(wallet_id: int, kind: str, step: str, **extra) -> tuple[str, dict]:
     return "wallets/_panel.html", {"wallet": queries.get_wallet(wallet_id), **context}
 
 
-@bp.get("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>")
+@views.get("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>")
 @require("move_money")
 def move_form(wallet_id, kind):
     """A fresh form, as Cancel on a review step asks for it."""
@@ -139,7 +140,7 @@ def move_form(wallet_id, kind):
     return respond(template, form=MOVE_FORMS[kind](formdata=None), **context)
 
 
-@bp.get("/wallets/<id:wallet_id>/history")
+@views.get("/wallets/<id:wallet_id>/history")
 @require("read")
 def history(wallet_id):
     """The history filtered (kind, amounts, reference, days); a filter at fault is a 422 with
@@ -157,7 +158,7 @@ def history(wallet_id):
     return respond("wallets/detail.html", 422 if context["history_error"] else 200, **context)
 
 
-@bp.post("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>/confirm")
+@views.post("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>/confirm")
 @require("move_money")
 def confirm(wallet_id, kind):
     """Step one: the engine checks the request (a dry run) and shows both wallets after."""
@@ -173,7 +174,7 @@ def confirm(wallet_id, kind):
     return respond(template, form=form, **context | {"step": "confirm", "preview": preview})
 
 
-@bp.post("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>")
+@views.post("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>")
 @require("move_money")
 def move(wallet_id, kind):
     """Step two: move the money; a retry with the same token replays the first result."""

@@ -9,9 +9,11 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations, queries
+from ..views import Views
 from . import pages
 from .htmx import render, wants_fragment
-from .routes import bp
+
+views = Views()
 
 PAGE = "transactions/detail.html"
 
@@ -47,13 +49,13 @@ def _refusals_into(tx: dict, form) -> None:
     )
 
 
-@bp.get("/transactions/<id:transaction_id>")
+@views.get("/transactions/<id:transaction_id>")
 @require("read")
 def transaction(transaction_id):
     return render(PAGE, PAGE, **pages.transaction_page(transaction_id), form=ReverseForm(formdata=None))
 
 
-@bp.post("/transactions/<id:transaction_id>/reverse/confirm")
+@views.post("/transactions/<id:transaction_id>/reverse/confirm")
 @require("move_money")
 def confirm_reversal(transaction_id):
     """Step one: the engine checks the reversal (a dry run) and shows both wallets after."""
@@ -67,7 +69,7 @@ def confirm_reversal(transaction_id):
     return _step(tx, "transactions/_reverse_confirm.html", form, preview=preview)
 
 
-@bp.post("/transactions/<id:transaction_id>/reverse")
+@views.post("/transactions/<id:transaction_id>/reverse")
 @require("move_money")
 def reverse(transaction_id):
     """Step two: post the reversal; a retry with the same token replays the first result."""
