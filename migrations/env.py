@@ -61,6 +61,17 @@ def run_migrations_offline():
 
     with context.begin_transaction():
         context.run_migrations()
+        if context.get_revision_argument() in ("head", "heads", *_heads()):
+            # No database to compare with: the script always (re)creates the engine.
+            from wallet_app.ledger import functions
+
+            context.execute(functions.install_sql())
+
+
+def _heads() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(config).get_heads())
 
 
 def run_migrations_online():
@@ -99,12 +110,9 @@ def _install_engine(connection):
     """At the head, (re)create the engine's functions from their one current text
     (wallet_app/ledger/sql, see ledger/functions.py), in the migration's transaction. Below
     the head nothing needs them: no migration calls the engine."""
-    from alembic.script import ScriptDirectory
-
     from wallet_app.ledger import functions
 
-    heads = set(ScriptDirectory.from_config(config).get_heads())
-    if set(context.get_context().get_current_heads()) == heads:
+    if set(context.get_context().get_current_heads()) == _heads():
         functions.install(connection)
 
 

@@ -110,20 +110,24 @@ AT_0009 = [
     "UPDATE wallets SET held = 5 WHERE id = 1001",
     "SELECT setval(pg_get_serial_sequence('wallets', 'id'), (SELECT max(id) FROM wallets))",
     "SELECT setval(pg_get_serial_sequence('transactions', 'id'), 4)",
+    # A deployment at 0009 has its engine of then: another signature, to be dropped.
+    "CREATE FUNCTION ledger_post(text, numeric) RETURNS void LANGUAGE sql AS $$ SELECT $$",
 ]
 
 
 def test_0010_names_each_earlier_exchanges_house_rate_and_each_tokens_owner(pg_server):
     """Upgraded from 0009: the exchange at finance's rate is matched to it, the one at its
     caller's rate is listed by reconcile, and the token's open hold belongs to its owner."""
-    makers, owners, report = upgraded(
+    makers, owners, engines, report = upgraded(
         pg_server[0],
         "0009",
         AT_0009,
         "SELECT maker_scope FROM transactions WHERE id = 4",
         "SELECT 'integration:' || i.id FROM integrations i JOIN api_tokens t ON t.integration_id = i.id WHERE t.id = 7",
+        "SELECT pronargs FROM pg_proc WHERE proname = 'ledger_post'",
     )
     assert makers == owners and len(makers) == 1
+    assert len(engines) == 1 and engines[0][0] > 2  # the old signature dropped, the files' one made
     failed = {c.name: c.mismatches for c in report.checks if not c.passed}
     assert list(failed) == ["fx_positions"]
     assert any(

@@ -2,6 +2,7 @@
 step that (re)creates them in a database (run by migrations/env.py after every upgrade to the
 head: migrations change tables, never carry a copy of a function)."""
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -19,6 +20,26 @@ def texts() -> list[str]:
 def definitions() -> dict[str, str]:
     """Each function the files define, by name: its body as PostgreSQL keeps it (prosrc)."""
     return {name: body for text in texts() for name, body in _CREATE.findall(text)}
+
+
+def version() -> str:
+    """The files' whole text, hashed: headers (parameters, volatility, settings) as well as
+    bodies. install_sql() leaves it as the comment of ledger_post()."""
+    return "wallet_app/ledger/sql sha256:" + hashlib.sha256("".join(texts()).encode()).hexdigest()
+
+
+def installed_version(connection) -> list[str | None]:
+    """The comment of each ledger_post() the database has (one, when all is well)."""
+    return (
+        connection.execute(
+            text(
+                "SELECT obj_description(p.oid, 'pg_proc') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE n.nspname = current_schema() AND p.proname = 'ledger_post'"
+            )
+        )
+        .scalars()
+        .all()
+    )
 
 
 def installed(connection) -> dict[str, list[str]]:
@@ -39,8 +60,11 @@ def installed(connection) -> dict[str, list[str]]:
 
 def install(connection) -> bool:
     """Make the database's functions the files' text; whether anything changed. Nothing is
-    dropped when they already are (a running app's prepared calls keep working)."""
-    if installed(connection) == {name: [body] for name, body in definitions().items()}:
+    dropped when they already are, headers and bodies (a running app's prepared calls keep
+    working). A function edited by hand in the database is put back by the next change to the
+    files, not before."""
+    current = installed_version(connection) == [version()]
+    if current and installed(connection) == {name: [body] for name, body in definitions().items()}:
         return False
     connection.execute(text(install_sql()))  # as Alembic's op.execute() runs a script
     return True
@@ -60,4 +84,4 @@ BEGIN
     END LOOP;
 END $$;
 """
-    return drop + "\n".join(texts())
+    return drop + "\n".join(texts()) + f";\nCOMMENT ON FUNCTION ledger_post IS '{version()}';\n"
