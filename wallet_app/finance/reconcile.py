@@ -357,24 +357,21 @@ def fx_positions(s: Session) -> Check:
     for r in _rows(
         s,
         """
-            SELECT t.id, t.currency, t.dest_currency, t.rate, t.amount, t.dest_amount, h.rate AS house,
-                   trunc(t.amount * t.rate, c.minor_units) AS converted,
-                   (SELECT sum(l.amount) FROM wallet_history l JOIN wallets w ON w.id = l.wallet_id
-                    WHERE l.transaction_id = t.id AND w.system_purpose = 'fx' AND w.currency = t.currency) AS fx_in,
-                   (SELECT sum(l.amount) FROM wallet_history l JOIN wallets w ON w.id = l.wallet_id
-                    WHERE l.transaction_id = t.id AND w.system_purpose = 'fx' AND w.currency = t.dest_currency)
-                       AS fx_out
-            FROM transactions t JOIN currencies c ON c.code = t.dest_currency
-            LEFT JOIN fx_rate_history h ON h.id = t.rate_version AND h.base = t.currency AND h.quote = t.dest_currency
-            WHERE t.kind = 'exchange' AND t.status = 'posted'
-              AND (h.rate IS DISTINCT FROM t.rate OR t.dest_amount <> trunc(t.amount * t.rate, c.minor_units)
-                   OR (SELECT sum(l.amount) FROM wallet_history l JOIN wallets w ON w.id = l.wallet_id
-                       WHERE l.transaction_id = t.id AND w.system_purpose = 'fx' AND w.currency = t.currency)
-                      IS DISTINCT FROM t.amount
-                   OR (SELECT sum(l.amount) FROM wallet_history l JOIN wallets w ON w.id = l.wallet_id
-                       WHERE l.transaction_id = t.id AND w.system_purpose = 'fx' AND w.currency = t.dest_currency)
-                      IS DISTINCT FROM -t.dest_amount)
-            ORDER BY t.id""",
+            SELECT * FROM (
+                SELECT t.id, t.currency, t.dest_currency, t.rate, t.amount, t.dest_amount, h.rate AS house,
+                       trunc(t.amount * t.rate, c.minor_units) AS converted,
+                       sum(l.amount) FILTER (WHERE w.currency = t.currency) AS fx_in,
+                       sum(l.amount) FILTER (WHERE w.currency = t.dest_currency) AS fx_out
+                FROM transactions t JOIN currencies c ON c.code = t.dest_currency
+                LEFT JOIN fx_rate_history h
+                  ON h.id = t.rate_version AND h.base = t.currency AND h.quote = t.dest_currency
+                LEFT JOIN wallet_history l ON l.transaction_id = t.id
+                LEFT JOIN wallets w ON w.id = l.wallet_id AND w.system_purpose = 'fx'
+                WHERE t.kind = 'exchange' AND t.status = 'posted'
+                GROUP BY t.id, h.rate, c.minor_units) x
+            WHERE house IS DISTINCT FROM rate OR dest_amount <> converted
+               OR fx_in IS DISTINCT FROM amount OR fx_out IS DISTINCT FROM -dest_amount
+            ORDER BY id""",
     ):
         if r.house is None:
             problem = f"rate {r.rate.normalize():f} is not a rate the house set for {r.currency}->{r.dest_currency}"
