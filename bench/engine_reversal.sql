@@ -4,7 +4,8 @@
 \set k random(1, :transfers)
 \set tx :first_transfer + :k - 1
 \set src :first + (:k - 1) % (:last - :first + 1)
-SELECT * FROM ledger_post('pgbench', gen_random_uuid()::text, 'fp', 'reversal', 0.01, :treasury, :src, NULL,
-  'pgbench', NULL, ARRAY[:treasury, :src]::bigint[], ARRAY[NULL, NULL]::text[], ARRAY[NULL, 1]::int[],
-  ARRAY[-0.01, 0.01]::numeric[], ARRAY['transaction_id', 'transaction_id'], NULL, :tx, NULL, 'bench', false,
-  NULL, NULL, 3600, false, NULL, 'pgbench', true, NULL, NULL, true, NULL, false);
+SELECT * FROM ledger_post(p_scope => 'pgbench', p_key => gen_random_uuid()::text, p_fp => 'fp',
+  p_actor => 'pgbench', p_owner => 'pgbench', p_kind => 'reversal', p_amount => 0.01, p_source => :treasury,
+  p_dest => :src, p_wallets => ARRAY[:treasury, :src]::bigint[], p_systems => '{NULL,NULL}', p_likes => '{NULL,1}',
+  p_amounts => '{-0.01,0.01}', p_fields => '{transaction_id,transaction_id}', p_reason => 'bench',
+  p_rate_max_age => 3600, p_expires_in => 604800, p_reverses => :tx, p_reversible => true);

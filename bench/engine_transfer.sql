@@ -7,7 +7,8 @@
 \set src (1 - :hot) * random(:first, :last) + :hot * :treasury
 \set r random(0, :last - :first - 1)
 \set dst :first + (:src - :first + 1 + :r) % (:last - :first + 1)
-SELECT * FROM ledger_post('pgbench', gen_random_uuid()::text, 'fp', 'transfer', 0.01, :src, :dst, NULL, 'pgbench', NULL,
-  ARRAY[:src, :dst]::bigint[], ARRAY[NULL, NULL]::text[], ARRAY[NULL, 1]::int[], ARRAY[-0.01, 0.01]::numeric[],
-  ARRAY['from_wallet_id', 'to_wallet_id'], 1, NULL, NULL, NULL, false,
-  NULL, NULL, 3600, false, NULL, 'pgbench', true, NULL, NULL, NULL, NULL, false);
+SELECT * FROM ledger_post(p_scope => 'pgbench', p_key => gen_random_uuid()::text, p_fp => 'fp',
+  p_actor => 'pgbench', p_owner => 'pgbench', p_kind => 'transfer', p_amount => 0.01, p_source => :src, p_dest => :dst,
+  p_wallets => ARRAY[:src, :dst]::bigint[], p_systems => '{NULL,NULL}', p_likes => '{NULL,1}',
+  p_amounts => '{-0.01,0.01}', p_fields => '{from_wallet_id,to_wallet_id}',
+  p_rate_max_age => 3600, p_expires_in => 604800, p_fee_payer => 1);

@@ -56,14 +56,19 @@ _COLUMNS = (
     "verdict, tx_id, posted_at, tx_currency, leg_wallets, leg_amounts, leg_balances, tx_fee, "
     "leg_currencies, tx_status, tx_rate, tx_dest_amount, tx_expires_at, first_status"
 )
-_CALL = """ledger_post({scope}, :key, :fp, :kind, :amount, :source, :dest, :reference, {actor}, :ip,
-                     CAST(:wallets AS bigint[]), CAST(:systems AS text[]), CAST(:likes AS int[]),
-                     CAST(:amounts AS numeric[]), CAST(:fields AS text[]),
-                     CAST(:fee_payer AS int), CAST(:reverses AS bigint), CAST(:refund_fee AS numeric), :reason,
-                     :dry_run, CAST(:converts AS boolean[]), CAST(:rate AS numeric), CAST(:rate_max_age AS int),
-                     :pending, CAST(:expires_in AS int), {owner}, :approvable, CAST(:resolve AS text),
-                     CAST(:target AS bigint), CAST(:reversible AS boolean), {issuer},
-                     CAST(:holdable AS boolean))"""
+# Named parameters (their meaning is ledger_post.sql's header); the arrays go as text.
+_CALL = """ledger_post(
+    p_scope => {scope}, p_key => :key, p_fp => :fp, p_actor => {actor}, p_owner => {owner},
+    p_kind => :kind, p_amount => :amount, p_source => :source, p_dest => :dest,
+    p_wallets => CAST(:wallets AS bigint[]), p_systems => CAST(:systems AS text[]),
+    p_likes => CAST(:likes AS int[]), p_amounts => CAST(:amounts AS numeric[]), p_fields => CAST(:fields AS text[]),
+    p_rate_max_age => CAST(:rate_max_age AS int), p_expires_in => CAST(:expires_in AS int),
+    p_fee_payer => CAST(:fee_payer AS int), p_approvable => :approvable, p_holdable => CAST(:holdable AS boolean),
+    p_reference => :reference, p_reason => :reason, p_issuer => {issuer}, p_ip => :ip, p_dry_run => :dry_run,
+    p_converts => CAST(:converts AS boolean[]), p_rate => CAST(:rate AS numeric),
+    p_reverses => CAST(:reverses AS bigint), p_reversible => CAST(:reversible AS boolean),
+    p_refund_fee => CAST(:refund_fee AS numeric),
+    p_pending => :pending, p_resolve => CAST(:resolve AS text), p_target => CAST(:target AS bigint))"""
 _POST = text(
     f"SELECT {_COLUMNS} FROM "
     + _CALL.format(scope=":scope", actor=":actor", owner=":owner", issuer="CAST(:issuer AS text)")

@@ -9,7 +9,28 @@ from pathlib import Path
 from sqlalchemy import text
 
 SQL = Path(__file__).resolve().parent / "sql"
-FILES = ("ledger_refuse.sql", "ledger_post.sql")  # in the order they are created
+# One file per function, in the order they are created: the SQL-language helpers first (their
+# bodies are checked at creation), then ledger_post()'s steps in the order it takes them.
+FILES = (
+    "ledger_refuse.sql",
+    "ledger_round_up.sql",
+    "ledger_count.sql",
+    "ledger_flows.sql",
+    "ledger_old_holds.sql",
+    "ledger_threshold.sql",
+    "ledger_claim.sql",
+    "ledger_hold.sql",
+    "ledger_end_hold.sql",
+    "ledger_original.sql",
+    "ledger_quote.sql",
+    "ledger_legs.sql",
+    "ledger_lock.sql",
+    "ledger_check.sql",
+    "ledger_must_wait.sql",
+    "ledger_request.sql",
+    "ledger_write.sql",
+    "ledger_post.sql",
+)
 _CREATE = re.compile(r"^CREATE FUNCTION (\w+)\(.*?AS \$\$(.*?)\$\$", re.S | re.M)
 
 

@@ -1,0 +1,112 @@
+-- Step 6: every rule about the locked wallets, in the order a caller sees them. A customer
+-- leg names an active customer wallet; legs that follow another share its currency; amounts
+-- fit the currency's minor units. A debit leaves the wallet above its floor (minus its
+-- overdraft limit; `world` and `fx` have none) after what its live holds reserve, and within
+-- its daily outflow limit; a credit stays within its max_balance; no balance passes the
+-- column's ceiling. Legs sum to zero per currency (else a catalogue bug, not a refusal).
+-- Answers the legs' currencies, balances before and after, and what the movement's customer
+-- debits come to (what a hold of it reserves).
+CREATE FUNCTION ledger_check(p_kind text, p_target bigint, p_ids bigint[], p_amounts numeric[], p_fields text[],
+                             p_systems text[], p_likes int[], p_locked wallets[], p_places int[], p_fee numeric,
+                             OUT currencies text[], OUT before numeric[], OUT after numeric[], OUT reserved numeric)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n int := cardinality(p_amounts);
+    w wallets;
+    floor_ numeric;
+    live numeric;
+    spent numeric;
+    i int;
+    j int;
+BEGIN
+    reserved := 0;
+    currencies := array_fill(NULL::text, ARRAY[n]);
+    before := array_fill(NULL::numeric, ARRAY[n]);
+    after := array_fill(NULL::numeric, ARRAY[n]);
+    FOR i IN 1..n LOOP
+        currencies[i] := p_locked[i].currency;
+        before[i] := p_locked[i].balance;
+        -- A customer leg names a customer wallet: a system wallet is the ledger's own.
+        IF p_systems[i] IS NULL AND (currencies[i] IS NULL OR p_locked[i].system_purpose IS NOT NULL) THEN
+            PERFORM ledger_refuse('not_found', p_fields[i], jsonb_build_object('wallet_id', p_ids[i]));
+        END IF;
+    END LOOP;
+    FOR i IN 1..n LOOP
+        IF currencies[i] IS NULL THEN
+            RAISE EXCEPTION 'ledger_post: no % system wallet for leg %', p_systems[i], i;
+        END IF;
+        IF p_systems[i] IS NULL AND p_locked[i].status <> 'active' THEN
+            PERFORM ledger_refuse('wallet_not_active', p_fields[i],
+                                  jsonb_build_object('wallet_id', p_ids[i], 'status', p_locked[i].status));
+        END IF;
+    END LOOP;
+    FOR i IN 1..cardinality(p_likes) LOOP
+        IF p_likes[i] IS NOT NULL AND currencies[i] <> currencies[p_likes[i]] THEN
+            PERFORM ledger_refuse('currency_mismatch', p_fields[i], jsonb_build_object(
+                'wallet_id', p_ids[i], 'currency', currencies[i],
+                'other_wallet_id', p_ids[p_likes[i]], 'other_currency', currencies[p_likes[i]]));
+        END IF;
+    END LOOP;
+    FOR i IN 1..n LOOP
+        IF round(p_amounts[i], p_places[i]) <> p_amounts[i] THEN
+            PERFORM ledger_refuse('invalid_amount', 'amount',
+                                  jsonb_build_object('currency', currencies[i], 'places', p_places[i]));
+        END IF;
+    END LOOP;
+    FOR i IN 1..n LOOP
+        w := p_locked[i];
+        after[i] := w.balance + p_amounts[i];
+        floor_ := CASE WHEN w.system_purpose IN ('world', 'fx') THEN NULL ELSE -w.overdraft_limit END;
+        IF p_amounts[i] < 0 AND floor_ IS NOT NULL THEN
+            -- What the wallet's unexpired holds reserve (the one being captured aside): its
+            -- `held` counts expired holds too until they are marked, so sum the live ones.
+            live := 0;
+            IF w.held > 0 THEN
+                SELECT coalesce(sum(t.held_amount), 0) INTO live FROM transactions t
+                WHERE t.source_wallet_id = w.id AND t.status IN ('pending', 'awaiting_approval')
+                  AND t.expires_at > now() AND t.id <> coalesce(p_target, 0);
+            END IF;
+            IF after[i] - live < floor_ THEN
+                PERFORM ledger_refuse('insufficient_funds', 'amount', jsonb_build_object(
+                    'wallet_id', w.id, 'currency', w.currency, 'needed', round(-p_amounts[i], p_places[i])::text,
+                    'fee', round(p_fee, p_places[1])::text, 'held', round(live, p_places[i])::text,
+                    'available', round(w.balance - live - floor_, p_places[i])::text));
+            END IF;
+        END IF;
+        IF p_amounts[i] > 0 AND after[i] > w.max_balance THEN
+            PERFORM ledger_refuse('max_balance_exceeded', 'amount', jsonb_build_object(
+                'wallet_id', w.id, 'currency', w.currency, 'max_balance', round(w.max_balance, p_places[i])::text,
+                'room', round(greatest(w.max_balance - w.balance, 0), p_places[i])::text));
+        END IF;
+        IF p_amounts[i] < 0 AND w.daily_outflow_limit IS NOT NULL THEN
+            -- Today's (UTC) debits of this wallet, fees included, this one included.
+            SELECT coalesce(sum(-h.amount), 0) INTO spent FROM wallet_history h
+            WHERE h.wallet_id = w.id AND h.amount < 0
+              AND h.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+            IF spent - p_amounts[i] > w.daily_outflow_limit THEN
+                PERFORM ledger_refuse('daily_limit_exceeded', 'amount', jsonb_build_object(
+                    'wallet_id', w.id, 'currency', w.currency,
+                    'limit', round(w.daily_outflow_limit, p_places[i])::text,
+                    'left', round(greatest(w.daily_outflow_limit - spent, 0), p_places[i])::text));
+            END IF;
+        END IF;
+        -- The balance column's ceiling (NUMERIC(20,4)), either way: refused, not overflowed.
+        IF abs(after[i]) > 9999999999999999.9999 THEN
+            PERFORM ledger_refuse('balance_limit_exceeded', 'amount', jsonb_build_object(
+                'wallet_id', w.id, 'currency', w.currency,
+                'limit', trunc(9999999999999999.9999, p_places[i])::text));
+        END IF;
+        IF p_amounts[i] < 0 AND w.system_purpose IS NULL THEN
+            reserved := reserved - p_amounts[i];
+        END IF;
+    END LOOP;
+    FOR i IN 1..n LOOP
+        spent := 0;
+        FOR j IN 1..n LOOP
+            IF currencies[j] = currencies[i] THEN spent := spent + p_amounts[j]; END IF;
+        END LOOP;
+        IF spent <> 0 THEN
+            RAISE EXCEPTION 'ledger_post: % legs do not sum to zero in %', p_kind, currencies[i];
+        END IF;
+    END LOOP;
+END $$;
