@@ -73,7 +73,10 @@ def test_the_confirmation_step_and_the_write_refuse_alike(
     src, dst = wallets[source], wallets[dest]
     before = ledger_snapshot()
     with pytest.raises(WalletError) as checked:
-        service.preview(kind, src, dst, amount, actor=actor)
+        if kind == "fund":
+            service.preview_ask("fund", dst, {"amount": amount}, actor=actor)
+        else:
+            service.preview(kind, src, dst, amount, actor=actor)
     with pytest.raises(WalletError) as written:
         if kind == "fund":
             service.fund(dst, amount, idempotency_key=key(), actor=actor)
@@ -93,7 +96,7 @@ def test_the_confirmation_step_shows_balances_after_and_writes_nothing(service, 
     before = ledger_snapshot()
     preview = service.preview("transfer", a["id"], b["id"], "2.50", actor=actor)
     assert (preview["source"]["balance_after"], preview["dest"]["balance_after"]) == ("7.50", "3.50")
-    assert service.preview("fund", None, b["id"], "5", actor=actor)["dest"]["balance_after"] == "6.00"
+    assert service.preview_ask("fund", b["id"], {"amount": "5"}, actor=actor)["dest"]["balance_after"] == "6.00"
     assert ledger_snapshot() == before
 
 

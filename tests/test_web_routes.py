@@ -4,6 +4,7 @@ route cannot slip through untested."""
 import pytest
 
 from wallet_app.auth.roles import PERMISSIONS
+from wallet_app.ledger.catalogue import KINDS, PAGE_KINDS
 
 ROLES = ["anonymous", "viewer", "support", "finance", "approver", "admin"]
 PUBLIC = {"auth.login", "login", "health.healthz", "health.readyz", "static"}
@@ -34,23 +35,31 @@ def test_route_role_matrix(app, client, login_as, make_wallet, role, csrf):
     values = {
         "wallet_id": wallet["id"],
         "transaction_id": 1,
-        "kind": "fund",
         "filename": "css/app.css",
         "user_id": 10**9,
         "token_id": 10**9,
     }
     checked = 0
     for rule in console_rules(app):
-        url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
-        permission = getattr(app.view_functions[rule.endpoint], "permission", None)
-        allowed = user is not None and (permission is None or user.role in PERMISSIONS[permission])
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(url, method=method, data={"csrf_token": token})
-            if user is None:
-                assert response.status_code == 302 and "/auth/login" in response.location, (rule, method)
-            elif not allowed:
-                assert response.status_code == 403, (rule, method, role)
-            else:
-                assert response.status_code not in (302, 401, 403, 500), (rule, method, role, response.status_code)
-            checked += 1
+        # A kind's panel (wallets/<id>/<kind>) needs the permission its catalogue entry names.
+        for kind in [k.name for k in PAGE_KINDS] if "kind" in rule.arguments else [None]:
+            url = rule.build({k: v for k, v in {**values, "kind": kind}.items() if k in rule.arguments})[1]
+            view = app.view_functions[rule.endpoint]
+            permission = KINDS[kind].permission if kind else getattr(view, "permission", None)
+            allowed = user is not None and (permission is None or user.role in PERMISSIONS[permission])
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(url, method=method, data={"csrf_token": token})
+                if user is None:
+                    assert response.status_code == 302 and "/auth/login" in response.location, (rule, method)
+                elif not allowed:
+                    assert response.status_code == 403, (rule, method, role, kind)
+                else:
+                    assert response.status_code not in (302, 401, 403, 500), (
+                        rule,
+                        method,
+                        role,
+                        kind,
+                        response.status_code,
+                    )
+                checked += 1
     assert checked >= 10

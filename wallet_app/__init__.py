@@ -73,13 +73,14 @@ class IdConverter(BaseConverter):
 
 def _allowed_values() -> dict:
     """Every list of allowed values, from its one definition, for every template."""
-    from .ledger.catalogue import KINDS, label
+    from .ledger.catalogue import KINDS, PAGE_KINDS, label
     from .models import ROLES, WALLET_STATUSES
     from .money import MINOR_UNITS
 
     return {
         "currencies": sorted(MINOR_UNITS),
         "kinds": KINDS,
+        "page_kinds": PAGE_KINDS,
         "kind_label": label,
         "wallet_statuses": WALLET_STATUSES,
         "roles": ROLES,

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document, built from the schemas the handlers check requests with."""
 
+from ..ledger.catalogue import ASKED
 from . import schemas as s
 
 _AUTH = [{"bearer": []}]
@@ -36,6 +37,23 @@ CURSOR = [
 ]
 READ_ERRORS = (400, 401, 403, 404, 422, 429)
 WRITE_ERRORS = (400, 401, 403, 404, 413, 415, 422, 429)
+
+
+def _asked(kind) -> dict:
+    """A kind asked for on one wallet, as its catalogue entry describes it."""
+    operation = {
+        "operationId": kind.api_operation,
+        "parameters": [ID_PATH("wallet_id"), KEY],
+        "requestBody": _body(s.asked(kind)),
+        "responses": {
+            **_ok(201, s.TRANSACTION, REPLAYED),
+            **_ok(202, s.TRANSACTION, REPLAYED),
+            **_problem(*WRITE_ERRORS),
+        },
+    }
+    if kind.api_doc:
+        operation["description"] = kind.api_doc
+    return operation
 
 
 def document() -> dict:
@@ -88,16 +106,6 @@ def document() -> dict:
                     "responses": {**_ok(200, s.WALLET), **_problem(*WRITE_ERRORS)},
                 },
             },
-            "/wallets/{wallet_id}/withdrawals": {
-                "post": {
-                    "operationId": "withdraw",
-                    "parameters": [ID_PATH("wallet_id"), KEY],
-                    "description": "Refusals (422): insufficient_funds (amount + fee), daily_limit_exceeded, "
-                    "wallet_not_active, invalid_amount.",
-                    "requestBody": _body(s.WITHDRAWAL),
-                    "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)},
-                }
-            },
             "/transactions/{transaction_id}/reversals": {
                 "post": {
                     "operationId": "reverseTransaction",
@@ -124,14 +132,7 @@ def document() -> dict:
                     },
                 }
             },
-            "/wallets/{wallet_id}/fund": {
-                "post": {
-                    "operationId": "fundWallet",
-                    "parameters": [ID_PATH("wallet_id"), KEY],
-                    "requestBody": _body(s.FUND),
-                    "responses": {**_ok(201, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)},
-                }
-            },
+            **{f"/wallets/{{wallet_id}}/{path}": {"post": _asked(kind)} for path, kind in ASKED.items()},
             "/transfers": {
                 "post": {
                     "operationId": "transfer",

@@ -12,6 +12,7 @@ from ..errors import TokenNotLive
 from ..extensions import csrf
 from ..finance import exports
 from ..ledger import fees, operations, queries, rates
+from ..ledger.catalogue import ASKED
 from ..request_log import note_principal
 from ..services import tokens
 from ..services.audit import Actor
@@ -29,7 +30,7 @@ register(bp)
 # (engine.POST_AS_TOKEN_SQL): they take the token from this process's cache when it is there,
 # saving a round trip. A 201 then proves the token was live; any other answer is confirmed
 # with the database first (confirm_cached_token), so a revoked token gets 401 at once.
-CHECKED_BY_THE_WRITE = frozenset({"api.transfer", "api.fund", "api.withdraw"})
+CHECKED_BY_THE_WRITE = frozenset({"api.transfer", "api.ask"})
 UNAUTHORIZED = (401, "unauthorized", "A valid bearer token is required.")
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="wallet"'}
 
@@ -208,13 +209,16 @@ def get_wallet(wallet_id):
     return queries.get_wallet(wallet_id)
 
 
-@bp.post("/wallets/<wallet_id>/fund")
-def fund(wallet_id):
-    body = _body(schemas.FUND)
+def ask(wallet_id, path):
+    """A kind asked for on one wallet, at the catalogue's `api_path`: fund, withdrawals, ..."""
+    kind = ASKED[path]
+    body = _body(schemas.asked(kind))
     key = _idempotency_key()
-    return _moved(
-        operations.fund(wallet_id, body["amount"], idempotency_key=key, actor=_actor(), reference=body.get("reference"))
-    )
+    return _moved(operations.ask(kind.name, wallet_id, body, idempotency_key=key, actor=_actor()))
+
+
+for _path in ASKED:  # one rule per path, as the OpenAPI document lists them
+    bp.add_url_rule(f"/wallets/<wallet_id>/{_path}", view_func=ask, methods=["POST"], defaults={"path": _path})
 
 
 @bp.post("/transfers")
@@ -305,17 +309,6 @@ def update_wallet(wallet_id):
         raise ApiError(422, "invalid_input", "Give a limit or a status.", field="status")
     return operations.update_wallet(
         wallet_id, actor=_actor(), status=body.get("status"), reason=body.get("reason"), **limits
-    )
-
-
-@bp.post("/wallets/<wallet_id>/withdrawals")
-def withdraw(wallet_id):
-    body = _body(schemas.WITHDRAWAL)
-    key = _idempotency_key()
-    return _moved(
-        operations.withdraw(
-            wallet_id, body["amount"], idempotency_key=key, actor=_actor(), reference=body.get("reference")
-        )
     )
 
 

@@ -26,12 +26,28 @@ CREATE_WALLET = {
         "external_ref": {"type": ["string", "null"], "maxLength": 100},
     },
 }
-FUND = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["amount"],
-    "properties": {"amount": AMOUNT, "reference": {"type": ["string", "null"], "maxLength": 500}},
-}
+
+
+def asked(kind) -> dict:
+    """The body of a kind asked for on one wallet: its catalogue fields (ledger/catalogue.py)."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [f.name for f in kind.fields if f.required],
+        "properties": {f.name: _field(f) for f in kind.fields},
+    }
+
+
+def _field(f) -> dict:
+    if f.type == "amount":
+        return AMOUNT
+    if f.type == "choice":
+        return {"type": "string", "enum": [value for value, _ in f.choices], "description": f.label}
+    if f.required:
+        return {"type": "string", "minLength": 1, "maxLength": f.max_length, "description": f.label}
+    return {"type": ["string", "null"], "maxLength": f.max_length, "description": f.label}
+
+
 RATE = {
     "type": "string",
     "pattern": r"^[0-9]{1,12}(\.[0-9]{1,12})?$",
@@ -82,7 +98,6 @@ REJECT = {
     "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
 }
 NULLABLE_AMOUNT = {"type": ["string", "null"], "pattern": AMOUNT["pattern"]}
-WITHDRAWAL = FUND
 REVERSAL = {
     "type": "object",
     "additionalProperties": False,

@@ -3,11 +3,12 @@ with the figures behind it (what it examined, per-currency totals, time taken); 
 
 import time
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ..ledger.catalogue import KINDS
+from ..ledger.catalogue import KINDS, SYSTEM_WALLETS
 from ..money import format_amount
 
 MAX_LISTED = 50  # mismatches listed per check; the count is always exact
@@ -100,25 +101,35 @@ def reconcile(s: Session) -> Report:
             n = scope[what]
             check.examined = f"{n:,} {_NOUNS[what][n != 1]}"
         checks.append(check)
-    totals = [
-        {
-            "currency": r.currency,
-            "customers": format_amount(r.customers, r.currency),
-            "fees": format_amount(r.fees, r.currency),
-            "world": format_amount(r.world, r.currency),
-            "fx": format_amount(r.fx, r.currency),
-            "sum": format_amount(r.customers + r.fees + r.world + r.fx, r.currency),
-        }
-        for r in _rows(
+    totals = []
+    for currency, rows in groupby(
+        _rows(
             s,
-            """
-        SELECT currency, coalesce(sum(balance) FILTER (WHERE system_purpose IS NULL), 0) AS customers,
-               coalesce(sum(balance) FILTER (WHERE system_purpose = 'fees'), 0) AS fees,
-               coalesce(sum(balance) FILTER (WHERE system_purpose = 'world'), 0) AS world,
-               coalesce(sum(balance) FILTER (WHERE system_purpose = 'fx'), 0) AS fx
-        FROM wallets GROUP BY currency ORDER BY currency""",
+            """SELECT currency, system_purpose, sum(balance) AS balance FROM wallets
+               GROUP BY currency, system_purpose ORDER BY currency, system_purpose NULLS FIRST""",
+        ),
+        key=lambda r: r.currency,
+    ):
+        balances = {r.system_purpose: r.balance for r in rows}
+        total, empty = sum(balances.values()), not any(balances.values())
+        totals.append(
+            {
+                "currency": currency,
+                "customers": format_amount(balances.pop(None, 0), currency),
+                # every system wallet of the catalogue, in its order, then any other purpose found
+                "system": [
+                    {"label": w.label, "balance": format_amount(balances.get(w.purpose, 0), currency)}
+                    for w in SYSTEM_WALLETS.values()
+                ]
+                + [
+                    {"label": p, "balance": format_amount(b, currency)}
+                    for p, b in balances.items()
+                    if p not in SYSTEM_WALLETS
+                ],
+                "sum": format_amount(total, currency),
+                "empty": empty,
+            }
         )
-    ]
     return Report(checks, totals, (time.perf_counter() - started) * 1000)
 
 
@@ -252,11 +263,11 @@ def currency_totals(s: Session) -> Check:
 
 
 def floors(s: Session) -> Check:
-    check = Check("limits", "no wallet below its floor (world and fx aside) or above its maximum")
+    check = Check("limits", "no wallet below its floor (unbounded system wallets aside) or above its maximum")
     for r in _rows(
         s,
         """SELECT id, currency, balance, overdraft_limit, max_balance FROM wallets
-                         WHERE (balance < -overdraft_limit AND coalesce(system_purpose NOT IN ('world', 'fx'), true))
+                         WHERE (balance < -overdraft_limit AND NOT unbounded)
                             OR balance > max_balance ORDER BY id""",
     ):
         check.add(

@@ -1,6 +1,9 @@
-"""The operation catalogue: each kind of money movement, how its legs are built, its label,
-who may run it, and what reconcile expects of it. A new kind is an entry here (plus its
-pages and endpoints); the engine checks every rule for every kind alike."""
+"""The operation catalogue, the one home of a kind of money movement: how its legs are built,
+its label, who may run it, whether it may be held, reversed or posted without a second
+person, what reconcile expects of it, and how people and integrations ask for it (its panel
+on the wallet page, its fields, its API path). The console's routes and forms, the API's
+endpoints, schemas and OpenAPI document, and the engine's parameters are read from here; the
+engine checks every rule for every kind alike. docs/DESIGN.md, "Adding an operation kind"."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +41,33 @@ class Leg:
 
 
 @dataclass(frozen=True)
+class Field:
+    """What a person or an integration gives to ask for a kind on one wallet: a field of its
+    console form and a property of its API body alike."""
+
+    name: str
+    label: str
+    type: str = "text"  # amount | text | choice
+    required: bool = False
+    max_length: int = 500
+    choices: tuple[tuple[str, str], ...] = ()  # (value, what people read)
+
+
+AMOUNT = Field("amount", "Amount", "amount", required=True)
+REFERENCE = Field("reference", "Reference")
+
+
+@dataclass(frozen=True)
+class Page:
+    """A kind's panel on the wallet page (wallets/<id>/<kind>): its heading, what its review
+    and receipt call it, and the partial template that renders its form."""
+
+    title: str
+    noun: str
+    partial: str = "wallets/_ask_form.html"
+
+
+@dataclass(frozen=True)
 class Kind:
     name: str
     label: str  # what people read in history, receipts and CSV
@@ -46,9 +76,22 @@ class Kind:
     leg_count: int  # reconcile: legs of a posted transaction of this kind, its fee leg aside
     fee_payer: int | None = None  # the leg that pays this kind's fee (fee_schedule or the pair's spread)
     reversible: bool = True
-    approvable: bool = True  # above its currency's threshold it waits for a second person
+    four_eyes: str = "above_threshold"  # or "always" (whatever the amount), "never"
     holdable: bool = False  # may be created pending (a hold), to be captured or voided
     fee_from: str = "fee_schedule"  # or "fx_rates": the pair's spread
+    page: Page | None = None  # a panel on the wallet page
+    # Asked for on one customer wallet with these fields (console and API alike): whether that
+    # wallet pays (the source) or receives (the destination), from the values given; the API
+    # path under /wallets/{id}/ and the OpenAPI operation.
+    fields: tuple[Field, ...] = ()
+    pays: Callable[[dict], bool] | None = None
+    api_path: str | None = None
+    api_operation: str | None = None
+    api_doc: str = ""
+
+    @property
+    def approvable(self) -> bool:
+        return self.four_eyes != "never"
 
 
 def _fund(m: Movement) -> list[Leg]:
@@ -109,8 +152,28 @@ def _reversal(m: Movement) -> list[Leg]:
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("fund", "Fund", "move_money", _fund, leg_count=2),
-        Kind("transfer", "Transfer", "move_money", _transfer, leg_count=2, fee_payer=0, holdable=True),
+        Kind(
+            "fund",
+            "Fund",
+            "move_money",
+            _fund,
+            leg_count=2,
+            page=Page("Fund this wallet", "deposit"),
+            fields=(AMOUNT, REFERENCE),
+            pays=lambda values: False,
+            api_path="fund",
+            api_operation="fundWallet",
+        ),
+        Kind(
+            "transfer",
+            "Transfer",
+            "move_money",
+            _transfer,
+            leg_count=2,
+            fee_payer=0,
+            holdable=True,
+            page=Page("Transfer to another wallet", "transfer", "wallets/_transfer_form.html"),
+        ),
         Kind(
             "exchange",
             "Exchange",
@@ -122,12 +185,49 @@ KINDS: dict[str, Kind] = {
             holdable=True,
             fee_from="fx_rates",
         ),
-        Kind("withdrawal", "Withdrawal", "move_money", _withdrawal, leg_count=2, fee_payer=0),
+        Kind(
+            "withdrawal",
+            "Withdrawal",
+            "move_money",
+            _withdrawal,
+            leg_count=2,
+            fee_payer=0,
+            page=Page("Pay out of this wallet", "withdrawal"),
+            fields=(AMOUNT, REFERENCE),
+            pays=lambda values: True,
+            api_path="withdrawals",
+            api_operation="withdraw",
+            api_doc="Refusals (422): insufficient_funds (amount + fee), daily_limit_exceeded, wallet_not_active, "
+            "invalid_amount.",
+        ),
         Kind("reversal", "Reversal", "move_money", _reversal, leg_count=2, reversible=False),
     )
 }
 FEE_KINDS = tuple(k.name for k in KINDS.values() if k.fee_payer is not None and k.fee_from == "fee_schedule")
-SYSTEM_PURPOSES = ("world", "fees", "fx")
+PAGE_KINDS = tuple(k for k in KINDS.values() if k.page is not None)  # in the wallet page's order
+ASKED = {k.api_path: k for k in KINDS.values() if k.fields}  # POST /api/v1/wallets/{id}/<path>
+
+
+@dataclass(frozen=True)
+class SystemWallet:
+    """The ledger's own wallet of a purpose, one per currency (created from here by the engine's
+    install step, ledger/functions.py). `unbounded`: its balance may go below zero without
+    limit (money that came from outside, or that the house converted)."""
+
+    purpose: str
+    label: str
+    unbounded: bool = False
+
+
+SYSTEM_WALLETS = {
+    w.purpose: w
+    for w in (
+        SystemWallet("world", "Money in and out of the ledger", unbounded=True),
+        SystemWallet("fees", "Fees earned"),
+        SystemWallet("fx", "Currency exchange", unbounded=True),
+    )
+}
+SYSTEM_PURPOSES = tuple(SYSTEM_WALLETS)
 
 
 def label(kind: str) -> str:

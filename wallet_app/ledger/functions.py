@@ -1,12 +1,15 @@
 """The engine's SQL functions: the .sql files in ledger/sql, their one current text, and the
 step that (re)creates them in a database (run by migrations/env.py after every upgrade to the
-head: migrations change tables, never carry a copy of a function)."""
+head: migrations change tables, never carry a copy of a function). The same step makes the
+system wallets the catalogue names, one per purpose and currency."""
 
 import hashlib
 import re
 from pathlib import Path
 
 from sqlalchemy import text
+
+from .catalogue import SYSTEM_WALLETS
 
 SQL = Path(__file__).resolve().parent / "sql"
 # One file per function, in the order they are created: the SQL-language helpers first (their
@@ -84,6 +87,7 @@ def install(connection) -> bool:
     dropped when they already are, headers and bodies (a running app's prepared calls keep
     working). A function edited by hand in the database is put back by the next change to the
     files, not before."""
+    connection.execute(text(system_wallets_sql()))
     current = installed_version(connection) == [version()]
     if current and installed(connection) == {name: [body] for name, body in definitions().items()}:
         return False
@@ -105,4 +109,17 @@ BEGIN
     END LOOP;
 END $$;
 """
-    return drop + "\n".join(texts()) + f";\nCOMMENT ON FUNCTION ledger_post IS '{version()}';\n"
+    return system_wallets_sql() + drop + "\n".join(texts()) + f";\nCOMMENT ON FUNCTION ledger_post IS '{version()}';\n"
+
+
+def system_wallets_sql() -> str:
+    """One wallet per purpose of the catalogue and currency, made if missing; whether it is
+    unbounded follows the catalogue. The catalogue's own names, never a caller's."""
+    purposes = ", ".join(f"('{w.purpose}', {str(w.unbounded).lower()})" for w in SYSTEM_WALLETS.values())
+    return f"""
+INSERT INTO wallets (owner_name, currency, system_purpose, unbounded)
+SELECT initcap(p.purpose) || ' (' || c.code || ')', c.code, p.purpose, p.unbounded
+FROM currencies c CROSS JOIN (VALUES {purposes}) p(purpose, unbounded) ORDER BY c.code, p.purpose
+ON CONFLICT (system_purpose, currency) WHERE system_purpose IS NOT NULL DO UPDATE SET unbounded = EXCLUDED.unbounded
+WHERE wallets.unbounded IS DISTINCT FROM EXCLUDED.unbounded;
+"""

@@ -25,7 +25,7 @@ from ..services.atomic import atomic
 from ..services.audit import Actor
 from ..services.serialize import wallet_dict
 from . import engine
-from .catalogue import Movement
+from .catalogue import KINDS, Movement
 from .idempotency import check_key, fingerprint
 from .queries import get_transaction, get_wallet, live_held, open_holds, transaction_dict
 
@@ -35,6 +35,7 @@ __all__ = [
     "set_status",
     "set_limits",
     "update_wallet",
+    "ask",
     "fund",
     "transfer",
     "withdraw",
@@ -45,6 +46,7 @@ __all__ = [
     "reject",
     "expire_holds",
     "preview",
+    "preview_ask",
     "preview_reversal",
     "preview_resolution",
 ]
@@ -181,18 +183,49 @@ def _apply_status(s: Session, wallet: Wallet, status: str, reason: str, actor: A
 
 
 # -- money movements: each is a catalogue kind posted by the engine ---------------------------
+def ask(kind: str, wallet_id, values: dict, *, idempotency_key, actor: Actor) -> OperationResult:
+    """A kind asked for on one customer wallet with the fields of its catalogue entry (a fund,
+    a withdrawal, an adjustment): the console's form and the API's body alike."""
+    return _post(_asked(kind, wallet_id, values), idempotency_key, actor)
+
+
+def preview_ask(kind: str, wallet_id, values: dict, *, actor: Actor) -> dict:
+    """The review step of ask() (see _dry_run)."""
+    return _dry_run(_asked(kind, wallet_id, values), actor)
+
+
+def _asked(kind: str, wallet_id, values: dict) -> Movement:
+    """The movement `values` ask for, each field checked as its catalogue entry says; the
+    wallet pays (the source) or receives (the destination) as the kind decides from them."""
+    entry = KINDS[kind]
+    checked = {}
+    for f in entry.fields:
+        value = values.get(f.name)
+        if f.type == "amount":
+            checked[f.name] = parse_amount(value, field=f.name)
+        elif f.type == "choice":
+            if value not in dict(f.choices):
+                options = " or ".join(v for v, _ in f.choices)
+                raise InvalidInput(f"{f.label} is {options}.", field=f.name)
+            checked[f.name] = value
+        else:
+            checked[f.name] = validate.text(value, f.name, f.max_length, required=f.required)
+    wallet = validate.wallet_id(wallet_id, "wallet_id")
+    pays = entry.pays(checked)
+    return Movement(
+        kind,
+        checked["amount"],
+        wallet if pays else None,
+        None if pays else wallet,
+        checked.get("reference"),
+        reason=checked.get("reason"),
+    )
+
+
 def fund(wallet_id, amount, *, idempotency_key, actor: Actor, reference=None) -> OperationResult:
     """Credit a wallet from outside the ledger (a deposit): world -> wallet."""
-    return _post(
-        Movement(
-            "fund",
-            parse_amount(amount),
-            None,
-            validate.wallet_id(wallet_id, "wallet_id"),
-            validate.text(reference, "reference", 500),
-        ),
-        idempotency_key,
-        actor,
+    return ask(
+        "fund", wallet_id, {"amount": amount, "reference": reference}, idempotency_key=idempotency_key, actor=actor
     )
 
 
@@ -223,16 +256,12 @@ def transfer(
 
 def withdraw(wallet_id, amount, *, idempotency_key, actor: Actor, reference=None) -> OperationResult:
     """Pay money out of the ledger (a payout): wallet -> world, with the withdrawal fee."""
-    return _post(
-        Movement(
-            "withdrawal",
-            parse_amount(amount),
-            validate.wallet_id(wallet_id, "wallet_id"),
-            None,
-            validate.text(reference, "reference", 500),
-        ),
-        idempotency_key,
-        actor,
+    return ask(
+        "withdrawal",
+        wallet_id,
+        {"amount": amount, "reference": reference},
+        idempotency_key=idempotency_key,
+        actor=actor,
     )
 
 
@@ -298,23 +327,15 @@ def expire_holds(*, actor: Actor = Actor("system", "expire-holds"), batch: int =
 
 
 def preview(kind: str, from_wallet_id, to_wallet_id, amount, *, actor: Actor, rate=None) -> dict:
-    """The confirmation step of a fund, transfer or withdrawal (see _dry_run). A transfer
-    between currencies previews as the exchange it will be."""
-    if kind == "transfer":
-        movement = _transfer_movement(from_wallet_id, to_wallet_id, amount, None, rate)
-        try:
-            return _dry_run(movement, actor)
-        except CurrencyMismatch as exc:
-            if movement.kind != "transfer" or exc.field != "to_wallet_id":
-                raise
-            return _dry_run(replace(movement, kind="exchange"), actor)
-    source = validate.wallet_id(from_wallet_id, "from_wallet_id") if from_wallet_id is not None else None
-    dest = (
-        validate.wallet_id(to_wallet_id, "to_wallet_id" if source else "wallet_id")
-        if to_wallet_id is not None
-        else None
-    )
-    return _dry_run(Movement(kind, parse_amount(amount), source, dest), actor)
+    """The review step of a transfer (see _dry_run): between currencies, the exchange it will
+    be. A kind asked on one wallet previews with preview_ask()."""
+    movement = _transfer_movement(from_wallet_id, to_wallet_id, amount, None, rate)
+    try:
+        return _dry_run(movement, actor)
+    except CurrencyMismatch as exc:
+        if movement.kind != "transfer" or exc.field != "to_wallet_id":
+            raise
+        return _dry_run(replace(movement, kind="exchange"), actor)
 
 
 def preview_reversal(transaction_id, *, actor: Actor, amount=None, refund_fee: bool = False) -> dict:

@@ -42,15 +42,17 @@ class Currency(db.Model):
 
 
 class Wallet(db.Model):
-    """A customer wallet, or a system wallet (`system_purpose` set: `world`, `fees`, `fx`), one
-    per purpose and currency. Only `world` and `fx` may go below zero."""
+    """A customer wallet, or a system wallet (`system_purpose` set), one per purpose of the
+    catalogue (ledger/catalogue.py, SYSTEM_WALLETS) and currency. Only an `unbounded` system
+    wallet may go below its floor."""
 
     __tablename__ = "wallets"
     __table_args__ = (
         CheckConstraint(
-            "balance >= -overdraft_limit OR coalesce(system_purpose IN ('world', 'fx'), false)",
+            "balance >= -overdraft_limit OR unbounded",
             name="balance_above_floor",
         ),
+        CheckConstraint("NOT unbounded OR system_purpose IS NOT NULL", name="unbounded_is_system"),
         CheckConstraint("max_balance IS NULL OR balance <= max_balance", name="balance_below_max"),
         CheckConstraint(f"status IN {WALLET_STATUSES}", name="status_known"),
         Index(
@@ -73,6 +75,7 @@ class Wallet(db.Model):
     external_ref: Mapped[str | None] = mapped_column(String(100), index=True)
     currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"), index=True)
     system_purpose: Mapped[str | None] = mapped_column(String(20))
+    unbounded: Mapped[bool] = mapped_column(default=False, server_default=false())
     balance: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
     status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
     # Limits the engine checks under the lock: the floor is -overdraft_limit.

@@ -1,12 +1,14 @@
 """Operator forms. Amounts stay text: the service parses them (Decimal, per currency)."""
 
 import uuid
+from functools import cache
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..ledger.catalogue import Kind
 from ..ledger.idempotency import MAX_KEY_LENGTH
 from ..money import MINOR_UNITS
 
@@ -39,26 +41,44 @@ class IdempotencyKeyField(HiddenField):
         return self._reissued if self.errors else super()._value()
 
 
-class MoneyForm(FlaskForm):
-    """A fund, transfer or withdrawal. The idempotency token is minted when the form is rendered, so a
+AMOUNT_KW = {"inputmode": "decimal", "autocomplete": "off"}
+
+
+class KeyedForm(FlaskForm):
+    """A movement's form. The idempotency token is minted when the form is rendered, so a
     double click, a resubmit or an htmx retry replays the first result (docs/DESIGN.md,
     "Idempotency on the web")."""
 
-    amount = StringField(
-        "Amount", validators=[DataRequired()], render_kw={"inputmode": "decimal", "autocomplete": "off"}
-    )
-    reference = StringField("Reference", validators=[Optional(), Length(max=500)])
     idempotency_key = IdempotencyKeyField(
         default=_new_key, validators=[DataRequired(KEY_MESSAGE), Length(max=MAX_KEY_LENGTH, message=KEY_MESSAGE)]
     )
 
 
-class FundForm(MoneyForm):
-    pass
+@cache
+def ask_form(kind: Kind) -> type[KeyedForm]:
+    """The form of a kind asked on one wallet: a field per field of its catalogue entry."""
+    fields = {}
+    for f in kind.fields:
+        if f.type == "choice":
+            fields[f.name] = SelectField(
+                f.label,
+                choices=[("", "Choose…"), *f.choices],
+                validators=[DataRequired(f"Choose the {f.label.lower()}.")],
+                validate_choice=True,
+            )
+        else:
+            validators = [DataRequired()] if f.required else [Optional()]
+            if f.type == "text":
+                validators.append(Length(max=f.max_length))
+            fields[f.name] = StringField(
+                f.label, validators=validators, render_kw=AMOUNT_KW if f.type == "amount" else None
+            )
+    return type(f"{kind.name.title()}Form", (KeyedForm,), fields)
 
 
-class WithdrawalForm(MoneyForm):
-    pass
+class MoneyForm(KeyedForm):
+    amount = StringField("Amount", validators=[DataRequired()], render_kw=AMOUNT_KW)
+    reference = StringField("Reference", validators=[Optional(), Length(max=500)])
 
 
 class TransferForm(MoneyForm):
@@ -91,6 +111,13 @@ class TransferForm(MoneyForm):
     @property
     def hold_label(self) -> str:
         return next((c.label for c in HOLD_CHOICES if c.value == self.expires_in.data), "the default")
+
+
+FORMS = {"transfer": TransferForm}  # the kinds with a form of their own; the others ask_form()'s
+
+
+def form_for(kind: Kind) -> type[KeyedForm]:
+    return FORMS.get(kind.name) or ask_form(kind)
 
 
 # What each status stops, for the wallet page's banner and the status review step.

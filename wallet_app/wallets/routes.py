@@ -1,30 +1,30 @@
 """Operator pages: dashboard, wallets, wallet detail with fund and transfer, transactions."""
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from ..auth.roles import can, operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations, queries
+from ..ledger.catalogue import KINDS, PAGE_KINDS, Kind
 from ..services import stats
 from ..views import Views
 from . import pages
 from .forms import (
     STATUS_CONSEQUENCES,
-    FundForm,
     HistoryFilterForm,
     LimitsForm,
     NoteForm,
     StatementForm,
     StatusForm,
-    TransferForm,
     WalletForm,
-    WithdrawalForm,
+    form_for,
 )
 from .htmx import focus_attribute, render, respond, wants_fragment
 
 views = Views()
-MOVE_FORMS = {"fund": FundForm, "transfer": TransferForm, "withdrawal": WithdrawalForm}
+# A panel of the wallet page per kind the catalogue gives one (wallets/<id>/<kind>).
+MOVE = f"/wallets/<id:wallet_id>/<any({', '.join(k.name for k in PAGE_KINDS)}):kind>"
 views.app_template_global()(focus_attribute)  # a global: the form macros see it too
 
 
@@ -101,7 +101,7 @@ def _detail(wallet_id: int, args=None) -> dict:
         "chart": chart,
         "filters": filters,
         # formdata=None: a fresh form, with a NEW idempotency token, never the posted one
-        "forms": {kind: form(formdata=None) for kind, form in MOVE_FORMS.items()},
+        "forms": {k.name: form_for(k)(formdata=None) for k in PAGE_KINDS},
         "limits_form": LimitsForm(formdata=None, data={k: wallet[k] for k in operations.LIMITS}),
         "status_form": StatusForm(formdata=None),
         "consequences": STATUS_CONSEQUENCES,
@@ -132,12 +132,22 @@ def _step(wallet_id: int, kind: str, step: str, **extra) -> tuple[str, dict]:
     return "wallets/_panel.html", {"wallet": queries.get_wallet(wallet_id), **context}
 
 
-@views.get("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>")
-@require("move_money")
+def _kind(name: str) -> Kind:
+    """The kind a panel's URL names, if the operator's role may run it: the one place the
+    console checks a kind's permission (the catalogue's)."""
+    kind = KINDS[name]
+    if not can(current_user, kind.permission):
+        abort(403)
+    return kind
+
+
+@views.get(MOVE)
+@require("read")
 def move_form(wallet_id, kind):
     """A fresh form, as Cancel on a review step asks for it."""
+    form = form_for(_kind(kind))(formdata=None)
     template, context = _step(wallet_id, kind, "form")
-    return respond(template, form=MOVE_FORMS[kind](formdata=None), **context)
+    return respond(template, form=form, **context)
 
 
 @views.get("/wallets/<id:wallet_id>/history")
@@ -158,48 +168,49 @@ def history(wallet_id):
     return respond("wallets/detail.html", 422 if context["history_error"] else 200, **context)
 
 
-@views.post("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>/confirm")
-@require("move_money")
+@views.post(MOVE + "/confirm")
+@require("read")
 def confirm(wallet_id, kind):
-    """Step one: the engine checks the request (a dry run) and shows both wallets after."""
-    form = MOVE_FORMS[kind]()
+    """Step one: the engine checks the request (a dry run) and shows the wallets after."""
+    form = form_for(_kind(kind))()
     template, context = _step(wallet_id, kind, "form")
     if not form.validate_on_submit():
         return respond(template, 422, form=form, **context)
     form_view(template, errors_in=form, **context)
-    to = _recipient(form, wallet_id) if kind == "transfer" else None
-    source, dest = {"fund": (None, wallet_id), "transfer": (wallet_id, to), "withdrawal": (wallet_id, None)}[kind]
-    rate = form.rate.data if kind == "transfer" else None
-    preview = operations.preview(kind, source, dest, form.amount.data, actor=operator_actor(), rate=rate)
+    actor = operator_actor()
+    if kind == "transfer":
+        to = _recipient(form, wallet_id)
+        preview = operations.preview(kind, wallet_id, to, form.amount.data, actor=actor, rate=form.rate.data)
+    else:
+        preview = operations.preview_ask(kind, wallet_id, form.data, actor=actor)
     return respond(template, form=form, **context | {"step": "confirm", "preview": preview})
 
 
-@views.post("/wallets/<id:wallet_id>/<any(fund, transfer, withdrawal):kind>")
-@require("move_money")
+@views.post(MOVE)
+@require("read")
 def move(wallet_id, kind):
     """Step two: move the money; a retry with the same token replays the first result."""
-    form = MOVE_FORMS[kind]()
+    form_class = form_for(_kind(kind))
+    form = form_class()
     if not form.validate_on_submit():
         template, context = _step(wallet_id, kind, "form")
         return respond(template, 422, form=form, **context)
     form_view(_step_template(), errors_in=form, later=lambda: _step(wallet_id, kind, "form")[1])
-    key, actor, reference = form.idempotency_key.data, operator_actor(), form.reference.data
-    if kind == "fund":
-        result = operations.fund(wallet_id, form.amount.data, idempotency_key=key, actor=actor, reference=reference)
-    elif kind == "withdrawal":
-        result = operations.withdraw(wallet_id, form.amount.data, idempotency_key=key, actor=actor, reference=reference)
-    else:
+    key, actor = form.idempotency_key.data, operator_actor()
+    if kind == "transfer":
         result = operations.transfer(
             wallet_id,
             _recipient(form, wallet_id),
             form.amount.data,
             idempotency_key=key,
             actor=actor,
-            reference=reference,
+            reference=form.reference.data,
             rate=form.rate.data or None,
             pending=form.pending.data,
             expires_in=form.hold_seconds,
         )
+    else:
+        result = operations.ask(kind, wallet_id, form.data, idempotency_key=key, actor=actor)
     template, context = _step(
         wallet_id,
         kind,
@@ -208,7 +219,7 @@ def move(wallet_id, kind):
         replayed=result.replayed,
         names=queries.wallet_names(e["wallet_id"] for e in result.transaction["entries"]),
     )
-    return respond(template, form=MOVE_FORMS[kind](formdata=None), **context)
+    return respond(template, form=form_class(formdata=None), **context)
 
 
 def _recipient(form, wallet_id: int):

@@ -1,7 +1,7 @@
 -- Step 6: every rule about the locked wallets, in the order a caller sees them. A customer
 -- leg names an active customer wallet; legs that follow another share its currency; amounts
 -- fit the currency's minor units. A debit leaves the wallet above its floor (minus its
--- overdraft limit; `world` and `fx` have none) after what its live holds reserve, and within
+-- overdraft limit; an unbounded system wallet has none) after what its live holds reserve, and within
 -- its daily outflow limit; a credit stays within its max_balance; no balance passes the
 -- column's ceiling. Legs sum to zero per currency (else a catalogue bug, not a refusal).
 -- Answers the legs' currencies, balances before and after, and what the movement's customer
@@ -56,7 +56,7 @@ BEGIN
     FOR i IN 1..n LOOP
         w := p_locked[i];
         after[i] := w.balance + p_amounts[i];
-        floor_ := CASE WHEN w.system_purpose IN ('world', 'fx') THEN NULL ELSE -w.overdraft_limit END;
+        floor_ := CASE WHEN w.unbounded THEN NULL ELSE -w.overdraft_limit END;
         IF p_amounts[i] < 0 AND floor_ IS NOT NULL THEN
             -- What the wallet's unexpired holds reserve (the one being captured aside): its
             -- `held` counts expired holds too until they are marked, so sum the live ones.

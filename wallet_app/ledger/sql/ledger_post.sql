@@ -27,9 +27,9 @@ CREATE FUNCTION ledger_post(
     -- The house's settings: an fx rate older than this many seconds is stale; a hold or an
     -- approval request lives this long.
     p_rate_max_age int, p_expires_in int,
-    -- What the catalogue says of the kind: the leg that pays its fee (1-based), whether it waits
-    -- for a second person above the threshold, whether it may be held.
-    p_fee_payer int DEFAULT NULL, p_approvable boolean DEFAULT true, p_holdable boolean DEFAULT false,
+    -- What the catalogue says of the kind: the leg that pays its fee (1-based), when it waits
+    -- for a second person (above_threshold | always | never), whether it may be held.
+    p_fee_payer int DEFAULT NULL, p_four_eyes text DEFAULT 'above_threshold', p_holdable boolean DEFAULT false,
     p_reference text DEFAULT NULL, p_reason text DEFAULT NULL,
     p_issuer text DEFAULT NULL,       -- a token's: the operator who issued it (has seen its secret)
     p_ip text DEFAULT NULL,
@@ -104,9 +104,12 @@ BEGIN
     checked := ledger_check(p_kind, p_target, legs.ids, legs.amounts, legs.fields, legs.systems, p_likes,
                             locked.locked, locked.places, legs.fee);
 
-    -- 7. Four eyes: a new movement above the threshold waits for a second person.
+    -- 7. Four eyes: a new movement above the threshold, or of a kind that always does, waits
+    --    for a second person.
     tx_status := CASE WHEN p_pending AND p_target IS NULL THEN 'pending' ELSE 'posted' END;
-    IF p_target IS NULL AND p_approvable THEN
+    IF p_target IS NULL AND p_four_eyes = 'always' THEN
+        tx_status := 'awaiting_approval';
+    ELSIF p_target IS NULL AND p_four_eyes = 'above_threshold' THEN
         FOR i IN 1..cardinality(legs.ids) LOOP
             IF legs.ids[i] = p_source THEN
                 source_held := locked.locked[i].held;
@@ -159,7 +162,7 @@ BEGIN
         tx.hold_requested := p_pending;
         tx.fee_refunded := p_refund_fee IS NOT NULL;
         tx.maker_issuer := p_issuer;
-        PERFORM ledger_request(tx, p_scope, p_key, p_ip, p_approvable, locked.places[1]);
+        PERFORM ledger_request(tx, p_scope, p_key, p_ip, p_four_eyes <> 'never', locked.places[1]);
         IF tx_status = 'awaiting_approval' THEN
             first_status := 202;
         END IF;
@@ -167,5 +170,5 @@ BEGIN
         RETURN;
     END IF;
     PERFORM ledger_write(tx, hold, p_resolve, p_actor, p_ip, p_refund_fee, legs.ids, legs.amounts, checked.after,
-                         p_approvable, locked.places[1]);
+                         p_four_eyes <> 'never', locked.places[1]);
 END $$;
