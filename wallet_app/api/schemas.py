@@ -276,6 +276,7 @@ HOLD = {
         "source_wallet_id": {"type": ["integer", "null"]},
         "dest_wallet_id": {"type": ["integer", "null"]},
         "reference": TEXT,
+        "reason": {**TEXT, "description": "Why it was asked for (a reversal, an adjustment)."},
         "source_owner": TEXT,
         "dest_owner": TEXT,
         "created_by": {"type": "string"},

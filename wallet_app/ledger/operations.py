@@ -499,8 +499,8 @@ def _hold_movement(action: str, transaction_id, amount, reason) -> tuple[dict, M
     if action in ("capture", "approve"):
         # Parsed alike either way, so "all" and the same amount spelled out share a fingerprint.
         value = parse_amount(hold["amount"] if amount in (None, "") else amount)
-    # The hold's own movement (an exchange re-quoted at the house's rate of now); a reversal
-    # waiting for approval carries its original and whether it returns the fee.
+    # The hold's own movement (an exchange re-quoted at the house's rate of now); a request
+    # approved keeps its own reason, and a reversal its original and whether it returns the fee.
     original = get_transaction(hold["reverses_transaction_id"]) if hold["reverses_transaction_id"] else None
     movement = Movement(
         hold["kind"],
@@ -508,7 +508,7 @@ def _hold_movement(action: str, transaction_id, amount, reason) -> tuple[dict, M
         hold["source_wallet_id"],
         hold["dest_wallet_id"],
         hold["reference"],
-        reason=hold["reason"] if original and action == "approve" else reason,
+        reason=hold["reason"] if action == "approve" else reason,
         original=original,
         refund_fee=bool(original) and hold["fee_refunded"],
     )

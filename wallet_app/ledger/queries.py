@@ -132,6 +132,7 @@ def hold_dict(t: Transaction) -> dict:
         "source_wallet_id": t.source_wallet_id,
         "dest_wallet_id": t.dest_wallet_id,
         "reference": t.reference,
+        "reason": t.reason,
         "created_by": t.created_by,
         "created_at": iso(t.created_at),
         "expires_at": iso(t.expires_at),
