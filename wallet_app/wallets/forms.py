@@ -62,7 +62,7 @@ def ask_form(kind: Kind) -> type[KeyedForm]:
         if f.type == "choice":
             fields[f.name] = SelectField(
                 f.label,
-                choices=[("", "Choose…"), *f.choices],
+                choices=[SelectChoice(value, label) for value, label in (("", "Choose…"), *f.choices)],
                 validators=[DataRequired(f"Choose the {f.label.lower()}.")],
                 validate_choice=True,
             )
