@@ -122,6 +122,14 @@ def _withdrawal(m: Movement) -> list[Leg]:
     return [Leg(-m.amount, "wallet_id", wallet_id=m.source), Leg(m.amount, "wallet_id", system="world", like=0)]
 
 
+def _adjustment(m: Movement) -> list[Leg]:
+    """An operator's correction against the `adjustments` wallet of the customer wallet's
+    currency: a credit pays the customer from it, a debit takes from the customer into it."""
+    if m.dest is not None:
+        return [Leg(m.amount, "wallet_id", wallet_id=m.dest), Leg(-m.amount, "wallet_id", system="adjustments", like=0)]
+    return [Leg(-m.amount, "wallet_id", wallet_id=m.source), Leg(m.amount, "wallet_id", system="adjustments", like=0)]
+
+
 def _reversal(m: Movement) -> list[Leg]:
     """The original's legs mirrored for `amount` (its fee leg aside), debits first; with
     `refund_fee`, the fee goes back from `fees` to the wallet that paid it."""
@@ -200,6 +208,33 @@ KINDS: dict[str, Kind] = {
             api_doc="Refusals (422): insufficient_funds (amount + fee), daily_limit_exceeded, wallet_not_active, "
             "invalid_amount.",
         ),
+        Kind(
+            "adjustment",
+            "Adjustment",
+            "reconcile",  # finance clears reconciliation breaks with it
+            _adjustment,
+            leg_count=2,
+            reversible=False,  # corrected by another adjustment, which a second person approves too
+            four_eyes="always",  # whatever the amount, whoever asks: never posted by its maker
+            page=Page("Adjust this wallet", "adjustment"),
+            fields=(
+                AMOUNT,
+                Field(
+                    "direction",
+                    "Direction",
+                    "choice",
+                    required=True,
+                    choices=(("credit", "Credit: the wallet receives"), ("debit", "Debit: the wallet pays")),
+                ),
+                Field("reason", "Reason", required=True),
+            ),
+            pays=lambda values: values["direction"] == "debit",
+            api_path="adjustments",
+            api_operation="adjustWallet",
+            api_doc="A correction between the wallet and the `adjustments` wallet of its currency, with a "
+            "mandatory reason: always 202 awaiting_approval, whoever asks; another owner approves "
+            "(POST /transfers/{id}/approve). Not reversible: correct it with another adjustment.",
+        ),
         Kind("reversal", "Reversal", "move_money", _reversal, leg_count=2, reversible=False),
     )
 }
@@ -225,6 +260,7 @@ SYSTEM_WALLETS = {
         SystemWallet("world", "Money in and out of the ledger", unbounded=True),
         SystemWallet("fees", "Fees earned"),
         SystemWallet("fx", "Currency exchange", unbounded=True),
+        SystemWallet("adjustments", "Adjustments", unbounded=True),
     )
 }
 SYSTEM_PURPOSES = tuple(SYSTEM_WALLETS)
