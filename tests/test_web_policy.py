@@ -187,20 +187,3 @@ def test_an_approval_review_shows_the_rate_it_will_post_at(client, login_as, mak
         f"/transactions/{waiting['id']}/approve", data=form_data(body, f"/transactions/{waiting['id']}/approve")
     )
     assert done.status_code == 303 and service.get_wallet(eur["id"])["balance"] == "10.00"
-
-
-def test_the_console_refuses_to_reverse_an_exchange_with_the_engines_own_code(
-    client, login_as, make_wallet, service, actor
-):
-    usd, eur = make_wallet(balance="100.00"), make_wallet("EUR")
-    rates.set_rate("USD", "EUR", "0.9", actor=ADMIN)
-    done = service.transfer(usd["id"], eur["id"], "10.00", idempotency_key="x", actor=actor).transaction
-    login_as("support")
-    page = client.get(f"/transactions/{done['id']}").get_data(as_text=True)
-    assert "Exchanges cannot be reversed: exchange back instead." in page and "Review reversal" not in page
-    data = {"csrf_token": csrf_from(page), "reason": "oops", "idempotency_key": "r1"}
-    refused = client.post(f"/transactions/{done['id']}/reverse", data=data)
-    assert refused.status_code == 422 and "that kind cannot be reversed: exchange back instead" in refused.get_data(
-        as_text=True
-    )
-    assert service.get_wallet(eur["id"])["balance"] == "9.00"

@@ -111,7 +111,7 @@ class RateMismatch(WalletError):
 
 
 class KindNotReversible(WalletError):
-    """The catalogue marks the original's kind not reversible (an exchange: exchange back)."""
+    """The catalogue marks the original's kind not reversible (an adjustment, a reversal)."""
 
     code = "kind_not_reversible"
 

@@ -268,14 +268,6 @@ def test_lowering_a_limit_on_a_wallet_with_a_hold_is_a_422(client, make_token, a
 
 
 # -- 7. smaller -----------------------------------------------------------------------------
-def test_an_exchange_is_not_reversible(api, fx):
-    a, eur, _ = fx
-    done = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": eur, "amount": "10.00"}, key=k()).json
-    refused = api.post(f"/transactions/{done['id']}/reversals", {"reason": "x"}, key=k())
-    assert (refused.status_code, refused.json["code"]) == (422, "kind_not_reversible")
-    assert "exchange back" in refused.json["detail"]
-
-
 def test_only_a_kind_the_catalogue_marks_holdable_is_held(service, make_wallet, actor, ledger_snapshot):
     """The engine refuses a hold of any other kind, whoever composes the call."""
     from wallet_app.errors import KindNotHoldable

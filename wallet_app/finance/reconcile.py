@@ -185,8 +185,10 @@ def transaction_legs(s: Session) -> Check:
     for r in _rows(
         s,
         """
-            SELECT t.id, t.kind, t.status, coalesce(l.legs, 0) AS legs, l.unbalanced
+            SELECT t.id, t.kind, coalesce(o.kind, t.kind) AS shape, t.status, coalesce(l.legs, 0) AS legs,
+                   l.unbalanced
             FROM transactions t
+            LEFT JOIN transactions o ON o.id = t.reverses_transaction_id  -- a reversal has the legs of what it reverses
             LEFT JOIN (SELECT transaction_id, sum(n) AS legs, string_agg(unbalanced, ', ') AS unbalanced
                        FROM (SELECT h.transaction_id, w.currency,
                                     count(*) FILTER (WHERE w.system_purpose IS DISTINCT FROM 'fees') AS n,
@@ -198,7 +200,7 @@ def transaction_legs(s: Session) -> Check:
             WHERE l.unbalanced IS NOT NULL OR (t.status <> 'posted' AND l.legs IS NOT NULL)
                OR (t.status = 'posted' AND coalesce(l.legs, 0) <> coalesce(
                    (SELECT n FROM unnest(CAST(:kinds AS text[]), CAST(:counts AS int[])) k(kind, n)
-                    WHERE k.kind = t.kind), coalesce(l.legs, 0)))
+                    WHERE k.kind = coalesce(o.kind, t.kind)), coalesce(l.legs, 0)))
             ORDER BY t.id""",
         kinds=list(expected),
         counts=list(expected.values()),
@@ -209,6 +211,8 @@ def transaction_legs(s: Session) -> Check:
             else f"{r.legs} legs while {r.status}"
             if r.status != "posted"
             else f"{r.legs} legs, a {r.kind} has {expected[r.kind]}"
+            if r.shape == r.kind
+            else f"{r.legs} legs, a reversal of a {r.shape} has {expected[r.shape]}"
         )
         check.add(f"transaction {r.id} ({r.kind}): {problem}")
     return check
@@ -357,12 +361,14 @@ def known_kinds(s: Session) -> Check:
 
 def fx_positions(s: Session) -> Check:
     """Money cannot be minted through the exchange desk: every exchange is priced at a rate
-    the house set (its fx_rate_history version) and converts exactly at it, and each pair's
-    position, valued at today's rate, loses no more than its spreads earned plus the
-    tolerance finance set (ledger_settings)."""
+    the house set (its fx_rate_history version) and converts exactly at it; its reversals go
+    back at that same rate, through the fx wallets, and add up to its converted amount pro
+    rata; each pair's position (reversals netted), valued at today's rate, loses no more than
+    the spreads it kept plus the tolerance finance set (ledger_settings)."""
     check = Check(
         "fx_positions",
-        "every exchange at the house's rate of its time, converted exactly; per pair, "
+        "every exchange at the house's rate of its time, converted exactly, its reversals back at that rate; "
+        "per pair, "
         "the fx desk's position at today's rate within what its spreads earned",
     )
     for r in _rows(
@@ -399,6 +405,44 @@ def fx_positions(s: Session) -> Check:
                 f"{format_amount(r.amount, r.currency)} -> {format_amount(r.dest_amount, r.dest_currency)}"
             )
         check.add(f"transaction {r.id} (exchange): {problem}")
+    for r in _rows(  # its reversals: back at its own rate, through the fx wallets, adding up exactly
+        s,
+        """
+            SELECT t.id, t.currency, t.dest_currency, t.reversed_amount, t.amount, t.dest_amount,
+                   ledger_round_up(t.reversed_amount * t.dest_amount / t.amount, c.minor_units) AS owed,
+                   sum(r.dest_amount) AS back, bool_and(r.rate IS NOT DISTINCT FROM t.rate) AS at_rate,
+                   sum(r.fx_in) AS fx_in, sum(r.fx_out) AS fx_out
+            FROM transactions t JOIN currencies c ON c.code = t.dest_currency
+            JOIN (SELECT r.id, r.reverses_transaction_id AS original, r.amount, r.dest_amount, r.rate,
+                         coalesce(sum(l.amount) FILTER (WHERE w.currency = r.currency), 0) AS fx_in,
+                         coalesce(sum(l.amount) FILTER (WHERE w.currency = r.dest_currency), 0) AS fx_out
+                  FROM transactions r
+                  LEFT JOIN wallet_history l ON l.transaction_id = r.id
+                  LEFT JOIN wallets w ON w.id = l.wallet_id AND w.system_purpose = 'fx'
+                  WHERE r.kind = 'reversal' AND r.status = 'posted'
+                  GROUP BY r.id) r ON r.original = t.id
+            WHERE t.kind = 'exchange'
+            GROUP BY t.id, c.minor_units
+            HAVING NOT bool_and(r.rate IS NOT DISTINCT FROM t.rate)
+                OR sum(r.dest_amount) IS DISTINCT FROM
+                   ledger_round_up(t.reversed_amount * t.dest_amount / t.amount, c.minor_units)
+                OR sum(r.fx_in) <> -sum(r.amount) OR sum(r.fx_out) IS DISTINCT FROM sum(r.dest_amount)
+            ORDER BY t.id""",
+    ):
+        if not r.at_rate:
+            problem = "a reversal of it is not at its rate"
+        elif r.back != r.owed:
+            problem = (
+                f"its reversals of {format_amount(r.reversed_amount, r.currency)} {r.currency} returned "
+                f"{format_amount(r.back, r.dest_currency)} {r.dest_currency}, its rate gives "
+                f"{format_amount(r.owed, r.dest_currency)}"
+            )
+        else:
+            problem = (
+                f"its reversals took {format_amount(-r.fx_in, r.currency)} {r.currency} out of the fx desk and put "
+                f"back {format_amount(r.fx_out, r.dest_currency)} {r.dest_currency}"
+            )
+        check.add(f"transaction {r.id} (exchange): {problem}")
     for r in _rows(
         s,
         """
@@ -410,10 +454,15 @@ def fx_positions(s: Session) -> Check:
                        WHERE t.kind = 'exchange' AND t.status = 'posted' AND t.currency = p.base
                          AND t.dest_currency = p.quote AND t.rate > x.rate
                        ORDER BY t.rate DESC, t.id LIMIT 5) t) AS worst
-            FROM (SELECT currency AS base, dest_currency AS quote, sum(amount) AS taken, sum(dest_amount) AS paid,
-                         sum(fee) AS spreads, count(*) AS n
-                  FROM transactions WHERE kind = 'exchange' AND status = 'posted'
-                  GROUP BY currency, dest_currency) p
+            FROM (SELECT t.currency AS base, t.dest_currency AS quote, sum(t.amount - t.reversed_amount) AS taken,
+                         sum(t.dest_amount - coalesce(b.back, 0)) AS paid,
+                         coalesce(sum(t.fee) FILTER (WHERE NOT t.fee_refunded), 0) AS spreads, count(*) AS n
+                  FROM transactions t
+                  LEFT JOIN (SELECT reverses_transaction_id AS id, sum(dest_amount) AS back FROM transactions
+                             WHERE kind = 'reversal' AND status = 'posted' AND dest_amount IS NOT NULL
+                             GROUP BY reverses_transaction_id) b ON b.id = t.id
+                  WHERE t.kind = 'exchange' AND t.status = 'posted'
+                  GROUP BY t.currency, t.dest_currency) p
             JOIN fx_rates x ON x.base = p.base AND x.quote = p.quote
             CROSS JOIN ledger_settings st
             WHERE p.paid - p.taken * x.rate > p.spreads * x.rate + p.paid * st.fx_position_tolerance_bps / 10000

@@ -131,29 +131,41 @@ def _adjustment(m: Movement) -> list[Leg]:
 
 
 def _reversal(m: Movement) -> list[Leg]:
-    """The original's legs mirrored for `amount` (its fee leg aside), debits first; with
-    `refund_fee`, the fee goes back from `fees` to the wallet that paid it."""
+    """The original's legs mirrored for `amount` (its fee leg aside), debits first and the
+    original's currency first; with `refund_fee`, the fee goes back from `fees` to the wallet
+    that paid it. An exchange's legs in its destination currency are converted back by the
+    engine at the original's own rate (ledger_legs): the customer gets back what they paid."""
     original = m.original
     fee = Decimal(original["fee"])
+    converted = original.get("dest_currency")  # an exchange's; None for a single-currency kind
     mirrored = sorted(
-        (e for e in original["entries"] if e["system"] != "fees"), key=lambda e: Decimal(e["amount"]) < 0
-    )  # the original's credits are our debits
-    anchor = next((i for i, e in enumerate(mirrored) if e["system"] is None), None)
-    if anchor is None:  # nothing posted (a hold, a request, voided...): the engine refuses it
+        (e for e in original["entries"] if e["system"] != "fees"),
+        key=lambda e: (Decimal(e["amount"]) < 0, e["currency"] == converted),  # the original's credits are our debits
+    )
+    anchors = {}  # per currency, the first customer leg: the system legs in that currency follow it
+    for i, e in enumerate(mirrored):
+        if e["system"] is None:
+            anchors.setdefault(e["currency"], i)
+    if not anchors:  # nothing posted (a hold, a request, voided...): the engine refuses it
         return []
     legs = []
-    for e in mirrored:
+    for i, e in enumerate(mirrored):
         sign = -1 if Decimal(e["amount"]) > 0 else 1
         paid_fee = m.refund_fee and sign > 0 and e["system"] is None and fee > 0
         amount = sign * m.amount + (fee if paid_fee else 0)
-        if e["system"] is None:
-            legs.append(
-                Leg(amount, "transaction_id", wallet_id=e["wallet_id"], like=None if len(legs) == anchor else anchor)
+        anchor = anchors[e["currency"]]
+        legs.append(
+            Leg(
+                amount,
+                "transaction_id",
+                wallet_id=e["wallet_id"] if e["system"] is None else None,
+                system=e["system"],
+                like=None if i == anchor else anchor,
+                converted=e["currency"] == converted,
             )
-        else:
-            legs.append(Leg(amount, "transaction_id", system=e["system"], like=anchor))
+        )
     if m.refund_fee and fee > 0:
-        legs.append(Leg(-fee, "refund_fee", system="fees", like=anchor))
+        legs.append(Leg(-fee, "refund_fee", system="fees", like=anchors[original["currency"]]))
     return legs
 
 
@@ -189,7 +201,6 @@ KINDS: dict[str, Kind] = {
             _exchange,
             leg_count=4,
             fee_payer=0,
-            reversible=False,
             holdable=True,
             fee_from="fx_rates",
         ),

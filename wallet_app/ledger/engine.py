@@ -247,9 +247,8 @@ def refusal(code: str, d: dict) -> WalletError:
             remaining=d["remaining"],
         )
     if code == "kind_not_reversible":
-        how = ": exchange back instead" if d["kind"] == "exchange" else ""
         return KindNotReversible(
-            f"Transaction {d['transaction_id']} is {label(d['kind']).lower()}; that kind cannot be reversed{how}.",
+            f"Transaction {d['transaction_id']} is {label(d['kind']).lower()}; that kind cannot be reversed.",
             field=field,
             kind=d["kind"],
         )

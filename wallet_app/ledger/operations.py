@@ -394,8 +394,8 @@ def _dry_run(movement: Movement, actor: Actor) -> dict:
             }
             result["wallets"].append(wallet)
             result["source" if leg_amount < 0 else "dest"] = wallet
-    if posted.tx_rate is not None:
-        dest_currency = result["dest"]["currency"]
+    if posted.tx_rate is not None:  # the converted amount is in the movement's other currency
+        dest_currency = next(c for c in posted.leg_currencies if c != currency)
         result.update(
             rate=f"{posted.tx_rate.normalize():f}",
             dest_currency=dest_currency,

@@ -119,6 +119,12 @@ def _status(t: Transaction) -> str:
     return "expired" if t.status in OPEN and t.expires_at <= datetime.now(timezone.utc) else t.status
 
 
+def held_currency(t: Transaction) -> str:
+    """What a hold reserves is in its source's currency: an exchange's reversal, stated in the
+    exchange's terms, pays in the exchange's destination currency."""
+    return (t.reverses_transaction_id and t.dest_currency) or t.currency
+
+
 def hold_dict(t: Transaction) -> dict:
     """A hold or approval request as lists show it."""
     return {
@@ -127,7 +133,7 @@ def hold_dict(t: Transaction) -> dict:
         "status": _status(t),
         "amount": format_amount(t.amount, t.currency),
         "currency": t.currency,
-        "held_amount": format_amount(t.held_amount, t.currency),
+        "held_amount": format_amount(t.held_amount, held_currency(t)),
         "fee": format_amount(t.fee, t.currency),
         "source_wallet_id": t.source_wallet_id,
         "dest_wallet_id": t.dest_wallet_id,
@@ -351,7 +357,7 @@ def get_transaction(transaction_id) -> dict:
     )
     if tx.held_amount is not None:
         found.update(
-            held_amount=format_amount(tx.held_amount, tx.currency),
+            held_amount=format_amount(tx.held_amount, held_currency(tx)),
             expires_at=iso(tx.expires_at),
             resolved_at=iso(tx.resolved_at),
             resolved_by=tx.resolved_by,

@@ -2,13 +2,15 @@
 -- the catalogue marks holdable is held, and a movement touches each wallet once. A system
 -- leg becomes the wallet of its purpose in the currency of the leg it follows (a wallet's
 -- currency never changes: this read needs no lock). An exchange's converted legs take the
--- house's quote (ledger_quote). The payer's leg pays the fee (an exchange's spread, else the
--- kind's row in the payer currency's fee_schedule), and a last leg takes it to that
--- currency's `fees` wallet.
+-- house's quote (ledger_quote); a reversal's converted legs go back at the rate of the exchange
+-- it reverses (locked by ledger_original), pro rata: what its reversals return adds up to the
+-- converted amount exactly, each one's share rounded up on the running total. The payer's leg
+-- pays the fee (an exchange's spread, else the kind's row in the payer currency's
+-- fee_schedule), and a last leg takes it to that currency's `fees` wallet.
 CREATE FUNCTION ledger_legs(p_kind text, p_amount numeric, p_source bigint, p_dest bigint, p_wallets bigint[],
                             p_systems text[], p_likes int[], p_amounts numeric[], p_fields text[],
                             p_converts boolean[], p_rate numeric, p_rate_max_age int, p_fee_payer int,
-                            p_pending boolean, p_holdable boolean,
+                            p_pending boolean, p_holdable boolean, p_reverses bigint,
                             OUT ids bigint[], OUT amounts numeric[], OUT fields text[], OUT systems text[],
                             OUT fee numeric, OUT rate numeric, OUT dest_amount numeric, OUT dest_currency text,
                             OUT rate_version bigint)
@@ -43,7 +45,26 @@ BEGIN
                          AND s.currency = (SELECT c.currency FROM wallets c WHERE c.id = ids[p_likes[i]]));
         END IF;
     END LOOP;
-    IF true = ANY (p_converts) THEN
+    IF true = ANY (p_converts) AND p_reverses IS NOT NULL THEN
+        SELECT o.rate, o.dest_currency, o.rate_version,
+               ledger_round_up((o.reversed_amount + p_amount) * o.dest_amount / o.amount, c.minor_units)
+               - ledger_round_up(o.reversed_amount * o.dest_amount / o.amount, c.minor_units) AS back
+        INTO quote
+        FROM transactions o JOIN currencies c ON c.code = o.dest_currency WHERE o.id = p_reverses;
+        IF quote.back <= 0 THEN
+            PERFORM ledger_refuse('amount_too_small', 'amount', jsonb_build_object(
+                'currency', quote.dest_currency, 'rate', quote.rate::text));
+        END IF;
+        FOR i IN 1..cardinality(amounts) LOOP
+            IF p_converts[i] THEN
+                amounts[i] := sign(amounts[i]) * quote.back;
+            END IF;
+        END LOOP;
+        rate := quote.rate;
+        dest_amount := quote.back;
+        dest_currency := quote.dest_currency;
+        rate_version := quote.rate_version;
+    ELSIF true = ANY (p_converts) THEN
         quote := ledger_quote(p_source, p_dest, p_amount, p_rate, p_rate_max_age);
         FOR i IN 1..cardinality(amounts) LOOP
             IF p_converts[i] THEN

@@ -58,6 +58,7 @@ DECLARE
     checked record;
     tx transactions;
     source_held numeric := 0;
+    waits boolean;
     i int;
 BEGIN
     -- 1. The key, first: a replay answers what the first call did.
@@ -97,7 +98,8 @@ BEGIN
     -- 4. The legs as they will be written: system wallets found, an exchange converted at the
     --    house's quote, the fee's leg added.
     legs := ledger_legs(p_kind, p_amount, p_source, p_dest, p_wallets, p_systems, p_likes, p_amounts, p_fields,
-                        p_converts, p_rate, p_rate_max_age, p_fee_payer, p_pending AND p_target IS NULL, p_holdable);
+                        p_converts, p_rate, p_rate_max_age, p_fee_payer, p_pending AND p_target IS NULL, p_holdable,
+                        p_reverses);
 
     -- 5. The wallets, locked in ascending id order; 6. every rule about them.
     locked := ledger_lock(legs.ids);
@@ -115,8 +117,16 @@ BEGIN
                 source_held := locked.locked[i].held;
             END IF;
         END LOOP;
-        IF ledger_must_wait(p_source, p_dest, p_amount, checked.currencies[1], source_held,
-                            legs.dest_currency, legs.dest_amount) THEN
+        IF p_reverses IS NOT NULL AND legs.dest_amount IS NOT NULL THEN
+            -- An exchange's reversal converts back: its source pays in the exchange's
+            -- destination currency, its destination receives in the exchange's own.
+            waits := ledger_must_wait(p_source, p_dest, legs.dest_amount, legs.dest_currency, source_held,
+                                      checked.currencies[1], p_amount);
+        ELSE
+            waits := ledger_must_wait(p_source, p_dest, p_amount, checked.currencies[1], source_held,
+                                      legs.dest_currency, legs.dest_amount);
+        END IF;
+        IF waits THEN
             tx_status := 'awaiting_approval';
         END IF;
     END IF;

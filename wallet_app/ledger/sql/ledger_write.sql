@@ -1,8 +1,10 @@
 -- Step 8b, post: the transaction (new, or the hold that a capture or an approval posts, its
 -- reservation released), the original's reversed amount, the balances, the legs with their
 -- balance_after, what four eyes count, and the audit row, all under the locks taken before.
--- A new movement counts from now; a captured unapproved hold moves from the hour it was made
--- to now, for what was captured; an approved one counts no more.
+-- A new movement counts from now (an exchange's reversal, stated in the exchange's terms,
+-- counts what its source pays and its destination receives: the other way round); a captured
+-- unapproved hold moves from the hour it was made to now, for what was captured; an approved
+-- one counts no more.
 CREATE FUNCTION ledger_write(p_tx transactions, p_hold transactions, p_resolve text, p_actor text, p_ip text,
                              p_refund_fee numeric, p_ids bigint[], p_amounts numeric[], p_after numeric[],
                              p_approvable boolean, p_places int)
@@ -54,8 +56,11 @@ BEGIN
         INSERT INTO wallet_flows AS f (wallet_id, inflow, hour, amount)
         SELECT u.wallet_id, u.inflow, date_trunc('hour', p_tx.created_at), u.amount
         FROM (VALUES (coalesce(p_tx.source_wallet_id, p_tx.dest_wallet_id), p_tx.source_wallet_id IS NULL,
-                      p_tx.amount),
-                     (p_tx.dest_wallet_id, true, p_tx.dest_amount)) u(wallet_id, inflow, amount)
+                      CASE WHEN p_tx.reverses_transaction_id IS NULL THEN p_tx.amount
+                           ELSE coalesce(p_tx.dest_amount, p_tx.amount) END),
+                     (p_tx.dest_wallet_id, true,
+                      CASE WHEN p_tx.reverses_transaction_id IS NULL THEN p_tx.dest_amount
+                           WHEN p_tx.dest_amount IS NOT NULL THEN p_tx.amount END)) u(wallet_id, inflow, amount)
         WHERE counts AND u.amount IS NOT NULL
         ON CONFLICT (wallet_id, inflow, hour) DO UPDATE SET amount = f.amount + EXCLUDED.amount
     )
