@@ -32,10 +32,12 @@ run: install
 test: install-dev browser scale-tools lint
 	$(BIN)/python -m pytest
 
-# ruff (settings in pyproject.toml): the lint rules, and the code as the formatter writes it.
+# ruff (settings in pyproject.toml): the lint rules, and the code as the formatter writes it;
+# sqlfluff: the engine's SQL files, for PostgreSQL.
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint wallet_app/ledger/sql
 
 # Only the scale tests: replica, PgBouncer, two instances behind HAProxy, cache (docs/SCALING.md).
 test-scale: install-dev scale-tools

@@ -49,7 +49,7 @@ def test_cancel_on_review_returns_the_fresh_form(live_app, browser_page, wallets
     page.locator("#fund-amount").wait_for()
     one_layout(page)
     assert page.locator("#fund-amount").input_value() == ""
-    assert page.locator("#fund-panel .confirm").count() == 0
+    expect(page.locator("#fund-panel .confirm")).to_have_count(0)  # the review swapped out, waited for
     shot("fund-cancelled", both=True)
 
     page.locator("#transfer-to").fill(str(grace))
@@ -106,7 +106,7 @@ def test_focus_moves_into_each_step_and_escape_cancels(live_app, browser_page, w
     page.keyboard.press("Escape")
     page.locator("#transfer-to").wait_for()
     expect(page.locator("#transfer-to")).to_be_focused()
-    assert page.locator("#transfer-panel .confirm").count() == 0
+    expect(page.locator("#transfer-panel .confirm")).to_have_count(0)
     shot("escaped", both=True)
 
     # Review again, confirm with the keyboard alone; the receipt's first control takes focus.

@@ -29,11 +29,11 @@ CREATE FUNCTION ledger_post(
     p_rate_max_age int, p_expires_in int,
     -- What the catalogue says of the kind: the leg that pays its fee (1-based), when it waits
     -- for a second person (above_threshold | always | never), whether it may be held.
-    p_fee_payer int DEFAULT NULL, p_four_eyes text DEFAULT 'above_threshold', p_holdable boolean DEFAULT false,
+    p_fee_payer int DEFAULT NULL, p_four_eyes text DEFAULT 'above_threshold', p_holdable boolean DEFAULT FALSE,
     p_reference text DEFAULT NULL, p_reason text DEFAULT NULL,
     p_issuer text DEFAULT NULL,       -- a token's: the operator who issued it (has seen its secret)
     p_ip text DEFAULT NULL,
-    p_dry_run boolean DEFAULT false,  -- the review step: every check, nothing written
+    p_dry_run boolean DEFAULT FALSE,  -- the review step: every check, nothing written
     -- An exchange: the legs whose amount is the converted one; the rate the caller expects (a
     -- guard only: the house's rate applies).
     p_converts boolean[] DEFAULT NULL, p_rate numeric DEFAULT NULL,
@@ -42,7 +42,7 @@ CREATE FUNCTION ledger_post(
     p_reverses bigint DEFAULT NULL, p_reversible boolean DEFAULT NULL, p_refund_fee numeric DEFAULT NULL,
     -- A hold: create one instead of posting; or end hold p_target (capture | approve | void |
     -- reject | expire), capture and approve posting its movement.
-    p_pending boolean DEFAULT false, p_resolve text DEFAULT NULL, p_target bigint DEFAULT NULL,
+    p_pending boolean DEFAULT FALSE, p_resolve text DEFAULT NULL, p_target bigint DEFAULT NULL,
     OUT verdict text,        -- posted | replay | checked (a dry run)
     OUT tx_id bigint, OUT posted_at timestamptz, OUT tx_currency text,
     OUT leg_wallets bigint[], OUT leg_amounts numeric[], OUT leg_balances numeric[], OUT tx_fee numeric,
