@@ -28,6 +28,7 @@ FILES = (
     "ledger_quote.sql",
     "ledger_legs.sql",
     "ledger_lock.sql",
+    "ledger_live_held.sql",
     "ledger_check.sql",
     "ledger_must_wait.sql",
     "ledger_request.sql",

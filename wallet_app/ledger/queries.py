@@ -48,14 +48,9 @@ OPEN = ("pending", "awaiting_approval")
 
 
 def live_held(wallet_id: int, session=None):
-    """What a wallet's unexpired holds reserve, as the engine counts it under its lock (a
-    write passes its own session: the primary, under the wallet's lock)."""
-    t = Transaction
-    return (session or reads.session()).scalar(
-        select(func.coalesce(func.sum(t.held_amount), 0)).where(
-            t.source_wallet_id == wallet_id, t.status.in_(OPEN), t.expires_at > func.now()
-        )
-    )
+    """What a wallet's live holds reserve: the engine's own ledger_live_held() (a write passes
+    its own session: the primary, under the wallet's lock)."""
+    return (session or reads.session()).scalar(select(func.ledger_live_held(wallet_id)))
 
 
 def open_holds(wallet_id: int, session) -> int:

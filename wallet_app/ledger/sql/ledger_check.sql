@@ -67,13 +67,10 @@ BEGIN
         after[i] := w.balance + p_amounts[i];
         floor_ := CASE WHEN w.unbounded THEN NULL ELSE -w.overdraft_limit END;
         IF p_amounts[i] < 0 AND floor_ IS NOT NULL THEN
-            -- What the wallet's unexpired holds reserve (the one being captured aside): its
-            -- `held` counts expired holds too until they are marked, so sum the live ones.
+            -- What the wallet's live holds reserve (the one being captured aside).
             live := 0;
             IF w.held > 0 THEN
-                SELECT coalesce(sum(t.held_amount), 0) INTO live FROM transactions t
-                WHERE t.source_wallet_id = w.id AND t.status IN ('pending', 'awaiting_approval')
-                  AND t.expires_at > now() AND t.id <> coalesce(p_target, 0);
+                live := ledger_live_held(w.id, coalesce(p_target, 0));
             END IF;
             IF after[i] - live < floor_ THEN
                 PERFORM ledger_refuse('insufficient_funds', 'amount', jsonb_build_object(
