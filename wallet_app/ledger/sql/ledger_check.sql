@@ -13,8 +13,6 @@ LANGUAGE plpgsql AS $$
 DECLARE
     n int := cardinality(p_amounts);
     w wallets;
-    status text[];
-    purpose text[];
     floor_ numeric;
     live numeric;
     spent numeric;
@@ -25,18 +23,11 @@ BEGIN
     currencies := array_fill(NULL::text, ARRAY[n]);
     before := array_fill(NULL::numeric, ARRAY[n]);
     after := array_fill(NULL::numeric, ARRAY[n]);
-    status := currencies;
-    purpose := currencies;
-    FOR i IN 1..n LOOP  -- each wallet read out once
-        w := p_locked[i];
-        currencies[i] := w.currency;
-        before[i] := w.balance;
-        status[i] := w.status;
-        purpose[i] := w.system_purpose;
-    END LOOP;
     FOR i IN 1..n LOOP
+        currencies[i] := p_locked[i].currency;
+        before[i] := p_locked[i].balance;
         -- A customer leg names a customer wallet: a system wallet is the ledger's own.
-        IF p_systems[i] IS NULL AND (currencies[i] IS NULL OR purpose[i] IS NOT NULL) THEN
+        IF p_systems[i] IS NULL AND (currencies[i] IS NULL OR p_locked[i].system_purpose IS NOT NULL) THEN
             PERFORM ledger_refuse('not_found', p_fields[i], jsonb_build_object('wallet_id', p_ids[i]));
         END IF;
     END LOOP;
@@ -44,9 +35,9 @@ BEGIN
         IF currencies[i] IS NULL THEN
             RAISE EXCEPTION 'ledger_post: no % system wallet for leg %', p_systems[i], i;
         END IF;
-        IF p_systems[i] IS NULL AND status[i] <> 'active' THEN
+        IF p_systems[i] IS NULL AND p_locked[i].status <> 'active' THEN
             PERFORM ledger_refuse('wallet_not_active', p_fields[i],
-                                  jsonb_build_object('wallet_id', p_ids[i], 'status', status[i]));
+                                  jsonb_build_object('wallet_id', p_ids[i], 'status', p_locked[i].status));
         END IF;
     END LOOP;
     FOR i IN 1..cardinality(p_likes) LOOP

@@ -48,29 +48,15 @@ BEGIN
     IF true = ANY (p_converts) AND p_reverses IS NOT NULL THEN
         SELECT o.rate, o.dest_currency, o.rate_version,
                ledger_round_up((o.reversed_amount + p_amount) * o.dest_amount / o.amount, c.minor_units)
-               - ledger_round_up(o.reversed_amount * o.dest_amount / o.amount, c.minor_units) AS back
-        INTO quote
+               - ledger_round_up(o.reversed_amount * o.dest_amount / o.amount, c.minor_units)
+        INTO rate, dest_currency, rate_version, dest_amount
         FROM transactions o JOIN currencies c ON c.code = o.dest_currency WHERE o.id = p_reverses;
-        IF quote.back <= 0 THEN
+        IF dest_amount <= 0 THEN
             PERFORM ledger_refuse('amount_too_small', 'amount', jsonb_build_object(
-                'currency', quote.dest_currency, 'rate', quote.rate::text));
+                'currency', dest_currency, 'rate', rate::text));
         END IF;
-        FOR i IN 1..cardinality(amounts) LOOP
-            IF p_converts[i] THEN
-                amounts[i] := sign(amounts[i]) * quote.back;
-            END IF;
-        END LOOP;
-        rate := quote.rate;
-        dest_amount := quote.back;
-        dest_currency := quote.dest_currency;
-        rate_version := quote.rate_version;
     ELSIF true = ANY (p_converts) THEN
         quote := ledger_quote(p_source, p_dest, p_amount, p_rate, p_rate_max_age);
-        FOR i IN 1..cardinality(amounts) LOOP
-            IF p_converts[i] THEN
-                amounts[i] := sign(amounts[i]) * quote.dest_amount;
-            END IF;
-        END LOOP;
         fee := quote.fee;
         rate := quote.rate;
         dest_amount := quote.dest_amount;
@@ -91,6 +77,13 @@ BEGIN
             fee := ledger_round_up(fee, rule.minor_units);
         END IF;
         fees_id := rule.fees_id;
+    END IF;
+    IF dest_amount IS NOT NULL THEN  -- the converted legs move what the conversion gives
+        FOR i IN 1..cardinality(amounts) LOOP
+            IF p_converts[i] THEN
+                amounts[i] := sign(amounts[i]) * dest_amount;
+            END IF;
+        END LOOP;
     END IF;
     IF fee > 0 THEN
         amounts[p_fee_payer] := amounts[p_fee_payer] - fee;
