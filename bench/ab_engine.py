@@ -1,10 +1,10 @@
 """The engine A/B: this checkout's ledger_post() against an older checkout's, in one sitting.
 
-    python -m bench.ab_engine --before DIR [--rounds 6] [--seconds 5]
+    python -m bench.ab_engine --before DIR [--rounds 6] [--seconds 5] [--clients 16]
 
 Each side gets its own database, migrated by its own migrations and loaded by its own
 bench/load.py (same sizes); then pgbench runs each side's bench/engine_transfer.sql at 16
-clients, uniform and hot, the two sides taking turns (who goes first alternates). Each row is
+clients (--clients), uniform and hot, the two sides taking turns (who goes first alternates). Each row is
 the median run per side and the median of the per-round ratios after/before: the machine's
 speed swings, but within a round both sides share it. DIR needs its own .venv (a symlink to
 this one will do when the requirements are the same)."""
@@ -49,6 +49,7 @@ def main() -> int:
     args.add_argument("--seconds", type=float, default=5)
     args.add_argument("--wallets", type=int, default=20_000)
     args.add_argument("--rows", type=int, default=200_000)
+    args.add_argument("--clients", type=int, default=16)
     opts = args.parse_args()
     server, cluster = pg.server_url()
     sides = {"after": ROOT, "before": opts.before.resolve()}
@@ -63,11 +64,13 @@ def main() -> int:
                     harness.checkpoint(urls[side])
                     script = sides[side] / "bench" / "engine_transfer.sql"
                     runs[side].append(
-                        runners.pgbench(harness.libpq_parts(urls[side]), str(script), hot, 16, opts.seconds, ids[side])
+                        runners.pgbench(
+                            harness.libpq_parts(urls[side]), str(script), hot, opts.clients, opts.seconds, ids[side]
+                        )
                     )
             ratios = [a / b for a, b in zip(runs["after"], runs["before"])]
             print(
-                f"engine_transfer.sql, {'hot' if hot else 'uniform'}, 16 clients: after "
+                f"engine_transfer.sql, {'hot' if hot else 'uniform'}, {opts.clients} clients: after "
                 f"{statistics.median(runs['after']):,.0f}/s, before {statistics.median(runs['before']):,.0f}/s, "
                 f"after/before {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})",
                 flush=True,

@@ -27,7 +27,6 @@ FILES = (
     "ledger_original.sql",
     "ledger_quote.sql",
     "ledger_legs.sql",
-    "ledger_lock.sql",
     "ledger_live_held.sql",
     "ledger_check.sql",
     "ledger_must_wait.sql",

@@ -2,7 +2,8 @@
 -- hold, resolution and dry run is one call of ledger_post(), in one database transaction.
 -- It reads as the protocol: claim the key, lock and check the hold a resolution ends or the
 -- transaction a reversal reverses, compose the legs, lock the wallets, check the rules, decide
--- four eyes, write. Each step is a function of its own file, commented with what it guarantees.
+-- four eyes, write. Each step is a function of its own file (locking and checking the wallets
+-- are one, ledger_check), commented with what it guarantees.
 --
 -- Called with named parameters (ledger/engine.py; the catalogue composes the legs):
 --   ledger_post(p_scope => 'user:1', p_key => '...', p_fp => '...', p_actor => 'ann@example.com',
@@ -51,25 +52,22 @@ CREATE FUNCTION ledger_post(
     OUT first_status int)   -- the HTTP status the first answer had: 201, 202 (awaiting approval), 200 (resolution)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-    claimed record;
+    claimed idempotency_keys;
     hold transactions;
     legs record;
-    locked record;
     checked record;
     tx transactions;
-    source_held numeric := 0;
     waits boolean;
-    i int;
 BEGIN
     -- 1. The key, first: a replay answers what the first call did.
     IF NOT p_dry_run THEN
         tx_id := coalesce(p_target, nextval('transactions_id_seq'));
         first_status := CASE WHEN p_resolve IS NULL THEN 201 ELSE 200 END;
         claimed := ledger_claim(p_scope, p_key, p_fp, tx_id, first_status, coalesce(p_resolve, 'post'));
-        IF claimed.tx_id IS NOT NULL THEN
+        IF claimed.transaction_id IS NOT NULL THEN
             verdict := 'replay';
-            tx_id := claimed.tx_id;
-            first_status := claimed.first_status;
+            tx_id := claimed.transaction_id;
+            first_status := claimed.response_status;
             RETURN;
         END IF;
     END IF;
@@ -101,10 +99,9 @@ BEGIN
                         p_converts, p_rate, p_rate_max_age, p_fee_payer, p_pending AND p_target IS NULL, p_holdable,
                         p_reverses);
 
-    -- 5. The wallets, locked in ascending id order; 6. every rule about them.
-    locked := ledger_lock(legs.ids);
-    checked := ledger_check(p_kind, p_target, legs.ids, legs.amounts, legs.fields, legs.systems, p_likes,
-                            locked.locked, locked.places, legs.fee);
+    -- 5. The wallets, locked in ascending id order; 6. every rule about them, under those locks.
+    checked := ledger_check(p_kind, p_target, p_source, legs.ids, legs.amounts, legs.fields, legs.systems, p_likes,
+                            legs.fee);
 
     -- 7. Four eyes: a new movement above the threshold, or of a kind that always does, waits
     --    for a second person.
@@ -112,18 +109,13 @@ BEGIN
     IF p_target IS NULL AND p_four_eyes = 'always' THEN
         tx_status := 'awaiting_approval';
     ELSIF p_target IS NULL AND p_four_eyes = 'above_threshold' THEN
-        FOR i IN 1..cardinality(legs.ids) LOOP
-            IF legs.ids[i] = p_source THEN
-                source_held := locked.locked[i].held;
-            END IF;
-        END LOOP;
         IF p_reverses IS NOT NULL AND legs.dest_amount IS NOT NULL THEN
             -- An exchange's reversal converts back: its source pays in the exchange's
             -- destination currency, its destination receives in the exchange's own.
-            waits := ledger_must_wait(p_source, p_dest, legs.dest_amount, legs.dest_currency, source_held,
+            waits := ledger_must_wait(p_source, p_dest, legs.dest_amount, legs.dest_currency, checked.source_held,
                                       checked.currencies[1], p_amount);
         ELSE
-            waits := ledger_must_wait(p_source, p_dest, p_amount, checked.currencies[1], source_held,
+            waits := ledger_must_wait(p_source, p_dest, p_amount, checked.currencies[1], checked.source_held,
                                       legs.dest_currency, legs.dest_amount);
         END IF;
         IF waits THEN
@@ -172,7 +164,7 @@ BEGIN
         tx.hold_requested := p_pending;
         tx.fee_refunded := p_refund_fee IS NOT NULL;
         tx.maker_issuer := p_issuer;
-        PERFORM ledger_request(tx, p_scope, p_key, p_ip, p_four_eyes <> 'never', locked.places[1]);
+        PERFORM ledger_request(tx, p_scope, p_key, p_ip, p_four_eyes <> 'never', checked.places);
         IF tx_status = 'awaiting_approval' THEN
             first_status := 202;
         END IF;
@@ -180,5 +172,5 @@ BEGIN
         RETURN;
     END IF;
     PERFORM ledger_write(tx, hold, p_resolve, p_actor, p_ip, p_refund_fee, legs.ids, legs.amounts, checked.after,
-                         p_four_eyes <> 'never', locked.places[1]);
+                         p_four_eyes <> 'never', checked.places);
 END $$;
