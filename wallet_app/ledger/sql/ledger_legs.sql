@@ -7,6 +7,9 @@
 -- converted amount exactly, each one's share rounded up on the running total. The payer's leg
 -- pays the fee (an exchange's spread, else the kind's row in the payer currency's
 -- fee_schedule), and a last leg takes it to that currency's `fees` wallet.
+-- STABLE: it only reads. Its statements (and ledger_quote's) see the snapshot ledger_post's
+-- call took and take none of their own: each snapshot costs, most under concurrency
+-- (bench/RESULTS.md, issue 24).
 CREATE FUNCTION ledger_legs(p_kind text, p_amount numeric, p_source bigint, p_dest bigint, p_wallets bigint[],
                             p_systems text[], p_likes int[], p_amounts numeric[], p_fields text[],
                             p_converts boolean[], p_rate numeric, p_rate_max_age int, p_fee_payer int,
@@ -14,7 +17,7 @@ CREATE FUNCTION ledger_legs(p_kind text, p_amount numeric, p_source bigint, p_de
                             OUT ids bigint[], OUT amounts numeric[], OUT fields text[], OUT systems text[],
                             OUT fee numeric, OUT rate numeric, OUT dest_amount numeric, OUT dest_currency text,
                             OUT rate_version bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
     rule record;

@@ -7,10 +7,13 @@
 -- pays (it is the source), or for money from outside (no customer source) those it receives.
 -- Read under the wallet's lock: racing movements of one wallet see each other, so splitting
 -- one movement into many does not help.
+-- STABLE: it only reads, with the snapshot ledger_post's call took after ledger_check's
+-- locks, so it sees every movement of the wallet that committed before this one got the lock;
+-- its statements take no snapshot of their own (bench/RESULTS.md, issue 24).
 CREATE FUNCTION ledger_must_wait(p_source bigint, p_dest bigint, p_amount numeric, p_currency text,
                                  p_source_held numeric, p_dest_currency text, p_dest_amount numeric)
 RETURNS boolean
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     counted numeric;
     threshold numeric;

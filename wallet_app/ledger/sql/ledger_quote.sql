@@ -3,10 +3,11 @@
 -- the pair's tolerance, the movement is refused; within it, the house's rate applies. The
 -- converted amount is rounded down to the destination's minor units; the spread, the fee in the
 -- source's currency, up.
+-- STABLE: it only reads, with its caller's snapshot.
 CREATE FUNCTION ledger_quote(p_source bigint, p_dest bigint, p_amount numeric, p_rate numeric, p_rate_max_age int,
                              OUT rate numeric, OUT dest_amount numeric, OUT dest_currency text, OUT fee numeric,
                              OUT version bigint, OUT source_currency text)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
     pair record;
