@@ -1,6 +1,6 @@
 """The engine A/B: this checkout's ledger_post() against an older checkout's, in one sitting.
 
-    python -m bench.ab_engine --before DIR [--rounds 6] [--seconds 5] [--clients 16]
+    python -m bench.ab_engine --before DIR [--rounds 6] [--seconds 5] [--clients 16] [--only hot]
 
 Each side gets its own database, migrated by its own migrations and loaded by its own
 bench/load.py (same sizes); then pgbench runs each side's bench/engine_transfer.sql at 16
@@ -50,6 +50,7 @@ def main() -> int:
     args.add_argument("--wallets", type=int, default=20_000)
     args.add_argument("--rows", type=int, default=200_000)
     args.add_argument("--clients", type=int, default=16)
+    args.add_argument("--only", choices=("uniform", "hot"), help="one variant alone (more rounds in the time)")
     opts = args.parse_args()
     server, cluster = pg.server_url()
     sides = {"after": ROOT, "before": opts.before.resolve()}
@@ -58,6 +59,8 @@ def main() -> int:
         urls = {side: pg.with_database(server, names[side]) for side in sides}
         ids = {side: prepare(sides[side], urls[side], opts.wallets, opts.rows) for side in sides}
         for hot in (False, True):
+            if opts.only and opts.only != ("hot" if hot else "uniform"):
+                continue
             runs = {side: [] for side in sides}
             for n in range(opts.rounds):
                 for side in ("after", "before") if n % 2 == 0 else ("before", "after"):
