@@ -10,8 +10,10 @@ from sqlalchemy import text
 from tests.conftest import DOUBLE_ENTRY_VIOLATIONS
 from wallet_app.errors import WalletError
 from wallet_app.finance import exports
+from wallet_app.ledger import fees, rates
 from wallet_app.money import MINOR_UNITS
 from wallet_app.services import stats
+from wallet_app.services.audit import Actor
 
 
 def key():
@@ -172,3 +174,47 @@ def test_reconcile_fails_on_an_unbalanced_transaction(service, session, posted):
 def test_reconcile_fails_on_an_unknown_kind(service, session, posted):
     session.execute(text("UPDATE transactions SET kind = 'mystery' WHERE id = (SELECT max(id) FROM transactions)"))
     assert failed_checks(service) == {"known_kinds"}
+
+
+RESOLUTIONS = [  # (rule, action, who, amount, code, field): a hold of 300.00 whose fee, 1.75, is reserved on top
+    ("capture more than the hold's amount", "capture", "maker", "300.01", "capture_exceeds_hold", "amount"),
+    ("capture the fee as well", "capture", "maker", "301.75", "capture_exceeds_hold", "amount"),
+    ("capture another's hold", "capture", "other", "10.00", "not_hold_maker", "transaction_id"),
+    ("approve one's own request", "approve", "maker", None, "maker_cannot_approve", "transaction_id"),
+]
+
+
+@pytest.mark.parametrize("rule, action, who, amount, code, field", RESOLUTIONS, ids=[r[0] for r in RESOLUTIONS])
+def test_the_review_of_a_resolution_and_its_write_refuse_alike(
+    service, actor, make_wallet, ledger_snapshot, rule, action, who, amount, code, field
+):
+    """A capture's or an approval's review step is the engine's dry run: it refuses what the
+    write refuses, with the same code, field and words, and leaves nothing behind."""
+    fees.set_fee("USD", "transfer", fixed="0.25", bps=50, actor=actor)
+    people = {"maker": Actor("user:901", "maker@example.com"), "other": Actor("user:902", "other@example.com")}
+    a, b = make_wallet(balance="1000.00"), make_wallet()
+    if action == "approve":
+        rates.set_threshold("USD", "100.00", actor=actor)
+    hold = service.transfer(
+        a["id"], b["id"], "300.00", idempotency_key=key(), actor=people["maker"], pending=action == "capture"
+    ).transaction
+    assert (hold["amount"], hold["held_amount"]) == ("300.00", "301.75")
+    before = ledger_snapshot()
+    with pytest.raises(WalletError) as checked:
+        service.preview_resolution(action, hold["id"], actor=people[who], amount=amount)
+    with pytest.raises(WalletError) as written:
+        if action == "capture":
+            service.capture(hold["id"], idempotency_key=key(), actor=people[who], amount=amount)
+        else:
+            service.approve(hold["id"], idempotency_key=key(), actor=people[who])
+    assert (checked.value.code, checked.value.field) == (code, field)
+    assert (written.value.code, written.value.field, written.value.message) == (
+        checked.value.code,
+        checked.value.field,
+        checked.value.message,
+    )
+    if code == "capture_exceeds_hold":
+        assert checked.value.message == (
+            f"At most 300.00 USD of transaction {hold['id']} can be captured (its fee, 1.75 USD, is reserved on top)."
+        )
+    assert ledger_snapshot() == before

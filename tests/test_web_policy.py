@@ -187,3 +187,38 @@ def test_an_approval_review_shows_the_rate_it_will_post_at(client, login_as, mak
         f"/transactions/{waiting['id']}/approve", data=form_data(body, f"/transactions/{waiting['id']}/approve")
     )
     assert done.status_code == 303 and service.get_wallet(eur["id"])["balance"] == "10.00"
+
+
+def test_a_hold_with_a_fee_offers_its_amount_and_the_review_and_capture_agree(client, login_as, make_wallet, service):
+    """A hold of 300.00 reserves 301.75 (its fee on top). The field offers the 300.00 that can be
+    captured; 301.75 is refused at the review in the engine's words, formatted; an empty field
+    reviews and captures 300.00."""
+    from wallet_app.ledger import fees
+
+    a, b = make_wallet(balance="1000.00"), make_wallet()
+    maker = login_as("admin")
+    fees.set_fee("USD", "transfer", fixed="0.25", bps=50, actor=Actor(f"user:{maker.id}", maker.email))
+    hold = service.transfer(
+        a["id"], b["id"], "300.00", idempotency_key="h", actor=Actor(f"user:{maker.id}", maker.email), pending=True
+    ).transaction
+    assert hold["held_amount"] == "301.75"
+    page = client.get(f"/transactions/{hold['id']}").get_data(as_text=True)
+    assert "Amount to capture (empty: all 300.00 USD, its fee on top)" in page
+    assert "empty: all 301.75" not in page
+    data = form_data(page, f"/transactions/{hold['id']}/capture/confirm")
+    over = client.post(f"/transactions/{hold['id']}/capture/confirm", data=data | {"amount": "301.75"})
+    assert over.status_code == 422
+    assert (
+        f"At most 300.00 USD of transaction {hold['id']} can be captured (its fee, 1.75 USD, is reserved on top)."
+        in over.get_data(as_text=True)
+    )
+    review = client.post(f"/transactions/{hold['id']}/capture/confirm", data=data | {"amount": ""})
+    shown = review.get_data(as_text=True)
+    assert review.status_code == 200 and 'class="amount-line num">300.00 USD</p>' in shown
+    assert "(301.75 USD with its fee)" in shown
+    done = client.post(
+        f"/transactions/{hold['id']}/capture", data=form_data(shown, f"/transactions/{hold['id']}/capture")
+    )
+    assert done.status_code in (200, 303)
+    captured = service.get_transaction(hold["id"])
+    assert (captured["status"], captured["amount"], captured["fee"]) == ("posted", "300.00", "1.75")

@@ -49,7 +49,7 @@ def test_a_hold_is_placed_captured_in_part_and_another_voided(live_app, browser_
     hold_row.get_by_role("textbox").fill("25.00")
     hold_row.get_by_role("button", name="Capture…").click()
     expect(page.locator("#hold-panel")).to_contain_text("Confirm capture")
-    expect(page.locator("#hold-panel")).to_contain_text("Posts 25.00 of the 60.00 USD held")
+    expect(page.locator("#hold-panel")).to_contain_text("Posts 25.00 USD of the 60.00 USD held")
     shot("capture-review", both=True)
     page.get_by_role("button", name="Confirm capture").click()
     expect(page.locator("#messages")).to_contain_text("captured: 25.00 USD posted")
@@ -135,7 +135,7 @@ def test_a_second_operator_approves_one_transfer_and_rejects_another(live_app, b
     Shots(checker, "approvals-list")("list", both=True)
     checker.locator(f"#approval-{made[0]}").get_by_role("button", name="Approve…").click()
     expect(checker.locator("#hold-panel")).to_contain_text("Confirm approval")
-    expect(checker.locator("#hold-panel")).to_contain_text("(Alice Martin)")
+    expect(checker.locator("#hold-panel").get_by_role("link", name=f"Alice Martin #{alice}")).to_be_visible()
     Shots(checker, "approvals-review")("review", both=True)
     checker.get_by_role("button", name="Confirm approval").click()
     expect(checker.locator("#messages")).to_contain_text(f"Transaction {made[0]} approved: 80.00 USD posted")
@@ -205,3 +205,48 @@ def test_finance_sets_a_rate_and_a_usd_to_eur_transfer_shows_rate_amounts_and_fe
     sam.ids.check()
     assert sam.console_errors == [] and page.console_errors == []
     sam.close()
+
+
+def test_a_hold_with_a_fee_offers_what_can_be_captured_and_its_review_agrees_with_the_write(live_app, browser_page):
+    """Issue 25, item 1: a hold of 300.00 reserves 301.75 with its fee. The field offers the
+    300.00 that can be captured; 301.75 is refused at the review, in the engine's words; an
+    empty field reviews and captures 300.00."""
+    from sqlalchemy import select
+
+    from tests.browser.look import look
+    from wallet_app.extensions import db
+    from wallet_app.ledger import fees
+    from wallet_app.models import User
+
+    app, base = live_app
+    page = browser_page
+    with app.app_context():
+        svc = ledger_api()
+        alice = svc.create_wallet("Alice Martin", "USD", actor=CLI)["id"]
+        bob = svc.create_wallet("Bob Stone", "USD", actor=CLI)["id"]
+        svc.fund(alice, "900.00", idempotency_key=k(), actor=CLI)
+        fees.set_fee("USD", "transfer", fixed="0.25", bps=50, actor=CLI)
+        sam = db.session.scalar(select(User).where(User.email == "sam@example.com"))
+        hold = svc.transfer(
+            alice, bob, "300.00", idempotency_key=k(), actor=Actor(f"user:{sam.id}", sam.email), pending=True
+        ).transaction
+    sign_in(page, base)
+    page.goto(base + f"/transactions/{hold['id']}")
+    field = page.get_by_label("Amount to capture (empty: all 300.00 USD, its fee on top)")
+    expect(field).to_be_visible()
+    field.fill("301.75")
+    page.get_by_role("button", name="Review capture").click()
+    expect(page.locator("#hold-panel")).to_contain_text(
+        f"At most 300.00 USD of transaction {hold['id']} can be captured (its fee, 1.75 USD, is reserved on top)."
+    )
+    look(page, "hold-fee-refused")
+    page.get_by_label("Amount to capture (empty: all 300.00 USD, its fee on top)").fill("")
+    page.get_by_role("button", name="Review capture").click()
+    expect(page.locator("#hold-panel .amount-line")).to_have_text("300.00 USD")
+    expect(page.locator("#hold-panel")).to_contain_text("(301.75 USD with its fee)")
+    look(page, "hold-fee-review")
+    page.get_by_role("button", name="Confirm capture").click()
+    expect(page.locator("#messages")).to_contain_text("300.00 USD posted")
+    with app.app_context():
+        captured = ledger_api().get_transaction(hold["id"])
+    assert (captured["status"], captured["amount"], captured["fee"]) == ("posted", "300.00", "1.75")

@@ -287,8 +287,13 @@ def refusal(code: str, d: dict) -> WalletError:
             f"You made transaction {d['transaction_id']}; another operator must approve or reject it.", field=field
         )
     if code == "capture_exceeds_hold":
+        # The hold reserves its fee on top of its amount; what can be captured is the amount.
+        held, fee = format_amount(d["held"], d["currency"]), Decimal(d["fee"])
+        on_top = f" (its fee, {format_amount(fee, d['currency'])} {d['currency']}, is reserved on top)" if fee else ""
         return CaptureExceedsHold(
-            f"At most {d['held']} of transaction {d['transaction_id']} is held.", field=field, held=d["held"]
+            f"At most {held} {d['currency']} of transaction {d['transaction_id']} can be captured{on_top}.",
+            field=field,
+            held=held,
         )
     if code == "rate_stale":
         return RateStale(

@@ -50,7 +50,8 @@ BEGIN
         END IF;
         IF p_amount > hold.amount THEN
             PERFORM ledger_refuse('capture_exceeds_hold', 'amount', jsonb_build_object(
-                'transaction_id', p_target, 'held', hold.amount::text));
+                'transaction_id', p_target, 'held', hold.amount::text, 'currency', hold.currency,
+                'fee', coalesce(hold.held_amount - hold.amount, 0)::text));
         END IF;
     END IF;
     RETURN hold;
