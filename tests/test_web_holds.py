@@ -309,3 +309,40 @@ def test_a_withdrawal_above_the_threshold_says_it_will_await_approval(client, lo
         f"/wallets/{a['id']}/withdrawal", data=form_data(review, f"/wallets/{a['id']}/withdrawal"), headers=HX
     ).get_data(as_text=True)
     assert "Withdrawal awaiting approval" in receipt and service.get_wallet(a["id"])["held"] == "60.00"
+
+
+@pytest.mark.parametrize(
+    "role, sees",
+    [("viewer", None), ("support", None), ("finance", None), ("approver", 1), ("admin", 1), ("maker", 0)],
+)
+def test_the_navigation_and_the_dashboard_count_the_requests_one_may_decide(
+    client, login_as, make_wallet, service, role, sees
+):
+    """Issue 25, item 2: approvers and admins see how many requests wait for them, in the
+    navigation and on the dashboard; the maker of the only request sees none waiting (they may
+    not decide it); the other roles see neither."""
+    a, b = make_wallet(balance="500.00"), make_wallet()
+    maker = login_as("approver")
+    rates.set_threshold("USD", "100.00", actor=Actor(f"user:{maker.id}", maker.email))
+    service.transfer(a["id"], b["id"], "200.00", idempotency_key="big", actor=Actor(f"user:{maker.id}", maker.email))
+    gone = service.transfer(
+        a["id"], b["id"], "300.00", idempotency_key="gone", actor=Actor("user:other", "o@example.com")
+    ).transaction
+    service.reject(  # a decided request counts no more
+        gone["id"],
+        idempotency_key="r",
+        actor=Actor(f"user:{maker.id}", maker.email),
+        reason="no",
+    )
+    if role != "maker":
+        login_as(role)
+    page = client.get("/").get_data(as_text=True)
+    nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S).group(1)
+    if sees is None:
+        assert "Approvals" not in nav and 'id="approvals-waiting"' not in page
+    elif sees:
+        assert re.search(r'Approvals\s*<span class="count"[^>]*>1<span class="sr"> waiting</span>', nav)
+        assert re.search(r'id="approvals-waiting".*?>1 request</a>', page, re.S)
+    else:
+        assert 'id="nav-approvals">Approvals</a>' in nav and 'class="count"' not in nav
+        assert re.search(r'id="approvals-waiting".*?>none</a>', page, re.S)

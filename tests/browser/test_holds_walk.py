@@ -9,6 +9,7 @@ import uuid
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PASSWORD, Shots, _watched, sign_in
+from tests.browser.look import look
 from tests.conftest import ledger_api
 from wallet_app.services.audit import Actor
 from wallet_app.services.operators import create_operator
@@ -127,7 +128,11 @@ def test_a_second_operator_approves_one_transfer_and_rejects_another(live_app, b
     # Ann (approver) approves the first after its review, and rejects the second with a reason.
     checker = _watched(browser.new_page(viewport=DESKTOP))
     sign_in(checker, base, "ann@example.com")
-    checker.get_by_role("link", name="Approvals").click()
+    checker.goto(base + "/")
+    expect(checker.locator("#nav-approvals .count")).to_have_text("2 waiting")
+    expect(checker.locator("#approvals-waiting")).to_contain_text("2 requests")
+    look(checker, "approvals-waiting")
+    checker.locator("#nav-approvals").click()
     rows = checker.locator("#approval-rows")
     expect(rows).to_contain_text("Alice Martin")
     expect(rows).to_contain_text("Bob Stone")
@@ -213,7 +218,6 @@ def test_a_hold_with_a_fee_offers_what_can_be_captured_and_its_review_agrees_wit
     empty field reviews and captures 300.00."""
     from sqlalchemy import select
 
-    from tests.browser.look import look
     from wallet_app.extensions import db
     from wallet_app.ledger import fees
     from wallet_app.models import User

@@ -108,6 +108,22 @@ def awaiting_approval(*, cursor=None, limit=None) -> Page:
     )
 
 
+def awaiting_count(person: str) -> int:
+    """How many live approval requests `person` (`user:7`) may decide: not their own, nor
+    made by a token they issued (the engine refuses those: maker_cannot_approve)."""
+    t = Transaction
+    return reads.session().scalar(
+        select(func.count())
+        .select_from(t)
+        .where(
+            t.status == "awaiting_approval",
+            t.expires_at > func.now(),
+            t.maker_scope.is_distinct_from(person),
+            t.maker_issuer.is_distinct_from(person),
+        )
+    )
+
+
 def _status(t: Transaction) -> str:
     """`expired` once a hold or approval request is past its expiry, even before
     expire-holds marks it: the engine already treats it so."""

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
-from ..auth.roles import operator_actor, require
+from ..auth.roles import can, operator_actor, require
 from ..error_pages import form_view
 from ..ledger import operations, queries
 from ..ledger.idempotency import MAX_KEY_LENGTH
@@ -47,6 +47,15 @@ class ResolveForm(FlaskForm):
 def resolve_form(back: str = "", **data) -> ResolveForm:
     """A fresh form (with a new idempotency key) for a hold's buttons on any page."""
     return ResolveForm(formdata=None, data={"back": back, **data})
+
+
+@views.app_template_global()
+def approvals_waiting() -> int:
+    """The requests the signed-in operator may approve or reject: the navigation and the
+    dashboard show the count to those who may decide them."""
+    if not can(current_user, "approve"):
+        return 0
+    return queries.awaiting_count(f"user:{current_user.id}")
 
 
 @views.app_template_filter("age")
