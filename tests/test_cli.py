@@ -49,3 +49,9 @@ def test_demo_data_reconciles_and_a_tampered_balance_fails_reconcile(runner, com
     assert "wallet_balances: FAILED (1 mismatches)" in bad.output
     assert f"wallet {wallet_id}: balance" in bad.output
     assert "currency_totals: FAILED" in bad.output
+
+
+def test_expire_holds_counts_in_words(runner):
+    """Issue 25, item 5: "Expired 0 holds and requests.", never "Expired 1 holds"."""
+    result = runner.invoke(args=["expire-holds"])
+    assert result.exit_code == 0 and result.output.strip() == "Expired 0 holds and requests."

@@ -5,6 +5,7 @@ import re
 import uuid
 
 from tests.conftest import csrf_from
+from wallet_app.services.audit import Actor
 
 HX = {"HX-Request": "true"}
 
@@ -99,3 +100,26 @@ def test_a_write_builds_its_error_page_only_when_there_is_an_error(
     assert len(built) == 1
     refused = client.post(f"/transactions/{tx['id']}/reverse", data=data | {"amount": "99.00", "idempotency_key": "x"})
     assert refused.status_code == 422 and "At most 15.00" in refused.get_data(as_text=True)
+
+
+def test_a_reversed_transaction_says_so_and_one_that_never_moved_offers_no_reversal(
+    client, login_as, make_wallet, service, actor
+):
+    """Issue 25, item 5: the status reads "partly reversed", then "reversed"; a rejected
+    request says nothing moved instead of who could reverse it."""
+    from wallet_app.ledger import rates
+
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    tx = service.transfer(a["id"], b["id"], "30.00", idempotency_key="t", actor=actor).transaction
+    login_as("viewer")
+    service.reverse(tx["id"], amount="10.00", idempotency_key="r1", actor=actor, reason="part")
+    page = client.get(f"/transactions/{tx['id']}").get_data(as_text=True)
+    assert '<span class="status hold posted">partly reversed</span>' in page
+    service.reverse(tx["id"], amount="20.00", idempotency_key="r2", actor=actor, reason="rest")
+    page = client.get(f"/transactions/{tx['id']}").get_data(as_text=True)
+    assert '<span class="status hold posted">reversed</span>' in page and "Fully reversed" in page
+    rates.set_threshold("USD", "10.00", actor=actor)
+    asked = service.transfer(a["id"], b["id"], "50.00", idempotency_key="w", actor=actor).transaction
+    service.reject(asked["id"], idempotency_key="x", actor=Actor("user:other", "o@example.com"), reason="no")
+    page = client.get(f"/transactions/{asked['id']}").get_data(as_text=True)
+    assert "Nothing moved, so there is nothing to reverse." in page and "can reverse it" not in page

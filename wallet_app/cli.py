@@ -198,9 +198,11 @@ def expire_holds() -> None:
     """Mark holds and approval requests past their expiry `expired`, releasing what they
     reserve. Safe to run twice or concurrently (from cron or a systemd timer): an expired
     hold already never counts against `available`; this makes its status say so."""
+    from .formatting import plural
     from .ledger.operations import expire_holds as expire
 
-    click.echo(f"Expired {expire(actor=Actor(scope='cli', name='expire-holds'))} holds.")
+    ended = expire(actor=Actor(scope="cli", name="expire-holds"))
+    click.echo(f"Expired {plural(ended, 'hold or request', 'holds and requests')}.")
 
 
 @click.command("serve")
