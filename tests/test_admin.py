@@ -1,7 +1,9 @@
 """Admin pages: operators, the audit log, API tokens; every change is audited."""
 
+import html
 import re
 
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import csrf_from, signed_in
@@ -30,7 +32,7 @@ def test_admin_creates_changes_and_deactivates_an_operator(client, login_as, ses
     ]
     assert actions == ["operator.create", "operator.update", "operator.update"]
     page = client.get("/admin/audit?action=operator.update").get_data(as_text=True)
-    assert page.count("operator.update") >= 2 and "new@example.com" in page
+    assert page.count("<td>Changed an operator</td>") == 2 and "new@example.com" in page
 
 
 def test_a_role_change_applies_to_open_sessions_at_once(app, login_as, make_operator, session):
@@ -83,3 +85,27 @@ def test_admins_edit_the_fee_schedule_and_every_change_is_audited(client, login_
     assert refused.status_code == 422 and "bps: Basis points" in refused.get_data(as_text=True)
     changes = session.scalars(select(AuditLog).where(AuditLog.action == "fee.set")).all()
     assert [c.details["after"]["bps"] for c in changes] == [150]
+
+
+def test_the_audit_log_reads_as_sentences(client, login_as, make_wallet, service, actor):
+    """Issue 25, item 5: actions in words, details as what happened (amounts formatted, a
+    change as before → after, a reason quoted), never an action code or raw JSON."""
+    from wallet_app.errors import WalletError
+    from wallet_app.ledger import fees
+    from wallet_app.services import signin
+
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    service.transfer(a["id"], b["id"], "12.50", idempotency_key="t", actor=actor)
+    service.set_status(b["id"], "frozen", actor=actor, reason="card lost")
+    fees.set_fee("USD", "withdrawal", fixed="1.00", actor=actor)
+    with pytest.raises(WalletError):
+        signin.sign_in("nobody@example.com", "wrong password here", "127.0.0.1")
+    login_as("admin")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    rows = re.findall(r"<tr><td>.*?</tr>", page, re.S)
+    text = html.unescape("\n".join(re.sub(r"<[^>]+>", " ", r) for r in rows))
+    assert "Sign-in failed" in text and "signin.failed" not in text
+    assert re.search(r"Transfer\s+transaction #\d+\s+127.0.0.1\s+12.50 USD; from wallet \d+ to wallet \d+", text)
+    assert "Changed a wallet's status" in text and "active → frozen; reason: “card lost”" in text
+    assert "Set a fee" in text and "now currency USD, kind withdrawal, fixed 1.00, bps 0" in text
+    assert "{&#34;" not in page and '{"' not in text

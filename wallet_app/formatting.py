@@ -67,18 +67,108 @@ RESOLUTIONS = {
 }
 
 
-def action_label(action: str) -> str:
-    """An audit action in words: "transaction.approve" -> "Approved", "transfer.awaiting_approval"
-    -> "Transfer awaiting approval"; others with their dots and underscores as spaces (so a
-    narrow screen can wrap them)."""
-    from .ledger.catalogue import label
+# What each audited action is, said as a person would (the engine's movements are their
+# kind's label, with what became of them).
+ACTIONS = {
+    "signin": "Signed in",
+    "signin.failed": "Sign-in failed",
+    "signin.throttled": "Sign-in refused: too many attempts",
+    "signout": "Signed out",
+    "operator.create": "Added an operator",
+    "operator.update": "Changed an operator",
+    "operator.password": "Changed their own password",
+    "operator.password_reset": "Reset an operator's password",
+    "token.create": "Issued an API token",
+    "token.revoke": "Revoked an API token",
+    "wallet.create": "Opened a wallet",
+    "wallet.note": "Added a note to a wallet",
+    "wallet.status": "Changed a wallet's status",
+    "wallet.limits": "Changed a wallet's limits",
+    "export": "Exported",
+    "reconcile": "Ran reconcile",
+    "fee.set": "Set a fee",
+    "threshold.set": "Set an approval threshold",
+    "rate.set": "Set an exchange rate",
+    "policy.set": "Changed the ledger's policy",
+}
+STATES = {"pending": "held (pending)", "awaiting_approval": "asked, awaiting approval"}
 
+
+def action_label(action: str) -> str:
+    """An audit action in words: "signin.failed" -> "Sign-in failed", "transaction.approve" ->
+    "Approved", "transfer.awaiting_approval" -> "Transfer asked, awaiting approval"."""
+    from .ledger.catalogue import KINDS, label
+
+    if action in ACTIONS:
+        return ACTIONS[action]
     subject, _, verb = (action or "").partition(".")
     if subject == "transaction" and verb in RESOLUTIONS:
         return RESOLUTIONS[verb]
-    if not verb:
-        return label(subject)
-    return f"{label(subject)} {verb.replace('_', ' ')}".replace(".", " ")
+    if subject in KINDS:
+        return f"{label(subject)} {STATES.get(verb, verb.replace('_', ' '))}".strip()
+    return (action or "").replace(".", " ").replace("_", " ").capitalize()
+
+
+def _words(key: str) -> str:
+    return key.replace("_", " ")
+
+
+NOISE = {
+    "updated_by",
+    "updated_at",
+    "set_by",
+    "set_at",
+    "id",
+}  # the row's own bookkeeping: the audit row says who and when
+
+
+def _value(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{_words(k)} {_value(v)}" for k, v in value.items() if v is not None and k not in NOISE)
+    return "none" if value is None or value == "" else str(value)
+
+
+def details_label(details: dict | None) -> str:
+    """An audit row's details as a sentence: a movement's amount, fee and reason; a change as
+    what it was and what it is now. Never the raw JSON."""
+    if not details:
+        return ""
+    d = dict(details)
+    parts = []
+    currency = d.pop("currency", None)
+    for key, word in (("amount", ""), ("fee", "fee "), ("held", ""), ("released", "released ")):
+        if d.get(key) not in (None, "") and (key == "amount" or str(d[key]).strip("0.")):
+            amount = money(d[key], currency) if currency else d[key]
+            parts.append(f"{word}{amount}{' held' if key == 'held' else ''}")
+        d.pop(key, None)
+    if d.get("rate"):
+        parts.append(f"at {d.pop('rate')}" + (f", {d.pop('dest_amount')} received" if d.get("dest_amount") else ""))
+    d.pop("rate", None), d.pop("dest_amount", None), d.pop("kind", None)
+    source, dest = d.pop("source_wallet_id", None), d.pop("dest_wallet_id", None)
+    if source or dest:
+        parts.append(" ".join(f"{w} wallet {i}" for w, i in (("from", source), ("to", dest)) if i))
+    if "before" in d or "after" in d:
+        before, after = d.pop("before", None), d.pop("after", None)
+        if before is None and isinstance(after, dict):
+            parts.append(f"now {_value(after)}")
+        elif isinstance(after, dict) and isinstance(before, dict):
+            changed = [
+                f"{_words(k)} {_value(before.get(k))} → {_value(v)}" for k, v in after.items() if before.get(k) != v
+            ]
+            parts.append("; ".join(changed) or "no change")
+        else:
+            parts.append(f"{_value(before)} → {_value(after)}")
+    if d.get("reverses_transaction_id"):
+        parts.append(f"reverses transaction {d.pop('reverses_transaction_id')}")
+    if d.get("expires_at"):
+        parts.append(f"until {when(d.pop('expires_at'))}")
+    reason = d.pop("reason", None)
+    parts.extend(f"{_words(k)} {_value(v)}" for k, v in d.items() if v not in (None, "") and k not in NOISE)
+    if reason:
+        parts.append(f"reason: “{reason}”")
+    return "; ".join(parts)
 
 
 def init_app(app: Flask) -> None:
@@ -88,3 +178,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(plural)
     app.add_template_filter(actor_label)
     app.add_template_filter(action_label)
+    app.add_template_filter(details_label)
