@@ -80,7 +80,7 @@ def test_capture_has_a_review_step_then_posts_part_and_history_marks_it(client, 
     assert after.count("from a hold") == 1  # the captured transfer's leg in the history
     assert service.get_wallet(b["id"])["balance"] == "25.00"
     resolved = re.search(r'<tr id="hold-%d">(.*?)</tr>' % hold["id"], after, re.S).group(1)
-    assert "posted" in resolved and "25.00 captured" in resolved and "Capture…" not in resolved
+    assert "posted" in resolved and "25.00 USD captured" in resolved and "Capture…" not in resolved
 
 
 def test_a_capture_above_the_hold_is_refused_next_to_the_amount(client, login_as, held, service):

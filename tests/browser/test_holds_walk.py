@@ -57,7 +57,7 @@ def test_a_hold_is_placed_captured_in_part_and_another_voided(live_app, browser_
     expect(page.locator("#balance")).to_contain_text("75.00")
     expect(page.locator("#balance")).to_contain_text("Held 0.00 · available 75.00 USD")
     expect(page.locator("#history")).to_contain_text("from a hold")
-    expect(page.locator("#holds")).to_contain_text("25.00 captured")
+    expect(page.locator("#holds")).to_contain_text("25.00 USD captured")
     shot("captured", both=True)
 
     # Another hold of Sam's (a hold is its maker's to void), voided from the list: nothing
