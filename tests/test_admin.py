@@ -109,3 +109,24 @@ def test_the_audit_log_reads_as_sentences(client, login_as, make_wallet, service
     assert "Changed a wallet's status" in text and "active → frozen; reason: “card lost”" in text
     assert "Set a fee" in text and "now currency USD, kind withdrawal, fixed 1.00, bps 0" in text
     assert "{&#34;" not in page and '{"' not in text
+
+
+def test_an_operator_an_admin_created_chooses_their_own_password_first(app, client, login_as, session):
+    """Issue 25, item 12: the admin knows the initial password, so the new operator's first
+    page is the password change, saying why; the command line's operator (who chose their
+    own) is not sent there."""
+    login_as("admin")
+    post(
+        client,
+        "/admin/operators",
+        {"email": "fresh@example.com", "password": "the admin chose this", "role": "support"},
+    )
+    user = session.scalars(select(User).where(User.email == "fresh@example.com")).one()
+    assert user.must_change_password is True
+    newcomer = app.test_client()
+    signed_in(newcomer, user.id, user.get_id())
+    first = newcomer.get("/wallets")
+    assert first.status_code == 303 and first.headers["Location"].endswith("/password")
+    assert "An admin chose your password: choose your own to continue." in newcomer.get("/auth/password").get_data(
+        as_text=True
+    )

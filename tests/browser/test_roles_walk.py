@@ -195,7 +195,7 @@ def test_admin_resets_a_password_and_the_operator_must_change_it(world, browser,
     other.get_by_label("Password").fill("temporary secret 99")
     other.get_by_role("button", name="Sign in").click()
     other.get_by_role("heading", name="Change your password").wait_for()
-    expect(other.locator("#messages")).to_contain_text("reset by an admin")
+    expect(other.locator("#messages")).to_contain_text("An admin chose your password")
     look(other, "roles-support-forced-change")
     other.get_by_label("Current password").fill("temporary secret 99")
     other.get_by_label("New password (12+ characters)").fill("sam's own secret 1")

@@ -27,7 +27,9 @@ def operators():
     form = OperatorForm()
     if form.validate_on_submit():
         form_view("admin/operators.html", errors_in=form, later=lambda: {"users": operator_service.list_operators()})
-        operator_service.create_operator(form.email.data, form.password.data, form.role.data, actor=operator_actor())
+        operator_service.create_operator(
+            form.email.data, form.password.data, form.role.data, actor=operator_actor(), must_change=True
+        )
         flash(f"Operator {form.email.data} created.")
         return redirect(url_for("admin.operators"), 303)
     return render_template(

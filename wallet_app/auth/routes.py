@@ -90,7 +90,7 @@ def _password_first():
     if request.blueprint == "api" or request.endpoint in ("auth.password", "auth.logout", "static"):
         return None
     if getattr(current_user, "must_change_password", False) and current_user.is_authenticated:
-        flash("Your password was reset by an admin: choose a new one to continue.")
+        flash("An admin chose your password: choose your own to continue.")
         return redirect(url_for("auth.password"), 303)
     return None
 

@@ -27,7 +27,11 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def create_operator(email: str, password: str, role: str, *, actor: Actor, session: Session | None = None) -> User:
+def create_operator(
+    email: str, password: str, role: str, *, actor: Actor, session: Session | None = None, must_change: bool = False
+) -> User:
+    """A new operator. `must_change`: someone else chose the password (an admin in the console),
+    so the operator's first page is the password change; the command line's is the person's own."""
     s = session or db.session
     email = validate.email(email, "email", required=True)
     if role not in ROLES:
@@ -36,7 +40,7 @@ def create_operator(email: str, password: str, role: str, *, actor: Actor, sessi
         raise InvalidInput(f"Passwords have at least {MIN_PASSWORD} characters.", field="password")
     if s.scalar(select(func.count()).select_from(User).where(User.email == email)):
         raise InvalidInput("An operator with this email already exists.", field="email")
-    user = User(email=email, password_hash=hash_password(password), role=role)
+    user = User(email=email, password_hash=hash_password(password), role=role, must_change_password=must_change)
 
     def op(s: Session) -> User:
         s.add(user)
