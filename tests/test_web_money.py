@@ -1,6 +1,7 @@
 """Fund and transfer in the console: confirm step, inline errors, one movement per token."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -80,6 +81,8 @@ def test_the_same_form_token_twice_moves_money_once(client, support, make_wallet
         ("500.00", None, "Insufficient funds: 100.00 USD available."),
         ("1.001", None, "USD amounts have at most 2 decimal places."),
         ("abc", None, "Amount must be a number"),
+        ("-5", None, "Amount must be more than zero."),
+        ("1,23.00", None, "Amount must be a number"),
         ("1.00", "self", "Choose two different wallets."),
         ("1.00", 999999999, "does not exist"),
     ],
@@ -170,3 +173,16 @@ def test_after_success_the_form_is_fresh_with_a_new_token(client, support, make_
     )
     assert "already done" not in again.get_data(as_text=True)
     assert service.get_wallet(a["id"])["balance"] == "80.00"
+
+
+@pytest.mark.parametrize(
+    "typed, moved", [("1,234.56", "1234.56"), (" 12.5 ", "12.50"), ("12.", "12.00"), (".5", "0.50")]
+)
+def test_the_console_takes_amounts_as_people_type_them(client, support, make_wallet, service, typed, moved):
+    """Issue 25, item 9: the console's own format ("1,234.56"), spaces around, "12." and ".5"
+    are the amounts they look like (the API keeps to the plain form: tests/test_money.py)."""
+    a, b = make_wallet(balance="5000.00"), make_wallet()
+    review = transfer(client, a["id"], b["id"], typed, step="confirm")
+    assert review.status_code == 200 and "Confirm transfer" in review.get_data(as_text=True)
+    assert transfer(client, a["id"], b["id"], typed).status_code == 200
+    assert service.get_wallet(b["id"])["balance"] == f"{Decimal(moved):.2f}"

@@ -1,12 +1,13 @@
 """Operator forms. Amounts stay text: the service parses them (Decimal, per currency)."""
 
+import re
 import uuid
 from functools import cache
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..ledger.catalogue import Kind
 from ..ledger.idempotency import MAX_KEY_LENGTH
@@ -42,6 +43,40 @@ class IdempotencyKeyField(HiddenField):
 
 
 AMOUNT_KW = {"inputmode": "decimal", "autocomplete": "off"}
+_GROUPED = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+
+
+def console_amount(text: str) -> str:
+    """An amount as people type it in the console, as the ledger reads it: spaces around it
+    go, "1,234.56" (the console's own format) loses its separators, "12." and ".5" gain their
+    zero. Anything else is left for the ledger's parser to refuse in its own words; the API
+    takes only the plain form."""
+    text = text.strip()
+    if _GROUPED.fullmatch(text):
+        text = text.replace(",", "")
+    if text.endswith(".") and text[:-1].isdigit():
+        text = text[:-1]
+    if text.startswith(".") and text[1:].isdigit():
+        text = "0" + text
+    return text
+
+
+def _more_than_zero(form, field) -> None:
+    if (field.data or "").startswith("-"):
+        raise ValidationError("Amount must be more than zero.")
+
+
+class AmountField(StringField):
+    """A console amount: text (the service parses it to Decimal), read as people type it."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", AMOUNT_KW)
+        super().__init__(label, [*(validators or []), _more_than_zero], **kwargs)
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if isinstance(self.data, str):
+            self.data = console_amount(self.data)
 
 
 class KeyedForm(FlaskForm):
@@ -70,14 +105,13 @@ def ask_form(kind: Kind) -> type[KeyedForm]:
             validators = [DataRequired()] if f.required else [Optional()]
             if f.type == "text":
                 validators.append(Length(max=f.max_length))
-            fields[f.name] = StringField(
-                f.label, validators=validators, render_kw=AMOUNT_KW if f.type == "amount" else None
-            )
+            field = AmountField if f.type == "amount" else StringField
+            fields[f.name] = field(f.label, validators=validators)
     return type(f"{kind.name.title()}Form", (KeyedForm,), fields)
 
 
 class MoneyForm(KeyedForm):
-    amount = StringField("Amount", validators=[DataRequired()], render_kw=AMOUNT_KW)
+    amount = AmountField("Amount", validators=[DataRequired()])
     reference = StringField("Reference", validators=[Optional(), Length(max=500)])
 
 
@@ -131,11 +165,9 @@ STATUS_CONSEQUENCES = {
 class LimitsForm(FlaskForm):
     """Empty removes a limit (the overdraft limit goes back to 0)."""
 
-    overdraft_limit = StringField("Overdraft limit", validators=[Optional()], render_kw={"inputmode": "decimal"})
-    max_balance = StringField("Maximum balance", validators=[Optional()], render_kw={"inputmode": "decimal"})
-    daily_outflow_limit = StringField(
-        "Daily outflow limit (UTC day, fees included)", validators=[Optional()], render_kw={"inputmode": "decimal"}
-    )
+    overdraft_limit = AmountField("Overdraft limit", validators=[Optional()])
+    max_balance = AmountField("Maximum balance", validators=[Optional()])
+    daily_outflow_limit = AmountField("Daily outflow limit (UTC day, fees included)", validators=[Optional()])
 
 
 class StatusForm(FlaskForm):

@@ -16,7 +16,7 @@ from ..error_pages import form_view
 from ..ledger import operations, queries
 from ..ledger.idempotency import MAX_KEY_LENGTH
 from ..views import Views
-from .forms import KEY_MESSAGE, IdempotencyKeyField, _new_key
+from .forms import KEY_MESSAGE, AmountField, IdempotencyKeyField, _new_key
 from .htmx import render, respond, wants_fragment
 from .pages import HOLD_STATES
 from .routes import _detail
@@ -31,11 +31,7 @@ class ResolveForm(FlaskForm):
     """Capture, void, approve or reject one hold. `back` says which page the operator came
     from (the wallet's holds list, the approvals page, or the transaction page itself)."""
 
-    amount = StringField(
-        "Amount to capture (empty: all that is held)",
-        validators=[Optional()],
-        render_kw={"inputmode": "decimal", "autocomplete": "off"},
-    )
+    amount = AmountField("Amount to capture (empty: all that is held)", validators=[Optional()])
     reason = StringField("Reason", validators=[Optional(), Length(max=500)])
     idempotency_key = IdempotencyKeyField(
         default=_new_key, validators=[DataRequired(KEY_MESSAGE), Length(max=MAX_KEY_LENGTH, message=KEY_MESSAGE)]

@@ -11,6 +11,7 @@ from ..error_pages import form_view
 from ..ledger import operations, queries
 from ..views import Views
 from . import pages
+from .forms import AmountField
 from .htmx import render, wants_fragment
 
 views = Views()
@@ -21,11 +22,7 @@ PAGE = "transactions/detail.html"
 class ReverseForm(FlaskForm):
     """Empty amount: reverse what is left. The idempotency token is minted with the form."""
 
-    amount = StringField(
-        "Amount (empty: all that is left)",
-        validators=[Optional()],
-        render_kw={"inputmode": "decimal", "autocomplete": "off"},
-    )
+    amount = AmountField("Amount (empty: all that is left)", validators=[Optional()])
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
     refund_fee = BooleanField("Also return the fee")
     idempotency_key = HiddenField(default=lambda: str(uuid.uuid4()))
