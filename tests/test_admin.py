@@ -45,6 +45,8 @@ def test_a_role_change_applies_to_open_sessions_at_once(app, login_as, make_oper
 
     update_operator(support.id, actor=Actor("cli", "cli"), role="viewer")
     assert other.get("/wallets").status_code == 302  # signed out: sign in again with the new role
+    # ... and told why (issue 25, item 13), not only "Please sign in to continue."
+    assert "You were signed out because your access changed" in other.get("/auth/login").get_data(as_text=True)
 
 
 def test_tokens_are_shown_once_stored_hashed_and_revocable(client, login_as, session):

@@ -346,3 +346,28 @@ def test_the_navigation_and_the_dashboard_count_the_requests_one_may_decide(
     else:
         assert 'id="nav-approvals">Approvals</a>' in nav and 'class="count"' not in nav
         assert re.search(r'id="approvals-waiting".*?>none</a>', page, re.S)
+
+
+def test_an_expired_hold_shows_when_it_expired_whenever_it_was_marked(
+    client, login_as, make_wallet, service, session, actor
+):
+    """Issue 25, item 13: an expired hold's row says "expiry" and its expiry time, before and
+    after expire-holds marks it (it showed the command's name and the time it ran)."""
+    from wallet_app.ledger import operations
+
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    hold = service.transfer(a["id"], b["id"], "10.00", idempotency_key="h", actor=actor, pending=True).transaction
+    session.execute(
+        text("UPDATE transactions SET expires_at = '2026-01-02 03:04:00+00' WHERE id = :id"), {"id": hold["id"]}
+    )
+    login_as("support")
+
+    def row():
+        page = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
+        return re.search(rf'<tr id="hold-{hold["id"]}">(.*?)</tr>', page, re.S).group(1)
+
+    before = row()
+    assert operations.expire_holds() == 1
+    after = row()
+    assert "2026-01-02 03:04 UTC" in after and "<td>expiry</td>" in after and "expire-holds" not in after
+    assert before.count("2026-01-02 03:04 UTC") >= 1
