@@ -123,3 +123,14 @@ def test_a_reversed_transaction_says_so_and_one_that_never_moved_offers_no_rever
     service.reject(asked["id"], idempotency_key="x", actor=Actor("user:other", "o@example.com"), reason="no")
     page = client.get(f"/transactions/{asked['id']}").get_data(as_text=True)
     assert "Nothing moved, so there is nothing to reverse." in page and "can reverse it" not in page
+
+
+def test_a_reversals_reason_shows_in_the_wallets_history(client, login_as, make_wallet, service, actor):
+    """Issue 25, item 13: the reason given for a reversal is in the history, next to it."""
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    tx = service.transfer(a["id"], b["id"], "30.00", idempotency_key="t", actor=actor).transaction
+    service.reverse(tx["id"], amount="5.00", idempotency_key="r", actor=actor, reason="charged twice")
+    login_as("viewer")
+    page = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
+    history = page[page.index('id="history"') :]
+    assert "“charged twice”" in history

@@ -57,6 +57,21 @@ def test_history_csv_shows_fees_and_reversals(client, finance, make_wallet, serv
         ("transfer", "-10.30", "0.30", str(tx["id"]), ""),
         ("reversal", "4.00", "", str(back["id"]), str(tx["id"])),
     ]
+    assert rows[2][header.index("reason")] == "oops"  # issue 25, item 13
+
+
+def test_history_csv_names_who_approved(client, finance, make_wallet, service, actor):
+    """Issue 25, item 13: a movement that waited for a second person names them."""
+    from tests.conftest import CHECKER
+    from wallet_app.ledger import rates
+
+    a, b = make_wallet(balance="100.00"), make_wallet()
+    rates.set_threshold("USD", "20.00", actor=actor)
+    asked = service.transfer(a["id"], b["id"], "30.00", idempotency_key=str(uuid.uuid4()), actor=actor).transaction
+    service.approve(asked["id"], idempotency_key=str(uuid.uuid4()), actor=CHECKER)
+    header, *rows = rows_of(client.get(f"/finance/exports/history.csv?wallet_id={a['id']}"))
+    approvers = [(r[header.index("kind")], r[header.index("approved_by")]) for r in rows]
+    assert ("transfer", CHECKER.name) in approvers
 
 
 def test_filters_by_kind_currency_and_range(client, finance, make_wallet, service, actor):

@@ -44,6 +44,8 @@ HISTORY_COLUMNS = [
     "operator",
     "rate",
     "captured_hold",
+    "reason",  # a reversal's or an adjustment's
+    "approved_by",  # the second person, for a movement that waited for one
 ]
 BALANCE_COLUMNS = ["wallet_id", "owner", "currency", "status", "balance", "as_of"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -142,7 +144,7 @@ def _history_copy_sql(f: HistoryFilter) -> sql.Composable:
                round(h.balance_after, {places})::text,
                h.transaction_id, CASE WHEN h.amount < 0 THEN t.dest_wallet_id ELSE t.source_wallet_id END,
                t.reverses_transaction_id, {reference}, {operator}, rtrim(rtrim(t.rate::text, '0'), '.'),
-               t.held_amount IS NOT NULL
+               t.held_amount IS NOT NULL, {reason}, {approver}
         FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id JOIN wallets w ON w.id = h.wallet_id
         WHERE {where} ORDER BY h.id""").format(
         owner=_safe("w.owner_name"),
@@ -150,6 +152,8 @@ def _history_copy_sql(f: HistoryFilter) -> sql.Composable:
         fee_places=_places("t.currency"),
         reference=_safe("t.reference"),
         operator=_safe("t.created_by"),
+        reason=_safe("t.reason"),
+        approver=_safe("t.approved_by"),
         where=sql.SQL(" AND ").join(where),
     )
     return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER false)").format(query)

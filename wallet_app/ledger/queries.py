@@ -199,7 +199,8 @@ def history(
 ) -> Page:
     """A wallet's legs, newest first, keyset-paginated on (wallet_id, id). Filters: a time
     range [since, until), the kind, the leg's size (credit or debit) from `min_amount` to
-    `max_amount`, and text in the reference. `with_names` adds the counterparty's owner name."""
+    `max_amount`, and text in the reference. `with_names` adds the counterparty's owner name and the
+    movement's reason (the console's)."""
     wallet = get_wallet(wallet_id)
     limit = validate.limit(limit)
     if since is not None and until is not None and since >= until:
@@ -234,7 +235,9 @@ def history(
     stmt = select(*columns).join(t, t.id == h.transaction_id)
     if with_names:
         other = aliased(Wallet)
-        stmt = stmt.add_columns(other.owner_name.label("counterparty_name")).outerjoin(other, other.id == counterparty)
+        stmt = stmt.add_columns(other.owner_name.label("counterparty_name"), t.reason).outerjoin(
+            other, other.id == counterparty
+        )
     stmt = stmt.where(*where).order_by(*order).limit(limit + 1)
     if (before := validate.cursor(cursor)) is not None:
         stmt = stmt.where(h.id < before)
@@ -254,7 +257,7 @@ def history(
     return _page(
         [
             history_entry_dict(r, wallet["currency"])
-            | ({"counterparty_name": r.counterparty_name} if with_names else {})
+            | ({"counterparty_name": r.counterparty_name, "reason": r.reason} if with_names else {})
             for r in rows
         ],
         limit,
