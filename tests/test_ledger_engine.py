@@ -218,3 +218,18 @@ def test_the_review_of_a_resolution_and_its_write_refuse_alike(
             f"At most 300.00 USD of transaction {hold['id']} can be captured (its fee, 1.75 USD, is reserved on top)."
         )
     assert ledger_snapshot() == before
+
+
+def test_refusals_name_wallets_by_their_owner(service, actor, make_wallet):
+    """Issue 25, item 4: a refusal names a wallet as the console does, "Ada #21", never
+    "Wallet 21"."""
+    a = make_wallet(balance="100.00", owner_name="Ada")
+    b = make_wallet(owner_name="Bob")
+    e = make_wallet("EUR", owner_name="Eve")
+    service.set_status(b["id"], "frozen", actor=actor, reason="test")
+    with pytest.raises(WalletError) as frozen:
+        service.transfer(a["id"], b["id"], "1.00", idempotency_key=key(), actor=actor)
+    assert frozen.value.message == f"Bob #{b['id']} is frozen."
+    with pytest.raises(WalletError) as mismatch:
+        service.transfer(a["id"], e["id"], "1.00", idempotency_key=key(), actor=actor)
+    assert mismatch.value.message == f"Ada #{a['id']} holds USD but Eve #{e['id']} holds EUR."

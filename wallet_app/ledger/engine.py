@@ -199,6 +199,12 @@ def _array(values) -> str:
     return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
 
 
+def _named(d: dict, prefix: str = "") -> str:
+    """A wallet as the console names it, its owner and a quiet id: "Ada Lovelace #21"."""
+    owner = d.get(prefix + "owner")
+    return f"{owner} #{d[prefix + 'wallet_id']}" if owner else f"Wallet #{d[prefix + 'wallet_id']}"
+
+
 def refusal(code: str, d: dict) -> WalletError:
     """The WalletError for a rule ledger_post() refused, worded for people."""
     field = d["field"]
@@ -207,14 +213,12 @@ def refusal(code: str, d: dict) -> WalletError:
     if code == "not_found":
         return NotFound(f"Wallet {d['wallet_id']} does not exist.", field=field)
     if code == "wallet_not_active":
-        return WalletNotActive(f"Wallet {d['wallet_id']} is {d['status']}.", field=field)
+        return WalletNotActive(f"{_named(d)} is {d['status']}.", field=field)
     if code == "same_wallet":
         return SameWallet("Choose two different wallets.", field=field)
     if code == "currency_mismatch":
         return CurrencyMismatch(
-            f"Wallet {d['other_wallet_id']} holds {d['other_currency']} but wallet "
-            f"{d['wallet_id']} holds {d['currency']}.",
-            field=field,
+            f"{_named(d, 'other_')} holds {d['other_currency']} but {_named(d)} holds {d['currency']}.", field=field
         )
     if code == "invalid_amount":
         unit = "no decimal places" if d["places"] == 0 else f"at most {d['places']} decimal places"
@@ -228,14 +232,13 @@ def refusal(code: str, d: dict) -> WalletError:
 
     if code == "max_balance_exceeded":
         return MaxBalanceExceeded(
-            f"Wallet {d['wallet_id']} may hold at most {d['max_balance']} {d['currency']}; "
-            f"it has room for {d['room']}.",
+            f"{_named(d)} may hold at most {d['max_balance']} {d['currency']}; it has room for {d['room']}.",
             field=field,
             room=d["room"],
         )
     if code == "daily_limit_exceeded":
         return DailyLimitExceeded(
-            f"Wallet {d['wallet_id']} may pay out {d['limit']} {d['currency']} a day (UTC), "
+            f"{_named(d)} may pay out {d['limit']} {d['currency']} a day (UTC), "
             f"fees included; {d['left']} is left today.",
             field=field,
             left=d["left"],

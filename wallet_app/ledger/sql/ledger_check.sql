@@ -57,15 +57,16 @@ BEGIN
             RAISE EXCEPTION 'ledger_post: no % system wallet for leg %', p_systems[i], i;
         END IF;
         IF p_systems[i] IS NULL AND locked[i].status <> 'active' THEN
-            PERFORM ledger_refuse('wallet_not_active', p_fields[i],
-                                  jsonb_build_object('wallet_id', p_ids[i], 'status', locked[i].status));
+            PERFORM ledger_refuse('wallet_not_active', p_fields[i], jsonb_build_object(
+                'wallet_id', p_ids[i], 'owner', locked[i].owner_name, 'status', locked[i].status));
         END IF;
     END LOOP;
     FOR i IN 1..cardinality(p_likes) LOOP
         IF p_likes[i] IS NOT NULL AND currencies[i] <> currencies[p_likes[i]] THEN
             PERFORM ledger_refuse('currency_mismatch', p_fields[i], jsonb_build_object(
-                'wallet_id', p_ids[i], 'currency', currencies[i],
-                'other_wallet_id', p_ids[p_likes[i]], 'other_currency', currencies[p_likes[i]]));
+                'wallet_id', p_ids[i], 'owner', locked[i].owner_name, 'currency', currencies[i],
+                'other_wallet_id', p_ids[p_likes[i]], 'other_owner', locked[p_likes[i]].owner_name,
+                'other_currency', currencies[p_likes[i]]));
         END IF;
     END LOOP;
     FOR i IN 1..n LOOP
@@ -93,7 +94,7 @@ BEGIN
         END IF;
         IF p_amounts[i] > 0 AND after[i] > w.max_balance THEN
             PERFORM ledger_refuse('max_balance_exceeded', 'amount', jsonb_build_object(
-                'wallet_id', w.id, 'currency', w.currency, 'max_balance', round(w.max_balance, units[i])::text,
+                'wallet_id', w.id, 'owner', w.owner_name, 'currency', w.currency, 'max_balance', round(w.max_balance, units[i])::text,
                 'room', round(greatest(w.max_balance - w.balance, 0), units[i])::text));
         END IF;
         IF p_amounts[i] < 0 AND w.daily_outflow_limit IS NOT NULL THEN
@@ -103,7 +104,7 @@ BEGIN
               AND h.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
             IF spent - p_amounts[i] > w.daily_outflow_limit THEN
                 PERFORM ledger_refuse('daily_limit_exceeded', 'amount', jsonb_build_object(
-                    'wallet_id', w.id, 'currency', w.currency,
+                    'wallet_id', w.id, 'owner', w.owner_name, 'currency', w.currency,
                     'limit', round(w.daily_outflow_limit, units[i])::text,
                     'left', round(greatest(w.daily_outflow_limit - spent, 0), units[i])::text));
             END IF;

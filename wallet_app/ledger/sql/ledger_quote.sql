@@ -13,7 +13,8 @@ DECLARE
     pair record;
     house record;
 BEGIN
-    SELECT s.currency AS src, d.currency AS dst, cd.minor_units AS dst_places, cs.minor_units AS src_places
+    SELECT s.currency AS src, d.currency AS dst, cd.minor_units AS dst_places, cs.minor_units AS src_places,
+           s.owner_name AS src_owner, d.owner_name AS dst_owner
     INTO pair
     FROM wallets s JOIN currencies cs ON cs.code = s.currency, wallets d JOIN currencies cd ON cd.code = d.currency
     WHERE s.id = p_source AND d.id = p_dest;
@@ -30,7 +31,8 @@ BEGIN
     WHERE r.base = pair.src AND r.quote = pair.dst;
     IF house.rate IS NULL THEN
         PERFORM ledger_refuse('currency_mismatch', 'to_wallet_id', jsonb_build_object(
-            'wallet_id', p_dest, 'currency', pair.dst, 'other_wallet_id', p_source, 'other_currency', pair.src));
+            'wallet_id', p_dest, 'owner', pair.dst_owner, 'currency', pair.dst,
+            'other_wallet_id', p_source, 'other_owner', pair.src_owner, 'other_currency', pair.src));
     ELSIF house.updated_at < now() - make_interval(secs => p_rate_max_age) THEN
         PERFORM ledger_refuse('rate_stale', 'rate', jsonb_build_object(
             'base', pair.src, 'quote', pair.dst, 'updated_at', house.updated_at, 'max_age', p_rate_max_age));
