@@ -63,3 +63,27 @@ def test_route_role_matrix(app, client, login_as, make_wallet, role, csrf):
                     )
                 checked += 1
     assert checked >= 10
+
+
+def test_every_console_page_has_a_short_title(app, client, login_as, make_wallet, service, actor):
+    """Issue 25, item 3: every page a GET answers says where you are in a <title> of at most
+    80 characters, a wallet's long owner name included (the Fees page's was 3,923 characters)."""
+    import re
+
+    wallet = make_wallet(balance="10.00", owner_name="Maria Magdalena " * 12)
+    tx = service.transfer(wallet["id"], make_wallet()["id"], "1.00", idempotency_key="t", actor=actor).transaction
+    login_as("admin")
+    values = {"wallet_id": wallet["id"], "transaction_id": tx["id"], "filename": "css/app.css"}
+    titles = {}
+    for rule in console_rules(app):
+        if "GET" not in rule.methods or set(rule.arguments) - set(values) - {"kind"}:
+            continue
+        for kind in [k.name for k in PAGE_KINDS] if "kind" in rule.arguments else [None]:
+            url = rule.build({k: v for k, v in {**values, "kind": kind}.items() if k in rule.arguments})[1]
+            response = client.get(url)
+            page = response.get_data(as_text=True)
+            if response.status_code == 200 and response.mimetype == "text/html" and page.startswith("<!doctype"):
+                found = re.search(r"<title>(.*?)</title>", page, re.S)
+                titles[url] = found.group(1).strip() if found else None
+    assert len(titles) >= 15
+    assert {url: t for url, t in titles.items() if t is None or len(t) > 80 or "<" in t} == {}
