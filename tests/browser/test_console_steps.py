@@ -188,3 +188,23 @@ def test_fund_without_javascript_walks_whole_pages(live_app, nojs_page, wallets)
     page.get_by_text("Insufficient funds: 140.00 USD available.").wait_for()
     one_layout(page)
     shot("refused", both=True)
+
+
+def test_the_first_tab_stop_skips_to_the_page_and_search_finds_a_hash_label(live_app, browser_page, wallets):
+    """Issue 25, item 11: Tab first reaches "Skip to the page", which lands in the page, past
+    the header's links; the header search finds "#N", the console's own label of a transaction."""
+    app, base = live_app
+    page = browser_page
+    ada, _ = wallets
+    sign_in(page, base)
+    page.goto(base + f"/wallets/{ada}")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the page")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+    page.locator("#find-q").fill("#1")
+    page.keyboard.press("Enter")
+    expect(page.locator("main h1")).to_have_text("Transaction 1")  # the one match: straight there

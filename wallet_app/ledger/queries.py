@@ -307,8 +307,9 @@ def find(q, *, limit: int = 10) -> dict:
         Transaction.created_at,
     )
     conds = [Transaction.reference.like(_escape_like(q) + "%", escape="\\")]
-    if q.isascii() and q.isdigit() and len(q) <= 18:
-        conds.append(Transaction.id == int(q))
+    number = q.removeprefix("#")  # "#305": how the console labels a transaction
+    if number.isascii() and number.isdigit() and len(number) <= 18:
+        conds.append(Transaction.id == int(number))
     rows = reads.session().execute(tx.where(or_(*conds)).order_by(Transaction.id.desc()).limit(limit)).all()
     return {
         "q": q,
