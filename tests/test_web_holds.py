@@ -239,6 +239,12 @@ def test_finance_sets_a_rate_and_a_transfer_to_euros_reviews_rate_amounts_and_fe
         f"/wallets/{usd['id']}/transfer", data=form_data(review, f"/wallets/{usd['id']}/transfer"), headers=HX
     ).get_data(as_text=True)
     assert "Transfer done" in receipt and "At 0.9: 10.00 USD → 9.00 EUR" in receipt
+    # Issue 25, item 7: the exchange's legs each say their own currency, under a plain heading.
+    tx_id = re.search(r'href="/transactions/(\d+)"', receipt).group(1)
+    legs = client.get(f"/transactions/{tx_id}").get_data(as_text=True)
+    legs = legs[legs.index('<table class="legs">') : legs.index("</table>", legs.index('<table class="legs">'))]
+    assert "Amount (USD)" not in legs and ">Amount</th>" in legs
+    assert "-10.05 USD" in legs and "+9.00 EUR" in legs
     explicit = client.post(f"/wallets/{usd['id']}/transfer/confirm", data=data | {"rate": "abc"}, headers=HX)
     assert explicit.status_code == 422 and "transfer-rate-error" in explicit.get_data(as_text=True)
 
