@@ -135,3 +135,18 @@ def test_scopes_keep_idempotency_keys_apart(service, make_wallet):
     service.transfer(a["id"], b["id"], "1.00", idempotency_key="k", actor=one)
     service.transfer(a["id"], b["id"], "1.00", idempotency_key="k", actor=two)
     assert service.get_wallet(a["id"])["balance"] == "8.00"
+
+
+def test_a_second_wallet_with_the_same_reference_and_currency_is_refused(service, actor, make_wallet):
+    """Issue 25, item 12: a second customer wallet for one external reference and currency is a
+    mistake; it is refused naming the wallet that has it (another currency is another wallet)."""
+    from wallet_app.errors import WalletError
+
+    first = service.create_wallet("Ada Lovelace", "USD", actor=actor, external_ref="CUST-9")
+    with pytest.raises(WalletError) as again:
+        service.create_wallet("Ada Lovelace", "USD", actor=actor, external_ref="CUST-9")
+    assert (again.value.code, again.value.field) == ("invalid_input", "external_ref")
+    assert again.value.message == (
+        f"Ada Lovelace #{first['id']} already has the reference CUST-9 in USD: use that wallet, or give another reference."
+    )
+    assert service.create_wallet("Ada Lovelace", "EUR", actor=actor, external_ref="CUST-9")["currency"] == "EUR"

@@ -4,6 +4,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from flask import current_app
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ..errors import (
@@ -70,6 +71,28 @@ def create_wallet(owner_name, currency, *, actor: Actor, owner_email=None, exter
     )
 
     def op(s: Session) -> dict:
+        if wallet.external_ref:
+            # One customer wallet per external reference and currency: a second is a mistake
+            # (a double submit, a retried import). Creations of the same pair queue on a
+            # transaction-scoped lock, so two at once cannot both pass the check.
+            s.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:ref || ' ' || :cur, 0))"),
+                {"ref": wallet.external_ref, "cur": wallet.currency},
+            )
+            twin = s.execute(
+                select(Wallet.id, Wallet.owner_name).where(
+                    Wallet.external_ref == wallet.external_ref,
+                    Wallet.currency == wallet.currency,
+                    Wallet.system_purpose.is_(None),
+                )
+            ).first()
+            if twin:
+                raise InvalidInput(
+                    f"{twin.owner_name} #{twin.id} already has the reference {wallet.external_ref} in "
+                    f"{wallet.currency}: use that wallet, or give another reference.",
+                    field="external_ref",
+                    wallet_id=twin.id,
+                )
         s.add(wallet)
         s.flush()
         audit.record(s, actor, "wallet.create", "wallet", wallet.id, currency=wallet.currency)
