@@ -147,6 +147,7 @@ def test_a_second_wallet_with_the_same_reference_and_currency_is_refused(service
         service.create_wallet("Ada Lovelace", "USD", actor=actor, external_ref="CUST-9")
     assert (again.value.code, again.value.field) == ("invalid_input", "external_ref")
     assert again.value.message == (
-        f"Ada Lovelace #{first['id']} already has the reference CUST-9 in USD: use that wallet, or give another reference."
+        f"Ada Lovelace #{first['id']} already has the reference CUST-9 in USD: "
+        "use that wallet, or give another reference."
     )
     assert service.create_wallet("Ada Lovelace", "EUR", actor=actor, external_ref="CUST-9")["currency"] == "EUR"
