@@ -377,3 +377,13 @@ def test_an_expired_hold_shows_when_it_expired_whenever_it_was_marked(
     after = row()
     assert "2026-01-02 03:04 UTC" in after and "<td>expiry</td>" in after and "expire-holds" not in after
     assert before.count("2026-01-02 03:04 UTC") >= 1
+
+
+def test_the_holds_table_names_the_recipient(client, login_as, make_wallet, service, actor):
+    """Issue 25, item 4: a hold's recipient is its owner with a quiet id, not "wallet 23"."""
+    a, b = make_wallet(balance="100.00"), make_wallet(owner_name="Grace Hopper")
+    hold = service.transfer(a["id"], b["id"], "10.00", idempotency_key="h", actor=actor, pending=True).transaction
+    login_as("viewer")
+    page = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
+    row = re.search(rf'<tr id="hold-{hold["id"]}">(.*?)</tr>', page, re.S).group(1)
+    assert f'Grace Hopper <span class="wid">#{b["id"]}</span>' in row and f"wallet {b['id']}" not in row

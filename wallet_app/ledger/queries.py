@@ -68,14 +68,16 @@ def open_holds(wallet_id: int, session) -> int:
     )
 
 
-def holds(wallet_id, *, cursor=None, limit=None, is_open: bool | None = None) -> Page:
+def holds(wallet_id, *, cursor=None, limit=None, is_open: bool | None = None, with_names: bool = False) -> Page:
     """A wallet's holds and approval requests, newest first (keyset on id): all of them, or
-    only the open ones (`is_open`: unresolved and unexpired) or only the others."""
+    only the open ones (`is_open`: unresolved and unexpired) or only the others.
+    `with_names` adds the destination's owner name (the console's)."""
     wallet = get_wallet(wallet_id)
     limit = validate.limit(limit)
-    t = Transaction
+    t, dst = Transaction, aliased(Wallet)
     stmt = (
-        select(t)
+        select(t, dst.owner_name)
+        .outerjoin(dst, dst.id == t.dest_wallet_id)
         .where(t.source_wallet_id == wallet["id"], t.held_amount.is_not(None))
         .order_by(t.id.desc())
         .limit(limit + 1)
@@ -85,7 +87,8 @@ def holds(wallet_id, *, cursor=None, limit=None, is_open: bool | None = None) ->
         stmt = stmt.where(live if is_open else ~live)
     if (before := validate.cursor(cursor)) is not None:
         stmt = stmt.where(t.id < before)
-    return _page([hold_dict(h) for h in reads.session().scalars(stmt)], limit)
+    rows = reads.session().execute(stmt)
+    return _page([hold_dict(h) | ({"dest_owner": name} if with_names else {}) for h, name in rows], limit)
 
 
 def awaiting_approval(*, cursor=None, limit=None) -> Page:

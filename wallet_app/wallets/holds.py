@@ -70,7 +70,9 @@ def holds(wallet_id):
     if not request.args.get("cursor") or not wants_fragment():
         return render("wallets/detail.html", "wallets/_holds.html", **_detail(wallet_id))
     state = request.args.get("state") if request.args.get("state") in HOLD_STATES else "open"
-    page = queries.holds(wallet_id, cursor=request.args.get("cursor"), limit=10, is_open=state == "open")
+    page = queries.holds(
+        wallet_id, cursor=request.args.get("cursor"), limit=10, is_open=state == "open", with_names=True
+    )
     return respond("wallets/_holds_rows.html", wallet={"id": wallet_id}, rows=page, state=state)
 
 

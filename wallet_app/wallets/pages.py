@@ -56,7 +56,9 @@ def wallet_page(wallet_id, args=None) -> dict:
     wallet_id = data["wallet"]["id"]
     activity, activity_cursor = audit_log.wallet_activity(wallet_id)
     wallet_notes, notes_cursor = notes.list_notes(wallet_id)
-    holds = {state: queries.holds(wallet_id, limit=10, is_open=state == "open") for state in HOLD_STATES}
+    holds = {
+        state: queries.holds(wallet_id, limit=10, is_open=state == "open", with_names=True) for state in HOLD_STATES
+    }
     return {
         **data,
         "chart": stats.balance_series(wallet_id),
