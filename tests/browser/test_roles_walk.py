@@ -2,6 +2,7 @@
 (screenshots in tests/browser/artifacts/roles-*), checked by axe-core, no sideways scroll on
 a phone with amounts and balances in view; and the second pass's features used as people do."""
 
+import re
 import uuid
 
 import pytest
@@ -86,6 +87,13 @@ def test_viewer_reads_names_filters_history_and_finds_things(world, browser_page
     page.locator("#h-reference").fill("INV-2026")
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("#history-rows tr")).to_have_count(1)
+    # The filter is in the URL (issue 25, item 11): a reload or a bookmark keeps it, Back undoes it.
+    expect(page).to_have_url(re.compile(r"/history\?.*reference=INV-2026"))
+    page.reload()
+    expect(page.locator("#h-reference")).to_have_value("INV-2026")
+    expect(page.locator("#history-rows tr")).to_have_count(1)
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"reference=INV-2026"))
     # The header search goes straight to the one match
     page.get_by_label("Find a wallet or transaction").fill("grace@example")
     page.get_by_label("Find a wallet or transaction").press("Enter")

@@ -163,7 +163,11 @@ def history(wallet_id):
         filters = HistoryFilterForm(formdata=request.args, meta={"csrf": False})
         if data["history_error"] is not None:
             _attach(filters, data["history_error"])
-        return respond("wallets/_history.html", 422 if data["history_error"] else 200, **data, filters=filters)
+        response = respond("wallets/_history.html", 422 if data["history_error"] else 200, **data, filters=filters)
+        # A good filter goes in the address bar (a reload or a bookmark keeps it, Back undoes
+        # it); a refused one does not, so Back never lands on a refusal.
+        response.headers["HX-Push-Url"] = "false" if data["history_error"] else request.full_path
+        return response
     context = _detail(wallet_id, request.args)
     return respond("wallets/detail.html", 422 if context["history_error"] else 200, **context)
 
