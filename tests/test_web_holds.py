@@ -387,3 +387,22 @@ def test_the_holds_table_names_the_recipient(client, login_as, make_wallet, serv
     page = client.get(f"/wallets/{a['id']}").get_data(as_text=True)
     row = re.search(rf'<tr id="hold-{hold["id"]}">(.*?)</tr>', page, re.S).group(1)
     assert f'Grace Hopper <span class="wid">#{b["id"]}</span>' in row and f"wallet {b['id']}" not in row
+
+
+def test_a_capture_of_thousands_is_announced_in_the_consoles_format(client, login_as, make_wallet, service):
+    """Issue 25, item 6: the message after a capture formats its amount as every page does."""
+    a, b = make_wallet(balance="5000.00"), make_wallet()
+    maker = login_as("support")
+    me = Actor(f"user:{maker.id}", maker.email)
+    hold = service.transfer(a["id"], b["id"], "1234.50", idempotency_key="h", actor=me, pending=True).transaction
+    page = client.get(f"/transactions/{hold['id']}").get_data(as_text=True)
+    review = client.post(
+        f"/transactions/{hold['id']}/capture/confirm",
+        data=form_data(page, f"/transactions/{hold['id']}/capture/confirm"),
+    )
+    done = client.post(
+        f"/transactions/{hold['id']}/capture",
+        data=form_data(review.get_data(as_text=True), f"/transactions/{hold['id']}/capture"),
+        follow_redirects=True,
+    )
+    assert f"Transaction {hold['id']} captured: 1,234.50 USD posted." in done.get_data(as_text=True)

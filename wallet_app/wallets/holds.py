@@ -13,6 +13,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from ..auth.roles import can, operator_actor, require
 from ..error_pages import form_view
+from ..formatting import money
 from ..ledger import operations, queries
 from ..ledger.idempotency import MAX_KEY_LENGTH
 from ..views import Views
@@ -125,7 +126,9 @@ def _resolve(transaction_id: int, action: str):
     else:
         result = operations.reject(transaction_id, reason=form.reason.data, idempotency_key=key, actor=actor)
     done = result.transaction
-    outcome = f"{done['amount']} {done['currency']} posted" if done["status"] == "posted" else "its hold is released"
+    outcome = (
+        f"{money(done['amount'], done['currency'])} posted" if done["status"] == "posted" else "its hold is released"
+    )
     flash(
         f"Transaction {done['id']} {DONE[action]}: {outcome}"
         + (" (already done: this is the first result)" if result.replayed else "")
