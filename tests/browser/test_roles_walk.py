@@ -94,6 +94,10 @@ def test_viewer_reads_names_filters_history_and_finds_things(world, browser_page
     expect(page.locator("#history-rows tr")).to_have_count(1)
     page.go_back()
     expect(page).not_to_have_url(re.compile(r"reference=INV-2026"))
+    # Back restores the page (htmx's history): wait until it has, before typing into it.
+    expect(page.locator("#h-reference")).not_to_have_value("INV-2026")
+    expect(page.locator("#history-rows tr")).not_to_have_count(1)
+    page.wait_for_load_state("networkidle")
     # The header search goes straight to the one match
     page.get_by_label("Find a wallet or transaction").fill("grace@example")
     page.get_by_label("Find a wallet or transaction").press("Enter")
