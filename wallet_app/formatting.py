@@ -143,9 +143,10 @@ def details_label(details: dict | None) -> str:
             amount = money(d[key], currency) if currency else d[key]
             parts.append(f"{word}{amount}{' held' if key == 'held' else ''}")
         d.pop(key, None)
-    if d.get("rate"):
-        parts.append(f"at {d.pop('rate')}" + (f", {d.pop('dest_amount')} received" if d.get("dest_amount") else ""))
-    d.pop("rate", None), d.pop("dest_amount", None), d.pop("kind", None)
+    rate, received = d.pop("rate", None), d.pop("dest_amount", None)
+    if rate:
+        parts.append(f"at {rate}" + (f", {received} received" if received else ""))
+    d.pop("kind", None)  # the action already says it
     source, dest = d.pop("source_wallet_id", None), d.pop("dest_wallet_id", None)
     if source or dest:
         parts.append(" ".join(f"{w} wallet {i}" for w, i in (("from", source), ("to", dest)) if i))

@@ -5,7 +5,7 @@ transaction page next to the field at fault."""
 
 from datetime import datetime, timezone
 
-from flask import flash, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
@@ -52,7 +52,9 @@ def approvals_waiting() -> int:
     dashboard show the count to those who may decide them."""
     if not can(current_user, "approve"):
         return 0
-    return queries.awaiting_count(f"user:{current_user.id}")
+    if "approvals_waiting" not in g:  # the navigation and the dashboard ask: one count per request
+        g.approvals_waiting = queries.awaiting_count(f"user:{current_user.id}")
+    return g.approvals_waiting
 
 
 @views.app_template_filter("age")
