@@ -245,6 +245,19 @@ def csrf_from(html: str) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
+def form_data(html: str, action: str) -> dict:
+    """The hidden fields of the form posting to `action` in `html`, as the browser sends them."""
+    import re
+
+    form = re.search(r'<form[^>]*action="' + re.escape(action) + r'"[^>]*>(.*?)</form>', html, re.S).group(1)
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+        if attrs.get("type") == "hidden":
+            fields[attrs["name"]] = attrs.get("value", "")
+    return fields
+
+
 @pytest.fixture
 def csrf(client):
     """A CSRF token for the client's session, read from a rendered page as a browser would."""

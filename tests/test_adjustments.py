@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.api.conftest import Api
-from tests.conftest import CHECKER
-from tests.test_web_holds import form_data
+from tests.conftest import CHECKER, form_data
 from wallet_app.api import schemas
 from wallet_app.errors import InvalidInput, KindNotReversible, MakerCannotApprove, WalletError
 from wallet_app.services.audit import Actor

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, form_data
 from wallet_app.formatting import money, plural, when
 
 HX = {"HX-Request": "true"}
@@ -100,6 +100,28 @@ def test_transfer_typed_by_name_without_picking(client, login_as, pair):
     assert re.search(
         r'id="transfer-to-error"><p class="error" role="alert">No wallet matches this', refused.get_data(as_text=True)
     )
+
+
+def test_a_name_matching_several_wallets_lists_them_and_a_refusal_keeps_the_pick(client, login_as, make_wallet):
+    """Issue 25, item 8: "pick one from the list" came with no list without JavaScript, and
+    after any refused review the pick shrank to "Wallet #21"."""
+    payer = make_wallet(balance="100.00", owner_name="Payer")
+    sam, other = make_wallet(owner_name="Sam Carter"), make_wallet(owner_name="Sam Carter-Jones")
+    login_as("support")
+    url = f"/wallets/{payer['id']}/transfer/confirm"
+    page = client.get(f"/wallets/{payer['id']}").get_data(as_text=True)
+    data = form_data(page, url) | {"recipient": "Sam", "amount": "5.00"}
+    refused = client.post(url, data=data)  # without JavaScript: a whole page
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "<html" in html and "Several wallets match: pick one from the list." in html
+    radios = re.findall(r'name="to_wallet_id" value="(\d+)"\s*(checked)?>\s*<span><strong>([^<]+)</strong>', html)
+    assert sorted(radios) == sorted([(str(sam["id"]), "", "Sam Carter"), (str(other["id"]), "", "Sam Carter-Jones")])
+    review = client.post(url, data=data | {"to_wallet_id": str(other["id"])})
+    assert review.status_code == 200 and "Confirm transfer" in review.get_data(as_text=True)
+    too_much = client.post(url, data=data | {"to_wallet_id": str(other["id"]), "amount": "500.00"}, headers=HX)
+    html = too_much.get_data(as_text=True)
+    assert too_much.status_code == 422 and f"Wallet #{other['id']}" not in html
+    assert re.search(rf'value="{other["id"]}"\s*checked>\s*<span><strong>Sam Carter-Jones</strong>', html)
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.api.conftest import Api
-from tests.conftest import CHECKER, csrf_from
-from tests.test_web_holds import form_data
+from tests.conftest import CHECKER, csrf_from, form_data
 from wallet_app.errors import WalletError
 from wallet_app.ledger import rates
 from wallet_app.services.audit import Actor

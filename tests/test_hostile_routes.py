@@ -79,6 +79,7 @@ def _requests(app, wallet_id: int):
     good = {
         "wallet_id": wallet_id,
         "transaction_id": 1,
+        "reversal_id": 2,
         "kind": "fund",
         "user_id": 1,
         "token_id": 1,

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import csrf_from, signed_in
+from tests.conftest import csrf_from, form_data, signed_in
 from wallet_app.ledger import rates
 from wallet_app.services.audit import Actor
 from wallet_app.services.operators import update_operator
@@ -18,17 +18,6 @@ ADMIN = Actor("cli", "cli")
 
 def k():
     return str(uuid.uuid4())
-
-
-def form_data(html: str, action: str) -> dict:
-    """The hidden fields of the form posting to `action` in `html`, as the browser sends them."""
-    form = re.search(r'<form[^>]*action="' + re.escape(action) + r'"[^>]*>(.*?)</form>', html, re.S).group(1)
-    fields = {}
-    for tag in re.findall(r"<input[^>]*>", form):
-        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
-        if attrs.get("type") == "hidden":
-            fields[attrs["name"]] = attrs.get("value", "")
-    return fields
 
 
 @pytest.fixture
@@ -289,7 +278,9 @@ def test_without_javascript_a_hold_is_reviewed_and_placed_in_whole_pages(client,
     }
     review = client.post(f"/wallets/{a['id']}/transfer/confirm", data=data).get_data(as_text=True)
     assert "<html" in review and "Hold only: nothing moves now" in review and "the default time (7 days)" in review
-    receipt = client.post(f"/wallets/{a['id']}/transfer", data=form_data(review, f"/wallets/{a['id']}/transfer"))
+    posted = client.post(f"/wallets/{a['id']}/transfer", data=form_data(review, f"/wallets/{a['id']}/transfer"))
+    assert posted.status_code == 303 and "/transfer/receipts/" in posted.location
+    receipt = client.get(posted.location)
     body = receipt.get_data(as_text=True)
     assert receipt.status_code == 200 and "<html" in body and "Transfer held (pending)" in body
     assert "Held 10.00 · available 90.00 USD" in body and body.count('<tr id="hold-') == 1

@@ -3,8 +3,7 @@ admins too; admins set the default threshold, finance a pair's tolerance."""
 
 import re
 
-from tests.conftest import csrf_from
-from tests.test_web_holds import form_data
+from tests.conftest import csrf_from, form_data
 from wallet_app.ledger import rates
 from wallet_app.services.audit import Actor
 

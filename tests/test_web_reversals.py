@@ -63,7 +63,10 @@ def test_without_javascript_each_step_is_a_whole_page(client, login_as, make_wal
     data = {"csrf_token": csrf_from(page), "amount": "", "reason": "payout bounced", "idempotency_key": key_of(page)}
     review = client.post(f"/transactions/{tx['id']}/reverse/confirm", data=data).get_data(as_text=True)
     assert "<html" in review and "Wallet console" in review and "Confirm reversal" in review
-    receipt = client.post(f"/transactions/{tx['id']}/reverse", data={**data, "amount": "4.00"}).get_data(as_text=True)
+    posted = client.post(f"/transactions/{tx['id']}/reverse", data={**data, "amount": "4.00"})
+    reversal_id = service.get_transaction(tx["id"])["reversal_ids"][0]
+    assert posted.status_code == 303 and posted.location == f"/transactions/{tx['id']}/reversals/{reversal_id}"
+    receipt = client.get(posted.location).get_data(as_text=True)  # post, redirect, get
     assert "<html" in receipt and "Reversal done" in receipt
     assert service.get_wallet(w["id"])["balance"] == "10.00"
 
@@ -96,8 +99,8 @@ def test_a_write_builds_its_error_page_only_when_there_is_an_error(
     built.clear()
     data = {"csrf_token": csrf_from(page), "amount": "5.00", "reason": "sent too much", "idempotency_key": key_of(page)}
     done = client.post(f"/transactions/{tx['id']}/reverse", data=data)
-    assert done.status_code == 200 and "Reversal done" in done.get_data(as_text=True)
-    assert len(built) == 1
+    assert done.status_code == 303 and built == []  # the write redirects to its receipt
+    assert "Reversal done" in client.get(done.location).get_data(as_text=True) and len(built) == 1
     refused = client.post(f"/transactions/{tx['id']}/reverse", data=data | {"amount": "99.00", "idempotency_key": "x"})
     assert refused.status_code == 422 and "At most 15.00" in refused.get_data(as_text=True)
 

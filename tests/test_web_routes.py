@@ -35,6 +35,7 @@ def test_route_role_matrix(app, client, login_as, make_wallet, role, csrf):
     values = {
         "wallet_id": wallet["id"],
         "transaction_id": 1,
+        "reversal_id": 2,
         "filename": "css/app.css",
         "user_id": 10**9,
         "token_id": 10**9,

@@ -43,3 +43,20 @@ document.addEventListener("keydown", (event) => {
     cancel.click();
   }
 });
+
+// "Load more" swaps its own row (#more-...) for the next rows: the focus goes to the first
+// control of the first new row, where reading goes on, instead of dropping to <body>.
+let moreFocus = false;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  moreFocus = target.id.startsWith("more-") && target.contains(document.activeElement);
+});
+document.addEventListener("htmx:load", (event) => {
+  if (!moreFocus) return;
+  const control = event.target.matches("a, button") ? event.target : event.target.querySelector("a, button");
+  if (control) {
+    moreFocus = false;
+    control.focus();
+  }
+});
+document.addEventListener("htmx:afterSettle", () => { moreFocus = false; });

@@ -8,7 +8,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import reads
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, WalletError
 from ..models import Transaction, Wallet, WalletHistory
 from ..money import check_currency, format_amount, parse_amount
 from ..services import validate
@@ -27,6 +27,7 @@ __all__ = [
     "wallet_names",
     "find",
     "recipient",
+    "recipient_choices",
 ]
 
 
@@ -286,6 +287,19 @@ def recipient(text, *, exclude: int | None = None) -> dict:
             field="recipient",
         )
     return matches[0]
+
+
+def recipient_choices(text, chosen=None, *, exclude: int | None = None) -> list[dict]:
+    """The wallets a transfer form shown again offers to send to: the first ten its typed
+    text matches, and the one picked before if it is not among them. Text or a pick that
+    cannot be read offers nothing (the form says why)."""
+    try:
+        found = list_wallets(text, limit=10).items if validate.text(text, "recipient", 200) else []
+        if chosen and int(chosen) not in {w["id"] for w in found}:
+            found = [get_wallet(chosen, "to_wallet_id"), *found]
+    except (WalletError, ValueError):
+        return []
+    return [w for w in found if w["id"] != exclude]
 
 
 def wallet_names(ids) -> dict[int, str]:

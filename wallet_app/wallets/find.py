@@ -7,7 +7,8 @@ from ..auth.roles import require
 from ..error_pages import form_view
 from ..ledger import queries
 from ..views import Views
-from .htmx import respond
+from .htmx import respond, wants_fragment
+from .routes import _detail
 
 views = Views()
 
@@ -30,7 +31,10 @@ def search():
 @views.get("/wallets/<id:wallet_id>/recipients")
 @require("move_money")
 def recipients(wallet_id):
-    """The transfer's recipient search: wallets matching the typed text, as radios to pick."""
+    """The transfer's recipient search: wallets matching the typed text, as radios to pick;
+    asked for outside htmx, the wallet page."""
+    if not wants_fragment():
+        return respond("wallets/detail.html", **_detail(wallet_id))
     q = request.args.get("recipient", "")
     page = queries.list_wallets(q, limit=8) if q.strip() else None
     return respond("wallets/_recipients.html", page=page, source_id=wallet_id, chosen=None)

@@ -10,7 +10,7 @@ from ..services import audit_log, notes
 from ..streaming import csv_response
 from ..views import Views
 from .forms import NoteForm, StatementForm
-from .htmx import respond
+from .htmx import respond, wants_fragment
 from .routes import _detail
 
 views = Views()
@@ -33,6 +33,9 @@ def add_note(wallet_id):
 @views.get("/wallets/<id:wallet_id>/notes")
 @require("read")
 def more_notes(wallet_id):
+    """The next notes for htmx's "Load more"; otherwise the wallet page."""
+    if not wants_fragment():
+        return respond(PAGE, **_detail(wallet_id))
     items, cursor = notes.list_notes(wallet_id, cursor=request.args.get("cursor"))
     return respond("wallets/_note_items.html", notes=items, notes_cursor=cursor, wallet={"id": wallet_id})
 
@@ -40,6 +43,9 @@ def more_notes(wallet_id):
 @views.get("/wallets/<id:wallet_id>/activity")
 @require("read")
 def more_activity(wallet_id):
+    """The next activity for htmx's "Load more"; otherwise the wallet page."""
+    if not wants_fragment():
+        return respond(PAGE, **_detail(wallet_id))
     items, cursor = audit_log.wallet_activity(wallet_id, cursor=request.args.get("cursor"))
     return respond("wallets/_activity_items.html", activity=items, activity_cursor=cursor, wallet={"id": wallet_id})
 

@@ -150,6 +150,16 @@ def move_form(wallet_id, kind):
     return respond(template, form=form, **context)
 
 
+@views.post(MOVE + "/edit")
+@require("read")
+def edit(wallet_id, kind):
+    """Cancel (or Escape) on a review: the form again with what was typed, and the same
+    idempotency token, so a movement confirmed already is still answered once."""
+    form = form_for(_kind(kind))()  # as typed, not validated (CSRFProtect checked the post)
+    template, context = _step(wallet_id, kind, "form")
+    return _review_kept(respond(template, form=form, **context, **_choices(kind, form, wallet_id)))
+
+
 @views.get("/wallets/<id:wallet_id>/history")
 @require("read")
 def history(wallet_id):
@@ -178,6 +188,7 @@ def confirm(wallet_id, kind):
     """Step one: the engine checks the request (a dry run) and shows the wallets after."""
     form = form_for(_kind(kind))()
     template, context = _step(wallet_id, kind, "form")
+    context |= _choices(kind, form, wallet_id)
     if not form.validate_on_submit():
         return respond(template, 422, form=form, **context)
     form_view(template, errors_in=form, **context)
@@ -187,7 +198,16 @@ def confirm(wallet_id, kind):
         preview = operations.preview(kind, wallet_id, to, form.amount.data, actor=actor, rate=form.rate.data)
     else:
         preview = operations.preview_ask(kind, wallet_id, form.data, actor=actor)
-    return respond(template, form=form, **context | {"step": "confirm", "preview": preview})
+    response = respond(template, form=form, **context | {"step": "confirm", "preview": preview})
+    return _review_kept(response)
+
+
+def _review_kept(response):
+    """A review answers a post; with `no-store` Back from its receipt would find nothing to
+    show (Chromium: ERR_CACHE_MISS). Kept privately instead, Back shows the review again, and
+    confirming it once more replays the first result (the same idempotency token)."""
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @views.post(MOVE)
@@ -198,8 +218,12 @@ def move(wallet_id, kind):
     form = form_class()
     if not form.validate_on_submit():
         template, context = _step(wallet_id, kind, "form")
-        return respond(template, 422, form=form, **context)
-    form_view(_step_template(), errors_in=form, later=lambda: _step(wallet_id, kind, "form")[1])
+        return respond(template, 422, form=form, **context, **_choices(kind, form, wallet_id))
+    form_view(
+        _step_template(),
+        errors_in=form,
+        later=lambda: _step(wallet_id, kind, "form")[1] | _choices(kind, form, wallet_id),
+    )
     key, actor = form.idempotency_key.data, operator_actor()
     if kind == "transfer":
         result = operations.transfer(
@@ -215,15 +239,39 @@ def move(wallet_id, kind):
         )
     else:
         result = operations.ask(kind, wallet_id, form.data, idempotency_key=key, actor=actor)
-    template, context = _step(
-        wallet_id,
-        kind,
-        "receipt",
-        tx=result.transaction,
-        replayed=result.replayed,
-        names=queries.wallet_names(e["wallet_id"] for e in result.transaction["entries"]),
-    )
-    return respond(template, form=form_class(formdata=None), **context)
+    if not wants_fragment():  # post, redirect, get: Back and reload never post again
+        replayed = {"replayed": 1} if result.replayed else {}
+        target = url_for(
+            ".receipt", wallet_id=wallet_id, kind=kind, transaction_id=result.transaction["id"], **replayed
+        )
+        return redirect(target, 303)
+    return _receipt(wallet_id, kind, result.transaction, result.replayed)
+
+
+@views.get(MOVE + "/receipts/<id:transaction_id>")
+@require("read")
+def receipt(wallet_id, kind, transaction_id):
+    """A receipt's own address: where a post without JavaScript lands, so Back from it and a
+    reload read a page rather than post again."""
+    _kind(kind)
+    tx = queries.get_transaction(transaction_id)
+    if wallet_id not in (tx["source_wallet_id"], tx["dest_wallet_id"]):
+        abort(404)
+    return _receipt(wallet_id, kind, tx, request.args.get("replayed") == "1")
+
+
+def _receipt(wallet_id: int, kind: str, tx: dict, replayed: bool):
+    names = queries.wallet_names(e["wallet_id"] for e in tx["entries"])
+    template, context = _step(wallet_id, kind, "receipt", tx=tx, replayed=replayed, names=names)
+    return respond(template, form=form_for(KINDS[kind])(formdata=None), **context)
+
+
+def _choices(kind: str, form, wallet_id: int) -> dict:
+    """A transfer form shown again keeps its recipient search: the wallets the typed text
+    matches, the one picked before still checked (without JavaScript, the only list there is)."""
+    if kind != "transfer" or not (form.recipient.data or form.to_wallet_id.data):
+        return {}
+    return {"choices": queries.recipient_choices(form.recipient.data, form.to_wallet_id.data, exclude=wallet_id)}
 
 
 def _recipient(form, wallet_id: int):

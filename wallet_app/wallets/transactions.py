@@ -2,6 +2,7 @@
 
 import uuid
 
+from flask import abort, redirect, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -63,7 +64,18 @@ def confirm_reversal(transaction_id):
     preview = operations.preview_reversal(
         transaction_id, amount=form.amount.data or None, refund_fee=form.refund_fee.data, actor=operator_actor()
     )
-    return _step(tx, "transactions/_reverse_confirm.html", form, preview=preview)
+    response = _step(tx, "transactions/_reverse_confirm.html", form, preview=preview)
+    response.headers["Cache-Control"] = "private, no-cache"  # Back from the receipt: routes._review_kept
+    return response
+
+
+@views.post("/transactions/<id:transaction_id>/reverse/edit")
+@require("move_money")
+def edit_reversal(transaction_id):
+    """Cancel (or Escape) on the review: the form again as typed, with the same token."""
+    response = _step(queries.get_transaction(transaction_id), "transactions/_reverse_form.html", ReverseForm())
+    response.headers["Cache-Control"] = "private, no-cache"  # Back from the receipt: routes._review_kept
+    return response
 
 
 @views.post("/transactions/<id:transaction_id>/reverse")
@@ -82,11 +94,29 @@ def reverse(transaction_id):
         idempotency_key=form.idempotency_key.data,
         actor=operator_actor(),
     )
+    if not wants_fragment():  # post, redirect, get: Back and reload never post again
+        replayed = {"replayed": 1} if result.replayed else {}
+        target = url_for(".reversal", transaction_id=transaction_id, reversal_id=result.transaction["id"], **replayed)
+        return redirect(target, 303)
+    return _receipt(transaction_id, result.transaction, result.replayed)
+
+
+@views.get("/transactions/<id:transaction_id>/reversals/<id:reversal_id>")
+@require("read")
+def reversal(transaction_id, reversal_id):
+    """A reversal receipt's own address: where a post without JavaScript lands."""
+    found = queries.get_transaction(reversal_id)
+    if found["reverses_transaction_id"] != transaction_id:
+        abort(404)
+    return _receipt(transaction_id, found, request.args.get("replayed") == "1")
+
+
+def _receipt(transaction_id: int, reversal: dict, replayed: bool):
     return _step(
         queries.get_transaction(transaction_id),
         "transactions/_reverse_receipt.html",
         ReverseForm(formdata=None),
-        reversal=result.transaction,
-        replayed=result.replayed,
-        names=queries.wallet_names(e["wallet_id"] for e in result.transaction["entries"]),
+        reversal=reversal,
+        replayed=replayed,
+        names=queries.wallet_names(e["wallet_id"] for e in reversal["entries"]),
     )
