@@ -152,6 +152,50 @@ def approved(result) -> dict:
     return tx
 
 
+def console_world(svc, actor) -> dict:
+    """A ledger in every state a console page can show, in amounts of four digits and more
+    (an amount that skips the formatter then shows without its separator): the wallets `big`
+    (USD, a long name), `bob` (USD) and `eve` (EUR), and the transactions `done` (a transfer
+    with a fee, reversed in part by `reversal`), `held`, `voided`, `expired`, `waiting`
+    (awaiting approval), `rejected`, `exchange` and `withdrawal`. Needs an app context."""
+    from wallet_app.ledger import fees, rates
+
+    def k():
+        return str(uuid.uuid4())
+
+    rates.set_threshold("USD", "10000.00", actor=actor)  # a wallet's day, not one movement
+    rates.set_rate("USD", "EUR", "0.9", actor=actor)
+    fees.set_fee("USD", "transfer", fixed="1.75", actor=actor)
+    big = svc.create_wallet("Maria Magdalena " * 12, "USD", actor=actor)
+    approved(svc.fund(big["id"], "1234567.50", idempotency_key=k(), actor=actor))
+    bob, eve = svc.create_wallet("Bob Payee", "USD", actor=actor), svc.create_wallet("Eve Euro", "EUR", actor=actor)
+    w = {"big": svc.get_wallet(big["id"]), "bob": bob, "eve": eve}
+
+    def move(to, amount, **kw):
+        return svc.transfer(big["id"], to["id"], amount, idempotency_key=k(), actor=actor, **kw).transaction
+
+    w["done"] = move(bob, "2500.00", reference="INV-2026-17")
+    w["reversal"] = svc.reverse(
+        w["done"]["id"], amount="1200.00", reason="sent too much", idempotency_key=k(), actor=actor
+    ).transaction
+    w["held"] = move(bob, "1500.00", pending=True)
+    w["voided"] = move(bob, "1100.00", pending=True)
+    svc.void(w["voided"]["id"], idempotency_key=k(), actor=actor)
+    w["expired"] = move(bob, "1300.00", pending=True)
+    db.session.execute(
+        text("UPDATE transactions SET expires_at = now() - interval '1 minute' WHERE id = :id"),
+        {"id": w["expired"]["id"]},
+    )
+    db.session.commit()
+    svc.expire_holds()
+    w["waiting"] = move(bob, "12000.00")
+    w["rejected"] = move(bob, "13000.00")
+    svc.reject(w["rejected"]["id"], reason="not today", idempotency_key=k(), actor=CHECKER)
+    w["exchange"] = move(eve, "1000.00", rate="0.9")
+    w["withdrawal"] = svc.withdraw(bob["id"], "1000.00", idempotency_key=k(), actor=actor).transaction
+    return w
+
+
 @pytest.fixture
 def make_wallet(service, actor):
     """Create a wallet, funded when `balance` is given (above the approval threshold, a

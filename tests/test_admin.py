@@ -84,7 +84,7 @@ def test_admins_edit_the_fee_schedule_and_every_change_is_audited(client, login_
     assert saved.status_code == 303
     assert 'value="0.25"' in client.get("/admin/fees").get_data(as_text=True)
     refused = post(client, "/admin/fees", {"currency": "USD", "kind": "transfer", "bps": "lots"}, page="/admin/fees")
-    assert refused.status_code == 422 and "bps: Basis points" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Basis points are a whole number" in refused.get_data(as_text=True)
     changes = session.scalars(select(AuditLog).where(AuditLog.action == "fee.set")).all()
     assert [c.details["after"]["bps"] for c in changes] == [150]
 
@@ -107,9 +107,11 @@ def test_the_audit_log_reads_as_sentences(client, login_as, make_wallet, service
     rows = re.findall(r"<tr><td>.*?</tr>", page, re.S)
     text = html.unescape("\n".join(re.sub(r"<[^>]+>", " ", r) for r in rows))
     assert "Sign-in failed" in text and "signin.failed" not in text
-    assert re.search(r"Transfer\s+transaction #\d+\s+127.0.0.1\s+12.50 USD; from wallet \d+ to wallet \d+", text)
+    assert re.search(
+        r"Transfer\s+transaction #\d+\s+127.0.0.1\s+12.50 USD; from Test Owner #\d+ to Test Owner #\d+", text
+    )
     assert "Changed a wallet's status" in text and "active → frozen; reason: “card lost”" in text
-    assert "Set a fee" in text and "now currency USD, kind withdrawal, fixed 1.00, bps 0" in text
+    assert "Set a fee" in text and "now currency USD, kind withdrawal, fixed 1.00 USD, bps 0" in text
     assert "{&#34;" not in page and '{"' not in text
 
 

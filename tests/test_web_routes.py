@@ -3,6 +3,7 @@ route cannot slip through untested."""
 
 import pytest
 
+from tests.conftest import console_world
 from wallet_app.auth.roles import PERMISSIONS
 from wallet_app.ledger.catalogue import KINDS, PAGE_KINDS
 
@@ -66,25 +67,62 @@ def test_route_role_matrix(app, client, login_as, make_wallet, role, csrf):
     assert checked >= 10
 
 
-def test_every_console_page_has_a_short_title(app, client, login_as, make_wallet, service, actor):
-    """Issue 25, item 3: every page a GET answers says where you are in a <title> of at most
-    80 characters, a wallet's long owner name included (the Fees page's was 3,923 characters)."""
+def _visible_text(html: str) -> str:
     import re
 
-    wallet = make_wallet(balance="10.00", owner_name="Maria Magdalena " * 12)
-    tx = service.transfer(wallet["id"], make_wallet()["id"], "1.00", idempotency_key="t", actor=actor).transaction
+    body = re.sub(r"<(script|style|title)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).replace("&nbsp;", " ")
+
+
+def test_every_console_page_reads_like_money_and_people(app, client, login_as, service, actor):
+    """Issue 25: every page a GET answers, for a ledger in every state, has a <title> of at
+    most 80 characters (the Fees page's was 3,923), no amount that skipped the formatter
+    ("2512.75", "300.0000", "120 USD"), and no bare "wallet 21" or "Wallet #21" where the
+    wallet's owner is known."""
+    import re
+
+    from wallet_app.formatting import money
+    from wallet_app.money import MINOR_UNITS
+
+    world = console_world(service, actor)
+    values = {"wallet_id": world["big"]["id"], "reversal_id": world["reversal"]["id"], "filename": "css/app.css"}
+    tx_ids = [t["id"] for k, t in world.items() if k not in ("big", "bob", "eve")]
+    names = {world[w]["id"]: world[w]["owner_name"] for w in ("big", "bob", "eve")}
     login_as("admin")
-    values = {"wallet_id": wallet["id"], "transaction_id": tx["id"], "filename": "css/app.css"}
-    titles = {}
+    pages = {}
     for rule in console_rules(app):
-        if "GET" not in rule.methods or set(rule.arguments) - set(values) - {"kind"}:
+        if "GET" not in rule.methods or rule.endpoint == "auth.logout":
             continue
-        for kind in [k.name for k in PAGE_KINDS] if "kind" in rule.arguments else [None]:
-            url = rule.build({k: v for k, v in {**values, "kind": kind}.items() if k in rule.arguments})[1]
-            response = client.get(url)
-            page = response.get_data(as_text=True)
-            if response.status_code == 200 and response.mimetype == "text/html" and page.startswith("<!doctype"):
-                found = re.search(r"<title>(.*?)</title>", page, re.S)
-                titles[url] = found.group(1).strip() if found else None
-    assert len(titles) >= 15
-    assert {url: t for url, t in titles.items() if t is None or len(t) > 80 or "<" in t} == {}
+        kinds = [k.name for k in PAGE_KINDS] if "kind" in rule.arguments else [None]
+        ids = tx_ids if "transaction_id" in rule.arguments else [None]
+        for kind in kinds:
+            for tx_id in ids:
+                args = {**values, "kind": kind, "transaction_id": tx_id}
+                url = rule.build({a: v for a, v in args.items() if a in rule.arguments})[1]
+                response = client.get(url)
+                page = response.get_data(as_text=True)
+                if response.status_code == 200 and response.mimetype == "text/html" and page.startswith("<!doctype"):
+                    pages[url] = page
+    pages["/search?q=Bob"] = client.get("/search?q=Bob").get_data(as_text=True)
+    assert len(pages) >= 30 and any("/receipts/" in u for u in pages) and any("/reversals/" in u for u in pages)
+    currencies = "|".join(MINOR_UNITS)
+    raw, bare, long_titles = {}, {}, {}
+    for url, page in pages.items():
+        found = re.search(r"<title>(.*?)</title>", page, re.S)
+        if found is None or len(found.group(1).strip()) > 80 or "<" in found.group(1):
+            long_titles[url] = found and found.group(1)[:100]
+        shown = _visible_text(page)
+        shown = re.sub(rf"([\d.]+ ({currencies}) )?per 1 ({currencies})", "(a rate)", shown)  # rates: their own digits
+        for number, currency in re.findall(rf"[-+−]?(\d[\d,]*(?:\.\d+)?) ({currencies})\b", shown):
+            if money(number.replace(",", ""), currency).split(" ")[0] != number:
+                i = shown.find(f"{number} {currency}")
+                raw.setdefault(url, []).append(shown[max(0, i - 40) : i + 20])
+        # 1234.50 (no separator); 900.0000 (more places than the currency's: the only rate is 0.9)
+        for found in re.finditer(r"(?<![\d,.])\d{4,}\.\d+|\d\.\d{3,}", shown):
+            raw.setdefault(url, []).append(shown[max(0, found.start() - 40) : found.end() + 10])
+        for found in re.finditer(r"\b[Ww]allet #?(\d+)\b", shown):
+            if int(found.group(1)) in names:
+                bare.setdefault(url, []).append(shown[max(0, found.start() - 30) : found.end() + 10])
+    assert long_titles == {}
+    assert raw == {}, "\n".join(f"{u}: {v}" for u, v in raw.items())
+    assert bare == {}, "\n".join(f"{u}: {v}" for u, v in bare.items())

@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .api.errors import problem
 from .errors import WalletError
+from .formatting import refusal
 
 MESSAGES = {
     403: "Your role does not allow this page or action.",
@@ -32,7 +33,7 @@ def init_app(app: Flask) -> None:
         view = g.get("form_view")
         if view is None:
             name = "Not found" if exc.status == 404 else "Not accepted"
-            return _page(exc.status, name, f"{exc.field}: {exc.message}" if exc.field else exc.message)
+            return _page(exc.status, name, refusal(exc))
         form, template, status, context, later = view
         context = {**(later() if later else {}), **context}
         status = status or exc.status

@@ -122,12 +122,31 @@ NOISE = {
 }  # the row's own bookkeeping: the audit row says who and when
 
 
-def _value(value) -> str:
+# Keys of audited rows that hold money: shown as every page shows money.
+MONEY_KEYS = {"amount", "fixed", "minimum", "maximum", "overdraft_limit", "max_balance", "daily_outflow_limit"}
+
+
+def _value(value, currency: str | None = None, key: str | None = None) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "none"
     if isinstance(value, dict):
-        return ", ".join(f"{_words(k)} {_value(v)}" for k, v in value.items() if v is not None and k not in NOISE)
-    return "none" if value is None or value == "" else str(value)
+        currency = value.get("currency", currency)
+        return ", ".join(
+            f"{_words(k)} {_value(v, currency, k)}" for k, v in value.items() if v is not None and k not in NOISE
+        )
+    if value is None or value == "":
+        return "none"
+    if key == "rate":
+        return _rate(value)
+    return money(value, currency) if key in MONEY_KEYS else str(value)
+
+
+def _rate(value) -> str:
+    """A rate as finance typed it: 0.9, not the column's 0.900000000000."""
+    try:
+        return f"{Decimal(str(value)).normalize():f}"
+    except InvalidOperation:
+        return str(value)
 
 
 def details_label(details: dict | None) -> str:
@@ -143,33 +162,53 @@ def details_label(details: dict | None) -> str:
             amount = money(d[key], currency) if currency else d[key]
             parts.append(f"{word}{amount}{' held' if key == 'held' else ''}")
         d.pop(key, None)
-    rate, received = d.pop("rate", None), d.pop("dest_amount", None)
+    rate, received, unit = d.pop("rate", None), d.pop("dest_amount", None), d.pop("dest_currency", None)
     if rate:
-        parts.append(f"at {rate}" + (f", {received} received" if received else ""))
+        parts.append(f"at {_rate(rate)}" + (f", {money(received, unit)} received" if received else ""))
     d.pop("kind", None)  # the action already says it
     source, dest = d.pop("source_wallet_id", None), d.pop("dest_wallet_id", None)
+    named = {source: d.pop("source_name", None), dest: d.pop("dest_name", None)}
     if source or dest:
-        parts.append(" ".join(f"{w} wallet {i}" for w, i in (("from", source), ("to", dest)) if i))
+        parts.append(" ".join(f"{w} {named[i] or 'wallet'} #{i}" for w, i in (("from", source), ("to", dest)) if i))
     if "before" in d or "after" in d:
         before, after = d.pop("before", None), d.pop("after", None)
         if before is None and isinstance(after, dict):
-            parts.append(f"now {_value(after)}")
+            parts.append(f"now {_value(after, currency)}")
         elif isinstance(after, dict) and isinstance(before, dict):
+            unit = after.get("currency", currency)
             changed = [
-                f"{_words(k)} {_value(before.get(k))} → {_value(v)}" for k, v in after.items() if before.get(k) != v
+                f"{_words(k)} {_value(before.get(k), unit, k)} → {_value(v, unit, k)}"
+                for k, v in after.items()
+                if before.get(k) != v
             ]
             parts.append("; ".join(changed) or "no change")
         else:
-            parts.append(f"{_value(before)} → {_value(after)}")
+            parts.append(f"{_value(before, currency)} → {_value(after, currency)}")
     if d.get("reverses_transaction_id"):
         parts.append(f"reverses transaction {d.pop('reverses_transaction_id')}")
     if d.get("expires_at"):
         parts.append(f"until {when(d.pop('expires_at'))}")
     reason = d.pop("reason", None)
-    parts.extend(f"{_words(k)} {_value(v)}" for k, v in d.items() if v not in (None, "") and k not in NOISE)
+    parts.extend(
+        f"{_words(k)} {_value(v, currency, k)}" for k, v in d.items() if v not in (None, "") and k not in NOISE
+    )
     if reason:
         parts.append(f"reason: “{reason}”")
     return "; ".join(parts)
+
+
+# What a refused field is called on the page, where its service name is not a word.
+FIELD_LABELS = {"wallet_id": "Wallet", "since": "From", "until": "To", "bps": "Basis points", "q": "Search"}
+
+
+def refusal(error) -> str:
+    """A refusal shown away from its field as a sentence: the field's label before the message,
+    unless the message names it already ("Wallet 9 does not exist."). Never a field's code."""
+    message = error.message
+    if not error.field:
+        return message
+    name = FIELD_LABELS.get(error.field, _words(error.field).capitalize())
+    return message if message.lower().startswith(name.lower()) else f"{name}: {message}"
 
 
 def init_app(app: Flask) -> None:
@@ -180,3 +219,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(actor_label)
     app.add_template_filter(action_label)
     app.add_template_filter(details_label)
+    app.add_template_filter(refusal)

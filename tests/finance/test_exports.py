@@ -85,7 +85,23 @@ def test_filters_by_kind_currency_and_range(client, finance, make_wallet, servic
     future = rows_of(client.get(f"/finance/exports/history.csv?since={date.today() + timedelta(days=1)}"))
     assert future == [exports.HISTORY_COLUMNS]
     bad = client.get("/finance/exports/history.csv?since=2026-13-40")
-    assert bad.status_code == 422 and "since" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "From: Use a date like 2026-11-24." in bad.get_data(as_text=True)
+
+
+def test_an_export_takes_a_wallet_by_name_and_lists_several_to_pick(client, finance, make_wallet):
+    """Issue 25, item 4: the wallet was an id only ("Enter a valid wallet id" for a name), and
+    refusals printed field names ("wallet_id: ...")."""
+    ada = make_wallet(balance="3.00", owner_name="Ada Lovelace", owner_email="ada@example.com")
+    make_wallet(balance="4.00", owner_name="Ada King")
+    one = rows_of(client.get("/finance/exports/history.csv?wallet=ada%40example.com"))[1:]
+    assert {r[2] for r in one} == {str(ada["id"])}
+    several = client.get("/finance/exports/history.csv?wallet=Ada&since=2026-01-01")
+    html = several.get_data(as_text=True)
+    assert several.status_code == 422 and "Several wallets match: pick one from the list." in html
+    assert html.count('type="radio" name="wallet_id"') == 2 and "<strong>Ada King</strong>" in html
+    assert 'value="Ada"' in html and 'value="2026-01-01"' in html  # what was typed stays
+    missing = client.get("/finance/exports/history.csv?wallet=999999").get_data(as_text=True)
+    assert "Wallet 999999 does not exist." in missing and "wallet_id" not in missing.split("<main")[1]
 
 
 def test_formula_cells_are_neutralised(client, finance, make_wallet, service):

@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
+from ..ledger import queries
 from ..streaming import csv_response
 from ..views import Views
 from . import exports
@@ -17,14 +18,24 @@ views = Views()
 @views.get("/exports")
 @require("export")
 def index():
-    return render_template("finance/exports.html", today=date.today().isoformat(), error=None)
+    return render_template("finance/exports.html", today=date.today().isoformat(), error=None, choices=[])
 
 
 @views.get("/exports/history.csv")
 @require("export")
 def history_csv():
-    form_view("finance/exports.html", today=date.today().isoformat())
-    f = exports.HistoryFilter.parse(request.args)
+    """One wallet's history or all; the wallet is named as people know it (owner, email,
+    reference or id) and, when several match, picked from them on the page again."""
+    text = request.args.get("wallet", "")
+    form_view(
+        "finance/exports.html",
+        today=date.today().isoformat(),
+        later=lambda: {"choices": queries.recipient_choices(text) if text.strip() else []},
+    )
+    args = request.args.to_dict()
+    if text.strip() and not args.get("wallet_id"):  # a wallet picked from the list wins
+        args["wallet_id"] = str(queries.recipient(text, field="wallet")["id"])
+    f = exports.HistoryFilter.parse(args)
     exports.record_export(operator_actor(), "history", vars(f))
     return csv_response(exports.stream_history(f), f.filename())
 
@@ -32,7 +43,7 @@ def history_csv():
 @views.get("/exports/balances.csv")
 @require("export")
 def balances_csv():
-    form_view("finance/exports.html", today=date.today().isoformat())
+    form_view("finance/exports.html", today=date.today().isoformat(), choices=[])
     day = exports.parse_day(request.args.get("day"), "day") or date.today()
     exports.record_export(operator_actor(), "balances", {"day": day})
     return csv_response(exports.stream_balances(day), f"balances-as-of-{day}.csv")

@@ -272,19 +272,20 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def recipient(text, *, exclude: int | None = None) -> dict:
+def recipient(text, *, exclude: int | None = None, field: str = "recipient") -> dict:
     """The one customer wallet `text` names (an exact id, or the only match of the search), for
-    a transfer typed without picking from the list; else a refusal naming `recipient`."""
-    text = validate.text(text, "recipient", 200)
+    a wallet typed without picking from a list (a transfer's recipient, an export's wallet);
+    else a refusal naming `field`."""
+    text = validate.text(text, field, 200)
     if text is None:
-        raise InvalidInput("Choose the wallet to send to.", field="recipient")
+        raise InvalidInput("Choose the wallet to send to.", field=field)
     if text.isascii() and text.isdigit() and len(text) <= 18:
-        return get_wallet(text, "recipient")
+        return get_wallet(text, field)
     matches = [w for w in list_wallets(text, limit=3).items if w["id"] != exclude]
     if len(matches) != 1:
         raise InvalidInput(
             "No wallet matches this." if not matches else "Several wallets match: pick one from the list.",
-            field="recipient",
+            field=field,
         )
     return matches[0]
 

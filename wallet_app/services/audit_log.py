@@ -38,6 +38,7 @@ def entries(
         stmt = stmt.where(AuditLog.id < before)
     rows = s.scalars(stmt).all()[: limit + 1]
     wallet_ids = {int(r.object_id) for r in rows if r.object_type == "wallet" and (r.object_id or "").isdigit()}
+    wallet_ids |= {w for r in rows for w in _moved(r.details)}
     names = (
         dict(s.execute(select(Wallet.id, Wallet.owner_name).where(Wallet.id.in_(wallet_ids))).all())
         if wallet_ids
@@ -53,7 +54,7 @@ def entries(
             "object_type": r.object_type,
             "object_id": r.object_id,
             "ip": r.ip,
-            "details": r.details or {},
+            "details": _named(r.details or {}, names),
             "object_name": names.get(int(r.object_id))
             if r.object_type == "wallet" and r.object_id and r.object_id.isdigit()
             else None,
@@ -61,6 +62,19 @@ def entries(
         for r in rows[:limit]
     ]
     return items, (str(items[-1]["id"]) if len(rows) > limit else None)
+
+
+def _moved(details: dict | None) -> list[int]:
+    """The wallets a movement's audit row names (its source and destination)."""
+    return [w for w in ((details or {}).get(k) for k in ("source_wallet_id", "dest_wallet_id")) if isinstance(w, int)]
+
+
+def _named(details: dict, names: dict) -> dict:
+    """A movement's details with its wallets' owner names, so the log names people."""
+    moved = {
+        f"{k}_name": names.get(details[f"{k}_wallet_id"]) for k in ("source", "dest") if details.get(f"{k}_wallet_id")
+    }
+    return {**details, **moved} if moved else details
 
 
 _ACTIVITY = text("""

@@ -78,6 +78,10 @@ class AmountField(StringField):
         if isinstance(self.data, str):
             self.data = console_amount(self.data)
 
+    def _value(self):
+        """Shown again (a refusal, Cancel) as it was typed: "1,234.50", not "1234.50"."""
+        return self.raw_data[0] if self.raw_data else super()._value()
+
 
 class KeyedForm(FlaskForm):
     """A movement's form. The idempotency token is minted when the form is rendered, so a

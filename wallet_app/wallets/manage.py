@@ -60,5 +60,5 @@ def set_status(wallet_id):
         return _page(wallet_id, panel, form, 422)
     form_view(PAGE, errors_in=form, later=lambda: _context(wallet_id, panel, form))
     wallet = operations.set_status(wallet_id, form.status.data, actor=operator_actor(), reason=form.reason.data)
-    flash(f"Wallet {wallet_id} is {wallet['status']}.")
+    flash(f"{wallet['owner_name']} #{wallet_id} is {wallet['status']} now.")
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)

@@ -91,7 +91,9 @@ def transaction_page(transaction_id) -> dict:
         if linked_ids
         else []
     )
-    names = queries.wallet_names([e["wallet_id"] for e in tx["entries"]])
+    names = queries.wallet_names(
+        [tx["source_wallet_id"], tx["dest_wallet_id"], *(e["wallet_id"] for e in tx["entries"])]
+    )
     activity, _ = audit_log.entries(object_type="transaction", object_id=str(tx["id"]), limit=20)
     return {
         "tx": tx,

@@ -76,7 +76,7 @@ def create_wallet():
         external_ref=form.external_ref.data,
     )
     target = url_for("wallets.wallet", wallet_id=wallet["id"])
-    flash(f"Wallet {wallet['id']} created for {wallet['owner_name']} ({wallet['currency']}).")
+    flash(f"Wallet created for {wallet['owner_name']} ({wallet['currency']}), #{wallet['id']}.")
     if request.htmx:  # a full navigation to the new wallet, not a page inside the form
         return "", 204, {"HX-Redirect": target}
     return redirect(target, 303)
@@ -255,7 +255,7 @@ def receipt(wallet_id, kind, transaction_id):
     reload read a page rather than post again."""
     _kind(kind)
     tx = queries.get_transaction(transaction_id)
-    if wallet_id not in (tx["source_wallet_id"], tx["dest_wallet_id"]):
+    if tx["kind"] != kind or wallet_id not in (tx["source_wallet_id"], tx["dest_wallet_id"]):
         abort(404)
     return _receipt(wallet_id, kind, tx, request.args.get("replayed") == "1")
 

@@ -71,6 +71,7 @@ BEGIN
                               'source_wallet_id', p_tx.source_wallet_id, 'dest_wallet_id', p_tx.dest_wallet_id,
                               'reverses_transaction_id', p_tx.reverses_transaction_id, 'reason', p_tx.reason,
                               'rate', p_tx.rate::text, 'dest_amount', p_tx.dest_amount::text,
+                              'dest_currency', p_tx.dest_currency,
                               'released', CASE WHEN p_hold.id IS NOT NULL THEN release::text END),
             p_tx.created_at);
 END $$;
