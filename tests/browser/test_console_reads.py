@@ -135,3 +135,86 @@ def test_exports_take_a_wallet_by_name_and_errors_name_no_fields(world, browser_
     page.goto(base + "/wallets/999999")
     assert "Wallet 999999 does not exist." in main_text(page) and "wallet_id" not in main_text(page)
     look(page, "reads-missing-wallet")
+
+
+@pytest.mark.parametrize(
+    "typed, reviewed",
+    [("1,234.56", "1,234.56 USD"), (" 12.5 ", "12.50 USD"), ("12.", "12.00 USD"), (".5", "0.50 USD")],
+)
+def test_amounts_are_read_as_people_type_them(world, browser_page, typed, reviewed):
+    """Item 9: the console's own format, spaces around, "12." and ".5" were refused."""
+    base, w = world
+    page = browser_page
+    sign_in(page, base, "admin@example.com")
+    page.goto(base + f"/wallets/{w['bob']['id']}")
+    page.locator("#fund-amount").fill(typed)
+    page.get_by_role("button", name="Review deposit").click()
+    expect(page.locator("#fund-panel .amount-line")).to_have_text(reviewed)
+    if typed == "1,234.56":
+        look(page, "reads-amount-typed")
+
+
+def test_a_negative_amount_says_more_than_zero(world, browser_page):
+    """Item 9: "-5" said "must be a number"."""
+    base, w = world
+    page = browser_page
+    sign_in(page, base, "admin@example.com")
+    page.goto(base + f"/wallets/{w['bob']['id']}")
+    page.locator("#fund-amount").fill("-5")
+    page.get_by_role("button", name="Review deposit").click()
+    expect(page.locator("#fund-amount-error")).to_have_text("Amount must be more than zero.")
+    look(page, "reads-amount-negative")
+
+
+def test_operators_choose_their_password_a_reference_is_one_wallet_and_a_role_change_says_why(
+    world, browser, browser_page
+):
+    """Items 12 and 13: an operator an admin created was never made to change the password; a
+    second wallet for one reference and currency was created silently; a role change signed
+    the person out with only "Please sign in to continue"."""
+    base, _ = world
+    page = browser_page
+    sign_in(page, base, "admin@example.com")
+    page.goto(base + "/admin/operators")
+    page.locator("#op-email").fill("newcomer@example.com")
+    page.locator("#op-password").fill(PASSWORD)
+    page.locator("#op-role").select_option("support")
+    page.get_by_role("button", name="Add operator").click()
+    expect(page.locator("main")).to_contain_text("newcomer@example.com")
+
+    newcomer = browser.new_context(viewport={"width": 1280, "height": 900})
+    other = newcomer.new_page()
+    other.goto(base + "/auth/login")
+    other.get_by_label("Email").fill("newcomer@example.com")
+    other.get_by_label("Password").fill(PASSWORD)
+    other.get_by_role("button", name="Sign in").click()
+    expect(other.locator("body")).to_contain_text("An admin chose your password: choose your own to continue.")
+    look(other, "reads-first-password")
+
+    # Sam (support, signed in elsewhere) becomes a viewer: his next page says why he left.
+    sam = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(sam, base)
+    page.goto(base + "/admin/operators")
+    row = page.locator("tr", has_text="sam@example.com")
+    row.locator("summary").click()
+    row.get_by_label("Role").select_option("viewer")
+    row.get_by_role("button", name="Set role").click()
+    expect(page.locator("body")).to_contain_text("sam@example.com: viewer")
+    sam.goto(base + "/wallets")
+    expect(sam.locator("body")).to_contain_text("You were signed out because your access changed")
+    look(sam, "reads-signed-out-why")
+    newcomer.close()
+    sam.context.close()
+
+    # The same external reference and currency twice: refused, naming the wallet that has it.
+    page.goto(base + "/wallets")
+    for _ in range(2):
+        page.locator("#create-owner-name").fill("Ref Owner")
+        page.locator("#create-external-ref").fill("CUST-9")
+        page.locator("#create-currency").select_option("USD")
+        page.get_by_role("button", name="Create wallet").click()
+        if _ == 0:
+            page.get_by_role("heading", name="Ref Owner").first.wait_for()
+            page.goto(base + "/wallets")
+    expect(page.locator("#create-external-ref-error")).to_contain_text("already has the reference CUST-9 in USD")
+    look(page, "reads-same-reference")

@@ -240,3 +240,25 @@ def test_the_first_tab_stop_skips_to_the_page_and_search_finds_a_hash_label(live
     page.locator("#find-q").fill("#1")
     page.keyboard.press("Enter")
     expect(page.locator("main h1")).to_have_text("Transaction 1")  # the one match: straight there
+
+
+def test_load_more_keeps_the_keyboard_where_reading_goes_on(live_app, browser_page):
+    """Issue 25, item 11: "Load more" dropped the focus to <body>; now the first new row's
+    link has it, and Tab goes on from there."""
+    app, base = live_app
+    page = browser_page
+    with app.app_context():
+        svc, cli = ledger_api(), Actor("cli", "cli")
+        for n in range(52):
+            svc.create_wallet(f"Customer {n:02d}", "USD", actor=cli)
+    sign_in(page, base)
+    page.goto(base + "/wallets")
+    more = page.locator("#more-wallets button")
+    more.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#more-wallets")).to_have_count(0)
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Customer 01", focused  # newest first: the 51st row is the second wallet made
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Customer 00"
+    look(page, "load-more-focus")
