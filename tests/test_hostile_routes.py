@@ -83,6 +83,7 @@ def _requests(app, wallet_id: int):
         "kind": "fund",
         "user_id": 1,
         "token_id": 1,
+        "batch_id": 1,
         "filename": "css/app.css",
     }
     for rule in app.url_map.iter_rules():

@@ -48,6 +48,8 @@ def from_env(overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": not (debug or local) and env.get("SESSION_COOKIE_SECURE", "1") != "0",
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        # A batch's body: 1,000 items of about 150 bytes each, with room to spare.
+        "BATCH_MAX_CONTENT_LENGTH": 512 * 1024,
         "WRITE_RETRIES": 5,
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         # Keys in a shared Redis: one prefix per deployment (tests make their own).

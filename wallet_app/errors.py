@@ -141,3 +141,14 @@ class TokenNotLive(WalletError):
 
     code = "unauthorized"
     status = 401
+
+
+class BatchRefused(WalletError):
+    """An atomic batch with a refused item posts nothing; `errors` names every refused item."""
+
+    code = "batch_refused"
+
+
+class BatchTooLarge(WalletError):
+    code = "batch_too_large"
+    status = 413

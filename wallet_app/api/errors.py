@@ -49,6 +49,8 @@ def register(bp: Blueprint) -> None:
     @bp.errorhandler(WalletError)
     def wallet_error(exc: WalletError):
         errors = [{"field": exc.field, "code": exc.code, "message": exc.message}] if exc.field else None
+        # A refused atomic batch names each refused item: {index, code, detail}.
+        errors = exc.details.get("errors", errors)
         return problem(exc.status, TITLES.get(exc.status, "Error"), exc.message, exc.code, errors)
 
     @bp.errorhandler(ApiError)

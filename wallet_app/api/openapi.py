@@ -188,6 +188,52 @@ def document() -> dict:
                     "responses": {**_ok(200, s.TRANSACTION, REPLAYED), **_problem(*WRITE_ERRORS)},
                 }
             },
+            "/batches": {
+                "post": {
+                    "operationId": "postBatch",
+                    "parameters": [KEY],
+                    "requestBody": _body(s.BATCH),
+                    "description": "1 to 1,000 movements (more: 413 batch_too_large) in one request, one engine call "
+                    "and one commit; item i is claimed as `<key>:<i>`. atomic: all posted (201), or none "
+                    "(422 batch_refused, `errors` naming each refused item's index, code and detail). "
+                    "independent: 201 with status posted, partially_posted or refused, each item posted "
+                    "with its transaction or refused with its error. A malformed item is a 422 naming "
+                    "items[i].field, nothing posted. Above a currency's threshold (the batch's total, or "
+                    "any wallet's share with its unapproved day) the whole batch waits: 202 "
+                    "awaiting_approval, decided by another principal.",
+                    "responses": {
+                        **_ok(201, s.BATCH_ANSWER, REPLAYED),
+                        **_ok(202, s.BATCH_ANSWER, REPLAYED),
+                        **_problem(*WRITE_ERRORS),
+                    },
+                }
+            },
+            "/batches/{batch_id}": {
+                "get": {
+                    "operationId": "getBatch",
+                    "parameters": [ID_PATH("batch_id")],
+                    "responses": {**_ok(200, s.BATCH_ANSWER), **_problem(*READ_ERRORS)},
+                }
+            },
+            "/batches/{batch_id}/approve": {
+                "post": {
+                    "operationId": "approveBatch",
+                    "parameters": [ID_PATH("batch_id"), KEY],
+                    "description": "Needs the approve scope; never the maker's (403 maker_cannot_approve). Posts "
+                    "the batch as one, in its mode, under every check (atomic and refused: 422 "
+                    "batch_refused, it stays waiting).",
+                    "responses": {**_ok(200, s.BATCH_ANSWER, REPLAYED), **_problem(*WRITE_ERRORS)},
+                }
+            },
+            "/batches/{batch_id}/reject": {
+                "post": {
+                    "operationId": "rejectBatch",
+                    "parameters": [ID_PATH("batch_id"), KEY],
+                    "description": "Needs the approve scope; never the maker's. Nothing of it is posted.",
+                    "requestBody": _body(s.REJECT),
+                    "responses": {**_ok(200, s.BATCH_ANSWER, REPLAYED), **_problem(*WRITE_ERRORS)},
+                }
+            },
             "/approvals": {
                 "get": {
                     "operationId": "listApprovals",

@@ -11,7 +11,7 @@ from .. import throttle
 from ..errors import TokenNotLive
 from ..extensions import csrf
 from ..finance import exports
-from ..ledger import fees, operations, queries, rates
+from ..ledger import batches, fees, operations, queries, rates
 from ..ledger.catalogue import ASKED
 from ..request_log import note_principal
 from ..services import tokens
@@ -121,11 +121,11 @@ def _actor() -> Actor:
     )
 
 
-def _body(schema: dict) -> dict:
+def _body(schema: dict, limit: str = "MAX_CONTENT_LENGTH") -> dict:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
     try:
-        body = _json()
+        body = _json(current_app.config[limit])
     except RecursionError:  # nesting deeper than the parser goes, e.g. 50 KB of "["
         body = None
     if body is None:
@@ -133,14 +133,15 @@ def _body(schema: dict) -> dict:
     return schemas.check(body, schema)
 
 
-def _json():
+def _json(limit: int):
     """The body parsed, or None if it is not JSON. With a Content-Length (every client but a
     chunked upload), read straight from the server's input: werkzeug's stream wrapper and
     Flask's JSON provider were ~8% of an API transfer's CPU (bench/PROFILE.md)."""
     length = request.content_length
     if length is None:
+        request.max_content_length = limit
         return request.get_json(silent=True)
-    if length > current_app.config["MAX_CONTENT_LENGTH"]:
+    if length > limit:
         raise RequestEntityTooLarge()
     try:
         return json.loads(request.environ["wsgi.input"].read(length))
@@ -280,6 +281,45 @@ def approvals():
 def holds(wallet_id):
     page = queries.holds(wallet_id, cursor=request.args.get("cursor"), limit=request.args.get("limit"))
     return {"data": page.items, "next_cursor": page.next_cursor}
+
+
+@bp.post("/batches")
+def post_batch():
+    """Up to 1,000 movements in one request, one engine call and one commit."""
+    body = _body(schemas.BATCH, "BATCH_MAX_CONTENT_LENGTH")
+    key = _idempotency_key()
+    return _batch(batches.post(body["items"], mode=body["mode"], idempotency_key=key, actor=_actor()))
+
+
+@bp.get("/batches/<batch_id>")
+def get_batch(batch_id):
+    return batches.get_batch(batch_id)
+
+
+@bp.post("/batches/<batch_id>/approve")
+def approve_batch(batch_id):
+    _optional_body(schemas.EMPTY)
+    _idempotency_key()
+    return _batch(batches.decide(batch_id, "approve", actor=_approver()))
+
+
+@bp.post("/batches/<batch_id>/reject")
+def reject_batch(batch_id):
+    body = _body(schemas.REJECT)
+    _idempotency_key()
+    return _batch(batches.decide(batch_id, "reject", actor=_approver(), reason=body["reason"]))
+
+
+def _batch(result):
+    """A batch's answer: 201 posted (or partly, or all refused), 202 awaiting approval, 200 decided."""
+    response = Response(
+        json.dumps(result.batch, separators=(",", ":"), sort_keys=True, default=current_app.json.default) + "\n",
+        result.status,
+        mimetype="application/json",
+    )
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @bp.get("/rates")

@@ -98,6 +98,34 @@ REJECT = {
     "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
 }
 NULLABLE_AMOUNT = {"type": ["string", "null"], "pattern": AMOUNT["pattern"]}
+BATCH_ITEM = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["kind", "amount"],
+    "description": "A movement, with the fields its kind takes in the single endpoints: a transfer "
+    "from_wallet_id and to_wallet_id, a withdrawal from_wallet_id, a fund to_wallet_id.",
+    "properties": {
+        "kind": {"type": "string", "enum": ["transfer", "withdrawal", "fund"]},
+        "from_wallet_id": ID,
+        "to_wallet_id": ID,
+        "amount": AMOUNT,
+        "reference": {"type": ["string", "null"], "maxLength": 500},
+    },
+}
+BATCH = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["mode", "items"],
+    "properties": {
+        "mode": {
+            "type": "string",
+            "enum": ["atomic", "independent"],
+            "description": "atomic: every item posted, or none (422 batch_refused naming each refused item); "
+            "independent: each item posted or refused on its own.",
+        },
+        "items": {"type": "array", "minItems": 1, "maxItems": 1000, "items": BATCH_ITEM},
+    },
+}
 REVERSAL = {
     "type": "object",
     "additionalProperties": False,
@@ -231,6 +259,7 @@ TRANSACTION = {
             "description": "The second person who approved it (four eyes), if one did.",
         },
         "approved_at": {"type": ["string", "null"], "format": "date-time"},
+        "batch_id": {"type": ["integer", "null"], "description": "The batch that posted it (POST /batches)."},
         "rate": {"type": "string", "description": "An exchange's rate."},
         "dest_currency": {"type": "string"},
         "dest_amount": {"type": ["string", "null"]},
@@ -381,3 +410,38 @@ def check(body, schema: dict) -> dict:
         if not any(isinstance(value, _TYPES[t]) and not (t == "integer" and isinstance(value, bool)) for t in types):
             raise ApiError(422, "invalid_input", f"{name} must be of type {' or '.join(types)}.", field=name)
     return body
+
+
+BATCH_ANSWER = {
+    "type": "object",
+    "required": ["id", "mode", "status", "items"],
+    "properties": {
+        "id": ID,
+        "mode": {"type": "string", "enum": ["atomic", "independent"]},
+        "status": {
+            "type": "string",
+            "enum": ["posted", "partially_posted", "refused", "awaiting_approval", "rejected"],
+        },
+        "created_by": {"type": "string"},
+        "created_at": TIMESTAMP,
+        "resolved_by": TEXT,
+        "resolved_at": {"type": ["string", "null"], "format": "date-time"},
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "status"],
+                "properties": {
+                    "index": {"type": "integer", "minimum": 0},
+                    "status": {"type": "string", "enum": ["posted", "refused", "awaiting_approval", "rejected"]},
+                    "transaction": TRANSACTION,
+                    "error": {
+                        "type": "object",
+                        "required": ["code", "detail"],
+                        "properties": {"code": {"type": "string"}, "detail": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    },
+}

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import (
     BalanceLimitExceeded,
+    BatchRefused,
     CaptureExceedsHold,
     CurrencyMismatch,
     DailyLimitExceeded,
@@ -205,9 +206,33 @@ def _named(d: dict, prefix: str = "") -> str:
     return f"{owner} #{d[prefix + 'wallet_id']}" if owner else f"Wallet #{d[prefix + 'wallet_id']}"
 
 
+def _batch_refusal(code: str, d: dict) -> WalletError:
+    """A refusal about a batch as a whole (deciding one that awaits approval)."""
+    batch = d["batch_id"]
+    if code == "not_found":
+        return NotFound(f"Batch {batch} does not exist.", field="batch_id")
+    if code == "not_awaiting_approval":
+        status = d["status"].replace("_", " ")
+        return NotAwaitingApproval(f"Batch {batch} is {status}; it is not awaiting approval.", field="batch_id")
+    return MakerCannotApprove(f"You made batch {batch}; another person must approve or reject it.", field="batch_id")
+
+
 def refusal(code: str, d: dict) -> WalletError:
     """The WalletError for a rule ledger_post() refused, worded for people."""
     field = d["field"]
+    if code == "batch_refused":
+        errors = [
+            {"index": e["index"], "code": e["code"], "detail": refusal(e["code"], e["detail"]).message}
+            for e in d["errors"]
+        ]
+        count = len(errors)
+        return BatchRefused(
+            f"{count} item{'s' if count != 1 else ''} of the batch refused; nothing was posted.",
+            field=field,
+            errors=errors,
+        )
+    if "batch_id" in d:
+        return _batch_refusal(code, d)
     if code == "not_found" and "transaction_id" in d:
         return NotFound(f"Transaction {d['transaction_id']} does not exist.", field=field)
     if code == "not_found":
@@ -329,3 +354,105 @@ def refusal(code: str, d: dict) -> WalletError:
     if code == "idempotency_key_reused":
         return IdempotencyKeyReused("This idempotency key was already used for a different request.", field=field)
     raise AssertionError(f"ledger_post refused with an unknown code {code!r}")
+
+
+class BatchPosted(NamedTuple):
+    verdict: str  # posted | replay | awaiting_approval | rejected
+    batch_id: int
+    batch_status: str
+    first_status: int
+
+
+_BATCH_CALL = """ledger_batch(
+    p_scope => {scope}, p_key => :key, p_fp => :fp, p_actor => {actor}, p_owner => {owner}, p_issuer => {issuer},
+    p_ip => :ip, p_mode => :mode, p_items => CAST(:items AS jsonb), p_rate_max_age => CAST(:rate_max_age AS int),
+    p_expires_in => CAST(:expires_in AS int), p_resolve => CAST(:resolve AS text),
+    p_target => CAST(:target AS bigint), p_reason => CAST(:reason AS text))"""
+_BATCH = text(
+    "SELECT b.* FROM "
+    + _BATCH_CALL.format(scope=":scope", actor=":actor", owner=":owner", issuer="CAST(:issuer AS text)")
+    + " b"
+)
+# As _POST_AS_TOKEN: a token's batch is posted only while the token is live, in one statement.
+_BATCH_AS_TOKEN = text(
+    "SELECT b.* FROM api_tokens t CROSS JOIN LATERAL "
+    + _BATCH_CALL.format(
+        scope="'token:' || t.id",
+        actor="'token:' || t.name",
+        owner="coalesce('user:' || t.owner_user_id, 'integration:' || t.integration_id)",
+        issuer="'user:' || t.created_by_id",
+    )
+    + " b WHERE t.token_hash = :token AND t.revoked_at IS NULL"
+)
+
+
+def batch_item(movement: Movement, fp: str) -> dict:
+    """One item of a batch as ledger_batch() takes it: ledger_post()'s parameters of the
+    movement, its legs composed by the catalogue as post() composes them."""
+    kind = KINDS[movement.kind]
+    legs = kind.legs(movement)
+    return {
+        "kind": movement.kind,
+        "amount": f"{movement.amount:f}",
+        "source": movement.source,
+        "dest": movement.dest,
+        "reference": movement.reference,
+        "fp": fp,
+        "wallets": _array(leg.wallet_id for leg in legs),
+        "systems": _array(leg.system for leg in legs),
+        "likes": _array(None if leg.like is None else leg.like + 1 for leg in legs),
+        "amounts": _array(leg.amount for leg in legs),
+        "fields": _array(leg.field for leg in legs),
+        "converts": _array(str(leg.converted).lower() for leg in legs),
+        "fee_payer": None if kind.fee_payer is None else kind.fee_payer + 1,
+    }
+
+
+def post_batch(
+    session: Session,
+    items: list[dict],
+    *,
+    actor: Actor,
+    mode: str,
+    key: str | None = None,
+    fp: str | None = None,
+    resolve: str | None = None,
+    target: int | None = None,
+    reason: str | None = None,
+) -> BatchPosted:
+    """Post a batch of items (batch_item()) in one call and one commit, or decide one that
+    awaits approval (`resolve` approve | reject, batch `target`). A refusal raises its
+    WalletError; an atomic batch's is BatchRefused, naming each refused item's WalletError."""
+    config = current_app.config
+    params = dict(
+        scope=actor.scope,
+        key=key,
+        fp=fp,
+        actor=actor.name,
+        owner=actor.person,
+        issuer=actor.issuer,
+        ip=actor.ip,
+        mode=mode,
+        items=json.dumps(items),
+        rate_max_age=config["FX_RATE_MAX_AGE"],
+        expires_in=config["APPROVAL_EXPIRES_IN"],
+        resolve=resolve,
+        target=target,
+        reason=reason,
+    )
+    statement = _BATCH
+    if actor.token is not None:
+        statement, params["token"] = _BATCH_AS_TOKEN, actor.token
+
+    def op(s: Session) -> BatchPosted:
+        try:
+            row = s.execute(statement, params).one_or_none()
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == REFUSED:
+                raise refusal(exc.orig.diag.message_primary, json.loads(exc.orig.diag.message_detail)) from None
+            raise
+        if row is None:
+            raise TokenNotLive("This token has been revoked.")
+        return BatchPosted(*row)
+
+    return atomic(session, op)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
     desc,
     false,
@@ -133,6 +134,7 @@ class Transaction(db.Model):
             "expires_at",
             postgresql_where=text("status IN ('pending', 'awaiting_approval')"),
         ),
+        Index("ix_transactions_batch", "batch_id", postgresql_where=text("batch_id IS NOT NULL")),
         # The header search: a transaction by the start of its reference (LIKE 'text%').
         Index(
             "ix_transactions_reference",
@@ -187,6 +189,76 @@ class Transaction(db.Model):
     # A second person approved it: it no longer counts toward its wallet's unapproved day.
     approved_by: Mapped[str | None] = mapped_column(String(320))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The batch that posted it (migration 0013).
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+
+
+BATCH_MODES = ("atomic", "independent")
+BATCH_STATUSES = ("posted", "partially_posted", "refused", "awaiting_approval", "rejected")
+BATCH_ITEM_STATUSES = ("posted", "refused", "awaiting_approval", "rejected")
+
+
+class Batch(db.Model):
+    """Many movements asked in one request and posted by one engine call (ledger_batch.sql),
+    claimed by its idempotency key as a movement is."""
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        UniqueConstraint("scope", "key", name="uq_batches_scope_key"),
+        CheckConstraint("mode IN ('atomic', 'independent')", name="mode_known"),
+        CheckConstraint(
+            "status IN ('posted', 'partially_posted', 'refused', 'awaiting_approval', 'rejected')",
+            name="status_known",
+        ),
+        CheckConstraint("item_count BETWEEN 1 AND 1000", name="item_count"),
+        Index("ix_batches_awaiting", "created_at", postgresql_where=text("status = 'awaiting_approval'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(20))
+    item_count: Mapped[int]
+    response_status: Mapped[int]
+    created_by: Mapped[str] = mapped_column(String(320))
+    maker_scope: Mapped[str] = mapped_column(String(100))
+    maker_issuer: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(320))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolve_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class BatchItem(db.Model):
+    """One movement of a batch, as asked, and what became of it."""
+
+    __tablename__ = "batch_items"
+    __table_args__ = (
+        CheckConstraint("index >= 0", name="index"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "status IN ('posted', 'refused', 'awaiting_approval', 'rejected')",
+            name="status_known",
+        ),
+        CheckConstraint(
+            "(status = 'posted') = (transaction_id IS NOT NULL) AND (status = 'refused') = (error_code IS NOT NULL)",
+            name="outcome",
+        ),
+    )
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    index: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    source_wallet_id: Mapped[int | None] = mapped_column(ForeignKey("wallets.id"))
+    dest_wallet_id: Mapped[int | None] = mapped_column(ForeignKey("wallets.id"))
+    reference: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_detail: Mapped[str | None] = mapped_column(Text)
 
 
 class FeeSchedule(db.Model):

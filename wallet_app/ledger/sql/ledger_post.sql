@@ -29,7 +29,9 @@ CREATE FUNCTION ledger_post(
     -- approval request lives this long.
     p_rate_max_age int, p_expires_in int,
     -- What the catalogue says of the kind: the leg that pays its fee (1-based), when it waits
-    -- for a second person (above_threshold | always | never), whether it may be held.
+    -- for a second person (above_threshold | always | never), whether it may be held. A
+    -- batch's item: 'batch' when ledger_batch decided for the whole batch that it need not wait
+    -- (it counts toward its wallet's unapproved day), 'never' when a second person approved it.
     p_fee_payer int DEFAULT NULL, p_four_eyes text DEFAULT 'above_threshold', p_holdable boolean DEFAULT FALSE,
     p_reference text DEFAULT NULL, p_reason text DEFAULT NULL,
     p_issuer text DEFAULT NULL,       -- a token's: the operator who issued it (has seen its secret)
@@ -44,6 +46,8 @@ CREATE FUNCTION ledger_post(
     -- A hold: create one instead of posting; or end hold p_target (capture | approve | void |
     -- reject | expire), capture and approve posting its movement.
     p_pending boolean DEFAULT FALSE, p_resolve text DEFAULT NULL, p_target bigint DEFAULT NULL,
+    -- An item of a batch (ledger_batch): the batch it is posted by.
+    p_batch bigint DEFAULT NULL,
     OUT verdict text,        -- posted | replay | checked (a dry run)
     OUT tx_id bigint, OUT posted_at timestamptz, OUT tx_currency text,
     OUT leg_wallets bigint[], OUT leg_amounts numeric[], OUT leg_balances numeric[], OUT tx_fee numeric,
@@ -157,6 +161,7 @@ BEGIN
     tx.dest_currency := legs.dest_currency;
     tx.rate_version := legs.rate_version;
     tx.maker_scope := p_owner;
+    tx.batch_id := p_batch;
     IF tx_status <> 'posted' THEN
         tx_expires_at := posted_at + make_interval(secs => p_expires_in);
         tx.held_amount := checked.reserved;

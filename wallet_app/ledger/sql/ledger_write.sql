@@ -35,10 +35,11 @@ BEGIN
     WITH posted AS (
         INSERT INTO transactions (id, kind, amount, currency, source_wallet_id, dest_wallet_id,
                                   reference, created_by, created_at, fee, reverses_transaction_id, reason,
-                                  rate, dest_amount, dest_currency, rate_version, maker_scope)
+                                  rate, dest_amount, dest_currency, rate_version, maker_scope, batch_id)
         SELECT p_tx.id, p_tx.kind, p_tx.amount, p_tx.currency, p_tx.source_wallet_id, p_tx.dest_wallet_id,
                p_tx.reference, p_tx.created_by, p_tx.created_at, p_tx.fee, p_tx.reverses_transaction_id,
-               p_tx.reason, p_tx.rate, p_tx.dest_amount, p_tx.dest_currency, p_tx.rate_version, p_tx.maker_scope
+               p_tx.reason, p_tx.rate, p_tx.dest_amount, p_tx.dest_currency, p_tx.rate_version, p_tx.maker_scope,
+               p_tx.batch_id
         WHERE p_hold.id IS NULL
     ), reversed AS (
         UPDATE transactions t SET reversed_amount = t.reversed_amount + p_tx.amount,

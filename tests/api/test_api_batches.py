@@ -1,0 +1,217 @@
+"""POST /api/v1/batches (issue 26): up to 1,000 movements in one request, atomic or
+independent; replays; four eyes on the batch as a whole; a batch racing single transfers."""
+
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from tests.api.conftest import Api
+from tests.conftest import ledger_api
+from wallet_app.ledger import rates
+from wallet_app.services.audit import Actor
+from wallet_app.services.tokens import create_token
+
+FINANCE = Actor("user:finance", "finance@example.com")
+
+
+def k():
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def three(api):
+    """Alice 100.00, Bob and Carol nothing (USD)."""
+    ids = [api.post("/wallets", {"owner_name": n, "currency": "USD"}).json["id"] for n in ("Alice", "Bob", "Carol")]
+    assert api.post(f"/wallets/{ids[0]}/fund", {"amount": "100.00"}, key=k()).status_code == 201
+    return ids
+
+
+def balances(api, ids):
+    return [api.get(f"/wallets/{i}").json["balance"] for i in ids]
+
+
+def payouts(a, to, amounts):
+    return [{"kind": "transfer", "from_wallet_id": a, "to_wallet_id": t, "amount": x} for t, x in zip(to, amounts)]
+
+
+def test_an_independent_batch_posts_what_it_can_and_names_each_refusal(api, three, session):
+    a, b, c = three
+    items = [
+        {"kind": "transfer", "from_wallet_id": a, "to_wallet_id": b, "amount": "30.00", "reference": "pay-1"},
+        {"kind": "transfer", "from_wallet_id": a, "to_wallet_id": c, "amount": "500.00"},  # too much
+        {"kind": "withdrawal", "from_wallet_id": a, "amount": "10.00"},
+        {"kind": "fund", "to_wallet_id": c, "amount": "5.00"},
+        {"kind": "transfer", "from_wallet_id": b, "to_wallet_id": b, "amount": "1.00"},  # same wallet
+    ]
+    answer = api.post("/batches", {"mode": "independent", "items": items}, key="batch-1")
+    assert answer.status_code == 201, answer.json
+    batch = answer.json
+    assert batch["mode"] == "independent" and batch["status"] == "partially_posted"
+    assert [i["status"] for i in batch["items"]] == ["posted", "refused", "posted", "posted", "refused"]
+    assert [i["index"] for i in batch["items"]] == [0, 1, 2, 3, 4]
+    assert batch["items"][1]["error"]["code"] == "insufficient_funds"
+    assert batch["items"][1]["error"]["detail"].startswith("Insufficient funds: 70.00 USD available")
+    assert batch["items"][4]["error"]["code"] == "same_wallet"
+    posted = batch["items"][0]["transaction"]
+    assert posted["batch_id"] == batch["id"] and posted["reference"] == "pay-1" and posted["amount"] == "30.00"
+    assert api.get(f"/transactions/{posted['id']}").json["batch_id"] == batch["id"]
+    assert balances(api, three) == ["60.00", "30.00", "5.00"]
+    assert api.get(f"/batches/{batch['id']}").json == batch
+    assert (
+        session.execute(text("SELECT count(*) FROM transactions WHERE batch_id = :b"), {"b": batch["id"]}).scalar() == 3
+    )
+
+
+def test_an_atomic_batch_refused_at_its_last_item_posts_nothing(api, three, session):
+    a, b, c = three
+    before = session.execute(text("SELECT count(*) FROM transactions")).scalar()
+    items = payouts(a, [b, c, b, c], ["20.00", "20.00", "20.00", "40.01"])  # 100.01 in all
+    refused = api.post("/batches", {"mode": "atomic", "items": items}, key="atomic-1")
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    assert refused.json["code"] == "batch_refused"
+    assert [(e["index"], e["code"]) for e in refused.json["errors"]] == [(3, "insufficient_funds")]
+    assert "40.00 USD available" in refused.json["errors"][0]["detail"]
+    assert balances(api, three) == ["100.00", "0.00", "0.00"]
+    assert session.execute(text("SELECT count(*) FROM transactions")).scalar() == before
+    assert session.execute(text("SELECT count(*) FROM batches")).scalar() == 0
+    # Fixed, the same key posts it (a refusal left nothing behind, its claim included).
+    items[3]["amount"] = "40.00"
+    done = api.post("/batches", {"mode": "atomic", "items": items}, key="atomic-1")
+    assert done.status_code == 201 and done.json["status"] == "posted"
+    assert balances(api, three) == ["0.00", "40.00", "60.00"]
+
+
+def test_every_refused_item_of_an_atomic_batch_is_named(api, three):
+    a, b, c = three
+    items = payouts(a, [b, 999999, c, a], ["1.00", "1.00", "200.00", "1.00"])
+    refused = api.post("/batches", {"mode": "atomic", "items": items}, key=k())
+    assert [(e["index"], e["code"]) for e in refused.json["errors"]] == [
+        (1, "not_found"),
+        (2, "insufficient_funds"),
+        (3, "same_wallet"),
+    ]
+
+
+def test_a_replay_answers_the_first_answer_and_another_body_is_refused(api, three):
+    a, b, c = three
+    body = {"mode": "independent", "items": payouts(a, [b, c], ["10.00", "1000.00"])}
+    first = api.post("/batches", body, key="same")
+    again = api.post("/batches", body, key="same")
+    assert (again.status_code, again.json) == (first.status_code, first.json)
+    assert again.headers["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
+    assert balances(api, three) == ["90.00", "10.00", "0.00"]  # once
+    other = api.post("/batches", {"mode": "atomic", "items": body["items"]}, key="same")
+    assert (other.status_code, other.json["code"]) == (422, "idempotency_key_reused")
+    all_refused = api.post("/batches", {"mode": "independent", "items": payouts(a, [b], ["999.00"])}, key=k())
+    assert all_refused.status_code == 201 and all_refused.json["status"] == "refused"
+
+
+def test_a_thousand_items_post_in_one_request_and_more_are_too_many(api, three, session):
+    a, b, c = three
+    items = payouts(a, [b, c] * 500, ["0.10"] * 1000)
+    done = api.post("/batches", {"mode": "atomic", "items": items}, key=k())
+    assert done.status_code == 201 and len(done.json["items"]) == 1000
+    assert balances(api, three) == ["0.00", "50.00", "50.00"]
+    too_many = api.post("/batches", {"mode": "atomic", "items": items + items[:1]}, key=k())
+    assert too_many.status_code == 413 and too_many.json["code"] == "batch_too_large"
+    assert api.post("/batches", {"mode": "atomic", "items": []}, key=k()).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "item, field",
+    [
+        ({"kind": "transfer", "from_wallet_id": 1, "amount": "1.00"}, "items[1].to_wallet_id"),
+        ({"kind": "transfer", "from_wallet_id": 1, "to_wallet_id": 2, "amount": 1.5}, "items[1].amount"),
+        ({"kind": "fund", "to_wallet_id": 1, "amount": "-1"}, "items[1].amount"),
+        ({"kind": "withdrawal", "from_wallet_id": 1, "to_wallet_id": 2, "amount": "1.00"}, "items[1].to_wallet_id"),
+        ({"kind": "exchange", "amount": "1.00"}, "items[1].kind"),
+        ("transfer", "items[1]"),
+    ],
+)
+def test_a_malformed_item_refuses_the_whole_request_naming_it(api, three, session, item, field):
+    a, b, _ = three
+    good = {"kind": "transfer", "from_wallet_id": a, "to_wallet_id": b, "amount": "1.00"}
+    for mode in ("atomic", "independent"):
+        answer = api.post("/batches", {"mode": mode, "items": [good, item]}, key=k())
+        assert answer.status_code == 422, answer.json
+        assert [e["field"] for e in answer.json["errors"]] == [field]
+    assert balances(api, three)[:2] == ["100.00", "0.00"]
+    assert session.execute(text("SELECT count(*) FROM batches")).scalar() == 0
+
+
+def test_above_the_threshold_a_batch_waits_whole_and_another_principal_decides(client, api, three, make_token):
+    a, b, c = three
+    rates.set_threshold("USD", "50.00", actor=FINANCE)
+    items = payouts(a, [b, c], ["30.00", "30.00"])  # each below, 60.00 together: the batch waits
+    waiting = api.post("/batches", {"mode": "atomic", "items": items}, key=k())
+    assert waiting.status_code == 202 and waiting.json["status"] == "awaiting_approval"
+    assert {i["status"] for i in waiting.json["items"]} == {"awaiting_approval"}
+    assert balances(api, three) == ["100.00", "0.00", "0.00"]
+    batch = waiting.json["id"]
+    assert api.post(f"/batches/{batch}/approve", key=k()).status_code == 403  # no approve scope
+    _, secret = make_token("read,write,approve")
+    approver = Api(client, secret)
+    done = approver.post(f"/batches/{batch}/approve", key=k())
+    assert done.status_code == 200 and done.json["status"] == "posted"
+    assert done.json["resolved_by"].startswith("token:")
+    assert balances(api, three) == ["40.00", "30.00", "30.00"]
+    assert all(i["transaction"]["batch_id"] == batch for i in done.json["items"])
+    again = approver.post(f"/batches/{batch}/approve", key=k())  # decided: answered as it is
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+
+    # The maker never decides their own batch; a rejection drops it whole.
+    own = approver.post("/batches", {"mode": "independent", "items": payouts(c, [a, b], ["30.00", "30.00"])}, key=k())
+    assert own.status_code == 202
+    mine = approver.post(f"/batches/{own.json['id']}/approve", key=k())
+    assert (mine.status_code, mine.json["code"]) == (403, "maker_cannot_approve")
+    _, other = make_token("read,write,approve")
+    dropped = Api(client, other).post(f"/batches/{own.json['id']}/reject", {"reason": "not today"}, key=k())
+    assert dropped.status_code == 200 and dropped.json["status"] == "rejected"
+    assert {i["status"] for i in dropped.json["items"]} == {"rejected"}
+    assert balances(api, three) == ["40.00", "30.00", "30.00"]
+    late = Api(client, other).post(f"/batches/{own.json['id']}/approve", key=k())
+    assert (late.status_code, late.json["code"]) == (422, "not_awaiting_approval")
+
+
+def test_a_batch_racing_single_transfers_never_overdraws_nor_deadlocks(committing_app):
+    """Batches lock every wallet they touch in ascending id order before any item, as single
+    movements do: no deadlock reaches a client, and no balance goes below zero."""
+    with committing_app.app_context():
+        cli = Actor("cli", "cli")
+        _, secret = create_token("race", "read,write", actor=cli)
+        svc = ledger_api()
+        a, b, c = (svc.create_wallet(n, "USD", actor=cli)["id"] for n in ("A", "B", "C"))
+        svc.fund(a, "100.00", idempotency_key="seed", actor=cli)
+    answers, lock, start = [], threading.Lock(), threading.Barrier(7)
+
+    def send(path, body):
+        r = committing_app.test_client().post(
+            "/api/v1" + path, json=body, headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": k()}
+        )
+        with lock:
+            answers.append((r.status_code, r.json.get("status"), r.json.get("code")))
+
+    def batches():
+        start.wait()
+        for _ in range(10):
+            items = payouts(a, [b, c, b], ["1.00", "1.00", "1.00"]) + payouts(c, [a], ["0.50"])
+            send("/batches", {"mode": "independent", "items": items})
+
+    def singles(src, dst):
+        start.wait()
+        for _ in range(20):
+            send("/transfers", {"from_wallet_id": src, "to_wallet_id": dst, "amount": "2.00"})
+
+    threads = [threading.Thread(target=batches) for _ in range(3)]
+    threads += [threading.Thread(target=singles, args=p) for p in ((a, b), (b, c), (c, a), (a, c))]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    # Posted, or refused for want of funds: never a 5xx, never a deadlock's error.
+    assert {s for s, *_ in answers} <= {201, 422} and {c for s, _, c in answers if s == 422} <= {"insufficient_funds"}
+    assert sum(1 for _, status, _ in answers if status in ("posted", "partially_posted")) >= 1
+    with committing_app.app_context():
+        final = [Decimal(ledger_api().get_wallet(w)["balance"]) for w in (a, b, c)]
+    assert min(final) >= 0 and sum(final) == Decimal("100.00")

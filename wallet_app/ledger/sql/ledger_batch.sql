@@ -1,0 +1,201 @@
+-- A batch: many movements asked in one request, posted by one call and one commit
+-- (docs/DESIGN.md, "Batches"). The protocol of ledger_post() around a list of its calls:
+-- claim the batch's key; lock every wallet the batch touches, in ascending id order, before
+-- any item (its items then never wait on each other, and a batch never deadlocks with single
+-- movements, which lock in the same order); decide four eyes for the batch as a whole; post
+-- each item through ledger_post() itself (the one place every rule is checked), in order,
+-- each in its own subtransaction so a refusal undoes only that item; write what became of
+-- each item. `atomic`: any refusal raises `batch_refused` naming every refused item, and the
+-- whole call, the key's claim included, rolls back. `independent`: the refused items are
+-- listed, the others stay posted.
+--
+-- p_items: the items as ledger/engine.py composed them from the catalogue, a JSON array of
+-- {kind, amount, source, dest, reference, fp, wallets, systems, likes, amounts, fields,
+-- fee_payer}, the arrays as PostgreSQL array literals (ledger_post's parameters of the same
+-- names). p_resolve ('approve' | 'reject') with p_target: a second person decides a batch
+-- that awaits approval (its items are the stored ones; p_items is composed from them).
+CREATE FUNCTION ledger_batch(
+    p_scope text, p_key text, p_fp text, p_actor text, p_owner text, p_issuer text, p_ip text,
+    p_mode text, p_items jsonb, p_rate_max_age int, p_expires_in int,
+    p_resolve text DEFAULT NULL, p_target bigint DEFAULT NULL, p_reason text DEFAULT NULL,
+    OUT verdict text,       -- posted | replay | awaiting_approval | rejected
+    OUT batch_id bigint, OUT batch_status text, OUT first_status int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    batch batches;
+    item jsonb;
+    i int;
+    posted record;
+    results jsonb := '[]';
+    refused int := 0;
+    code text;
+    detail text;
+    waits boolean;
+    item_scope text;
+    item_key text;
+    item_owner text;
+    item_issuer text;
+    ids bigint[];
+BEGIN
+    -- 1. The batch: claimed by its key (a new one), or the one a second person decides.
+    IF p_target IS NULL THEN
+        INSERT INTO batches (scope, key, fingerprint, mode, status, item_count, response_status, created_by,
+                             maker_scope, maker_issuer, created_at)
+        VALUES (p_scope, p_key, p_fp, p_mode, 'posted', jsonb_array_length(p_items), 201, p_actor, p_owner,
+                p_issuer, now())
+        ON CONFLICT (scope, key) DO NOTHING
+        RETURNING * INTO batch;
+        IF batch.id IS NULL THEN
+            SELECT * INTO batch FROM batches b WHERE b.scope = p_scope AND b.key = p_key;
+            IF batch.fingerprint <> p_fp THEN
+                PERFORM ledger_refuse('idempotency_key_reused', 'idempotency_key', '{}');
+            END IF;
+            verdict := 'replay';
+            batch_id := batch.id;
+            batch_status := batch.status;
+            first_status := batch.response_status;
+            RETURN;
+        END IF;
+    ELSE
+        SELECT * INTO batch FROM batches b WHERE b.id = p_target FOR UPDATE;
+        IF batch.id IS NULL THEN
+            PERFORM ledger_refuse('not_found', 'batch_id', jsonb_build_object('batch_id', p_target));
+        END IF;
+        IF batch.status <> 'awaiting_approval' THEN
+            PERFORM ledger_refuse('not_awaiting_approval', 'batch_id',
+                                  jsonb_build_object('batch_id', batch.id, 'status', batch.status));
+        END IF;
+        -- One person never decides their own (ledger_hold's rule): not the maker's owner, nor
+        -- the operator who issued the maker's token, on either side.
+        IF batch.maker_scope IN (p_owner, p_issuer) OR batch.maker_issuer IN (p_owner, p_issuer) THEN
+            PERFORM ledger_refuse('maker_cannot_approve', 'batch_id', jsonb_build_object('batch_id', batch.id));
+        END IF;
+    END IF;
+    batch_id := batch.id;
+
+    IF p_resolve = 'reject' THEN
+        UPDATE batches SET status = 'rejected', resolved_by = p_actor, resolved_at = now(), resolve_reason = p_reason
+        WHERE id = batch.id;
+        UPDATE batch_items SET status = 'rejected' WHERE batch_items.batch_id = batch.id;
+        INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
+        VALUES (p_actor, 'batch.reject', 'batch', batch.id::text, p_ip,
+                json_build_object('items', batch.item_count, 'reason', p_reason), now());
+        verdict := 'rejected';
+        batch_status := 'rejected';
+        first_status := 200;
+        RETURN;
+    END IF;
+
+    -- 2. Every wallet the batch touches, locked in ascending id order: its customer wallets
+    --    and the system wallets of their currencies (ledger_check locks the same rows again
+    --    for each item, holding them already).
+    SELECT array_agg(DISTINCT w) INTO ids
+    FROM jsonb_array_elements(p_items) it
+    CROSS JOIN LATERAL (VALUES ((it ->> 'source')::bigint), ((it ->> 'dest')::bigint)) v (w)
+    WHERE w IS NOT NULL;
+    PERFORM 1 FROM wallets wl
+    WHERE wl.id = ANY (ids)
+       OR (wl.system_purpose IS NOT NULL
+           AND wl.currency IN (SELECT c.currency FROM wallets c WHERE c.id = ANY (ids)))
+    ORDER BY wl.id FOR UPDATE;
+
+    -- 3. Four eyes for the batch as a whole, under those locks: it waits when a currency's
+    --    total passes its threshold, or any wallet's share of it, with that wallet's
+    --    unapproved day, does (ledger_must_wait: splitting a batch does not help either).
+    IF p_target IS NULL THEN
+        SELECT coalesce(bool_or(t.total > ledger_threshold(t.currency)), false) INTO waits
+        FROM (SELECT w.currency, sum((it ->> 'amount')::numeric) AS total
+              FROM jsonb_array_elements(p_items) it
+              JOIN wallets w ON w.id = coalesce((it ->> 'source')::bigint, (it ->> 'dest')::bigint)
+              GROUP BY w.currency) t;
+        IF NOT waits THEN
+            SELECT coalesce(bool_or(ledger_must_wait(CASE WHEN s.inflow THEN NULL ELSE s.wallet_id END,
+                                                     CASE WHEN s.inflow THEN s.wallet_id END,
+                                                     s.total, w.currency, w.held, NULL, NULL)), false)
+            INTO waits
+            FROM (SELECT coalesce((it ->> 'source')::bigint, (it ->> 'dest')::bigint) AS wallet_id,
+                         (it ->> 'source') IS NULL AS inflow, sum((it ->> 'amount')::numeric) AS total
+                  FROM jsonb_array_elements(p_items) it
+                  GROUP BY 1, 2) s
+            JOIN wallets w ON w.id = s.wallet_id;
+        END IF;
+        IF waits THEN
+            INSERT INTO batch_items (batch_id, index, kind, amount, source_wallet_id, dest_wallet_id, reference,
+                                     status)
+            SELECT batch.id, (o.n - 1)::int, it ->> 'kind', (it ->> 'amount')::numeric, (it ->> 'source')::bigint,
+                   (it ->> 'dest')::bigint, it ->> 'reference', 'awaiting_approval'
+            FROM jsonb_array_elements(p_items) WITH ORDINALITY o (it, n);
+            UPDATE batches SET status = 'awaiting_approval', response_status = 202 WHERE id = batch.id;
+            INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
+            VALUES (p_actor, 'batch.awaiting_approval', 'batch', batch.id::text, p_ip,
+                    json_build_object('mode', p_mode, 'items', batch.item_count), now());
+            verdict := 'awaiting_approval';
+            batch_status := 'awaiting_approval';
+            first_status := 202;
+            RETURN;
+        END IF;
+    END IF;
+
+    -- 4. Each item through the one write path, in order; a refusal undoes that item alone.
+    --    An item is its batch maker's, claimed under the key '<batch key>:<index>'.
+    item_scope := batch.scope;
+    item_owner := batch.maker_scope;
+    item_issuer := batch.maker_issuer;
+    FOR i IN 0 .. jsonb_array_length(p_items) - 1 LOOP
+        item := p_items -> i;
+        item_key := batch.key || ':' || i;
+        BEGIN
+            SELECT * INTO posted FROM ledger_post(
+                p_scope => item_scope, p_key => item_key, p_fp => item ->> 'fp', p_actor => batch.created_by,
+                p_owner => item_owner, p_kind => item ->> 'kind', p_amount => (item ->> 'amount')::numeric,
+                p_source => (item ->> 'source')::bigint, p_dest => (item ->> 'dest')::bigint,
+                p_wallets => (item ->> 'wallets')::bigint[], p_systems => (item ->> 'systems')::text[],
+                p_likes => (item ->> 'likes')::int[], p_amounts => (item ->> 'amounts')::numeric[],
+                p_fields => (item ->> 'fields')::text[], p_rate_max_age => p_rate_max_age,
+                p_expires_in => p_expires_in, p_fee_payer => (item ->> 'fee_payer')::int,
+                p_four_eyes => CASE WHEN p_target IS NULL THEN 'batch' ELSE 'never' END,
+                p_reference => item ->> 'reference', p_issuer => item_issuer, p_ip => p_ip,
+                p_converts => (item ->> 'converts')::boolean[], p_batch => batch.id);
+            results := results || jsonb_build_object('index', i, 'status', 'posted', 'transaction_id', posted.tx_id);
+        EXCEPTION WHEN SQLSTATE 'WA001' THEN
+            GET STACKED DIAGNOSTICS code = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+            refused := refused + 1;
+            results := results || jsonb_build_object('index', i, 'status', 'refused', 'code', code,
+                                                     'detail', detail::jsonb);
+        END;
+    END LOOP;
+
+    IF p_mode = 'atomic' AND refused > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'WA001', MESSAGE = 'batch_refused',
+            DETAIL = jsonb_build_object('field', 'items', 'errors', (
+                SELECT jsonb_agg(r - 'status') FROM jsonb_array_elements(results) r
+                WHERE r ->> 'status' = 'refused'))::text;
+    END IF;
+
+    -- 5. What became of each item, and of the batch.
+    batch_status := CASE WHEN refused = 0 THEN 'posted'
+                         WHEN refused = jsonb_array_length(p_items) THEN 'refused'
+                         ELSE 'partially_posted' END;
+    IF p_target IS NULL THEN
+        INSERT INTO batch_items (batch_id, index, kind, amount, source_wallet_id, dest_wallet_id, reference, status,
+                                 transaction_id, error_code, error_detail)
+        SELECT batch.id, (o.n - 1)::int, it ->> 'kind', (it ->> 'amount')::numeric, (it ->> 'source')::bigint,
+               (it ->> 'dest')::bigint, it ->> 'reference', r ->> 'status', (r ->> 'transaction_id')::bigint,
+               r ->> 'code', (r -> 'detail')::text
+        FROM jsonb_array_elements(p_items) WITH ORDINALITY o (it, n)
+        JOIN jsonb_array_elements(results) r ON (r ->> 'index')::int = o.n - 1;
+        UPDATE batches SET status = batch_status WHERE id = batch.id;
+    ELSE
+        UPDATE batch_items bi SET status = r ->> 'status', transaction_id = (r ->> 'transaction_id')::bigint,
+                                  error_code = r ->> 'code', error_detail = (r -> 'detail')::text
+        FROM jsonb_array_elements(results) r
+        WHERE bi.batch_id = batch.id AND bi.index = (r ->> 'index')::int;
+        UPDATE batches SET status = batch_status, resolved_by = p_actor, resolved_at = now() WHERE id = batch.id;
+        UPDATE transactions SET approved_by = p_actor, approved_at = now() WHERE transactions.batch_id = batch.id;
+        INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
+        VALUES (p_actor, 'batch.approve', 'batch', batch.id::text, p_ip,
+                json_build_object('items', batch.item_count, 'posted', batch.item_count - refused), now());
+    END IF;
+    verdict := 'posted';
+    first_status := CASE WHEN p_target IS NULL THEN 201 ELSE 200 END;
+END $$;
