@@ -1,6 +1,8 @@
 """POST /api/v1/batches (issue 26): up to 1,000 movements in one request, atomic or
 independent; replays; four eyes on the batch as a whole; a batch racing single transfers."""
 
+import csv
+import io
 import threading
 import uuid
 from decimal import Decimal
@@ -60,6 +62,10 @@ def test_an_independent_batch_posts_what_it_can_and_names_each_refusal(api, thre
     assert api.get(f"/transactions/{posted['id']}").json["batch_id"] == batch["id"]
     assert balances(api, three) == ["60.00", "30.00", "5.00"]
     assert api.get(f"/batches/{batch['id']}").json == batch
+    # The batch's transactions name it in the history and its CSV too.
+    assert api.get(f"/wallets/{b}/history").json["data"][0]["batch_id"] == batch["id"]
+    rows = list(csv.reader(io.StringIO(api.get(f"/wallets/{b}/history.csv").get_data(as_text=True))))
+    assert rows[1][rows[0].index("batch_id")] == str(batch["id"])
     assert (
         session.execute(text("SELECT count(*) FROM transactions WHERE batch_id = :b"), {"b": batch["id"]}).scalar() == 3
     )

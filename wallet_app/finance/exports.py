@@ -46,6 +46,7 @@ HISTORY_COLUMNS = [
     "captured_hold",
     "reason",  # a reversal's or an adjustment's
     "approved_by",  # the second person, for a movement that waited for one
+    "batch_id",  # the batch that posted it (POST /api/v1/batches)
 ]
 BALANCE_COLUMNS = ["wallet_id", "owner", "currency", "status", "balance", "as_of"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -144,7 +145,7 @@ def _history_copy_sql(f: HistoryFilter) -> sql.Composable:
                round(h.balance_after, {places})::text,
                h.transaction_id, CASE WHEN h.amount < 0 THEN t.dest_wallet_id ELSE t.source_wallet_id END,
                t.reverses_transaction_id, {reference}, {operator}, rtrim(rtrim(t.rate::text, '0'), '.'),
-               t.held_amount IS NOT NULL, {reason}, {approver}
+               t.held_amount IS NOT NULL, {reason}, {approver}, t.batch_id
         FROM wallet_history h JOIN transactions t ON t.id = h.transaction_id JOIN wallets w ON w.id = h.wallet_id
         WHERE {where} ORDER BY h.id""").format(
         owner=_safe("w.owner_name"),

@@ -236,6 +236,7 @@ def history(
         counterparty.label("counterparty_wallet_id"),
         t.held_amount,
         t.currency.label("tx_currency"),
+        t.batch_id,
     ]
     stmt = select(*columns).join(t, t.id == h.transaction_id)
     if with_names:

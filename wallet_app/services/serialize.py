@@ -51,4 +51,5 @@ def history_entry_dict(row, currency: str) -> dict:
         "held_amount": None if row.held_amount is None else format_amount(row.held_amount, row.tx_currency),
         "created_by": row.created_by,
         "created_at": iso(row.created_at),
+        "batch_id": row.batch_id,
     }
