@@ -5,9 +5,11 @@ house's policy set: approval thresholds, a withdrawal fee, exchange rates with s
 Money moves among "economy" wallets by transfers and reversals of transfers, so their total
 per currency never changes (a reader checks it all along); withdrawals (which pay a fee) and
 their reversals run on separate "payout" wallets, whose final balances must match what was
-acknowledged; exchanges run between "trader" wallets. Above the threshold a movement waits
-(202): a checker, a second owner's token with the `approve` scope, approves what is waiting
-(or rejects what can no longer post), and drains the queue at the end.
+acknowledged; exchanges run between "trader" wallets. Batches of economy transfers (atomic or
+independent, POST /api/v1/batches) run among them too, each item a movement of its own.
+Above the threshold a movement (or a batch) waits (202): a checker, a second owner's token
+with the `approve` scope, approves what is waiting (or rejects what can no longer post), and
+drains the queue at the end.
 
 Used by tests/test_bank.py (short form in `make test`) and `make soak` (long form).
 """
@@ -44,6 +46,8 @@ class Stats:
     total_checks: int = 0
     total_violations: list = field(default_factory=list)
     ready_after_restart: list = field(default_factory=list)
+    batched: dict = field(default_factory=dict)  # an item's key -> its batch's id
+    batch_modes: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -148,6 +152,66 @@ def post_until_answered(
             stats.retries += 1
             stats.retried_keys.add(key)
         time.sleep(min(0.05 * tries, 0.5))
+
+
+def post_batch_until_answered(
+    api: Api, stats: Stats, path: str, body: dict, key: str, items: list, deadline: float, waiting: list
+) -> str:
+    """Send a batch (or a decision on one) as post_until_answered() sends a movement, and
+    account for each of its items: posted (acknowledged under its own key, `<key>:<i>`, as a
+    transfer), refused (by its code), or waiting (202: the batch goes to the checker,
+    `waiting`). Returns the outcome: posted, waiting, refused (an atomic batch's refusal, its
+    items not counted yet: the caller decides), rejected or unresolved."""
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            status, data = api.call("POST", path, body, key=key)
+        except (OSError, http.client.HTTPException):
+            status, data = None, None
+        if status in (200, 201):
+            with stats.lock:
+                if data["status"] == "rejected":
+                    stats.refused["batch_rejected"] += len(items)
+                    return "rejected"
+                for item in data["items"]:
+                    item_key, src, dst = items[item["index"]]
+                    if item["status"] == "posted":
+                        tx = item["transaction"]
+                        stats.acknowledged[item_key] = (tx["id"], "transfer", tx["amount"], src, dst)
+                        stats.batched[item_key] = data["id"]
+                    else:
+                        stats.refused[item["error"]["code"]] += 1
+            return "posted"
+        if status == 202:
+            with stats.lock:
+                waiting.append((data["id"], items))
+            return "waiting"
+        if status == 422 and data.get("code") == "batch_refused":
+            return "refused"
+        if status not in (None, 429, 500, 502, 503, 504) or time.monotonic() > deadline:
+            with stats.lock:
+                stats.unresolved.append((key, status, data))
+            return "unresolved"
+        with stats.lock:
+            stats.retries += 1
+            stats.retried_keys.add(key)
+        time.sleep(min(0.05 * tries, 0.5))
+
+
+def decide_batches(checker: Api, stats: Stats, waiting: list, deadline: float) -> int:
+    """The checker approves each waiting batch; one that cannot post now (atomic, an item
+    refused) it rejects. How many it decided."""
+    with stats.lock:
+        batches, waiting[:] = list(waiting), []
+    for batch_id, items in batches:
+        path = f"/api/v1/batches/{batch_id}"
+        if post_batch_until_answered(checker, stats, path + "/approve", {}, str(uuid.uuid4()), items, deadline, []) == (
+            "refused"
+        ):
+            reason = {"reason": "bank test: cannot post now"}
+            post_batch_until_answered(checker, stats, path + "/reject", reason, str(uuid.uuid4()), items, deadline, [])
+    return len(batches)
 
 
 def check_totals(api: Api, stats: Stats, expected: dict, economy: set) -> None:
@@ -262,6 +326,7 @@ def run(
         deadline = time.monotonic() + seconds
         done = {"transfer": [], "withdrawal": []}  # acknowledged, to reverse
         holds = []  # acknowledged pending transfers, each resolved by one client at most
+        waiting_batches = []  # batches answered 202, for the checker
 
         def client(n):
             crng = random.Random(seed * 1000 + n)
@@ -374,6 +439,26 @@ def run(
                     if tx:
                         with stats.lock:
                             done["withdrawal"].append(tx)
+                elif roll < 0.58:  # a batch of economy transfers, atomic or independent
+                    cur = crng.choice(sorted(by_currency))
+                    mode = crng.choice(["atomic", "independent"])
+                    items, body = [], {"mode": mode, "items": []}
+                    for i in range(crng.randint(2, 6)):
+                        src, dst = crng.sample(by_currency[cur], 2)
+                        amount = f"{crng.randint(1, 20000) / 100:.2f}"  # some overdraw
+                        body["items"].append(
+                            {"kind": "transfer", "from_wallet_id": src, "to_wallet_id": dst, "amount": amount}
+                        )
+                        items.append((f"{key}:{i}", src, dst))
+                    with stats.lock:
+                        stats.attempted += len(items) - 1  # each item is one movement
+                        stats.batch_modes[mode] += 1
+                    outcome = post_batch_until_answered(
+                        api, stats, "/api/v1/batches", body, key, items, late, waiting_batches
+                    )
+                    if outcome == "refused":  # atomic: nothing posted, every item refused with it
+                        with stats.lock:
+                            stats.refused["batch_refused"] += len(items)
                 else:
                     cur = crng.choice(sorted(by_currency))
                     src, dst = crng.sample(by_currency[cur], 2)
@@ -400,7 +485,9 @@ def run(
 
         def checker_client():
             while not stop.is_set():
-                if not decide(checker, stats, deadline + 60):
+                if not decide(checker, stats, deadline + 60) + decide_batches(
+                    checker, stats, waiting_batches, deadline + 60
+                ):
                     time.sleep(0.2)
 
         def faults():
@@ -433,7 +520,9 @@ def run(
         stop.set()
         [t.join(90) for t in threads]
         for _ in range(100):  # nothing is left waiting
-            if not decide(checker, stats, time.monotonic() + 60):
+            if not decide(checker, stats, time.monotonic() + 60) + decide_batches(
+                checker, stats, waiting_batches, time.monotonic() + 60
+            ):
                 break
         check_totals(api, stats, expected, economy)
         log(f"[bank] {summary(stats)}")
@@ -451,5 +540,6 @@ def summary(stats: Stats) -> str:
         f"refused={dict(stats.refused)} retries={stats.retries} retried_keys={len(stats.retried_keys)} "
         f"unresolved={len(stats.unresolved)} worker_kills={kills} pg_restarts={restarts} "
         f"total_checks={stats.total_checks} total_violations={len(stats.total_violations)} "
-        f"ready_after_restart_s={stats.ready_after_restart}"
+        f"ready_after_restart_s={stats.ready_after_restart} batches={dict(stats.batch_modes)} "
+        f"batched_items={len(stats.batched)}"
     )

@@ -71,7 +71,10 @@ def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, 
         "reversal_exceeds_original",
         "hold_not_pending",
         "not_awaiting_approval",
+        "batch_refused",  # an atomic batch with an item short of funds: every item with it
+        "batch_rejected",  # a waiting atomic batch that could not post when the checker came
     }
+    assert set(stats.batch_modes) == {"atomic", "independent"} and stats.batched
     kinds = {kind for _, kind, *_ in stats.acknowledged.values()}
     assert kinds >= {
         "transfer",
@@ -136,6 +139,17 @@ def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, 
         # Every hold ended: captured, voided, or expired by the command; none still counts.
         assert conn.execute("SELECT count(*) FROM transactions WHERE status = 'pending'").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM wallets WHERE held <> 0").fetchone()[0] == 0
+        # An atomic batch is all or nothing, whatever crashed meanwhile: every item posted, or none.
+        halves = conn.execute("""
+            SELECT count(*) FROM batches b
+            WHERE b.mode = 'atomic'
+              AND (SELECT count(*) FROM transactions t WHERE t.batch_id = b.id) NOT IN (0, b.item_count)""")
+        assert halves.fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM batches WHERE status = 'awaiting_approval'").fetchone()[0] == 0
+        # Each posted item of a batch names its batch.
+        for key, batch_id in stats.batched.items():
+            tx_id = stats.acknowledged[key][0]
+            assert conn.execute("SELECT batch_id FROM transactions WHERE id = %s", (tx_id,)).fetchone()[0] == batch_id
         for key in stats.retried_keys:
             assert conn.execute("SELECT count(*) FROM idempotency_keys WHERE key = %s", (key,)).fetchone()[0] <= 1
         # Each payout wallet holds its 1000.00 less what was acknowledged out (fees included),
