@@ -71,6 +71,22 @@ def test_an_independent_batch_posts_what_it_can_and_names_each_refusal(api, thre
     )
 
 
+def test_items_post_in_order_each_seeing_the_ones_before(api, three):
+    """A refusal undoes its item alone; the items around it post as if it had not been asked
+    (the engine runs the items before it again, on the same state, under the same locks)."""
+    a, b, c = three
+    items = payouts(a, [b, c, c, b, c], ["60.00", "60.00", "40.00", "0.01", "0.01"])
+    batch = api.post("/batches", {"mode": "independent", "items": items}, key=k()).json
+    assert [i["status"] for i in batch["items"]] == ["posted", "refused", "posted", "refused", "refused"]
+    assert [i["transaction"]["entries"][0]["balance_after"] for i in batch["items"] if "transaction" in i] == [
+        "40.00",
+        "0.00",
+    ]
+    assert balances(api, three) == ["0.00", "60.00", "40.00"]
+    ids = [i["transaction"]["id"] for i in batch["items"] if "transaction" in i]
+    assert all(api.get(f"/transactions/{t}").json["batch_id"] == batch["id"] for t in ids)
+
+
 def test_an_atomic_batch_refused_at_its_last_item_posts_nothing(api, three, session):
     a, b, c = three
     before = session.execute(text("SELECT count(*) FROM transactions")).scalar()

@@ -33,6 +33,7 @@ FILES = (
     "ledger_request.sql",
     "ledger_write.sql",
     "ledger_post.sql",
+    "ledger_batch_item.sql",
     "ledger_batch.sql",
 )
 _CREATE = re.compile(r"^CREATE FUNCTION (\w+)\(.*?AS \$\$(.*?)\$\$", re.S | re.M)

@@ -4,9 +4,9 @@
 -- any item (its items then never wait on each other, and a batch never deadlocks with single
 -- movements, which lock in the same order); decide four eyes for the batch as a whole; post
 -- each item through ledger_post() itself (the one place every rule is checked), in order,
--- each in its own subtransaction so a refusal undoes only that item; write what became of
--- each item. `atomic`: any refusal raises `batch_refused` naming every refused item, and the
--- whole call, the key's claim included, rolls back. `independent`: the refused items are
+-- a refusal undoing that item alone; write what became of each item. `atomic`: any refusal
+-- raises `batch_refused` naming every refused item, and the whole call, the key's claim
+-- included, rolls back. `independent`: the refused items are
 -- listed, the others stay posted.
 --
 -- p_items: the items as ledger/engine.py composed them from the catalogue, a JSON array of
@@ -23,18 +23,19 @@ CREATE FUNCTION ledger_batch(
 LANGUAGE plpgsql AS $$
 DECLARE
     batch batches;
-    item jsonb;
     i int;
-    posted record;
-    results jsonb := '[]';
+    n int;
+    first int := 0;
+    current int;
+    failed int;
+    four_eyes text;
+    tx_ids bigint[];
+    codes text[];
+    details text[];
     refused int := 0;
     code text;
     detail text;
     waits boolean;
-    item_scope text;
-    item_key text;
-    item_owner text;
-    item_issuer text;
     ids bigint[];
 BEGIN
     -- 1. The batch: claimed by its key (a new one), or the one a second person decides.
@@ -136,60 +137,67 @@ BEGIN
         END IF;
     END IF;
 
-    -- 4. Each item through the one write path, in order; a refusal undoes that item alone.
-    --    An item is its batch maker's, claimed under the key '<batch key>:<index>'.
-    item_scope := batch.scope;
-    item_owner := batch.maker_scope;
-    item_issuer := batch.maker_issuer;
-    FOR i IN 0 .. jsonb_array_length(p_items) - 1 LOOP
-        item := p_items -> i;
-        item_key := batch.key || ':' || i;
+    -- 4. Each item through the one write path, in order. A refusal undoes that item alone,
+    --    without a subtransaction per item (past 64 in one transaction PostgreSQL's snapshots
+    --    slow down for every session): the items from `first` on run in one block; when item
+    --    k is refused the block rolls back, the items before k run again (they passed, on the
+    --    same state under the same locks, so they pass again), k is recorded as refused, and
+    --    the next block starts after it. One block when nothing is refused.
+    n := jsonb_array_length(p_items);
+    tx_ids := array_fill(NULL::bigint, ARRAY[n]);  -- 1..n: item i at i + 1
+    codes := array_fill(NULL::text, ARRAY[n]);
+    details := codes;
+    four_eyes := CASE WHEN p_target IS NULL THEN 'batch' ELSE 'never' END;
+    WHILE first < n LOOP
+        failed := NULL;
         BEGIN
-            SELECT * INTO posted FROM ledger_post(
-                p_scope => item_scope, p_key => item_key, p_fp => item ->> 'fp', p_actor => batch.created_by,
-                p_owner => item_owner, p_kind => item ->> 'kind', p_amount => (item ->> 'amount')::numeric,
-                p_source => (item ->> 'source')::bigint, p_dest => (item ->> 'dest')::bigint,
-                p_wallets => (item ->> 'wallets')::bigint[], p_systems => (item ->> 'systems')::text[],
-                p_likes => (item ->> 'likes')::int[], p_amounts => (item ->> 'amounts')::numeric[],
-                p_fields => (item ->> 'fields')::text[], p_rate_max_age => p_rate_max_age,
-                p_expires_in => p_expires_in, p_fee_payer => (item ->> 'fee_payer')::int,
-                p_four_eyes => CASE WHEN p_target IS NULL THEN 'batch' ELSE 'never' END,
-                p_reference => item ->> 'reference', p_issuer => item_issuer, p_ip => p_ip,
-                p_converts => (item ->> 'converts')::boolean[], p_batch => batch.id);
-            results := results || jsonb_build_object('index', i, 'status', 'posted', 'transaction_id', posted.tx_id);
+            FOR i IN first .. n - 1 LOOP
+                current := i;
+                tx_ids[i + 1] := ledger_batch_item(batch, i, p_items -> i, four_eyes, p_ip, p_rate_max_age,
+                                                   p_expires_in);
+            END LOOP;
         EXCEPTION WHEN SQLSTATE 'WA001' THEN
             GET STACKED DIAGNOSTICS code = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-            refused := refused + 1;
-            results := results || jsonb_build_object('index', i, 'status', 'refused', 'code', code,
-                                                     'detail', detail::jsonb);
+            failed := current;
         END;
+        EXIT WHEN failed IS NULL;
+        FOR i IN first .. failed - 1 LOOP
+            tx_ids[i + 1] := ledger_batch_item(batch, i, p_items -> i, four_eyes, p_ip, p_rate_max_age, p_expires_in);
+        END LOOP;
+        tx_ids[failed + 1] := NULL;
+        codes[failed + 1] := code;
+        details[failed + 1] := detail;
+        refused := refused + 1;
+        first := failed + 1;
     END LOOP;
 
     IF p_mode = 'atomic' AND refused > 0 THEN
         RAISE EXCEPTION USING ERRCODE = 'WA001', MESSAGE = 'batch_refused',
             DETAIL = jsonb_build_object('field', 'items', 'errors', (
-                SELECT jsonb_agg(r - 'status') FROM jsonb_array_elements(results) r
-                WHERE r ->> 'status' = 'refused'))::text;
+                SELECT jsonb_agg(jsonb_build_object('index', r.n - 1, 'code', r.code, 'detail', r.detail::jsonb)
+                                 ORDER BY r.n)
+                FROM unnest(codes, details) WITH ORDINALITY r (code, detail, n)
+                WHERE r.code IS NOT NULL))::text;
     END IF;
 
     -- 5. What became of each item, and of the batch.
     batch_status := CASE WHEN refused = 0 THEN 'posted'
-                         WHEN refused = jsonb_array_length(p_items) THEN 'refused'
+                         WHEN refused = n THEN 'refused'
                          ELSE 'partially_posted' END;
     IF p_target IS NULL THEN
         INSERT INTO batch_items (batch_id, index, kind, amount, source_wallet_id, dest_wallet_id, reference, status,
                                  transaction_id, error_code, error_detail)
         SELECT batch.id, (o.n - 1)::int, it ->> 'kind', (it ->> 'amount')::numeric, (it ->> 'source')::bigint,
-               (it ->> 'dest')::bigint, it ->> 'reference', r ->> 'status', (r ->> 'transaction_id')::bigint,
-               r ->> 'code', (r -> 'detail')::text
-        FROM jsonb_array_elements(p_items) WITH ORDINALITY o (it, n)
-        JOIN jsonb_array_elements(results) r ON (r ->> 'index')::int = o.n - 1;
+               (it ->> 'dest')::bigint, it ->> 'reference',
+               CASE WHEN codes[o.n] IS NULL THEN 'posted' ELSE 'refused' END, tx_ids[o.n], codes[o.n],
+               details[o.n]
+        FROM jsonb_array_elements(p_items) WITH ORDINALITY o (it, n);
         UPDATE batches SET status = batch_status WHERE id = batch.id;
     ELSE
-        UPDATE batch_items bi SET status = r ->> 'status', transaction_id = (r ->> 'transaction_id')::bigint,
-                                  error_code = r ->> 'code', error_detail = (r -> 'detail')::text
-        FROM jsonb_array_elements(results) r
-        WHERE bi.batch_id = batch.id AND bi.index = (r ->> 'index')::int;
+        UPDATE batch_items bi SET status = CASE WHEN codes[bi.index + 1] IS NULL THEN 'posted' ELSE 'refused' END,
+                                  transaction_id = tx_ids[bi.index + 1], error_code = codes[bi.index + 1],
+                                  error_detail = details[bi.index + 1]
+        WHERE bi.batch_id = batch.id;
         UPDATE batches SET status = batch_status, resolved_by = p_actor, resolved_at = now() WHERE id = batch.id;
         UPDATE transactions SET approved_by = p_actor, approved_at = now() WHERE transactions.batch_id = batch.id;
         INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
