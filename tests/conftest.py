@@ -157,7 +157,8 @@ def console_world(svc, actor) -> dict:
     (an amount that skips the formatter then shows without its separator): the wallets `big`
     (USD, a long name), `bob` (USD) and `eve` (EUR), and the transactions `done` (a transfer
     with a fee, reversed in part by `reversal`), `held`, `voided`, `expired`, `waiting`
-    (awaiting approval), `rejected`, `exchange` and `withdrawal`. Needs an app context."""
+    (awaiting approval), `rejected`, `exchange` and `withdrawal`; `batch`, one posted in part.
+    Needs an app context."""
     from wallet_app.ledger import fees, rates
 
     def k():
@@ -193,6 +194,13 @@ def console_world(svc, actor) -> dict:
     svc.reject(w["rejected"]["id"], reason="not today", idempotency_key=k(), actor=CHECKER)
     w["exchange"] = move(eve, "1000.00", rate="0.9")
     w["withdrawal"] = svc.withdraw(bob["id"], "1000.00", idempotency_key=k(), actor=actor).transaction
+    from wallet_app.ledger import batches
+
+    items = [
+        {"kind": "transfer", "from_wallet_id": big["id"], "to_wallet_id": bob["id"], "amount": "1250.00"},
+        {"kind": "withdrawal", "from_wallet_id": bob["id"], "amount": "9999999.00"},  # refused
+    ]
+    w["batch"] = batches.post(items, mode="independent", idempotency_key=k(), actor=actor).batch
     return w
 
 
@@ -292,13 +300,14 @@ def csrf_from(html: str) -> str:
 def form_data(html: str, action: str) -> dict:
     """The hidden fields of the form posting to `action` in `html`, as the browser sends them."""
     import re
+    from html import unescape
 
     form = re.search(r'<form[^>]*action="' + re.escape(action) + r'"[^>]*>(.*?)</form>', html, re.S).group(1)
     fields = {}
     for tag in re.findall(r"<input[^>]*>", form):
         attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
         if attrs.get("type") == "hidden":
-            fields[attrs["name"]] = attrs.get("value", "")
+            fields[attrs["name"]] = unescape(attrs.get("value", ""))  # as the browser reads it
     return fields
 
 

@@ -37,6 +37,7 @@ def test_route_role_matrix(app, client, login_as, make_wallet, role, csrf):
         "wallet_id": wallet["id"],
         "transaction_id": 1,
         "reversal_id": 2,
+        "batch_id": 1,
         "filename": "css/app.css",
         "user_id": 10**9,
         "token_id": 10**9,
@@ -85,8 +86,13 @@ def test_every_console_page_reads_like_money_and_people(app, client, login_as, s
     from wallet_app.money import MINOR_UNITS
 
     world = console_world(service, actor)
-    values = {"wallet_id": world["big"]["id"], "reversal_id": world["reversal"]["id"], "filename": "css/app.css"}
-    tx_ids = [t["id"] for k, t in world.items() if k not in ("big", "bob", "eve")]
+    values = {
+        "wallet_id": world["big"]["id"],
+        "reversal_id": world["reversal"]["id"],
+        "batch_id": world["batch"]["id"],
+        "filename": "css/app.css",
+    }
+    tx_ids = [t["id"] for k, t in world.items() if k not in ("big", "bob", "eve", "batch")]
     names = {world[w]["id"]: world[w]["owner_name"] for w in ("big", "bob", "eve")}
     login_as("admin")
     pages = {}

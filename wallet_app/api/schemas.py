@@ -434,6 +434,12 @@ BATCH_ANSWER = {
                 "properties": {
                     "index": {"type": "integer", "minimum": 0},
                     "status": {"type": "string", "enum": ["posted", "refused", "awaiting_approval", "rejected"]},
+                    "kind": {"type": "string", "enum": ["transfer", "withdrawal", "fund"]},
+                    "from_wallet_id": {"type": ["integer", "null"]},
+                    "to_wallet_id": {"type": ["integer", "null"]},
+                    "amount": {"type": "string"},
+                    "currency": {"type": "string"},
+                    "reference": TEXT,
                     "transaction": TRANSACTION,
                     "error": {
                         "type": "object",

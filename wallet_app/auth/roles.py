@@ -17,6 +17,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "rates": frozenset({"finance", "admin"}),
     "manage": frozenset({"admin"}),
     "note": frozenset({"support", "finance", "admin"}),  # notes on a wallet (viewers only read them)
+    "bulk": frozenset({"support", "finance", "admin"}),  # upload a batch of payouts (a CSV)
 }
 
 

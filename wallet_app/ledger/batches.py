@@ -4,15 +4,20 @@ eyes look at the batch as a whole: above a threshold it waits for a second perso
 or drops it as one. Python checks each item's shape and composes its legs (the catalogue);
 every rule is the engine's."""
 
+import csv
+import io
 import json
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import reads
 from ..errors import BatchTooLarge, InvalidInput, NotFound, WalletError
 from ..extensions import db
-from ..models import Batch, BatchItem
+from ..models import Batch, BatchItem, Wallet
+from ..money import format_amount
 from ..services import validate
 from ..services.audit import Actor
 from ..services.serialize import iso
@@ -89,8 +94,25 @@ def get_batch(batch_id) -> dict:
     rows = s.scalars(select(BatchItem).where(BatchItem.batch_id == batch_id).order_by(BatchItem.index)).all()
     transactions = {t["id"]: t for t in get_transactions([r.transaction_id for r in rows if r.transaction_id])}
     items = []
+    currencies = dict(
+        s.execute(
+            select(Wallet.id, Wallet.currency).where(
+                Wallet.id.in_({w for r in rows for w in (r.source_wallet_id, r.dest_wallet_id) if w})
+            )
+        ).all()
+    )
     for r in rows:
-        item = {"index": r.index, "status": r.status}
+        currency = currencies.get(r.source_wallet_id or r.dest_wallet_id)
+        item = {
+            "index": r.index,
+            "status": r.status,
+            "kind": r.kind,
+            "from_wallet_id": r.source_wallet_id,
+            "to_wallet_id": r.dest_wallet_id,
+            "amount": format_amount(r.amount, currency),
+            "currency": currency,
+            "reference": r.reference,
+        }
         if r.transaction_id:
             item["transaction"] = transactions[r.transaction_id]
         if r.error_code:
@@ -150,3 +172,191 @@ def _stored(r: BatchItem) -> dict:
     if r.dest_wallet_id:
         fields["to_wallet_id"] = r.dest_wallet_id
     return _item(r.index, fields)
+
+
+# -- the console's upload: a CSV of payouts, reviewed by the engine's dry run, then posted ------
+COLUMNS = ("from", "to", "amount", "reference")
+
+
+@dataclass
+class Row:
+    """A line of an uploaded CSV: as written, the item it asks for (None when it cannot be read:
+    `error` says why), and the wallets' names."""
+
+    line: int
+    written: dict
+    item: dict | None = None
+    error: str | None = None
+    names: dict = field(default_factory=dict)
+    currency: str | None = None
+
+
+def read_csv(text: str) -> list[Row]:
+    """The rows of a payouts CSV (columns from, to, amount, reference; a wallet by id or by its
+    owner's exact name). Both wallets: a transfer; no `to`: a withdrawal; no `from`: a fund. A
+    row that names no wallet, or a name several wallets have, is kept with its error."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [(h or "").strip().lower() for h in reader.fieldnames or []]
+    if header[: len(COLUMNS)] != list(COLUMNS):
+        raise InvalidInput(f"The first line names the columns: {','.join(COLUMNS)}.", field="file")
+    reader.fieldnames = header
+    rows = [
+        Row(n, {c: (r.get(c) or "").strip() for c in COLUMNS})
+        for n, r in enumerate(reader, start=2)
+        if any((v or "").strip() for v in r.values() if isinstance(v, str))
+    ]
+    if not rows:
+        raise InvalidInput("The file has no rows below its header.", field="file")
+    if len(rows) > MAX_ITEMS:
+        raise BatchTooLarge(f"A batch has at most {MAX_ITEMS:,} rows; this file has {len(rows):,}.", field="file")
+    wallets = _wallets_named({r.written[c] for r in rows for c in ("from", "to") if r.written[c]})
+    for row in rows:
+        _read(row, wallets)
+    return rows
+
+
+def _wallets_named(labels: set[str]) -> dict[str, list]:
+    """Customer wallets by id or exact owner name (any case), one query."""
+    ids = {int(x) for x in labels if x.isascii() and x.isdigit() and len(x) <= 18}
+    names = {x.lower() for x in labels}
+    found = db.session.execute(
+        select(Wallet.id, Wallet.owner_name, Wallet.currency).where(
+            Wallet.system_purpose.is_(None), (Wallet.id.in_(ids)) | (func.lower(Wallet.owner_name).in_(names))
+        )
+    ).all()
+    by_label: dict[str, list] = {}
+    for w in found:
+        if w.id in ids:
+            by_label.setdefault(str(w.id), []).append(w)
+        by_label.setdefault(w.owner_name.lower(), []).append(w)
+    return by_label
+
+
+def _read(row: Row, wallets: dict) -> None:
+    chosen = {}
+    for column in ("from", "to"):
+        label = row.written[column]
+        if not label:
+            continue
+        matches = wallets.get(label if label.isdigit() else label.lower(), [])
+        if not matches:
+            row.error = f"No wallet is {label!r} ({column})."
+            return
+        if len(matches) > 1:
+            ids = ", ".join(f"#{w.id}" for w in matches)
+            row.error = f"Several wallets are named {label!r} ({ids}): write the id instead."
+            return
+        chosen[column] = matches[0]
+        row.names[column] = f"{matches[0].owner_name} #{matches[0].id}"
+    if not chosen:
+        row.error = "Name the wallet it comes from, goes to, or both."
+        return
+    kind = "transfer" if len(chosen) == 2 else "withdrawal" if "from" in chosen else "fund"
+    item = {
+        "kind": kind,
+        "amount": row.written["amount"].replace(",", ""),
+        "reference": row.written["reference"] or None,
+    }
+    if "from" in chosen:
+        item["from_wallet_id"] = chosen["from"].id
+    if "to" in chosen:
+        item["to_wallet_id"] = chosen["to"].id
+    try:
+        _item(0, item)
+    except InvalidInput as exc:
+        row.error = exc.message
+        return
+    row.item = item
+    row.currency = chosen.get("from", chosen.get("to")).currency
+
+
+def preview(rows: list[Row], *, actor: Actor) -> dict:
+    """The engine's dry run of the rows that can be read, in order, each as if posted (the
+    review and the write decide alike): each row's outcome, the totals per currency, and
+    whether the batch would wait for a second person. Nothing is kept."""
+    readable = [r for r in rows if r.item]
+    outcome = {}
+    waits = False
+    if readable:
+        composed = [_item(i, r.item) for i, r in enumerate(readable)]
+        try:
+            posted = engine.post_batch(
+                db.session,
+                composed,
+                actor=actor,
+                mode="independent",
+                key=f"review:{uuid.uuid4()}",
+                fp="review",
+                dry_run=True,
+            )
+            waits = bool(posted.waits)
+            items = db.session.scalars(select(BatchItem).where(BatchItem.batch_id == posted.batch_id)).all()
+            outcome = {
+                i.index: engine.refusal(i.error_code, json.loads(i.error_detail)).message if i.error_code else None
+                for i in items
+            }
+        finally:
+            db.session.rollback()
+    totals: dict[str, Decimal] = {}
+    position = {id(r): i for i, r in enumerate(readable)}
+    shown = []
+    for r in rows:
+        error = r.error if r.item is None else outcome.get(position[id(r)])
+        if r.item and error is None:
+            totals[r.currency] = totals.get(r.currency, Decimal(0)) + Decimal(r.item["amount"])
+        shown.append({"row": r, "error": error})
+    return {
+        "rows": shown,
+        "totals": totals,
+        "waits": waits,
+        "readable": len(readable),
+        "passing": sum(1 for x in shown if x["row"].item and x["error"] is None),
+    }
+
+
+def recent(limit: int = 20) -> list[dict]:
+    """The newest batches, for the console's list."""
+    s = reads.session()
+    rows = s.scalars(select(Batch).order_by(Batch.id.desc()).limit(limit)).all()
+    return [
+        {
+            "id": b.id,
+            "mode": b.mode,
+            "status": b.status,
+            "items": b.item_count,
+            "created_by": b.created_by,
+            "created_at": iso(b.created_at),
+        }
+        for b in rows
+    ]
+
+
+def awaiting(person: str | None = None) -> list[dict]:
+    """Batches waiting for a second person, oldest first, with their totals per currency;
+    `person` (user:7): only those they may decide (not their own, nor their token's)."""
+    s = reads.session()
+    stmt = select(Batch).where(Batch.status == "awaiting_approval").order_by(Batch.id)
+    if person:
+        stmt = stmt.where(Batch.maker_scope != person, Batch.maker_issuer.is_distinct_from(person))
+    batches = s.scalars(stmt).all()
+    totals: dict[int, dict] = {}
+    if batches:
+        for batch_id, currency, total in s.execute(
+            select(BatchItem.batch_id, Wallet.currency, func.sum(BatchItem.amount))
+            .join(Wallet, Wallet.id == func.coalesce(BatchItem.source_wallet_id, BatchItem.dest_wallet_id))
+            .where(BatchItem.batch_id.in_([b.id for b in batches]))
+            .group_by(BatchItem.batch_id, Wallet.currency)
+        ):
+            totals.setdefault(batch_id, {})[currency] = total
+    return [
+        {
+            "id": b.id,
+            "mode": b.mode,
+            "items": b.item_count,
+            "created_by": b.created_by,
+            "maker_scope": b.maker_scope,
+            "created_at": iso(b.created_at),
+            "totals": totals.get(b.id, {}),
+        }
+        for b in batches
+    ]

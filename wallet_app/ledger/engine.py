@@ -200,6 +200,12 @@ def _array(values) -> str:
     return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
 
 
+def _shown(amount, currency: str) -> str:
+    """An amount in a refusal's words as the console shows money: "1,234.50" (in `currency`'s
+    minor units)."""
+    return f"{Decimal(format_amount(amount, currency)):,f}"
+
+
 def _named(d: dict, prefix: str = "") -> str:
     """A wallet as the console names it, its owner and a quiet id: "Ada Lovelace #21"."""
     owner = d.get(prefix + "owner")
@@ -249,10 +255,10 @@ def refusal(code: str, d: dict) -> WalletError:
         unit = "no decimal places" if d["places"] == 0 else f"at most {d['places']} decimal places"
         return InvalidAmount(f"{d['currency']} amounts have {unit}.", field=field)
     if code == "insufficient_funds":
-        available, fee = format_amount(d["available"], d["currency"]), Decimal(d["fee"])
-        needs = f"; this needs {d['needed']}, fee of {d['fee']} included" if fee else ""
+        available, fee, cur = format_amount(d["available"], d["currency"]), Decimal(d["fee"]), d["currency"]
+        needs = f"; this needs {_shown(d['needed'], cur)}, fee of {_shown(d['fee'], cur)} included" if fee else ""
         return InsufficientFunds(
-            f"Insufficient funds: {available} {d['currency']} available{needs}.", field=field, available=available
+            f"Insufficient funds: {_shown(available, cur)} {cur} available{needs}.", field=field, available=available
         )
 
     if code == "max_balance_exceeded":
@@ -361,13 +367,14 @@ class BatchPosted(NamedTuple):
     batch_id: int
     batch_status: str
     first_status: int
+    waits: bool | None = None  # above the threshold: the batch waits for a second person
 
 
 _BATCH_CALL = """ledger_batch(
     p_scope => {scope}, p_key => :key, p_fp => :fp, p_actor => {actor}, p_owner => {owner}, p_issuer => {issuer},
     p_ip => :ip, p_mode => :mode, p_items => CAST(:items AS jsonb), p_rate_max_age => CAST(:rate_max_age AS int),
     p_expires_in => CAST(:expires_in AS int), p_resolve => CAST(:resolve AS text),
-    p_target => CAST(:target AS bigint), p_reason => CAST(:reason AS text))"""
+    p_target => CAST(:target AS bigint), p_reason => CAST(:reason AS text), p_dry_run => :dry_run)"""
 _BATCH = text(
     "SELECT b.* FROM "
     + _BATCH_CALL.format(scope=":scope", actor=":actor", owner=":owner", issuer="CAST(:issuer AS text)")
@@ -419,10 +426,13 @@ def post_batch(
     resolve: str | None = None,
     target: int | None = None,
     reason: str | None = None,
+    dry_run: bool = False,
 ) -> BatchPosted:
     """Post a batch of items (batch_item()) in one call and one commit, or decide one that
     awaits approval (`resolve` approve | reject, batch `target`). A refusal raises its
-    WalletError; an atomic batch's is BatchRefused, naming each refused item's WalletError."""
+    WalletError; an atomic batch's is BatchRefused, naming each refused item's WalletError.
+    `dry_run`: every item checked as if posted, nothing committed: the caller reads what the
+    call wrote in `session`, then rolls it back."""
     config = current_app.config
     params = dict(
         scope=actor.scope,
@@ -439,6 +449,7 @@ def post_batch(
         resolve=resolve,
         target=target,
         reason=reason,
+        dry_run=dry_run,
     )
     statement = _BATCH
     if actor.token is not None:
@@ -455,4 +466,4 @@ def post_batch(
             raise TokenNotLive("This token has been revoked.")
         return BatchPosted(*row)
 
-    return atomic(session, op)
+    return op(session) if dry_run else atomic(session, op)

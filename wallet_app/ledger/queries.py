@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 
 from .. import reads
 from ..errors import InvalidInput, NotFound, WalletError
-from ..models import Transaction, Wallet, WalletHistory
+from ..models import Batch, Transaction, Wallet, WalletHistory
 from ..money import check_currency, format_amount, parse_amount
 from ..services import validate
 from ..services.serialize import history_entry_dict, iso, wallet_dict
@@ -114,10 +114,20 @@ def awaiting_approval(*, cursor=None, limit=None) -> Page:
 
 
 def awaiting_count(person: str) -> int:
-    """How many live approval requests `person` (`user:7`) may decide: not their own, nor
-    made by a token they issued (the engine refuses those: maker_cannot_approve)."""
+    """How many live approval requests and waiting batches `person` (`user:7`) may decide:
+    not their own, nor made by a token they issued (the engine refuses those:
+    maker_cannot_approve). A batch counts once, whatever its size."""
     t = Transaction
-    return reads.session().scalar(
+    batches = reads.session().scalar(
+        select(func.count())
+        .select_from(Batch)
+        .where(
+            Batch.status == "awaiting_approval",
+            Batch.maker_scope != person,
+            Batch.maker_issuer.is_distinct_from(person),
+        )
+    )
+    return batches + reads.session().scalar(
         select(func.count())
         .select_from(t)
         .where(

@@ -14,7 +14,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 from ..auth.roles import can, operator_actor, require
 from ..error_pages import form_view
 from ..formatting import money
-from ..ledger import operations, queries
+from ..ledger import batches, operations, queries
 from ..ledger.idempotency import MAX_KEY_LENGTH
 from ..views import Views
 from .forms import KEY_MESSAGE, AmountField, IdempotencyKeyField, _new_key
@@ -185,4 +185,5 @@ def approvals():
     """What waits for a second operator, oldest first; approvers act on rows not their own."""
     page = queries.awaiting_approval(cursor=request.args.get("cursor"))
     fragment = "wallets/_approval_rows.html" if request.args.get("cursor") else "wallets/approvals.html"
-    return render("wallets/approvals.html", fragment, page=page, me=current_user.email)
+    waiting = [] if request.args.get("cursor") else batches.awaiting()
+    return render("wallets/approvals.html", fragment, page=page, me=current_user.email, waiting_batches=waiting)

@@ -18,8 +18,11 @@ CREATE FUNCTION ledger_batch(
     p_scope text, p_key text, p_fp text, p_actor text, p_owner text, p_issuer text, p_ip text,
     p_mode text, p_items jsonb, p_rate_max_age int, p_expires_in int,
     p_resolve text DEFAULT NULL, p_target bigint DEFAULT NULL, p_reason text DEFAULT NULL,
+    -- The console's review: every item checked as if posted, even when the batch would wait
+    -- (`waits` says so); the caller rolls the call back.
+    p_dry_run boolean DEFAULT FALSE,
     OUT verdict text,       -- posted | replay | awaiting_approval | rejected
-    OUT batch_id bigint, OUT batch_status text, OUT first_status int)
+    OUT batch_id bigint, OUT batch_status text, OUT first_status int, OUT waits boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     batch batches;
@@ -35,7 +38,6 @@ DECLARE
     refused int := 0;
     code text;
     detail text;
-    waits boolean;
     ids bigint[];
 BEGIN
     -- 1. The batch: claimed by its key (a new one), or the one a second person decides.
@@ -120,7 +122,7 @@ BEGIN
                   GROUP BY 1, 2) s
             JOIN wallets w ON w.id = s.wallet_id;
         END IF;
-        IF waits THEN
+        IF waits AND NOT p_dry_run THEN
             INSERT INTO batch_items (batch_id, index, kind, amount, source_wallet_id, dest_wallet_id, reference,
                                      status)
             SELECT batch.id, (o.n - 1)::int, it ->> 'kind', (it ->> 'amount')::numeric, (it ->> 'source')::bigint,
