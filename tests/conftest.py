@@ -157,7 +157,7 @@ def console_world(svc, actor) -> dict:
     (an amount that skips the formatter then shows without its separator): the wallets `big`
     (USD, a long name), `bob` (USD) and `eve` (EUR), and the transactions `done` (a transfer
     with a fee, reversed in part by `reversal`), `held`, `voided`, `expired`, `waiting`
-    (awaiting approval), `rejected`, `exchange` and `withdrawal`; `batch`, one posted in part.
+    (awaiting approval), `rejected`, `exchange`, `withdrawal` and `split`; `batch`, one posted in part.
     Needs an app context."""
     from wallet_app.ledger import fees, rates
 
@@ -194,6 +194,9 @@ def console_world(svc, actor) -> dict:
     svc.reject(w["rejected"]["id"], reason="not today", idempotency_key=k(), actor=CHECKER)
     w["exchange"] = move(eve, "1000.00", rate="0.9")
     w["withdrawal"] = svc.withdraw(bob["id"], "1000.00", idempotency_key=k(), actor=actor).transaction
+    carol = svc.create_wallet("Carol Shop", "USD", actor=actor)
+    to = [{"wallet_id": bob["id"], "amount": "1100.00"}, {"wallet_id": carol["id"], "amount": "55.00"}]
+    w["split"] = svc.split(big["id"], to, idempotency_key=k(), actor=actor).transaction
     from wallet_app.ledger import batches
 
     items = [

@@ -226,6 +226,18 @@ for _path in ASKED:  # one rule per path, as the OpenAPI document lists them
 def transfer():
     body = _body(schemas.TRANSFER)
     key = _idempotency_key()
+    if "to" in body:  # a split: one payer, several payees
+        alone = sorted(set(body) & {"to_wallet_id", "amount", "rate", "pending", "expires_in"})
+        if alone:
+            raise ApiError(422, "invalid_input", f"A split (to) takes no {alone[0]}.", field=alone[0])
+        return _moved(
+            operations.split(
+                body["from_wallet_id"], body["to"], idempotency_key=key, actor=_actor(), reference=body.get("reference")
+            )
+        )
+    for name in ("to_wallet_id", "amount"):
+        if name not in body:
+            raise ApiError(422, "invalid_input", f"{name} is required (or `to`, for a split).", field=name)
     return _moved(
         operations.transfer(
             body["from_wallet_id"],

@@ -56,11 +56,26 @@ RATE = {
 TRANSFER = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["from_wallet_id", "to_wallet_id", "amount"],
+    "required": ["from_wallet_id"],
+    "description": "to_wallet_id and amount; or, for a split, `to` instead of both.",
     "properties": {
         "from_wallet_id": ID,
         "to_wallet_id": ID,
         "amount": AMOUNT,
+        "to": {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 100,
+            "description": "A split: 2 to 100 wallets of the payer's currency, each once, paid in one transaction "
+            "(kind split: one debit of their sum, a credit each, one fee from the split fee schedule). "
+            "Instead of to_wallet_id and amount; not with rate or pending.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["wallet_id", "amount"],
+                "properties": {"wallet_id": ID, "amount": AMOUNT},
+            },
+        },
         "reference": {"type": ["string", "null"], "maxLength": 500},
         "rate": {
             **RATE,

@@ -25,6 +25,7 @@ class Movement:
     original: dict | None = None
     refund_fee: bool = False
     rate: Decimal | None = None  # the rate an exchange's caller expects: a guard, the house's rate applies
+    parts: tuple[tuple[int, Decimal], ...] = ()  # a split's destinations: (wallet, amount), `amount` their sum
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Kind:
     label: str  # what people read in history, receipts and CSV
     permission: str  # the console permission that may run it (auth.roles.PERMISSIONS)
     legs: Callable[[Movement], list[Leg]]
-    leg_count: int  # reconcile: legs of a posted transaction of this kind, its fee leg aside
+    leg_count: int | None  # reconcile: legs of a posted transaction of this kind, its fee leg aside (None: varies)
     fee_payer: int | None = None  # the leg that pays this kind's fee (fee_schedule or the pair's spread)
     reversible: bool = True
     four_eyes: str = "above_threshold"  # or "always" (whatever the amount), "never"
@@ -103,6 +104,14 @@ def _transfer(m: Movement) -> list[Leg]:
     return [
         Leg(-m.amount, "from_wallet_id", wallet_id=m.source),
         Leg(m.amount, "to_wallet_id", wallet_id=m.dest, like=0),
+    ]
+
+
+def _split(m: Movement) -> list[Leg]:
+    """One payer, several payees in its currency (a marketplace paying seller and platform):
+    one debit of the sum, a credit per destination, one fee."""
+    return [Leg(-m.amount, "from_wallet_id", wallet_id=m.source)] + [
+        Leg(amount, f"to[{i}].wallet_id", wallet_id=wallet, like=0) for i, (wallet, amount) in enumerate(m.parts)
     ]
 
 
@@ -193,6 +202,15 @@ KINDS: dict[str, Kind] = {
             fee_payer=0,
             holdable=True,
             page=Page("Transfer to another wallet", "transfer", "wallets/_transfer_form.html"),
+        ),
+        Kind(
+            "split",
+            "Split",
+            "move_money",
+            _split,
+            leg_count=None,  # 1 + its destinations (2 to 100)
+            fee_payer=0,
+            reversible=False,  # refund a destination with a transfer of its own
         ),
         Kind(
             "exchange",

@@ -12,6 +12,7 @@ from ..errors import (
     CurrencyMismatch,
     HoldNotPending,
     HoldsOpen,
+    InvalidAmount,
     InvalidInput,
     NotFound,
     ReversalExceedsOriginal,
@@ -40,6 +41,7 @@ __all__ = [
     "fund",
     "transfer",
     "withdraw",
+    "split",
     "reverse",
     "capture",
     "void",
@@ -277,6 +279,39 @@ def transfer(
         return _post(replace(movement, kind="exchange"), idempotency_key, actor, hold)
 
 
+MAX_SPLIT = 100
+
+
+def split(from_wallet_id, to, *, idempotency_key, actor: Actor, reference=None) -> OperationResult:
+    """One payment to several wallets of the payer's currency: `to` is [{"wallet_id",
+    "amount"}, ...], 2 to 100 destinations, each once and none the payer; one transaction,
+    one debit of their sum, one fee (the `split` fee schedule)."""
+    source = validate.wallet_id(from_wallet_id, "from_wallet_id")
+    if not isinstance(to, list) or not 2 <= len(to) <= MAX_SPLIT:
+        raise InvalidInput(f"A split pays 2 to {MAX_SPLIT} wallets.", field="to")
+    parts = []
+    for i, part in enumerate(to):
+        if not isinstance(part, dict) or set(part) != {"wallet_id", "amount"}:
+            raise InvalidInput("Each destination is {wallet_id, amount}.", field=f"to[{i}]")
+        wallet = validate.wallet_id(part["wallet_id"], f"to[{i}].wallet_id")
+        if wallet == source or wallet in {w for w, _ in parts}:
+            raise InvalidInput("Each destination once, and never the payer.", field=f"to[{i}].wallet_id")
+        parts.append((wallet, parse_amount(part["amount"], field=f"to[{i}].amount")))
+    movement = Movement(
+        "split",
+        sum((a for _, a in parts), Decimal(0)),
+        source,
+        None,
+        validate.text(reference, "reference", 500),
+        parts=tuple(parts),
+    )
+    try:
+        return _post(movement, idempotency_key, actor)
+    except InvalidAmount as exc:  # the engine names the sum's field, `amount`: a split's are in `to`
+        exc.field = "to" if exc.field == "amount" else exc.field
+        raise
+
+
 def withdraw(wallet_id, amount, *, idempotency_key, actor: Actor, reference=None) -> OperationResult:
     """Pay money out of the ledger (a payout): wallet -> world, with the withdrawal fee."""
     return ask(
@@ -464,10 +499,12 @@ def _hold_seconds(pending, expires_in) -> int | None:
 def _post(movement: Movement, key, actor: Actor, hold: int | None = None) -> OperationResult:
     key = check_key(key)
     m = movement
+    shares = {"parts": [(w, f"{a:f}") for w, a in m.parts]} if m.parts else {}  # other kinds' prints unchanged
     fp = fingerprint(
         m.kind if m.kind != "exchange" else "transfer",
         source=m.source,
         dest=m.dest,
+        **shares,
         amount=f"{m.amount:f}",
         reference=m.reference,
         reason=m.reason,
