@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(expire_holds)
     app.cli.add_command(reset_password)
     app.cli.add_command(serve)
+    app.cli.add_command(system_shards)
 
 
 @click.command("create-operator")
@@ -229,3 +230,14 @@ def serve(host: str, port: int) -> None:
         pass
     finally:
         server.server_close()
+
+
+@click.command("system-shards")
+@click.argument("count", type=int)
+@with_appcontext
+def system_shards(count: int) -> None:
+    """Split each system wallet into COUNT rows per currency: no hot row (docs/DESIGN.md)."""
+    from .ledger import operations
+
+    operations.set_system_shards(count, actor=CLI_ACTOR)
+    click.echo(f"System wallets: {count} shard{'s' if count != 1 else ''} per purpose and currency.")

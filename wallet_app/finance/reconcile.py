@@ -241,10 +241,10 @@ def fees_collected(s: Session) -> Check:
     for r in _rows(
         s,
         """
-            SELECT w.currency, w.balance,
+            SELECT w.currency, sum(w.balance) AS balance,  -- every shard of the currency's fees wallet
                    coalesce((SELECT coalesce(sum(fee), 0) - coalesce(sum(fee) FILTER (WHERE fee_refunded), 0)
                              FROM transactions t WHERE t.currency = w.currency AND t.status = 'posted'), 0) AS expected
-            FROM wallets w WHERE w.system_purpose = 'fees'""",
+            FROM wallets w WHERE w.system_purpose = 'fees' GROUP BY w.currency""",
     ):
         expected = r.expected or 0
         if r.balance != expected:

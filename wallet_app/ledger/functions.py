@@ -115,13 +115,17 @@ END $$;
 
 
 def system_wallets_sql() -> str:
-    """One wallet per purpose of the catalogue and currency, made if missing; whether it is
-    unbounded follows the catalogue. The catalogue's own names, never a caller's."""
+    """One wallet per purpose of the catalogue, currency and shard (ledger_settings.system_shards),
+    made if missing; whether it is unbounded follows the catalogue. The catalogue's own
+    names, never a caller's."""
     purposes = ", ".join(f"('{w.purpose}', {str(w.unbounded).lower()})" for w in SYSTEM_WALLETS.values())
     return f"""
-INSERT INTO wallets (owner_name, currency, system_purpose, unbounded)
-SELECT initcap(p.purpose) || ' (' || c.code || ')', c.code, p.purpose, p.unbounded
-FROM currencies c CROSS JOIN (VALUES {purposes}) p(purpose, unbounded) ORDER BY c.code, p.purpose
-ON CONFLICT (system_purpose, currency) WHERE system_purpose IS NOT NULL DO UPDATE SET unbounded = EXCLUDED.unbounded
+INSERT INTO wallets (owner_name, currency, system_purpose, unbounded, shard)
+SELECT initcap(p.purpose) || ' (' || c.code || ')', c.code, p.purpose, p.unbounded, n.shard
+FROM currencies c CROSS JOIN (VALUES {purposes}) p(purpose, unbounded)
+CROSS JOIN generate_series(0, coalesce((SELECT s.system_shards FROM ledger_settings s), 1) - 1) n(shard)
+ORDER BY c.code, p.purpose, n.shard
+ON CONFLICT (system_purpose, currency, shard) WHERE system_purpose IS NOT NULL
+DO UPDATE SET unbounded = EXCLUDED.unbounded
 WHERE wallets.unbounded IS DISTINCT FROM EXCLUDED.unbounded;
 """

@@ -26,7 +26,7 @@ from ..services import audit, validate
 from ..services.atomic import atomic
 from ..services.audit import Actor
 from ..services.serialize import wallet_dict
-from . import engine
+from . import engine, functions
 from .catalogue import KINDS, Movement
 from .idempotency import check_key, fingerprint
 from .queries import get_transaction, get_wallet, live_held, open_holds, transaction_dict
@@ -42,6 +42,7 @@ __all__ = [
     "transfer",
     "withdraw",
     "split",
+    "set_system_shards",
     "reverse",
     "capture",
     "void",
@@ -277,6 +278,26 @@ def transfer(
         if movement.kind != "transfer" or exc.field != "to_wallet_id":
             raise
         return _post(replace(movement, kind="exchange"), idempotency_key, actor, hold)
+
+
+def set_system_shards(count, *, actor: Actor) -> int:
+    """Split each system wallet into `count` rows per currency (1 to 64), making the rows that
+    are missing: movements then spread over them (ledger_legs.sql). Fewer than before: the
+    rows past it keep their balances (reconcile adds them up) and take no new legs."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
+        raise InvalidInput("The number of shards is a whole number from 1 to 64.", field="count")
+
+    def op(s: Session) -> int:
+        before = s.scalar(text("SELECT system_shards FROM ledger_settings FOR UPDATE"))
+        s.execute(
+            text("UPDATE ledger_settings SET system_shards = :n, updated_by = :by, updated_at = now()"),
+            {"n": count, "by": actor.name},
+        )
+        s.execute(text(functions.system_wallets_sql()))
+        audit.record(s, actor, "settings.system_shards", "settings", "ledger", before=before, after=count)
+        return count
+
+    return atomic(db.session, op)
 
 
 MAX_SPLIT = 100

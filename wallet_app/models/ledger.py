@@ -67,6 +67,7 @@ class Wallet(db.Model):
             "uq_wallets_system_purpose_currency",
             "system_purpose",
             "currency",
+            "shard",
             unique=True,
             postgresql_where=text("system_purpose IS NOT NULL"),
         ),
@@ -83,6 +84,13 @@ class Wallet(db.Model):
     external_ref: Mapped[str | None] = mapped_column(String(100), index=True)
     currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"), index=True)
     system_purpose: Mapped[str | None] = mapped_column(String(20))
+    # A system wallet is ledger_settings.system_shards rows per purpose and currency (migration 0014).
+    shard: Mapped[int] = mapped_column(
+        SmallInteger,
+        CheckConstraint("shard = 0 OR (shard > 0 AND system_purpose IS NOT NULL)", name="shard"),
+        default=0,
+        server_default="0",
+    )
     unbounded: Mapped[bool] = mapped_column(default=False, server_default=false())
     balance: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
     status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
@@ -386,6 +394,10 @@ class LedgerSettings(db.Model):
     )
     fx_position_tolerance_bps: Mapped[int] = mapped_column(
         CheckConstraint("fx_position_tolerance_bps BETWEEN 0 AND 2000", name="fx_tolerance"), server_default="500"
+    )
+    # How many rows each system wallet is split into (migration 0014): no hot system row.
+    system_shards: Mapped[int] = mapped_column(
+        SmallInteger, CheckConstraint("system_shards BETWEEN 1 AND 64", name="system_shards"), server_default="1"
     )
     updated_by: Mapped[str | None] = mapped_column(String(320))
     updated_at: Mapped[datetime] = _created_at()

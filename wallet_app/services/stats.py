@@ -34,9 +34,10 @@ def _dashboard(s: Session, days: int) -> dict:
         .group_by(Wallet.currency)
         .order_by(Wallet.currency)
     ).all()
-    system = s.execute(
-        select(Wallet.currency, Wallet.system_purpose, Wallet.balance)
+    system = s.execute(  # a system wallet's shards (migration 0014) shown as the one wallet
+        select(Wallet.currency, Wallet.system_purpose, func.sum(Wallet.balance).label("balance"))
         .where(Wallet.system_purpose.is_not(None))
+        .group_by(Wallet.currency, Wallet.system_purpose)
         .order_by(Wallet.currency, Wallet.system_purpose)
     ).all()
     day = func.date(Transaction.created_at)

@@ -90,16 +90,21 @@ BEGIN
     END IF;
 
     -- 2. Every wallet the batch touches, locked in ascending id order: its customer wallets
-    --    and the system wallets of their currencies (ledger_check locks the same rows again
-    --    for each item, holding them already).
+    --    and the system wallets (in the shards) its items will use (ledger_check locks the same
+    --    rows again for each item, holding them already).
     SELECT array_agg(DISTINCT w) INTO ids
     FROM jsonb_array_elements(p_items) it
     CROSS JOIN LATERAL (VALUES ((it ->> 'source')::bigint), ((it ->> 'dest')::bigint)) v (w)
     WHERE w IS NOT NULL;
     PERFORM 1 FROM wallets wl
     WHERE wl.id = ANY (ids)
-       OR (wl.system_purpose IS NOT NULL
-           AND wl.currency IN (SELECT c.currency FROM wallets c WHERE c.id = ANY (ids)))
+       OR (wl.system_purpose IS NOT NULL AND (wl.currency, wl.shard) IN (
+           -- the shard each item's paying wallet hashes to, as ledger_legs picks it
+           SELECT c.currency, CASE WHEN st.system_shards > 1
+                                   THEN abs(hashtext(c.id::text)::bigint) % st.system_shards ELSE 0 END
+           FROM jsonb_array_elements(p_items) it
+           JOIN wallets c ON c.id = coalesce((it ->> 'source')::bigint, (it ->> 'dest')::bigint)
+           CROSS JOIN ledger_settings st))
     ORDER BY wl.id FOR UPDATE;
 
     -- 3. Four eyes for the batch as a whole, under those locks: it waits when a currency's

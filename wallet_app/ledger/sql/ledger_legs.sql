@@ -1,7 +1,8 @@
 -- Step 4: the legs as they will be written, from the legs the catalogue composed. Only a kind
 -- the catalogue marks holdable is held, and a movement touches each wallet once. A system
--- leg becomes the wallet of its purpose in the currency of the leg it follows (a wallet's
--- currency never changes: this read needs no lock). An exchange's converted legs take the
+-- leg becomes the wallet of its purpose in the currency of the leg it follows, in the shard
+-- the paying wallet hashes to (migration 0014; a wallet's currency never changes: this read
+-- needs no lock). An exchange's converted legs take the
 -- house's quote (ledger_quote); a reversal's converted legs go back at the rate of the exchange
 -- it reverses (locked by ledger_original), pro rata: what its reversals return adds up to the
 -- converted amount exactly, each one's share rounded up on the running total. The payer's leg
@@ -23,6 +24,7 @@ DECLARE
     rule record;
     quote record;
     fees_id bigint;
+    shard_no int;
     i int;
     j int;
 BEGIN
@@ -41,11 +43,23 @@ BEGIN
             END IF;
         END LOOP;
     END LOOP;
+    -- The shard of the system wallets: the one the paying wallet hashes to (so one wallet's
+    -- movements share their system rows, and different wallets' spread over them); a
+    -- reversal's system legs are the very rows its original used (a fee goes back from the
+    -- `fees` row it was paid to).
+    shard_no := (SELECT CASE WHEN s.system_shards > 1
+                          THEN abs(hashtext(coalesce(p_source, p_dest)::text)::bigint) % s.system_shards ELSE 0 END
+              FROM ledger_settings s);
     FOR i IN 1..cardinality(amounts) LOOP
         IF systems[i] IS NOT NULL THEN
-            ids[i] := (SELECT s.id FROM wallets s
-                       WHERE s.system_purpose = systems[i]
-                         AND s.currency = (SELECT c.currency FROM wallets c WHERE c.id = ids[p_likes[i]]));
+            ids[i] := coalesce(
+                (SELECT h.wallet_id FROM wallet_history h JOIN wallets s ON s.id = h.wallet_id
+                 WHERE p_reverses IS NOT NULL AND h.transaction_id = p_reverses AND s.system_purpose = systems[i]
+                   AND s.currency = (SELECT c.currency FROM wallets c WHERE c.id = ids[p_likes[i]])
+                 LIMIT 1),
+                (SELECT s.id FROM wallets s
+                 WHERE s.system_purpose = systems[i] AND s.shard = coalesce(shard_no, 0)
+                   AND s.currency = (SELECT c.currency FROM wallets c WHERE c.id = ids[p_likes[i]])));
         END IF;
     END LOOP;
     IF true = ANY (p_converts) AND p_reverses IS NOT NULL THEN
@@ -65,10 +79,12 @@ BEGIN
         dest_amount := quote.dest_amount;
         dest_currency := quote.dest_currency;
         rate_version := quote.version;
-        fees_id := (SELECT s.id FROM wallets s WHERE s.system_purpose = 'fees' AND s.currency = quote.source_currency);
+        fees_id := (SELECT s.id FROM wallets s
+                    WHERE s.system_purpose = 'fees' AND s.currency = quote.source_currency AND s.shard = coalesce(shard_no, 0));
     ELSIF p_fee_payer IS NOT NULL THEN
         SELECT f.fixed, f.bps, f.minimum, f.maximum, cu.minor_units,
-               (SELECT s.id FROM wallets s WHERE s.system_purpose = 'fees' AND s.currency = c.currency) AS fees_id
+               (SELECT s.id FROM wallets s
+                WHERE s.system_purpose = 'fees' AND s.currency = c.currency AND s.shard = coalesce(shard_no, 0)) AS fees_id
         INTO rule
         FROM wallets c JOIN currencies cu ON cu.code = c.currency
         LEFT JOIN fee_schedule f ON f.currency = c.currency AND f.kind = p_kind

@@ -1,0 +1,74 @@
+"""No hot system row (issue 26): each system wallet split into shards, movements spread over
+them by their paying wallet, a fee returned from the very row it was paid to, reconcile and
+the dashboard adding the shards up as one wallet."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from wallet_app.errors import InvalidInput
+from wallet_app.ledger import fees, operations
+from wallet_app.services import stats
+
+
+def k():
+    return str(uuid.uuid4())
+
+
+def test_shards_spread_fees_and_funding_and_add_up_as_one_wallet(make_wallet, service, actor, session):
+    assert operations.set_system_shards(4, actor=actor) == 4
+    rows = session.execute(
+        text(
+            "SELECT system_purpose, count(*) FROM wallets WHERE currency = 'USD' AND system_purpose IS NOT NULL "
+            "GROUP BY 1"
+        )
+    ).all()
+    assert {purpose: n for purpose, n in rows} == {"world": 4, "fees": 4, "fx": 4, "adjustments": 4}
+    fees.set_fee("USD", "transfer", fixed="1.00", actor=actor)
+    payers = [make_wallet(balance="50.00", owner_name=f"Payer {i}") for i in range(12)]
+    payee = make_wallet(owner_name="Payee")
+    paid = [
+        service.transfer(p["id"], payee["id"], "10.00", idempotency_key=k(), actor=actor).transaction for p in payers
+    ]
+    shards = session.execute(
+        text("SELECT shard, balance FROM wallets WHERE system_purpose = 'fees' AND currency = 'USD' ORDER BY shard")
+    ).all()
+    assert sum(b for _, b in shards) == Decimal("12.00") and sum(1 for _, b in shards if b > 0) >= 2  # spread
+    fundings = session.execute(
+        text("SELECT count(*) FROM wallets WHERE system_purpose = 'world' AND currency = 'USD' AND balance <> 0")
+    ).scalar()
+    assert fundings >= 2
+    # A wallet's movements keep to one shard; a fee goes back from the row it was paid to, even
+    # once the number of shards has changed.
+    fee_row = {e["wallet_id"] for e in paid[0]["entries"] if e["system"] == "fees"}
+    operations.set_system_shards(7, actor=actor)
+    back = service.reverse(paid[0]["id"], reason="wrong", refund_fee=True, idempotency_key=k(), actor=actor)
+    assert {e["wallet_id"] for e in back.transaction["entries"] if e["system"] == "fees"} == fee_row
+    operations.set_system_shards(2, actor=actor)  # fewer: the rows past it keep their money
+    assert service.reconcile().ok
+    figures = stats.dashboard()
+    usd_fees = [w for w in figures["system"] if w["currency"] == "USD" and w["purpose"] == "fees"]
+    assert usd_fees == [{"currency": "USD", "purpose": "fees", "balance": "11.00"}]
+
+
+def test_the_number_of_shards_is_checked(actor):
+    for bad in (0, 65, "4", True):
+        with pytest.raises(InvalidInput):
+            operations.set_system_shards(bad, actor=actor)
+
+
+def test_a_batch_over_sharded_system_wallets_posts_and_reconciles(make_wallet, service, actor):
+    """A batch locks the system rows its items' shards use, with its wallets, before any item."""
+    from wallet_app.ledger import batches
+
+    operations.set_system_shards(5, actor=actor)
+    fees.set_fee("USD", "withdrawal", fixed="0.25", actor=actor)
+    payers = [make_wallet(balance="20.00", owner_name=f"P{i}") for i in range(6)]
+    items = [{"kind": "withdrawal", "from_wallet_id": p["id"], "amount": "5.00"} for p in payers]
+    items += [{"kind": "fund", "to_wallet_id": p["id"], "amount": "1.00"} for p in payers]
+    done = batches.post(items, mode="atomic", idempotency_key=k(), actor=actor)
+    assert done.batch["status"] == "posted"
+    assert {service.get_wallet(p["id"])["balance"] for p in payers} == {"15.75"}
+    assert service.reconcile().ok
