@@ -11,6 +11,9 @@ python -m bench [--quick] [--http-only | --only http] [--server S] [--seconds S]
                (gunicorn,granian: each server's rows in turn, on the same data and baseline)
   --before DIR with --only http: the app of an older checkout (same migrations, its own
                .venv) alternates with the floor and this app on the same data (row 3b)
+  --only batches  rows 10 and 11 alone: HTTP batches of 100 and 1,000 against the engine's
+               pgbench limit and the single-transfer HTTP row; a transfer with a fee and a
+               funding against a plain transfer, at 1 and 8 system-wallet shards; printed
 """
 
 import argparse
@@ -54,7 +57,7 @@ def main() -> int:
     args = argparse.ArgumentParser()
     args.add_argument("--quick", action="store_true")
     args.add_argument("--http-only", action="store_true")
-    args.add_argument("--only", choices=["http"])
+    args.add_argument("--only", choices=["http", "batches"])
     args.add_argument("--server", default="gunicorn", help=",".join(harness.SERVERS))
     args.add_argument("--before", type=Path, help="with --only http: an older checkout whose app joins rows 3")
     args.add_argument("--seconds", type=float, help="length of each measured run (default 10, quick 3)")
@@ -77,6 +80,10 @@ def main() -> int:
             return code
         if opts.http_only:
             return http_only(url, secs, ids)
+        if opts.only == "batches":
+            for row in batch_rows(url, secs, ids):
+                print(" | ".join(row), flush=True)
+            return 0
         if opts.only:
             return http_subset(url, secs, ids, opts.server, opts.before)
 
@@ -175,6 +182,61 @@ def operation_rows(app, url: str, secs: float, ids: load.Wallets) -> list:
                 f"{r['tps'] / engine:.2f}",
             )
         )
+    return rows
+
+
+def batch_rows(url: str, secs: float, ids: load.Wallets) -> list:
+    """Rows 10: HTTP batches (independent) of 100 and 1,000 transfers, in transfers per second,
+    against the engine's pgbench limit (one call per transfer, uniform, 16 clients) and the
+    single-transfer HTTP row (64 clients), with each side's CPU per transfer and the largest
+    worker's memory. Rows 11: a transfer with a fee and a funding (from `world`) against a plain
+    transfer, each one engine call (pgbench, 16 clients), at 1 and at 8 system-wallet shards."""
+    import psycopg
+
+    libpq, rows = harness.libpq_parts(url), []
+    harness.checkpoint(url)
+    base = runners.pgbench(libpq, "engine_transfer.sql", False, 16, secs, ids)
+    rows.append(("1. engine: pgbench ledger_post() per transfer, uniform, 16 clients", f"{base:,.0f}/s", "1.00"))
+    env, token = http_env(url)
+    with harness.gunicorn(env) as (pid, port):
+        harness.checkpoint(url)
+        single = runners.http_load(pid, port, token, 64, secs, ids)
+        rows.append(
+            (
+                "3. HTTP: POST /api/v1/transfers, 64 clients",
+                f"{single['tps']:,.0f}/s; CPU per transfer: {cpu_split(single)}",
+                f"{single['tps'] / base:.2f}",
+            )
+        )
+        for size, clients in ((100, 8), (1000, 4)):
+            harness.checkpoint(url)
+            with runners.peak_rss(pid) as peak:
+                r = runners.http_load(pid, port, token, clients, secs, ids, "batches.lua", (str(size),), per=size)
+            rows.append(
+                (
+                    f"10. HTTP: POST /api/v1/batches of {size:,} transfers (independent), {clients} clients",
+                    f"{r['tps']:,.0f} transfers/s, p50 {r['p50']:.0f} ms per batch, errors {r['errors']}; "
+                    f"CPU per transfer: {cpu_split(r)}; largest worker {peak['mib']:.0f} MiB",
+                    f"{r['tps'] / base:.2f}; {r['tps'] / single['tps']:.1f}x row 3",
+                )
+            )
+    for shards in (1, 8):
+        harness.flask_command(url, "system-shards", str(shards)).check_returncode()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DELETE FROM fee_schedule WHERE currency = 'USD' AND kind = 'transfer'")
+        harness.checkpoint(url)
+        plain = runners.pgbench(libpq, "engine_transfer.sql", False, 16, secs, ids)
+        harness.checkpoint(url)
+        fund = runners.pgbench(libpq, "engine_fund.sql", False, 16, secs, ids)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO fee_schedule (currency, kind, fixed, bps) VALUES ('USD', 'transfer', 0.01, 10)")
+        harness.checkpoint(url)
+        fee = runners.pgbench(libpq, "engine_transfer.sql", False, 16, secs, ids)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DELETE FROM fee_schedule WHERE currency = 'USD' AND kind = 'transfer'")
+        rows.append((f"11. engine, {shards} shard(s): a plain transfer, 16 clients", f"{plain:,.0f}/s", "1.00"))
+        rows.append((f"11. engine, {shards} shard(s): a transfer with a fee", f"{fee:,.0f}/s", f"{fee / plain:.2f}"))
+        rows.append((f"11. engine, {shards} shard(s): a funding from world", f"{fund:,.0f}/s", f"{fund / plain:.2f}"))
     return rows
 
 

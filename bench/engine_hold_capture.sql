@@ -15,4 +15,4 @@ SELECT * FROM ledger_post(p_scope => 'pgbench', p_key => gen_random_uuid()::text
   p_wallets => ARRAY[:src, :dst]::bigint[], p_systems => '{NULL,NULL}', p_likes => '{NULL,1}',
   p_amounts => '{-0.01,0.01}', p_fields => '{from_wallet_id,to_wallet_id}',
   p_rate_max_age => 3600, p_expires_in => 604800, p_fee_payer => 1, p_holdable => true,
-  p_resolve => 'capture', p_target => :hold);
+  p_resolve => 'capture', p_target => :hold, p_batch => NULL);

@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,11 +159,14 @@ def in_threads(app, threads: int, seconds: float, call) -> dict:
     return {**result, "first_error": repr(failures[0]) if failures else None}
 
 
-def http_load(server_pid: int, port: int, token: str, clients: int, seconds: float, ids) -> dict:
+def http_load(
+    server_pid: int, port: int, token: str, clients: int, seconds: float, ids, script="transfers.lua", extra=(), per=1
+) -> dict:
     """wrk as the load generator: keep-alive connections, each transfer with its own
     Idempotency-Key (bench/transfers.lua); errors are non-2xx answers and socket errors.
     wrk is C: a Python generator took a core of its own from the two the server and
-    PostgreSQL share. Also returns the CPU each side spent per transfer (ms)."""
+    PostgreSQL share. Also returns the CPU each side spent per transfer (ms). `per`: the
+    transfers each request moves (a batch's size, bench/batches.lua)."""
     cmd = [
         "wrk",
         "-t",
@@ -174,23 +178,24 @@ def http_load(server_pid: int, port: int, token: str, clients: int, seconds: flo
         "--timeout",
         "30s",
         "-s",
-        str(ROOT / "bench" / "transfers.lua"),
+        str(ROOT / "bench" / script),
         f"http://127.0.0.1:{port}",
         "--",
         token,
         str(ids.first),
         str(ids.last),
         uuid.uuid4().hex,
+        *extra,
     ]
     before = cpu_ticks(server_pid)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     after = cpu_ticks(server_pid)
     r = json.loads(re.search(r"^WRK (.*)$", out, re.M).group(1))
     errors = r["status_errors"] + r["socket_errors"]
-    ms = 1000 / os.sysconf("SC_CLK_TCK") / max(r["requests"], 1)
+    ms = 1000 / os.sysconf("SC_CLK_TCK") / max(r["requests"] * per, 1)
     spent = {k: (after[k] - before[k]) * ms for k in after}
     return {
-        "tps": (r["requests"] - errors) / r["seconds"],
+        "tps": (r["requests"] - errors) * per / r["seconds"],
         "p50": r["p50_ms"],
         "p99": r["p99_ms"],
         "errors": errors,
@@ -247,3 +252,45 @@ def peak_rss_of(code: str, env: dict) -> tuple[float, float, int]:
     rss = int(re.search(r"RSS (\d+)", out).group(1)) / 1024
     rows = int(re.search(r"ROWS (\d+)", out).group(1))
     return seconds, rss, rows
+
+
+@contextmanager
+def peak_rss(server_pid: int, every: float = 0.2):
+    """The largest resident memory of any process of the gunicorn tree while the block runs
+    (sampled): yields a dict whose `mib` is filled in at the end."""
+    found, stop = {"mib": 0.0}, threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            for pid in _tree(server_pid):
+                try:
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            found["mib"] = max(found["mib"], int(line.split()[1]) / 1024)
+                except OSError:
+                    pass
+            stop.wait(every)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+        try:
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        children.setdefault(parent, []).append(pid)
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found

@@ -69,7 +69,8 @@ _CALL = """ledger_post(
     p_converts => CAST(:converts AS boolean[]), p_rate => CAST(:rate AS numeric),
     p_reverses => CAST(:reverses AS bigint), p_reversible => CAST(:reversible AS boolean),
     p_refund_fee => CAST(:refund_fee AS numeric),
-    p_pending => :pending, p_resolve => CAST(:resolve AS text), p_target => CAST(:target AS bigint))"""
+    p_pending => :pending, p_resolve => CAST(:resolve AS text), p_target => CAST(:target AS bigint),
+    p_batch => NULL)"""
 _POST = text(
     f"SELECT {_COLUMNS} FROM "
     + _CALL.format(scope=":scope", actor=":actor", owner=":owner", issuer="CAST(:issuer AS text)")
