@@ -135,6 +135,7 @@ def main() -> int:
         table += export_rows(url)
         table += page_rows(app, ids, wallets)
         table += operation_rows(app, url, secs, ids)
+        table += batch_rows(url, secs, ids)
         # Row 9 on a primary and a replica of its own (smaller data: two more clusters).
         table += replica_reads.measure(secs, *((2_000, 20_000) if opts.quick else (20_000, 400_000)), say=say)
         code, report = harness.reconcile(url)
