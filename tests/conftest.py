@@ -200,8 +200,8 @@ def console_world(svc, actor) -> dict:
     from wallet_app.ledger import batches
 
     items = [
-        {"kind": "transfer", "from_wallet_id": big["id"], "to_wallet_id": bob["id"], "amount": "1250.00"},
-        {"kind": "withdrawal", "from_wallet_id": bob["id"], "amount": "9999999.00"},  # refused
+        {"kind": "transfer", "from_wallet_id": bob["id"], "to_wallet_id": carol["id"], "amount": "1250.00"},
+        {"kind": "transfer", "from_wallet_id": bob["id"], "to_wallet_id": bob["id"], "amount": "1.00"},  # refused
     ]
     w["batch"] = batches.post(items, mode="independent", idempotency_key=k(), actor=actor).batch
     return w

@@ -86,6 +86,7 @@ def test_every_console_page_reads_like_money_and_people(app, client, login_as, s
     from wallet_app.money import MINOR_UNITS
 
     world = console_world(service, actor)
+    assert world["batch"]["status"] == "partially_posted"
     values = {
         "wallet_id": world["big"]["id"],
         "reversal_id": world["reversal"]["id"],
