@@ -13,7 +13,7 @@ python -m bench [--quick] [--http-only | --only http] [--server S] [--seconds S]
                .venv) alternates with the floor and this app on the same data (row 3b)
   --only batches  rows 10 and 11 alone: HTTP batches of 100 and 1,000 against the engine's
                pgbench limit and the single-transfer HTTP row; a transfer with a fee and a
-               funding against a plain transfer, at 1 and 8 system-wallet shards; printed
+               funding against a plain transfer, at 1, 8 and 32 system-wallet shards; printed
 """
 
 import argparse
@@ -191,7 +191,7 @@ def batch_rows(url: str, secs: float, ids: load.Wallets) -> list:
     against the engine's pgbench limit (one call per transfer, uniform, 16 clients) and the
     single-transfer HTTP row (64 clients), with each side's CPU per transfer and the largest
     worker's memory. Rows 11: a transfer with a fee and a funding (from `world`) against a plain
-    transfer, each one engine call (pgbench, 16 clients), at 1 and at 8 system-wallet shards."""
+    transfer, each one engine call (pgbench, 16 clients), at 1, 8 and 32 system-wallet shards."""
     import psycopg
 
     libpq, rows = harness.libpq_parts(url), []
@@ -221,7 +221,7 @@ def batch_rows(url: str, secs: float, ids: load.Wallets) -> list:
                     f"{r['tps'] / base:.2f}; {r['tps'] / single['tps']:.1f}x row 3",
                 )
             )
-    for shards in (1, 8):
+    for shards in (1, 8, 32):
         harness.flask_command(url, "system-shards", str(shards)).check_returncode()
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("DELETE FROM fee_schedule WHERE currency = 'USD' AND kind = 'transfer'")
