@@ -37,24 +37,26 @@ def test_an_upload_is_reviewed_row_by_row_then_posted_read_and_downloaded(client
         "Ada Lovelace,Bob Payee,500.00,pay-4\n"  # more than Ada has: refused by the dry run
         "Ada Lovelace,,10.00,payout-5\n"
         "Nobody,Bob Payee,1.00,pay-6\n"
+        f'{ada["id"]},{bob["id"]},1.00,=HYPERLINK("http://evil.example")\n'  # a formula, kept as text
     )
     review = upload(client, text)
     html = review.get_data(as_text=True)
     flat = re.sub(r"\s+", " ", html)
     assert review.status_code == 200 and "Review the batch" in html
-    assert "6 rows: <strong>2 rows pass</strong>, 4 refused or not understood" in flat
+    assert "7 rows: <strong>3 rows pass</strong>, 4 refused or not understood" in flat
     assert "Several wallets are named &#39;Sam Twin&#39;" in html and "write the id instead" in html
     assert "Refused: Insufficient funds" in html and "No wallet is &#39;Nobody&#39; (from)" in html
-    assert "To be posted: 20.00 USD" in html
+    assert "To be posted: 21.00 USD" in html
     assert service.get_wallet(ada["id"])["balance"] == "100.00"  # a review moves nothing
     posted = client.post("/batches", data=form_data(html, "/batches"))
     assert posted.status_code == 303 and re.match(r"/batches/\d+$", posted.location)
     assert client.post("/batches", data=form_data(html, "/batches")).location == posted.location  # once
     page = client.get(posted.location).get_data(as_text=True)
     assert "partly" not in page and "partially posted" in page and "Ada Lovelace" in page and "Bob Payee" in page
-    assert service.get_wallet(ada["id"])["balance"] == "80.00"  # 10.00 + 10.00
+    assert service.get_wallet(ada["id"])["balance"] == "79.00"  # 10.00 + 10.00 + 1.00
     rows = list(csv.reader(io.StringIO(client.get(posted.location + ".csv").get_data(as_text=True))))
-    assert rows[0][:2] == ["index", "status"] and [r[1] for r in rows[1:]] == ["posted", "refused", "posted"]
+    assert rows[0][:2] == ["index", "status"] and [r[1] for r in rows[1:]] == ["posted", "refused", "posted", "posted"]
+    assert rows[4][7].startswith("'=")  # neutralised: a spreadsheet shows it, never runs it
 
 
 def test_all_or_nothing_with_a_refused_row_offers_no_post(client, login_as, make_wallet):

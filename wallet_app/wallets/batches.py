@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
 from ..errors import InvalidInput
+from ..finance.exports import neutralise
 from ..ledger import batches, queries
 from ..streaming import csv_response
 from ..views import Views
@@ -118,7 +119,8 @@ def _detail(batch_id: int) -> dict:
 @views.get("/batches/<id:batch_id>.csv")
 @require("read")
 def batch_csv(batch_id):
-    """Each row's outcome, as a spreadsheet reads it."""
+    """Each row's outcome, as a spreadsheet reads it (text cells that could run as formulas
+    neutralised, as every export's are)."""
     found = batches.get_batch(batch_id)
 
     def lines():
@@ -150,10 +152,10 @@ def batch_csv(batch_id):
                     item["to_wallet_id"] or "",
                     item["amount"],
                     item["currency"],
-                    item["reference"] or "",
+                    neutralise(item["reference"]),  # the uploader's text: never a formula
                     tx.get("id", ""),
                     error.get("code", ""),
-                    error.get("detail", ""),
+                    neutralise(error.get("detail", "")),
                 ]
             )
             yield out.getvalue()
