@@ -131,6 +131,21 @@ def test_a_replay_answers_the_first_answer_and_another_body_is_refused(api, thre
     assert all_refused.status_code == 201 and all_refused.json["status"] == "refused"
 
 
+def test_item_keys_never_meet_single_movement_keys(api, three):
+    """Item i of batch K is claimed as 'K:i' in a scope of its own: a single movement that used
+    the same text as its key neither blocks the batch nor is blocked by it; a batch key has
+    at most 250 characters (its items' keys then fit)."""
+    a, b, c = three
+    single = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "1.00"}, key="pay-05:0")
+    assert single.status_code == 201
+    batch = api.post("/batches", {"mode": "atomic", "items": payouts(a, [c], ["2.00"])}, key="pay-05")
+    assert batch.status_code == 201 and batch.json["status"] == "posted"
+    later = api.post("/transfers", {"from_wallet_id": a, "to_wallet_id": c, "amount": "3.00"}, key="pay-06:0")
+    assert later.status_code == 201
+    long_key = api.post("/batches", {"mode": "atomic", "items": payouts(a, [c], ["1.00"])}, key="k" * 251)
+    assert (long_key.status_code, long_key.json["errors"][0]["field"]) == (422, "idempotency_key")
+
+
 def test_a_thousand_items_post_in_one_request_and_more_are_too_many(api, three, session):
     a, b, c = three
     items = payouts(a, [b, c] * 500, ["0.10"] * 1000)

@@ -7,6 +7,7 @@ every rule is the engine's."""
 import csv
 import io
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,6 +28,7 @@ from .operations import _asked, _transfer_movement
 from .queries import get_transactions
 
 MAX_ITEMS = 1000
+MAX_KEY = 250
 MODES = ("atomic", "independent")
 # What a batch's status is once decided so (a decision asked again by its decider is a retry).
 DECIDED = {"approve": ("posted", "partially_posted", "refused"), "reject": ("rejected",)}
@@ -47,11 +49,13 @@ class BatchResult:
     status: int = 201
 
 
-def post(items, *, mode, idempotency_key, actor: Actor) -> BatchResult:
+def post(items, *, mode, idempotency_key, actor: Actor, always_wait: bool = False) -> BatchResult:
     """Post `items` (dicts as the API takes them) as one batch. A malformed item refuses the
     whole request naming `items[i].field`; a refusal of the ledger refuses an atomic batch
     (BatchRefused, every refused item named) or that item alone (independent)."""
     key = check_key(idempotency_key)
+    if len(key) > MAX_KEY:  # its items are claimed as '<key>:<index>', within a key's 255
+        raise InvalidInput(f"A batch's idempotency key has at most {MAX_KEY} characters.", field="idempotency_key")
     if mode not in MODES:
         raise InvalidInput("mode is atomic or independent.", field="mode")
     if not isinstance(items, list) or not items:
@@ -60,7 +64,7 @@ def post(items, *, mode, idempotency_key, actor: Actor) -> BatchResult:
         raise BatchTooLarge(f"A batch has at most {MAX_ITEMS:,} items; this one has {len(items):,}.", field="items")
     composed = [_item(i, item) for i, item in enumerate(items)]
     fp = fingerprint("batch", mode=mode, items=[c["fp"] for c in composed])
-    posted = engine.post_batch(db.session, composed, actor=actor, mode=mode, key=key, fp=fp)
+    posted = engine.post_batch(db.session, composed, actor=actor, mode=mode, key=key, fp=fp, always_wait=always_wait)
     return BatchResult(get_batch(posted.batch_id), posted.verdict == "replay", posted.first_status)
 
 
@@ -176,6 +180,7 @@ def _stored(r: BatchItem) -> dict:
 
 # -- the console's upload: a CSV of payouts, reviewed by the engine's dry run, then posted ------
 COLUMNS = ("from", "to", "amount", "reference")
+GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")  # thousands separated by commas, as the console writes
 
 
 @dataclass
@@ -195,7 +200,14 @@ def read_csv(text: str) -> list[Row]:
     """The rows of a payouts CSV (columns from, to, amount, reference; a wallet by id or by its
     owner's exact name). Both wallets: a transfer; no `to`: a withdrawal; no `from`: a fund. A
     row that names no wallet, or a name several wallets have, is kept with its error."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _rows(text)
+    except csv.Error as exc:
+        raise InvalidInput(f"The file is not CSV as expected ({exc}).", field="file") from None
+
+
+def _rows(text: str) -> list[Row]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     header = [(h or "").strip().lower() for h in reader.fieldnames or []]
     if header[: len(COLUMNS)] != list(COLUMNS):
         raise InvalidInput(f"The first line names the columns: {','.join(COLUMNS)}.", field="file")
@@ -252,9 +264,13 @@ def _read(row: Row, wallets: dict) -> None:
         row.error = "Name the wallet it comes from, goes to, or both."
         return
     kind = "transfer" if len(chosen) == 2 else "withdrawal" if "from" in chosen else "fund"
+    amount = row.written["amount"]
+    if "," in amount and not GROUPED.match(amount):  # "2,50" is not 250: only 1,234.50 groups
+        row.error = f"Write amounts as 1,234.50: {amount!r} is not one."
+        return
     item = {
         "kind": kind,
-        "amount": row.written["amount"].replace(",", ""),
+        "amount": amount.replace(",", ""),
         "reference": row.written["reference"] or None,
     }
     if "from" in chosen:
@@ -270,7 +286,7 @@ def _read(row: Row, wallets: dict) -> None:
     row.currency = chosen.get("from", chosen.get("to")).currency
 
 
-def preview(rows: list[Row], *, actor: Actor) -> dict:
+def preview(rows: list[Row], *, actor: Actor, always_wait: bool = False) -> dict:
     """The engine's dry run of the rows that can be read, in order, each as if posted (the
     review and the write decide alike): each row's outcome, the totals per currency, and
     whether the batch would wait for a second person. Nothing is kept."""
@@ -288,6 +304,7 @@ def preview(rows: list[Row], *, actor: Actor) -> dict:
                 key=f"review:{uuid.uuid4()}",
                 fp="review",
                 dry_run=True,
+                always_wait=always_wait,
             )
             waits = bool(posted.waits)
             items = db.session.scalars(select(BatchItem).where(BatchItem.batch_id == posted.batch_id)).all()

@@ -375,7 +375,8 @@ _BATCH_CALL = """ledger_batch(
     p_scope => {scope}, p_key => :key, p_fp => :fp, p_actor => {actor}, p_owner => {owner}, p_issuer => {issuer},
     p_ip => :ip, p_mode => :mode, p_items => CAST(:items AS jsonb), p_rate_max_age => CAST(:rate_max_age AS int),
     p_expires_in => CAST(:expires_in AS int), p_resolve => CAST(:resolve AS text),
-    p_target => CAST(:target AS bigint), p_reason => CAST(:reason AS text), p_dry_run => :dry_run)"""
+    p_target => CAST(:target AS bigint), p_reason => CAST(:reason AS text), p_dry_run => :dry_run,
+    p_always_wait => :always_wait)"""
 _BATCH = text(
     "SELECT b.* FROM "
     + _BATCH_CALL.format(scope=":scope", actor=":actor", owner=":owner", issuer="CAST(:issuer AS text)")
@@ -428,12 +429,14 @@ def post_batch(
     target: int | None = None,
     reason: str | None = None,
     dry_run: bool = False,
+    always_wait: bool = False,
 ) -> BatchPosted:
     """Post a batch of items (batch_item()) in one call and one commit, or decide one that
     awaits approval (`resolve` approve | reject, batch `target`). A refusal raises its
     WalletError; an atomic batch's is BatchRefused, naming each refused item's WalletError.
     `dry_run`: every item checked as if posted, nothing committed: the caller reads what the
-    call wrote in `session`, then rolls it back."""
+    call wrote in `session`, then rolls it back. `always_wait`: the batch waits for a second
+    person whatever its amounts (its maker may not move money alone)."""
     config = current_app.config
     params = dict(
         scope=actor.scope,
@@ -451,6 +454,7 @@ def post_batch(
         target=target,
         reason=reason,
         dry_run=dry_run,
+        always_wait=always_wait,
     )
     statement = _BATCH
     if actor.token is not None:

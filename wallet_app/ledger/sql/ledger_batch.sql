@@ -21,6 +21,9 @@ CREATE FUNCTION ledger_batch(
     -- The console's review: every item checked as if posted, even when the batch would wait
     -- (`waits` says so); the caller rolls the call back.
     p_dry_run boolean DEFAULT FALSE,
+    -- Made by someone who may not move money alone (the console's finance role): the batch
+    -- waits for a second person whatever its amounts.
+    p_always_wait boolean DEFAULT FALSE,
     OUT verdict text,       -- posted | replay | awaiting_approval | rejected
     OUT batch_id bigint, OUT batch_status text, OUT first_status int, OUT waits boolean)
 LANGUAGE plpgsql AS $$
@@ -104,7 +107,7 @@ BEGIN
                                    THEN abs(hashtext(c.id::text)::bigint) % st.system_shards ELSE 0 END
            FROM jsonb_array_elements(p_items) it
            JOIN wallets c ON c.id = coalesce((it ->> 'source')::bigint, (it ->> 'dest')::bigint)
-           CROSS JOIN ledger_settings st))
+           CROSS JOIN (SELECT coalesce((SELECT s.system_shards FROM ledger_settings s), 1) AS system_shards) st))
     ORDER BY wl.id FOR UPDATE;
 
     -- 3. Four eyes for the batch as a whole, under those locks: it waits when a currency's
@@ -127,6 +130,7 @@ BEGIN
                   GROUP BY 1, 2) s
             JOIN wallets w ON w.id = s.wallet_id;
         END IF;
+        waits := waits OR p_always_wait;
         IF waits AND NOT p_dry_run THEN
             INSERT INTO batch_items (batch_id, index, kind, amount, source_wallet_id, dest_wallet_id, reference,
                                      status)
@@ -168,9 +172,17 @@ BEGIN
             failed := current;
         END;
         EXIT WHEN failed IS NULL;
-        FOR i IN first .. failed - 1 LOOP
-            tx_ids[i + 1] := ledger_batch_item(batch, i, p_items -> i, four_eyes, p_ip, p_rate_max_age, p_expires_in);
-        END LOOP;
+        BEGIN
+            FOR i IN first .. failed - 1 LOOP
+                tx_ids[i + 1] := ledger_batch_item(batch, i, p_items -> i, four_eyes, p_ip, p_rate_max_age,
+                                                   p_expires_in);
+            END LOOP;
+        EXCEPTION WHEN SQLSTATE 'WA001' THEN
+            -- What passed a moment ago is refused now: something the batch's locks do not hold
+            -- changed (the fee schedule, a key claimed meanwhile). The whole call is retried,
+            -- on the state as it is then (a serialization failure: the caller retries it).
+            RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'a batch item changed its outcome: retry';
+        END;
         tx_ids[failed + 1] := NULL;
         codes[failed + 1] := code;
         details[failed + 1] := detail;
