@@ -10,4 +10,4 @@ SELECT * FROM ledger_post(p_scope => 'pgbench', p_key => gen_random_uuid()::text
   p_rate_max_age => 3600, p_expires_in => 604800, p_fee_payer => NULL, p_four_eyes => 'above_threshold',
   p_holdable => false, p_reference => NULL, p_reason => NULL, p_issuer => NULL, p_ip => NULL, p_dry_run => false,
   p_converts => '{false,false}', p_rate => NULL, p_reverses => NULL, p_reversible => NULL, p_refund_fee => NULL,
-  p_pending => false, p_resolve => NULL, p_target => NULL, p_batch => NULL);
+  p_pending => false, p_resolve => NULL, p_target => NULL, p_batch => NULL, p_fee_kind => NULL);

@@ -74,7 +74,7 @@ def test_the_api_reference_lists_every_endpoint(client, login_as):
 def test_admins_edit_the_fee_schedule_and_every_change_is_audited(client, login_as, session):
     login_as("admin")
     page = client.get("/admin/fees").get_data(as_text=True)
-    assert "Fee schedule" in page and page.count('name="bps"') == 18  # 6 currencies x transfer, split, withdrawal
+    assert "Fee schedule" in page and page.count('name="bps"') == 12  # 6 currencies x transfer, withdrawal
     saved = post(
         client,
         "/admin/fees",

@@ -29,7 +29,7 @@ def market(api):
 
 
 def test_a_split_pays_each_payee_in_one_transaction_with_one_fee(api, market, session):
-    fees.set_fee("USD", "split", fixed="0.50", actor=ADMIN)
+    fees.set_fee("USD", "transfer", fixed="0.50", actor=ADMIN)  # a split pays a transfer's fee
     to = [{"wallet_id": market["seller"], "amount": "45.00"}, {"wallet_id": market["platform"], "amount": "5.00"}]
     body = {"from_wallet_id": market["buyer"], "to": to, "reference": "order-7"}
     paid = api.post("/transfers", body, key="split-1")

@@ -67,7 +67,7 @@ TRANSFER = {
             "minItems": 2,
             "maxItems": 100,
             "description": "A split: 2 to 100 wallets of the payer's currency, each once, paid in one transaction "
-            "(kind split: one debit of their sum, a credit each, one fee from the split fee schedule). "
+            "(kind split: one debit of their sum, a credit each, one fee: a transfer's). "
             "Instead of to_wallet_id and amount; not with rate or pending.",
             "items": {
                 "type": "object",

@@ -80,6 +80,7 @@ class Kind:
     four_eyes: str = "above_threshold"  # or "always" (whatever the amount), "never"
     holdable: bool = False  # may be created pending (a hold), to be captured or voided
     fee_from: str = "fee_schedule"  # or "fx_rates": the pair's spread
+    fee_kind: str | None = None  # the fee_schedule row that prices it, when not its own
     page: Page | None = None  # a panel on the wallet page
     # Asked for on one customer wallet with these fields (console and API alike): whether that
     # wallet pays (the source) or receives (the destination), from the values given; the API
@@ -210,6 +211,7 @@ KINDS: dict[str, Kind] = {
             _split,
             leg_count=None,  # 1 + its destinations (2 to 100)
             fee_payer=0,
+            fee_kind="transfer",  # a split pays a transfer's fee: splitting never costs less
             reversible=False,  # refund a destination with a transfer of its own
         ),
         Kind(
@@ -267,7 +269,9 @@ KINDS: dict[str, Kind] = {
         Kind("reversal", "Reversal", "move_money", _reversal, leg_count=2, reversible=False),
     )
 }
-FEE_KINDS = tuple(k.name for k in KINDS.values() if k.fee_payer is not None and k.fee_from == "fee_schedule")
+FEE_KINDS = tuple(
+    k.name for k in KINDS.values() if k.fee_payer is not None and k.fee_from == "fee_schedule" and not k.fee_kind
+)
 PAGE_KINDS = tuple(k for k in KINDS.values() if k.page is not None)  # in the wallet page's order
 ASKED = {k.api_path: k for k in KINDS.values() if k.fields}  # POST /api/v1/wallets/{id}/<path>
 

@@ -70,7 +70,7 @@ _CALL = """ledger_post(
     p_reverses => CAST(:reverses AS bigint), p_reversible => CAST(:reversible AS boolean),
     p_refund_fee => CAST(:refund_fee AS numeric),
     p_pending => :pending, p_resolve => CAST(:resolve AS text), p_target => CAST(:target AS bigint),
-    p_batch => NULL)"""
+    p_batch => NULL, p_fee_kind => CAST(:fee_kind AS text))"""
 _POST = text(
     f"SELECT {_COLUMNS} FROM "
     + _CALL.format(scope=":scope", actor=":actor", owner=":owner", issuer="CAST(:issuer AS text)")
@@ -172,6 +172,7 @@ def post(
         reversible=KINDS[original["kind"]].reversible if original else None,
         issuer=actor.issuer,
         holdable=kind.holdable,
+        fee_kind=kind.fee_kind,
     )
     sql = POST_SQL
     if actor.token is not None:
@@ -414,6 +415,7 @@ def batch_item(movement: Movement, fp: str) -> dict:
         "fields": _array(leg.field for leg in legs),
         "converts": _array(str(leg.converted).lower() for leg in legs),
         "fee_payer": None if kind.fee_payer is None else kind.fee_payer + 1,
+        "fee_kind": kind.fee_kind,
     }
 
 

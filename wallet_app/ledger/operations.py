@@ -306,7 +306,7 @@ MAX_SPLIT = 100
 def split(from_wallet_id, to, *, idempotency_key, actor: Actor, reference=None) -> OperationResult:
     """One payment to several wallets of the payer's currency: `to` is [{"wallet_id",
     "amount"}, ...], 2 to 100 destinations, each once and none the payer; one transaction,
-    one debit of their sum, one fee (the `split` fee schedule)."""
+    one debit of their sum, one fee (a transfer's: catalogue fee_kind)."""
     source = validate.wallet_id(from_wallet_id, "from_wallet_id")
     if not isinstance(to, list) or not 2 <= len(to) <= MAX_SPLIT:
         raise InvalidInput(f"A split pays 2 to {MAX_SPLIT} wallets.", field="to")

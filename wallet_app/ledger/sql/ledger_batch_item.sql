@@ -20,6 +20,6 @@ BEGIN
         p_rate_max_age => p_rate_max_age, p_expires_in => p_expires_in,
         p_fee_payer => (p_item ->> 'fee_payer')::int, p_four_eyes => p_four_eyes,
         p_reference => p_item ->> 'reference', p_issuer => p_batch.maker_issuer, p_ip => p_ip,
-        p_converts => (p_item ->> 'converts')::boolean[], p_batch => p_batch.id);
+        p_converts => (p_item ->> 'converts')::boolean[], p_batch => p_batch.id, p_fee_kind => p_item ->> 'fee_kind');
     RETURN posted.tx_id;
 END $$;

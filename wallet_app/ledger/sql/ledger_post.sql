@@ -48,6 +48,8 @@ CREATE FUNCTION ledger_post(
     p_pending boolean DEFAULT FALSE, p_resolve text DEFAULT NULL, p_target bigint DEFAULT NULL,
     -- An item of a batch (ledger_batch): the batch it is posted by.
     p_batch bigint DEFAULT NULL,
+    -- The kind whose fee_schedule row prices it, when not its own (a split pays a transfer's).
+    p_fee_kind text DEFAULT NULL,
     OUT verdict text,        -- posted | replay | checked (a dry run)
     OUT tx_id bigint, OUT posted_at timestamptz, OUT tx_currency text,
     OUT leg_wallets bigint[], OUT leg_amounts numeric[], OUT leg_balances numeric[], OUT tx_fee numeric,
@@ -99,7 +101,7 @@ BEGIN
 
     -- 4. The legs as they will be written: system wallets found, an exchange converted at the
     --    house's quote, the fee's leg added.
-    legs := ledger_legs(p_kind, p_amount, p_source, p_dest, p_wallets, p_systems, p_likes, p_amounts, p_fields,
+    legs := ledger_legs(coalesce(p_fee_kind, p_kind), p_amount, p_source, p_dest, p_wallets, p_systems, p_likes, p_amounts, p_fields,
                         p_converts, p_rate, p_rate_max_age, p_fee_payer, p_pending AND p_target IS NULL, p_holdable,
                         p_reverses);
 
