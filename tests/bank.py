@@ -117,12 +117,10 @@ def wait_ready(port: int, limit: float = 30.0) -> float:
     raise TimeoutError(f"/readyz not ready within {limit}s")
 
 
-def post_until_answered(
-    api: Api, stats: Stats, kind: str, path: str, body: dict, key: str, deadline: float, src=None, dst=None
-) -> dict | None:
-    """Send one movement, retrying with the same key on timeouts, dropped connections and
-    5xx, as a real integration would, until it is answered or `deadline` passes; return the
-    transaction when it was acknowledged."""
+def send_until_answered(api: Api, stats: Stats, path: str, body: dict, key: str, deadline: float, answered):
+    """POST until `answered(status, data)`, retrying with the same key on timeouts, dropped
+    connections and 5xx, as a real integration would; (status, data), or (None, None) once
+    `deadline` passes or an answer is neither (kept in stats.unresolved)."""
     tries = 0
     while True:
         tries += 1
@@ -130,73 +128,79 @@ def post_until_answered(
             status, data = api.call("POST", path, body, key=key)
         except (OSError, http.client.HTTPException):
             status, data = None, None
-        if status in (200, 201, 202):
-            amount = data["held_amount"] if kind == "hold" and status == 201 else data["amount"]
-            seen = "request" if status == 202 else kind
-            if kind in ("approve", "reject"):
-                src, dst = data["source_wallet_id"], data["dest_wallet_id"]
-            with stats.lock:
-                stats.acknowledged[key] = (data["id"], seen, amount, src, dst)
-                if data["status"] == "posted":
-                    stats.fees[key] = Decimal(data["fee"])
-            return data if status != 202 else None
-        if status == 422:
-            with stats.lock:
-                stats.refused[data.get("code")] += 1
-            return None
+        if status is not None and answered(status, data):
+            return status, data
         if status not in (None, 429, 500, 502, 503, 504) or time.monotonic() > deadline:
             with stats.lock:
                 stats.unresolved.append((key, status, data))
-            return None
+            return None, None
         with stats.lock:
             stats.retries += 1
             stats.retried_keys.add(key)
         time.sleep(min(0.05 * tries, 0.5))
+
+
+def post_until_answered(
+    api: Api, stats: Stats, kind: str, path: str, body: dict, key: str, deadline: float, src=None, dst=None
+) -> dict | None:
+    """Send one movement until it is answered; return the transaction when it was acknowledged."""
+    status, data = send_until_answered(
+        api, stats, path, body, key, deadline, lambda status, _: status in (200, 201, 202, 422)
+    )
+    if status in (200, 201, 202):
+        amount = data["held_amount"] if kind == "hold" and status == 201 else data["amount"]
+        seen = "request" if status == 202 else kind
+        if kind in ("approve", "reject"):
+            src, dst = data["source_wallet_id"], data["dest_wallet_id"]
+        with stats.lock:
+            stats.acknowledged[key] = (data["id"], seen, amount, src, dst)
+            if data["status"] == "posted":
+                stats.fees[key] = Decimal(data["fee"])
+        return data if status != 202 else None
+    if status == 422:
+        with stats.lock:
+            stats.refused[data.get("code")] += 1
+    return None
 
 
 def post_batch_until_answered(
     api: Api, stats: Stats, path: str, body: dict, key: str, items: list, deadline: float, waiting: list
 ) -> str:
-    """Send a batch (or a decision on one) as post_until_answered() sends a movement, and
-    account for each of its items: posted (acknowledged under its own key, `<key>:<i>`, as a
-    transfer), refused (by its code), or waiting (202: the batch goes to the checker,
-    `waiting`). Returns the outcome: posted, waiting, refused (an atomic batch's refusal, its
-    items not counted yet: the caller decides), rejected or unresolved."""
-    tries = 0
-    while True:
-        tries += 1
-        try:
-            status, data = api.call("POST", path, body, key=key)
-        except (OSError, http.client.HTTPException):
-            status, data = None, None
-        if status in (200, 201):
-            with stats.lock:
-                if data["status"] == "rejected":
-                    stats.refused["batch_rejected"] += len(items)
-                    return "rejected"
-                for item in data["items"]:
-                    item_key, src, dst = items[item["index"]]
-                    if item["status"] == "posted":
-                        tx = item["transaction"]
-                        stats.acknowledged[item_key] = (tx["id"], "transfer", tx["amount"], src, dst)
-                        stats.batched[item_key] = data["id"]
-                    else:
-                        stats.refused[item["error"]["code"]] += 1
-            return "posted"
-        if status == 202:
-            with stats.lock:
-                waiting.append((data["id"], items))
-            return "waiting"
-        if status == 422 and data.get("code") == "batch_refused":
-            return "refused"
-        if status not in (None, 429, 500, 502, 503, 504) or time.monotonic() > deadline:
-            with stats.lock:
-                stats.unresolved.append((key, status, data))
-            return "unresolved"
+    """Send a batch (or a decision on one) until it is answered, and account for each of its
+    items: posted (acknowledged under its own key, `<key>:<i>`, as a transfer), refused (by
+    its code), or waiting (202: the batch goes to the checker, `waiting`). Returns the
+    outcome: posted, waiting, refused (an atomic batch's refusal, its items not counted yet:
+    the caller decides), rejected or unresolved."""
+    status, data = send_until_answered(
+        api,
+        stats,
+        path,
+        body,
+        key,
+        deadline,
+        lambda status, data: status in (200, 201, 202) or (status == 422 and data.get("code") == "batch_refused"),
+    )
+    if status is None:
+        return "unresolved"
+    if status == 422:
+        return "refused"
+    if status == 202:
         with stats.lock:
-            stats.retries += 1
-            stats.retried_keys.add(key)
-        time.sleep(min(0.05 * tries, 0.5))
+            waiting.append((data["id"], items))
+        return "waiting"
+    with stats.lock:
+        if data["status"] == "rejected":
+            stats.refused["batch_rejected"] += len(items)
+            return "rejected"
+        for item in data["items"]:
+            item_key, src, dst = items[item["index"]]
+            if item["status"] == "posted":
+                tx = item["transaction"]
+                stats.acknowledged[item_key] = (tx["id"], "transfer", tx["amount"], src, dst)
+                stats.batched[item_key] = data["id"]
+            else:
+                stats.refused[item["error"]["code"]] += 1
+    return "posted"
 
 
 def decide_batches(checker: Api, stats: Stats, waiting: list, deadline: float) -> int:

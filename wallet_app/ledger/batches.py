@@ -348,11 +348,14 @@ def recent(limit: int = 20) -> list[dict]:
     ]
 
 
-def awaiting(person: str | None = None) -> list[dict]:
+def awaiting(person: str | None = None, batch_id: int | None = None) -> list[dict]:
     """Batches waiting for a second person, oldest first, with their totals per currency;
-    `person` (user:7): only those they may decide (not their own, nor their token's)."""
+    `person` (user:7): only those they may decide (not their own, nor their token's);
+    `batch_id`: that one only, if it waits."""
     s = reads.session()
     stmt = select(Batch).where(Batch.status == "awaiting_approval").order_by(Batch.id)
+    if batch_id is not None:
+        stmt = stmt.where(Batch.id == batch_id)
     if person:
         stmt = stmt.where(Batch.maker_scope != person, Batch.maker_issuer.is_distinct_from(person))
     batches = s.scalars(stmt).all()

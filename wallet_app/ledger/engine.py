@@ -10,7 +10,7 @@ rule itself.
 
 import json
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from flask import current_app
 from sqlalchemy import text
@@ -188,11 +188,16 @@ def post(
             systems = [leg.system for leg in legs]
             return posted._replace(leg_systems=systems + ["fees"] * (len(posted.leg_wallets or ()) - len(systems)))
         except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) == REFUSED:
-                raise refusal(exc.orig.diag.message_primary, json.loads(exc.orig.diag.message_detail)) from None
-            raise
+            _raise_refusal(exc)
 
     return atomic(single_statements(session) or session, op)
+
+
+def _raise_refusal(exc: DBAPIError) -> NoReturn:
+    """A refusal of the engine (SQLSTATE WA001) as its WalletError; any other error as it is."""
+    if getattr(exc.orig, "sqlstate", None) == REFUSED:
+        raise refusal(exc.orig.diag.message_primary, json.loads(exc.orig.diag.message_detail)) from None
+    raise exc
 
 
 def _array(values) -> str:
@@ -466,9 +471,7 @@ def post_batch(
         try:
             row = s.execute(statement, params).one_or_none()
         except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) == REFUSED:
-                raise refusal(exc.orig.diag.message_primary, json.loads(exc.orig.diag.message_detail)) from None
-            raise
+            _raise_refusal(exc)
         if row is None:
             raise TokenNotLive("This token has been revoked.")
         return BatchPosted(*row)

@@ -118,7 +118,7 @@ def awaiting_count(person: str) -> int:
     not their own, nor made by a token they issued (the engine refuses those:
     maker_cannot_approve). A batch counts once, whatever its size."""
     t = Transaction
-    batches = reads.session().scalar(
+    batches = (
         select(func.count())
         .select_from(Batch)
         .where(
@@ -126,8 +126,9 @@ def awaiting_count(person: str) -> int:
             Batch.maker_scope != person,
             Batch.maker_issuer.is_distinct_from(person),
         )
+        .scalar_subquery()
     )
-    return batches + reads.session().scalar(
+    requests = (
         select(func.count())
         .select_from(t)
         .where(
@@ -136,7 +137,9 @@ def awaiting_count(person: str) -> int:
             t.maker_scope.is_distinct_from(person),
             t.maker_issuer.is_distinct_from(person),
         )
+        .scalar_subquery()
     )
+    return reads.session().scalar(select(batches + requests))  # one round trip for both
 
 
 def _status(t: Transaction) -> str:

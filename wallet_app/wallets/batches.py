@@ -116,7 +116,7 @@ def batch(batch_id):
 
 def _detail(batch_id: int) -> dict:
     """A batch's page: its rows, and for one that waits, its totals and the decision forms."""
-    waiting = {b["id"]: b for b in batches.awaiting()}.get(batch_id)
+    waiting = next(iter(batches.awaiting(batch_id=batch_id)), None)
     found = batches.get_batch(batch_id)
     return {
         "batch": found,
