@@ -46,8 +46,8 @@ def upgrade():
             index int NOT NULL CONSTRAINT ck_batch_items_index CHECK (index >= 0),
             kind varchar(12) NOT NULL,
             amount numeric(20, 4) NOT NULL CONSTRAINT ck_batch_items_amount_positive CHECK (amount > 0),
-            source_wallet_id bigint CONSTRAINT fk_batch_items_source_wallet_id_wallets REFERENCES wallets (id),
-            dest_wallet_id bigint CONSTRAINT fk_batch_items_dest_wallet_id_wallets REFERENCES wallets (id),
+            source_wallet_id bigint,  -- as asked: a refused item may name a wallet that does not exist
+            dest_wallet_id bigint,
             reference varchar(500),
             status varchar(20) NOT NULL CONSTRAINT ck_batch_items_status_known CHECK (
                 status IN ('posted', 'refused', 'awaiting_approval', 'rejected')),

@@ -106,6 +106,14 @@ def test_an_atomic_batch_refused_at_its_last_item_posts_nothing(api, three, sess
     assert balances(api, three) == ["0.00", "40.00", "60.00"]
 
 
+def test_an_item_naming_no_wallet_is_refused_and_kept_as_asked(api, three):
+    """A refusal, not a 500: the batch keeps the item as asked, its wallet that does not exist."""
+    a, b, _ = three
+    batch = api.post("/batches", {"mode": "independent", "items": payouts(a, [999999], ["1.00"])}, key=k())
+    assert batch.status_code == 201 and batch.json["items"][0]["error"]["code"] == "not_found"
+    assert batch.json["items"][0]["to_wallet_id"] == 999999
+
+
 def test_every_refused_item_of_an_atomic_batch_is_named(api, three):
     a, b, c = three
     items = payouts(a, [b, 999999, c, a], ["1.00", "1.00", "200.00", "1.00"])

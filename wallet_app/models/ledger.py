@@ -260,8 +260,9 @@ class BatchItem(db.Model):
     index: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(12))
     amount: Mapped[Decimal] = mapped_column(Money)
-    source_wallet_id: Mapped[int | None] = mapped_column(ForeignKey("wallets.id"))
-    dest_wallet_id: Mapped[int | None] = mapped_column(ForeignKey("wallets.id"))
+    # As asked, no foreign key: a refused item may name a wallet that does not exist.
+    source_wallet_id: Mapped[int | None] = mapped_column(BigId)
+    dest_wallet_id: Mapped[int | None] = mapped_column(BigId)
     reference: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20))
     transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
