@@ -54,4 +54,4 @@ def test_demo_data_reconciles_and_a_tampered_balance_fails_reconcile(runner, com
 def test_expire_holds_counts_in_words(runner):
     """Issue 25, item 5: "Expired 0 holds and requests.", never "Expired 1 holds"."""
     result = runner.invoke(args=["expire-holds"])
-    assert result.exit_code == 0 and result.output.strip() == "Expired 0 holds and requests."
+    assert result.exit_code == 0 and result.output.strip() == "Expired 0 holds and requests and 0 waiting batches."

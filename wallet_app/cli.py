@@ -196,14 +196,21 @@ def create_token(name: str, scopes: str, owner: str | None) -> None:
 @click.command("expire-holds")
 @with_appcontext
 def expire_holds() -> None:
-    """Mark holds and approval requests past their expiry `expired`, releasing what they
-    reserve. Safe to run twice or concurrently (from cron or a systemd timer): an expired
-    hold already never counts against `available`; this makes its status say so."""
+    """Mark holds, approval requests and waiting batches past their expiry `expired`,
+    releasing what the holds reserve. Safe to run twice or concurrently (from cron or a
+    systemd timer): an expired hold already never counts against `available`, nor can an
+    expired batch be approved; this makes their status say so."""
     from .formatting import plural
+    from .ledger.batches import expire_waiting
     from .ledger.operations import expire_holds as expire
 
-    ended = expire(actor=Actor(scope="cli", name="expire-holds"))
-    click.echo(f"Expired {plural(ended, 'hold or request', 'holds and requests')}.")
+    actor = Actor(scope="cli", name="expire-holds")
+    ended = expire(actor=actor)
+    batches = expire_waiting(actor=actor)
+    click.echo(
+        f"Expired {plural(ended, 'hold or request', 'holds and requests')} "
+        f"and {plural(batches, 'waiting batch', 'waiting batches')}."
+    )
 
 
 @click.command("serve")

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from tests.api.conftest import Api
 from tests.conftest import ledger_api
-from wallet_app.ledger import rates
+from wallet_app.ledger import batches, rates
 from wallet_app.services.audit import Actor
 from wallet_app.services.tokens import create_token
 
@@ -219,6 +219,33 @@ def test_above_the_threshold_a_batch_waits_whole_and_another_principal_decides(c
     assert balances(api, three) == ["40.00", "30.00", "30.00"]
     late = Api(client, other).post(f"/batches/{own.json['id']}/approve", key=k())
     assert (late.status_code, late.json["code"]) == (422, "not_awaiting_approval")
+
+
+def test_a_waiting_batch_expires_as_an_approval_request_does(client, api, three, make_token, session):
+    """Past its expiry (APPROVAL_EXPIRES_DAYS) a waiting batch can be neither approved nor
+    rejected, leaves the approvals count, and expire-holds marks it and its items expired."""
+    a, b, c = three
+    rates.set_threshold("USD", "50.00", actor=FINANCE)
+    waiting = api.post("/batches", {"mode": "atomic", "items": payouts(a, [b, c], ["30.00", "30.00"])}, key=k())
+    batch = waiting.json["id"]
+    assert waiting.status_code == 202 and waiting.json["expires_at"] > waiting.json["created_at"]
+    _, secret = make_token("read,write,approve")
+    approver = Api(client, secret)
+    assert [w["id"] for w in batches.awaiting()] == [batch]
+    session.execute(text("UPDATE batches SET expires_at = now() - interval '1 second' WHERE id = :b"), {"b": batch})
+    for action, body in (("approve", None), ("reject", {"reason": "late"})):
+        late = approver.post(f"/batches/{batch}/{action}", body, key=k())
+        assert (late.status_code, late.json["code"]) == (422, "not_awaiting_approval"), late.json
+        assert f"Batch {batch} is expired" in late.json["detail"]
+    assert balances(api, three) == ["100.00", "0.00", "0.00"]
+    assert batches.awaiting() == []
+    expire_holds = Actor(scope="cli", name="expire-holds")
+    assert batches.expire_waiting(actor=expire_holds) == 1
+    ended = api.get(f"/batches/{batch}").json
+    assert ended["status"] == "expired" and {i["status"] for i in ended["items"]} == {"expired"}
+    assert ended["resolved_by"] == "expire-holds"
+    assert batches.expire_waiting(actor=expire_holds) == 0
+    assert balances(api, three) == ["100.00", "0.00", "0.00"]
 
 
 def test_a_batch_racing_single_transfers_never_overdraws_nor_deadlocks(committing_app):

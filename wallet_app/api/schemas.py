@@ -435,12 +435,17 @@ BATCH_ANSWER = {
         "mode": {"type": "string", "enum": ["atomic", "independent"]},
         "status": {
             "type": "string",
-            "enum": ["posted", "partially_posted", "refused", "awaiting_approval", "rejected"],
+            "enum": ["posted", "partially_posted", "refused", "awaiting_approval", "rejected", "expired"],
         },
         "created_by": {"type": "string"},
         "created_at": TIMESTAMP,
         "resolved_by": TEXT,
         "resolved_at": {"type": ["string", "null"], "format": "date-time"},
+        "expires_at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "A waiting batch's end: past it, it is neither approved nor rejected (expired).",
+        },
         "items": {
             "type": "array",
             "items": {
@@ -448,7 +453,10 @@ BATCH_ANSWER = {
                 "required": ["index", "status"],
                 "properties": {
                     "index": {"type": "integer", "minimum": 0},
-                    "status": {"type": "string", "enum": ["posted", "refused", "awaiting_approval", "rejected"]},
+                    "status": {
+                        "type": "string",
+                        "enum": ["posted", "refused", "awaiting_approval", "rejected", "expired"],
+                    },
                     "kind": {"type": "string", "enum": ["transfer", "withdrawal", "fund"]},
                     "from_wallet_id": {"type": ["integer", "null"]},
                     "to_wallet_id": {"type": ["integer", "null"]},

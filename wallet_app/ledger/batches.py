@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from .. import reads
-from ..errors import BatchTooLarge, InvalidInput, NotFound, WalletError
+from ..errors import BatchTooLarge, InvalidInput, NotAwaitingApproval, NotFound, WalletError
 from ..extensions import db
 from ..models import Batch, BatchItem, Wallet
 from ..money import format_amount
@@ -87,6 +87,22 @@ def decide(batch_id, action: str, *, actor: Actor, reason=None) -> BatchResult:
     return BatchResult(get_batch(posted.batch_id), status=posted.first_status)
 
 
+def expire_waiting(*, actor: Actor) -> int:
+    """End every batch that waited past its expiry (`expired`, its items too): how many. Safe
+    twice or concurrently: one decided or expired meanwhile is skipped."""
+    due = db.session.scalars(
+        select(Batch.id).where(Batch.status == "awaiting_approval", Batch.expires_at <= func.now()).order_by(Batch.id)
+    ).all()
+    ended = 0
+    for batch_id in due:
+        try:
+            engine.post_batch(db.session, [], actor=actor, mode="atomic", resolve="expire", target=batch_id)
+            ended += 1
+        except (NotAwaitingApproval, NotFound):
+            continue
+    return ended
+
+
 def get_batch(batch_id) -> dict:
     """A batch as it is now: each item posted (with its transaction), refused (with the
     refusal's code and words), awaiting approval or rejected."""
@@ -133,6 +149,7 @@ def get_batch(batch_id) -> dict:
         "created_at": iso(batch.created_at),
         "resolved_by": batch.resolved_by,
         "resolved_at": iso(batch.resolved_at),
+        "expires_at": iso(batch.expires_at),
         "items": items,
     }
 
@@ -353,7 +370,7 @@ def awaiting(person: str | None = None, batch_id: int | None = None) -> list[dic
     `person` (user:7): only those they may decide (not their own, nor their token's);
     `batch_id`: that one only, if it waits."""
     s = reads.session()
-    stmt = select(Batch).where(Batch.status == "awaiting_approval").order_by(Batch.id)
+    stmt = select(Batch).where(Batch.status == "awaiting_approval", Batch.expires_at > func.now()).order_by(Batch.id)
     if batch_id is not None:
         stmt = stmt.where(Batch.id == batch_id)
     if person:
@@ -376,6 +393,7 @@ def awaiting(person: str | None = None, batch_id: int | None = None) -> list[dic
             "created_by": b.created_by,
             "maker_scope": b.maker_scope,
             "created_at": iso(b.created_at),
+            "expires_at": iso(b.expires_at),
             "totals": totals.get(b.id, {}),
         }
         for b in batches

@@ -17,6 +17,7 @@ SQL = Path(__file__).resolve().parent / "sql"
 FILES = (
     "ledger_refuse.sql",
     "ledger_round_up.sql",
+    "ledger_shard.sql",
     "ledger_count.sql",
     "ledger_flows.sql",
     "ledger_old_holds.sql",
@@ -28,12 +29,14 @@ FILES = (
     "ledger_quote.sql",
     "ledger_legs.sql",
     "ledger_live_held.sql",
+    "ledger_leg_refusal.sql",
     "ledger_check.sql",
     "ledger_must_wait.sql",
     "ledger_request.sql",
     "ledger_write.sql",
     "ledger_post.sql",
     "ledger_batch_item.sql",
+    "ledger_batch_run.sql",
     "ledger_batch.sql",
 )
 _CREATE = re.compile(r"^CREATE FUNCTION (\w+)\(.*?AS \$\$(.*?)\$\$", re.S | re.M)

@@ -123,6 +123,7 @@ def awaiting_count(person: str) -> int:
         .select_from(Batch)
         .where(
             Batch.status == "awaiting_approval",
+            Batch.expires_at > func.now(),
             Batch.maker_scope != person,
             Batch.maker_issuer.is_distinct_from(person),
         )

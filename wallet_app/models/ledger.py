@@ -202,8 +202,8 @@ class Transaction(db.Model):
 
 
 BATCH_MODES = ("atomic", "independent")
-BATCH_STATUSES = ("posted", "partially_posted", "refused", "awaiting_approval", "rejected")
-BATCH_ITEM_STATUSES = ("posted", "refused", "awaiting_approval", "rejected")
+BATCH_STATUSES = ("posted", "partially_posted", "refused", "awaiting_approval", "rejected", "expired")
+BATCH_ITEM_STATUSES = ("posted", "refused", "awaiting_approval", "rejected", "expired")
 
 
 class Batch(db.Model):
@@ -215,11 +215,12 @@ class Batch(db.Model):
         UniqueConstraint("scope", "key", name="uq_batches_scope_key"),
         CheckConstraint("mode IN ('atomic', 'independent')", name="mode_known"),
         CheckConstraint(
-            "status IN ('posted', 'partially_posted', 'refused', 'awaiting_approval', 'rejected')",
+            "status IN ('posted', 'partially_posted', 'refused', 'awaiting_approval', 'rejected', 'expired')",
             name="status_known",
         ),
+        CheckConstraint("status <> 'awaiting_approval' OR expires_at IS NOT NULL", name="waiting_expires"),
         CheckConstraint("item_count BETWEEN 1 AND 1000", name="item_count"),
-        Index("ix_batches_awaiting", "created_at", postgresql_where=text("status = 'awaiting_approval'")),
+        Index("ix_batches_awaiting", "expires_at", postgresql_where=text("status = 'awaiting_approval'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
@@ -237,6 +238,8 @@ class Batch(db.Model):
     resolved_by: Mapped[str | None] = mapped_column(String(320))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolve_reason: Mapped[str | None] = mapped_column(String(500))
+    # A waiting batch's end: past it, it can no longer be approved (expire-holds marks it).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class BatchItem(db.Model):
@@ -247,7 +250,7 @@ class BatchItem(db.Model):
         CheckConstraint("index >= 0", name="index"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint(
-            "status IN ('posted', 'refused', 'awaiting_approval', 'rejected')",
+            "status IN ('posted', 'refused', 'awaiting_approval', 'rejected', 'expired')",
             name="status_known",
         ),
         CheckConstraint(

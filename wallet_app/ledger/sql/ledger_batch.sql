@@ -13,18 +13,19 @@
 -- {kind, amount, source, dest, reference, fp, wallets, systems, likes, amounts, fields,
 -- fee_payer}, the arrays as PostgreSQL array literals (ledger_post's parameters of the same
 -- names). p_resolve ('approve' | 'reject') with p_target: a second person decides a batch
--- that awaits approval (its items are the stored ones; p_items is composed from them).
+-- that awaits approval (its items are the stored ones; p_items is composed from them), before
+-- its expiry; 'expire' (expire-holds) ends one after it.
 CREATE FUNCTION ledger_batch(
     p_scope text, p_key text, p_fp text, p_actor text, p_owner text, p_issuer text, p_ip text,
     p_mode text, p_items jsonb, p_rate_max_age int, p_expires_in int,
-    p_resolve text DEFAULT NULL, p_target bigint DEFAULT NULL, p_reason text DEFAULT NULL,
+    p_resolve text DEFAULT NULL, p_target bigint DEFAULT NULL, p_reason text DEFAULT NULL,  -- approve | reject | expire
     -- The console's review: every item checked as if posted, even when the batch would wait
     -- (`waits` says so); the caller rolls the call back.
     p_dry_run boolean DEFAULT FALSE,
     -- Made by someone who may not move money alone (the console's finance role): the batch
     -- waits for a second person whatever its amounts.
     p_always_wait boolean DEFAULT FALSE,
-    OUT verdict text,       -- posted | replay | awaiting_approval | rejected
+    OUT verdict text,       -- posted | replay | awaiting_approval | rejected | expired
     OUT batch_id bigint, OUT batch_status text, OUT first_status int, OUT waits boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -42,6 +43,8 @@ DECLARE
     code text;
     detail text;
     ids bigint[];
+    shards int;
+    run record;
 BEGIN
     -- 1. The batch: claimed by its key (a new one), or the one a second person decides.
     IF p_target IS NULL THEN
@@ -67,48 +70,54 @@ BEGIN
         IF batch.id IS NULL THEN
             PERFORM ledger_refuse('not_found', 'batch_id', jsonb_build_object('batch_id', p_target));
         END IF;
-        IF batch.status <> 'awaiting_approval' THEN
-            PERFORM ledger_refuse('not_awaiting_approval', 'batch_id',
-                                  jsonb_build_object('batch_id', batch.id, 'status', batch.status));
+        -- A waiting batch is decided before its expiry, and expires only after it (ledger_hold's
+        -- rules for an approval request).
+        IF batch.status <> 'awaiting_approval' OR (batch.expires_at <= now()) <> (p_resolve = 'expire') THEN
+            PERFORM ledger_refuse('not_awaiting_approval', 'batch_id', jsonb_build_object(
+                'batch_id', batch.id,
+                'status', CASE WHEN batch.status = 'awaiting_approval' AND p_resolve <> 'expire' THEN 'expired'
+                               ELSE batch.status END));
         END IF;
         -- One person never decides their own (ledger_hold's rule): not the maker's owner, nor
         -- the operator who issued the maker's token, on either side.
-        IF batch.maker_scope IN (p_owner, p_issuer) OR batch.maker_issuer IN (p_owner, p_issuer) THEN
+        IF p_resolve <> 'expire'
+           AND (batch.maker_scope IN (p_owner, p_issuer) OR batch.maker_issuer IN (p_owner, p_issuer)) THEN
             PERFORM ledger_refuse('maker_cannot_approve', 'batch_id', jsonb_build_object('batch_id', batch.id));
         END IF;
     END IF;
     batch_id := batch.id;
 
-    IF p_resolve = 'reject' THEN
-        UPDATE batches SET status = 'rejected', resolved_by = p_actor, resolved_at = now(), resolve_reason = p_reason
+    IF p_resolve IN ('reject', 'expire') THEN
+        batch_status := CASE p_resolve WHEN 'reject' THEN 'rejected' ELSE 'expired' END;
+        UPDATE batches SET status = batch_status, resolved_by = p_actor, resolved_at = now(), resolve_reason = p_reason
         WHERE id = batch.id;
-        UPDATE batch_items SET status = 'rejected' WHERE batch_items.batch_id = batch.id;
+        UPDATE batch_items SET status = batch_status WHERE batch_items.batch_id = batch.id;
         INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
-        VALUES (p_actor, 'batch.reject', 'batch', batch.id::text, p_ip,
+        VALUES (p_actor, 'batch.' || p_resolve, 'batch', batch.id::text, p_ip,
                 json_build_object('items', batch.item_count, 'reason', p_reason), now());
-        verdict := 'rejected';
-        batch_status := 'rejected';
+        verdict := batch_status;
         first_status := 200;
         RETURN;
     END IF;
 
     -- 2. Every wallet the batch touches, locked in ascending id order: its customer wallets
     --    and the system wallets (in the shards) its items will use (ledger_check locks the same
-    --    rows again for each item, holding them already).
+    --    rows again for each item, holding them already). The shard count is read once, under
+    --    a share lock: `flask system-shards` waits for the batch, whose items all use the
+    --    shards locked here.
+    shards := coalesce((SELECT s.system_shards FROM ledger_settings s FOR SHARE), 1);
     SELECT array_agg(DISTINCT w) INTO ids
     FROM jsonb_array_elements(p_items) it
     CROSS JOIN LATERAL (VALUES ((it ->> 'source')::bigint), ((it ->> 'dest')::bigint)) v (w)
     WHERE w IS NOT NULL;
-    PERFORM 1 FROM wallets wl
-    WHERE wl.id = ANY (ids)
-       OR (wl.system_purpose IS NOT NULL AND (wl.currency, wl.shard) IN (
-           -- the shard each item's paying wallet hashes to, as ledger_legs picks it
-           SELECT c.currency, CASE WHEN st.system_shards > 1
-                                   THEN abs(hashtext(c.id::text)::bigint) % st.system_shards ELSE 0 END
-           FROM jsonb_array_elements(p_items) it
-           JOIN wallets c ON c.id = coalesce((it ->> 'source')::bigint, (it ->> 'dest')::bigint)
-           CROSS JOIN (SELECT coalesce((SELECT s.system_shards FROM ledger_settings s), 1) AS system_shards) st))
-    ORDER BY wl.id FOR UPDATE;
+    -- the system wallets of each item's currency, in the shard its paying wallet hashes to (as
+    -- ledger_legs picks it), added to them
+    SELECT ids || coalesce(array_agg(DISTINCT s.id), '{}') INTO ids
+    FROM (SELECT DISTINCT c.currency, ledger_shard(c.id, shards) AS shard
+          FROM jsonb_array_elements(p_items) it
+          JOIN wallets c ON c.id = coalesce((it ->> 'source')::bigint, (it ->> 'dest')::bigint)) p
+    JOIN wallets s ON s.system_purpose IS NOT NULL AND s.currency = p.currency AND s.shard = p.shard;
+    PERFORM 1 FROM wallets wl WHERE wl.id = ANY (ids) ORDER BY wl.id FOR UPDATE;
 
     -- 3. Four eyes for the batch as a whole, under those locks: it waits when a currency's
     --    total passes its threshold, or any wallet's share of it, with that wallet's
@@ -137,7 +146,9 @@ BEGIN
             SELECT batch.id, (o.n - 1)::int, it ->> 'kind', (it ->> 'amount')::numeric, (it ->> 'source')::bigint,
                    (it ->> 'dest')::bigint, it ->> 'reference', 'awaiting_approval'
             FROM jsonb_array_elements(p_items) WITH ORDINALITY o (it, n);
-            UPDATE batches SET status = 'awaiting_approval', response_status = 202 WHERE id = batch.id;
+            UPDATE batches SET status = 'awaiting_approval', response_status = 202,
+                               expires_at = now() + make_interval(secs => p_expires_in)
+            WHERE id = batch.id;
             INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
             VALUES (p_actor, 'batch.awaiting_approval', 'batch', batch.id::text, p_ip,
                     json_build_object('mode', p_mode, 'items', batch.item_count), now());
@@ -148,17 +159,24 @@ BEGIN
         END IF;
     END IF;
 
-    -- 4. Each item through the one write path, in order. A refusal undoes that item alone,
-    --    without a subtransaction per item (past 64 in one transaction PostgreSQL's snapshots
-    --    slow down for every session): the items from `first` on run in one block; when item
-    --    k is refused the block rolls back, the items before k run again (they passed, on the
-    --    same state under the same locks, so they pass again), k is recorded as refused, and
-    --    the next block starts after it. One block when nothing is refused.
+    -- 4. The items as one set (ledger_batch_run: one statement per step for them all) up to
+    --    the first a rule refuses; that one and those after it each through the one write
+    --    path, ledger_post(), in order, which names each refusal. A refusal undoes that item
+    --    alone, without a subtransaction per item (past 64 in one transaction PostgreSQL's
+    --    snapshots slow down for every session): the items from `first` on run in one block;
+    --    when item k is refused the block rolls back, the items before k run again (they
+    --    passed, on the same state under the same locks, so they pass again), k is recorded
+    --    as refused, and the next block starts after it.
     n := jsonb_array_length(p_items);
     tx_ids := array_fill(NULL::bigint, ARRAY[n]);  -- 1..n: item i at i + 1
     codes := array_fill(NULL::text, ARRAY[n]);
     details := codes;
     four_eyes := CASE WHEN p_target IS NULL THEN 'batch' ELSE 'never' END;
+    run := ledger_batch_run(batch, p_items, 0, four_eyes <> 'never', p_ip, p_rate_max_age);
+    IF run.upto > 0 THEN
+        tx_ids[1:run.upto] := run.tx_ids;
+    END IF;
+    first := run.upto;
     WHILE first < n LOOP
         failed := NULL;
         BEGIN

@@ -47,9 +47,7 @@ BEGIN
     -- movements share their system rows, and different wallets' spread over them); a
     -- reversal's system legs are the very rows its original used (a fee goes back from the
     -- `fees` row it was paid to).
-    shard_no := (SELECT CASE WHEN s.system_shards > 1
-                          THEN abs(hashtext(coalesce(p_source, p_dest)::text)::bigint) % s.system_shards ELSE 0 END
-              FROM ledger_settings s);
+    shard_no := (SELECT ledger_shard(coalesce(p_source, p_dest), s.system_shards) FROM ledger_settings s);
     FOR i IN 1..cardinality(amounts) LOOP
         IF systems[i] IS NOT NULL THEN
             ids[i] := coalesce(
