@@ -13,7 +13,7 @@ python -m bench [--quick] [--http-only | --only http] [--server S] [--seconds S]
                .venv) alternates with the floor and this app on the same data (row 3b)
   --only batches  rows 10 and 11 alone: HTTP batches of 100 and 1,000 against the engine's
                pgbench limit and the single-transfer HTTP row; a transfer with a fee and a
-               funding against a plain transfer, at 1, 8 and 32 system-wallet shards; printed
+               funding against a plain transfer, at 1, 8, 32 and 64 system-wallet shards; printed
 """
 
 import argparse
@@ -191,7 +191,8 @@ def batch_rows(url: str, secs: float, ids: load.Wallets) -> list:
     against the engine's pgbench limit (one call per transfer, uniform, 16 clients) and the
     single-transfer HTTP row (64 clients), with each side's CPU per transfer and the largest
     worker's memory. Rows 11: a transfer with a fee and a funding (from `world`) against a plain
-    transfer, each one engine call (pgbench, 16 clients), at 1, 8 and 32 system-wallet shards."""
+    transfer, each one engine call (pgbench, 16 clients), at 1, 8, 32 and 64 system-wallet
+    shards, in three alternating rounds (ratios: the median round's)."""
     import psycopg
 
     libpq, rows = harness.libpq_parts(url), []
@@ -221,23 +222,49 @@ def batch_rows(url: str, secs: float, ids: load.Wallets) -> list:
                     f"{r['tps'] / base:.2f}; {r['tps'] / single['tps']:.1f}x row 3",
                 )
             )
-    for shards in (1, 8, 32):
+
+    def fee(on: bool) -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DELETE FROM fee_schedule WHERE currency = 'USD' AND kind = 'transfer'")
+            if on:
+                conn.execute(
+                    "INSERT INTO fee_schedule (currency, kind, fixed, bps) VALUES ('USD', 'transfer', 0.01, 10)"
+                )
+
+    def run(script: str) -> float:
+        harness.checkpoint(url)
+        return runners.pgbench(libpq, script, False, 16, secs, ids)
+
+    # Three rounds of plain, fee, funding in turn: each ratio is the median of its rounds' (one
+    # round's three runs are minutes apart at most; the machine's speed drifts over a sitting).
+    for shards in (1, 8, 32, 64):
         harness.flask_command(url, "system-shards", str(shards)).check_returncode()
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("DELETE FROM fee_schedule WHERE currency = 'USD' AND kind = 'transfer'")
-        harness.checkpoint(url)
-        plain = runners.pgbench(libpq, "engine_transfer.sql", False, 16, secs, ids)
-        harness.checkpoint(url)
-        fund = runners.pgbench(libpq, "engine_fund.sql", False, 16, secs, ids)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("INSERT INTO fee_schedule (currency, kind, fixed, bps) VALUES ('USD', 'transfer', 0.01, 10)")
-        harness.checkpoint(url)
-        fee = runners.pgbench(libpq, "engine_transfer.sql", False, 16, secs, ids)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("DELETE FROM fee_schedule WHERE currency = 'USD' AND kind = 'transfer'")
+        rounds = []
+        for _ in range(3):
+            fee(False)
+            plain = run("engine_transfer.sql")
+            fund = run("engine_fund.sql")
+            fee(True)
+            charged = run("engine_transfer.sql")
+            rounds.append((plain, charged, fund))
+        fee(False)
+        plain, charged, fund = (statistics.median(r[i] for r in rounds) for i in range(3))
+        per = lambda i: ", ".join(f"{r[i] / r[0]:.2f}" for r in rounds)  # noqa: E731
         rows.append((f"11. engine, {shards} shard(s): a plain transfer, 16 clients", f"{plain:,.0f}/s", "1.00"))
-        rows.append((f"11. engine, {shards} shard(s): a transfer with a fee", f"{fee:,.0f}/s", f"{fee / plain:.2f}"))
-        rows.append((f"11. engine, {shards} shard(s): a funding from world", f"{fund:,.0f}/s", f"{fund / plain:.2f}"))
+        rows.append(
+            (
+                f"11. engine, {shards} shard(s): a transfer with a fee",
+                f"{charged:,.0f}/s (rounds: {per(1)})",
+                f"{statistics.median(r[1] / r[0] for r in rounds):.2f}",
+            )
+        )
+        rows.append(
+            (
+                f"11. engine, {shards} shard(s): a funding from world",
+                f"{fund:,.0f}/s (rounds: {per(2)})",
+                f"{statistics.median(r[2] / r[0] for r in rounds):.2f}",
+            )
+        )
     return rows
 
 

@@ -200,7 +200,8 @@ def document() -> dict:
                     "with its transaction or refused with its error. A malformed item is a 422 naming "
                     "items[i].field, nothing posted. Above a currency's threshold (the batch's total, or "
                     "any wallet's share with its unapproved day) the whole batch waits: 202 "
-                    "awaiting_approval, decided by another principal.",
+                    "awaiting_approval, decided by another principal before its expires_at "
+                    "(APPROVAL_EXPIRES_DAYS); past it, the batch is expired.",
                     "responses": {
                         **_ok(201, s.BATCH_ANSWER, REPLAYED),
                         **_ok(202, s.BATCH_ANSWER, REPLAYED),
@@ -221,7 +222,7 @@ def document() -> dict:
                     "parameters": [ID_PATH("batch_id"), KEY],
                     "description": "Needs the approve scope; never the maker's (403 maker_cannot_approve). Posts "
                     "the batch as one, in its mode, under every check (atomic and refused: 422 "
-                    "batch_refused, it stays waiting).",
+                    "batch_refused, it stays waiting). Past its expires_at: 422 not_awaiting_approval.",
                     "responses": {**_ok(200, s.BATCH_ANSWER, REPLAYED), **_problem(*WRITE_ERRORS)},
                 }
             },
