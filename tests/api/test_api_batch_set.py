@@ -149,4 +149,29 @@ def test_the_set_path_decides_as_one_by_one(api, session, case):
     )
     single_after = [after(api.get(f"/transactions/{t}").json) for t in singles][-sum(s == "posted" for s, _ in got) :]
     assert [after(i["transaction"]) for i in answer.json["items"] if "transaction" in i] == single_after
+
+    # The same audit details and the same four-eyes counts (ledger_write and ledger_write_set).
+    def details(ids):
+        return (
+            session.execute(
+                text(
+                    "SELECT details::jsonb - 'source_wallet_id' - 'dest_wallet_id' FROM audit_log "
+                    "WHERE object_type = 'transaction' AND object_id = ANY(:ids) ORDER BY object_id::bigint"
+                ),
+                {"ids": [str(i) for i in ids]},
+            )
+            .scalars()
+            .all()
+        )
+
+    batch_posted = [i["transaction"]["id"] for i in answer.json["items"] if "transaction" in i]
+    assert batch_posted and details(batch_posted) == details(singles[-len(batch_posted) :])
+    flows = lambda ids: sorted(  # noqa: E731
+        (name, inflow, str(amount))
+        for name, wallet in ids.items()
+        for inflow, amount in session.execute(
+            text("SELECT inflow, sum(amount) FROM wallet_flows WHERE wallet_id = :w GROUP BY inflow"), {"w": wallet}
+        )
+    )
+    assert flows(batched) == flows(single)
     assert svc.reconcile().ok

@@ -4,7 +4,7 @@
 -- ledger_leg_refusal(), the rules ledger_check() asks, on its wallet's running balance (the
 -- wallet's balance plus the batch's earlier legs on it, a window sum in item order) in one
 -- query; the items before the first one a rule refuses are claimed (`<key>:<i>` in the scope
--- `batch:<maker's scope>`) and written by ledger_write() in one statement. Posts nothing past
+-- `batch:<maker's scope>`) and written by ledger_write_set() in one statement. Posts nothing past
 -- that item: `upto` is its index (the number of items when all passed), for ledger_batch() to
 -- decide it and what follows one by one through ledger_post(), which names the refusal.
 -- The batch holds the locks of every wallet its items touch (ledger_batch, step 2).
@@ -30,6 +30,9 @@ DECLARE
     firsts int[] := '{}';   -- each item's first leg
     after numeric[];
     currencies text[];
+    leg_txs bigint[];
+    last_wallets bigint[];
+    last_balances numeric[];
     refused int;
     unbalanced boolean;
     base int;
@@ -133,6 +136,10 @@ BEGIN
            o.id, 201, posted_at, 'post'
     FROM unnest(tx_ids) WITH ORDINALITY o(id, n);
     base := coalesce(firsts[m + 1], cardinality(tx_of) + 1) - 1;  -- the legs of the m items
-    PERFORM ledger_write(txs[1:m], NULL::transactions, NULL, p_batch.created_by, p_ip, NULL, tx_of[1:base],
-                         ids[1:base], amounts[1:base], after[1:base], p_approvable);
+    SELECT array_agg(tx_ids[u.t] ORDER BY u.k) INTO leg_txs FROM unnest(tx_of[1:base]) WITH ORDINALITY u (t, k);
+    SELECT array_agg(b.id), array_agg(b.after) INTO last_wallets, last_balances  -- each wallet's last leg
+    FROM (SELECT DISTINCT ON (u.id) u.id, u.after FROM unnest(ids[1:base], after[1:base]) WITH ORDINALITY u (id, after, k)
+          ORDER BY u.id, u.k DESC) b;
+    PERFORM ledger_write_set(txs[1:m], p_batch.created_by, p_ip, leg_txs, ids[1:base], amounts[1:base],
+                             after[1:base], last_wallets, last_balances, p_approvable);
 END $$;

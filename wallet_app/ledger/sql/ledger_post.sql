@@ -178,7 +178,6 @@ BEGIN
         leg_balances := checked.before;
         RETURN;
     END IF;
-    PERFORM ledger_write(ARRAY[tx], hold, p_resolve, p_actor, p_ip, p_refund_fee,
-                         array_fill(1, ARRAY[cardinality(legs.ids)]), legs.ids, legs.amounts, checked.after,
-                         p_four_eyes <> 'never');
+    PERFORM ledger_write(tx, hold, p_resolve, p_actor, p_ip, p_refund_fee, legs.ids, legs.amounts, checked.after,
+                         p_four_eyes <> 'never', checked.places);
 END $$;
