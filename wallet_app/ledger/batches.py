@@ -111,7 +111,9 @@ def get_batch(batch_id) -> dict:
     batch = s.get(Batch, batch_id)
     if batch is None:
         raise NotFound(f"Batch {batch_id} does not exist.", field="batch_id")
-    rows = s.scalars(select(BatchItem).where(BatchItem.batch_id == batch_id).order_by(BatchItem.index)).all()
+    rows = s.execute(
+        select(*BatchItem.__table__.columns).where(BatchItem.batch_id == batch_id).order_by(BatchItem.index)
+    ).all()
     transactions = {t["id"]: t for t in get_transactions([r.transaction_id for r in rows if r.transaction_id])}
     items = []
     currencies = dict(

@@ -4,7 +4,8 @@ runs on the read session (reads.py): a replica for a GET when one is fit, else t
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import BigInteger, any_, bindparam, case, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from .. import reads
@@ -376,9 +377,13 @@ def get_transactions(ids) -> list[dict]:
     """Transactions as get_transaction() answers each, in the order of `ids` (those that
     exist): three queries however many (a batch's thousand)."""
     s = reads.session()
-    rows = {t.id: t for t in s.scalars(select(Transaction).where(Transaction.id.in_(ids)))}
+    # Rows, not ORM objects, and the ids as one array parameter (one plan whatever their
+    # number): read back after a batch of 1,000, this was a third of the request.
+    wanted = bindparam("ids", list(ids), type_=ARRAY(BigInteger))
+    rows = {t.id: t for t in s.execute(select(*Transaction.__table__.columns).where(Transaction.id == any_(wanted)))}
     if not rows:
         return []
+    found = bindparam("found", list(rows), type_=ARRAY(BigInteger))
     legs: dict[int, list] = {}
     for tx_id, *leg in s.execute(
         select(
@@ -390,14 +395,14 @@ def get_transactions(ids) -> list[dict]:
             Wallet.currency,
         )
         .join(Wallet, Wallet.id == WalletHistory.wallet_id)
-        .where(WalletHistory.transaction_id.in_(rows))
+        .where(WalletHistory.transaction_id == any_(found))
         .order_by(WalletHistory.id)
     ):
         legs.setdefault(tx_id, []).append(leg)
     reversals: dict[int, list] = {}
     for original, tx_id in s.execute(
         select(Transaction.reverses_transaction_id, Transaction.id)
-        .where(Transaction.reverses_transaction_id.in_(rows))
+        .where(Transaction.reverses_transaction_id == any_(found))
         .order_by(Transaction.id)
     ):
         reversals.setdefault(original, []).append(tx_id)
