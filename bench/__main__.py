@@ -540,7 +540,9 @@ def write(table: list, out: list, machine_line: str, settings: str, quick: bool,
         "at the same client count, as is row 3ff (bench/floor.py's flask_app: the floor's work behind a bare "
         f"Flask route); rows 3f, 3ff and 3 are each the median of {HTTP_ROUNDS} alternating runs of "
         f"{secs / 2:.0f} s, every run listed under the table, and the ratios to the floor the median of each "
-        "round's ratio; row 4 against COPY in the same run.",
+        "round's ratio; row 4 against COPY in the same run; rows 10 against the engine row and the HTTP "
+        "row measured again just before them (labelled 1. and 3.), rows 11 against a plain transfer at the same "
+        "shard count, in three alternating rounds.",
         "",
         *out,
     ]

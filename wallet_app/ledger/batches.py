@@ -111,20 +111,16 @@ def get_batch(batch_id) -> dict:
     batch = s.get(Batch, batch_id)
     if batch is None:
         raise NotFound(f"Batch {batch_id} does not exist.", field="batch_id")
-    rows = s.execute(
-        select(*BatchItem.__table__.columns).where(BatchItem.batch_id == batch_id).order_by(BatchItem.index)
+    rows = s.execute(  # each item with its currency (its paying wallet's, or its payee's)
+        select(*BatchItem.__table__.columns, Wallet.currency)
+        .outerjoin(Wallet, Wallet.id == func.coalesce(BatchItem.source_wallet_id, BatchItem.dest_wallet_id))
+        .where(BatchItem.batch_id == batch_id)
+        .order_by(BatchItem.index)
     ).all()
     transactions = {t["id"]: t for t in get_transactions([r.transaction_id for r in rows if r.transaction_id])}
     items = []
-    currencies = dict(
-        s.execute(
-            select(Wallet.id, Wallet.currency).where(
-                Wallet.id.in_({w for r in rows for w in (r.source_wallet_id, r.dest_wallet_id) if w})
-            )
-        ).all()
-    )
     for r in rows:
-        currency = currencies.get(r.source_wallet_id or r.dest_wallet_id)
+        currency = r.currency
         item = {
             "index": r.index,
             "status": r.status,
