@@ -286,7 +286,9 @@ def http_env(url: str) -> tuple[dict, str]:
     env.pop("FLASK_DEBUG")
     if harness.redis_answers():
         env["REDIS_URL"] = "redis://127.0.0.1:6379/0"  # production: limits shared by all workers
-    made = harness.flask_command(url, "create-token", "bench", "--scopes", "read,write", env=env)
+    # A name of its own each time: rows 3 and rows 10 each make one in the same database.
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    made = harness.flask_command(url, "create-token", name, "--scopes", "read,write", env=env)
     made.check_returncode()
     return env, made.stdout.strip().splitlines()[-1]
 
