@@ -172,7 +172,7 @@ BEGIN
     codes := array_fill(NULL::text, ARRAY[n]);
     details := codes;
     four_eyes := CASE WHEN p_target IS NULL THEN 'batch' ELSE 'never' END;
-    run := ledger_batch_run(batch, p_items, 0, four_eyes <> 'never', p_ip, p_rate_max_age);
+    run := ledger_batch_run(batch, p_items, four_eyes <> 'never', p_ip, p_rate_max_age);
     IF run.upto > 0 THEN
         tx_ids[1:run.upto] := run.tx_ids;
     END IF;

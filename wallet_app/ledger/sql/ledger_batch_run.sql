@@ -1,4 +1,4 @@
--- A batch's items from p_from on, posted as one set (docs/DESIGN.md, "Batches"): what
+-- A batch's items, posted as one set (docs/DESIGN.md, "Batches"): what
 -- ledger_post() does for each, with one statement per step for them all. Each item's legs are
 -- ledger_legs()'s (its rules, its system wallets, its fee); every leg is checked by
 -- ledger_leg_refusal(), the rules ledger_check() asks, on its wallet's running balance (the
@@ -8,7 +8,7 @@
 -- that item: `upto` is its index (the number of items when all passed), for ledger_batch() to
 -- decide it and what follows one by one through ledger_post(), which names the refusal.
 -- The batch holds the locks of every wallet its items touch (ledger_batch, step 2).
-CREATE FUNCTION ledger_batch_run(p_batch batches, p_items jsonb, p_from int, p_approvable boolean, p_ip text,
+CREATE FUNCTION ledger_batch_run(p_batch batches, p_items jsonb, p_approvable boolean, p_ip text,
                                  p_rate_max_age int, OUT upto int, OUT tx_ids bigint[])
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -20,7 +20,7 @@ DECLARE
     txs transactions[] := '{}';
     item_fees numeric[] := '{}';
     item_likes int[];
-    -- the legs of every item, in order: leg k belongs to item p_from + tx_of[k] - 1
+    -- the legs of every item, in order: leg k belongs to item tx_of[k] - 1
     tx_of int[] := '{}';
     ids bigint[] := '{}';
     amounts numeric[] := '{}';
@@ -36,7 +36,6 @@ DECLARE
     refused int;
     unbalanced boolean;
     base int;
-    m int;
     i int;
     j int;
 BEGIN
@@ -44,7 +43,7 @@ BEGIN
     -- 1. Each item's legs, as ledger_post() composes them; an item ledger_legs() refuses ends
     --    the set (it reads only: the block undoes nothing).
     BEGIN
-        FOR i IN p_from .. n - 1 LOOP
+        FOR i IN 0 .. n - 1 LOOP
             upto := i;
             it := p_items -> i;
             legs := ledger_legs(coalesce(it ->> 'fee_kind', it ->> 'kind'), (it ->> 'amount')::numeric,
@@ -56,7 +55,7 @@ BEGIN
             firsts := firsts || (base + 1);
             item_likes := (it ->> 'likes')::int[];
             FOR j IN 1 .. cardinality(legs.ids) LOOP
-                tx_of := tx_of || (i - p_from + 1);
+                tx_of := tx_of || (i + 1);
                 ids := ids || legs.ids[j];
                 amounts := amounts || legs.amounts[j];
                 fields := fields || legs.fields[j];
@@ -86,7 +85,7 @@ BEGIN
     EXCEPTION WHEN SQLSTATE 'WA001' THEN
         NULL;  -- item `upto` is refused: the set ends before it
     END;
-    IF upto = p_from THEN
+    IF upto = 0 THEN
         RETURN;
     END IF;
 
@@ -113,18 +112,17 @@ BEGIN
           LEFT JOIN LATERAL (SELECT like_row AS like_wallet FROM wallets like_row WHERE like_row.id = ids[l.like_]) lk
               ON true) c;
     IF refused IS NOT NULL THEN
-        upto := p_from + refused - 1;
+        upto := refused - 1;
     ELSIF unbalanced THEN
         RAISE EXCEPTION 'ledger_batch_run: an item''s legs do not sum to zero';
     END IF;
-    m := upto - p_from;
-    IF m = 0 THEN
+    IF upto = 0 THEN
         RETURN;
     END IF;
 
     -- 3. The items before it: their transactions' ids, their keys claimed, all written at once.
-    tx_ids := array_fill(NULL::bigint, ARRAY[m]);
-    FOR i IN 1 .. m LOOP
+    tx_ids := array_fill(NULL::bigint, ARRAY[upto]);
+    FOR i IN 1 .. upto LOOP
         tx := txs[i];
         tx.id := nextval('transactions_id_seq');
         tx.currency := currencies[firsts[i]];
@@ -132,14 +130,14 @@ BEGIN
         tx_ids[i] := tx.id;
     END LOOP;
     INSERT INTO idempotency_keys (scope, key, fingerprint, transaction_id, response_status, created_at, operation)
-    SELECT 'batch:' || p_batch.scope, p_batch.key || ':' || (p_from + o.n - 1), p_items -> (p_from + o.n - 1)::int ->> 'fp',
+    SELECT 'batch:' || p_batch.scope, p_batch.key || ':' || (o.n - 1), p_items -> (o.n - 1)::int ->> 'fp',
            o.id, 201, posted_at, 'post'
     FROM unnest(tx_ids) WITH ORDINALITY o(id, n);
-    base := coalesce(firsts[m + 1], cardinality(tx_of) + 1) - 1;  -- the legs of the m items
+    base := coalesce(firsts[upto + 1], cardinality(tx_of) + 1) - 1;  -- the legs of those items
     SELECT array_agg(tx_ids[u.t] ORDER BY u.k) INTO leg_txs FROM unnest(tx_of[1:base]) WITH ORDINALITY u (t, k);
     SELECT array_agg(b.id), array_agg(b.after) INTO last_wallets, last_balances  -- each wallet's last leg
     FROM (SELECT DISTINCT ON (u.id) u.id, u.after FROM unnest(ids[1:base], after[1:base]) WITH ORDINALITY u (id, after, k)
           ORDER BY u.id, u.k DESC) b;
-    PERFORM ledger_write_set(txs[1:m], p_batch.created_by, p_ip, leg_txs, ids[1:base], amounts[1:base],
+    PERFORM ledger_write_set(txs[1:upto], p_batch.created_by, p_ip, leg_txs, ids[1:base], amounts[1:base],
                              after[1:base], last_wallets, last_balances, p_approvable);
 END $$;
