@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from .. import reads
 from ..errors import BatchTooLarge, InvalidInput, NotAwaitingApproval, NotFound, WalletError
@@ -103,20 +103,26 @@ def expire_waiting(*, actor: Actor) -> int:
     return ended
 
 
+# get_batch()'s statements, built once (rows, not ORM objects: a batch of 1,000 is read back
+# after it posts): the batch, and each item with its currency (its payer's, or its payee's).
+_BATCH = select(*Batch.__table__.columns).where(Batch.id == bindparam("id"))
+_ITEMS = (
+    select(*BatchItem.__table__.columns, Wallet.currency)
+    .outerjoin(Wallet, Wallet.id == func.coalesce(BatchItem.source_wallet_id, BatchItem.dest_wallet_id))
+    .where(BatchItem.batch_id == bindparam("id"))
+    .order_by(BatchItem.index)
+)
+
+
 def get_batch(batch_id) -> dict:
     """A batch as it is now: each item posted (with its transaction), refused (with the
     refusal's code and words), awaiting approval or rejected."""
     batch_id = validate.wallet_id(batch_id, "batch_id")
     s = reads.session()
-    batch = s.get(Batch, batch_id)
+    batch = s.execute(_BATCH, {"id": batch_id}).one_or_none()
     if batch is None:
         raise NotFound(f"Batch {batch_id} does not exist.", field="batch_id")
-    rows = s.execute(  # each item with its currency (its paying wallet's, or its payee's)
-        select(*BatchItem.__table__.columns, Wallet.currency)
-        .outerjoin(Wallet, Wallet.id == func.coalesce(BatchItem.source_wallet_id, BatchItem.dest_wallet_id))
-        .where(BatchItem.batch_id == batch_id)
-        .order_by(BatchItem.index)
-    ).all()
+    rows = s.execute(_ITEMS, {"id": batch_id}).all()
     transactions = {t["id"]: t for t in get_transactions([r.transaction_id for r in rows if r.transaction_id])}
     items = []
     for r in rows:
