@@ -24,10 +24,12 @@ install-dev: $(VENV)/.installed-dev
 # Without DATABASE_URL: the embedded PostgreSQL in instance/ (wallet_app/localdb.py), held
 # across the three steps so it starts once; Ctrl-C stops the app, then the database.
 # Demo data on the first run; the output ends with the sign-in URL (and, the first time, the
-# demo admin's credentials).
+# demo admin's credentials). The worker (events, webhooks, expiring holds) runs beside the
+# server and stops with it; webhooks may go to receivers on this machine (WEBHOOK_ALLOW_PRIVATE).
 run: install
-	$(BIN)/python -m wallet_app.localdb sh -c '$(FLASK) db upgrade && \
-	  $(FLASK) demo-data --if-empty && exec $(FLASK) serve --host 127.0.0.1 --port $(PORT)'
+	WEBHOOK_ALLOW_PRIVATE=$${WEBHOOK_ALLOW_PRIVATE:-1} $(BIN)/python -m wallet_app.localdb sh -c '$(FLASK) db upgrade && \
+	  $(FLASK) demo-data --if-empty && { $(FLASK) worker & trap "kill $$! 2>/dev/null; wait" EXIT INT TERM; \
+	  $(FLASK) serve --host 127.0.0.1 --port $(PORT); }'
 
 test: install-dev browser scale-tools lint
 	$(BIN)/python -m pytest

@@ -1,5 +1,5 @@
 """Maintenance commands: flask --app wsgi create-operator | reset-password | demo-data | reconcile |
-create-token | expire-holds | serve."""
+create-token | expire-holds | serve | worker."""
 
 import os
 import random
@@ -29,6 +29,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(reset_password)
     app.cli.add_command(serve)
     app.cli.add_command(system_shards)
+    app.cli.add_command(worker)
 
 
 @click.command("create-operator")
@@ -211,6 +212,23 @@ def expire_holds() -> None:
         f"Expired {plural(ended, 'hold or request', 'holds and requests')} "
         f"and {plural(batches, 'waiting batch', 'waiting batches')}."
     )
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One round (sequence, deliver what is due, expire), then exit.")
+@with_appcontext
+def worker(once: bool) -> None:
+    """Sequence events, deliver webhooks and expire holds until SIGTERM or Ctrl-C (`make run`
+    starts one beside the server). Several may run at once."""
+    import logging
+
+    from flask import current_app
+
+    from .events import worker as work
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    click.echo("Worker started: sequencing events, delivering webhooks, expiring holds.", err=True)
+    work.run(current_app._get_current_object(), once=once)
 
 
 @click.command("serve")

@@ -67,6 +67,16 @@ def from_env(overrides: dict | None = None) -> dict:
         "APPROVAL_EXPIRES_IN": int(env.get("APPROVAL_EXPIRES_DAYS", "3")) * 86400,
         # An fx_rates row older than this (seconds) is refused: rate_stale.
         "FX_RATE_MAX_AGE": int(env.get("FX_RATE_MAX_AGE", "3600")),
+        # Webhooks (wallet_app/events): private and loopback receivers only when allowed (tests,
+        # local runs); retries 1 s, 2 s, 4 s, ... times WEBHOOK_RETRY_BASE_S, for
+        # WEBHOOK_RETRY_FOR_S in all (then the delivery fails and its endpoint is disabled).
+        "WEBHOOK_ALLOW_PRIVATE": env.get("WEBHOOK_ALLOW_PRIVATE", "0") == "1",
+        "WEBHOOK_RETRY_BASE_S": float(env.get("WEBHOOK_RETRY_BASE_S", "1")),
+        "WEBHOOK_RETRY_FOR_S": float(env.get("WEBHOOK_RETRY_FOR_S", str(3 * 86400))),
+        "WEBHOOK_TIMEOUT_S": float(env.get("WEBHOOK_TIMEOUT_S", "5")),  # per attempt, in all
+        "WEBHOOK_MAX_ANSWER_BYTES": 64 * 1024,  # what is read of an answer (its first 500 bytes kept)
+        "WORKER_DELIVERIES": int(env.get("WORKER_DELIVERIES", "8")),  # at once, per worker
+        "WORKER_EXPIRE_EVERY_S": float(env.get("WORKER_EXPIRE_EVERY_S", "60")),  # expire-holds' schedule
     }
     cfg.update(overrides)
     if cfg.get("TESTING") or debug:

@@ -9,6 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import throttle
 from ..errors import TokenNotLive
+from ..events import feed, webhooks
 from ..extensions import csrf
 from ..finance import exports
 from ..ledger import batches, fees, operations, queries, rates
@@ -62,6 +63,8 @@ def authenticate():
     g.token = token
     note_principal(f"token:{token.id}")
     needed = {"GET": "read", "HEAD": "read", "PATCH": "manage"}.get(request.method, "write")
+    if request.blueprint == "api" and (request.url_rule and "/webhook-endpoints" in request.url_rule.rule):
+        needed = "manage"  # where events go, and the secrets that sign them
     if needed not in token.scopes:
         raise ApiError(403, "forbidden", f"This token lacks the {needed} scope.")
 
@@ -354,11 +357,11 @@ def _optional_body(schema: dict) -> dict:
 
 @bp.patch("/wallets/<wallet_id>")
 def update_wallet(wallet_id):
-    """Limits and/or status (with its reason), each audited with before and after."""
+    """Limits, alert lines and/or status (with its reason), each audited with before and after."""
     body = _body(schemas.PATCH_WALLET)
-    limits = {k: body[k] for k in operations.LIMITS if k in body}
+    limits = {k: body[k] for k in operations.LIMITS + operations.ALERTS if k in body}
     if not limits and "status" not in body:
-        raise ApiError(422, "invalid_input", "Give a limit or a status.", field="status")
+        raise ApiError(422, "invalid_input", "Give a limit, an alert line or a status.", field="status")
     return operations.update_wallet(
         wallet_id, actor=_actor(), status=body.get("status"), reason=body.get("reason"), **limits
     )
@@ -409,6 +412,54 @@ def history_csv(wallet_id):
     f = exports.HistoryFilter.parse({**request.args.to_dict(), "wallet_id": wallet_id})
     exports.record_export(_actor(), "history", vars(f))
     return csv_response(exports.stream_history(f), f.filename())
+
+
+@bp.get("/events")
+def list_events():
+    """The events feed, for those who pull instead of being called."""
+    return feed.list_events(request.args.get("after"), request.args.get("types"), request.args.get("limit"))
+
+
+@bp.post("/webhook-endpoints")
+def create_webhook_endpoint():
+    body = _body(schemas.WEBHOOK_ENDPOINT)
+    return webhooks.create(body["url"], body.get("event_types"), body.get("enabled", True), actor=_actor()), 201
+
+
+@bp.get("/webhook-endpoints")
+def list_webhook_endpoints():
+    return {"data": webhooks.list_endpoints()}
+
+
+@bp.get("/webhook-endpoints/<endpoint_id>")
+def get_webhook_endpoint(endpoint_id):
+    return webhooks.get(endpoint_id)
+
+
+@bp.patch("/webhook-endpoints/<endpoint_id>")
+def update_webhook_endpoint(endpoint_id):
+    return webhooks.update(endpoint_id, actor=_actor(), **_body(schemas.WEBHOOK_ENDPOINT_PATCH))
+
+
+@bp.delete("/webhook-endpoints/<endpoint_id>")
+def delete_webhook_endpoint(endpoint_id):
+    webhooks.delete(endpoint_id, actor=_actor())
+    return "", 204
+
+
+@bp.post("/webhook-endpoints/<endpoint_id>/rotate-secret")
+def rotate_webhook_secret(endpoint_id):
+    return webhooks.rotate_secret(endpoint_id, actor=_actor())
+
+
+@bp.post("/webhook-endpoints/<endpoint_id>/test")
+def test_webhook_endpoint(endpoint_id):
+    return webhooks.send_test(endpoint_id, actor=_actor()), 202
+
+
+@bp.get("/webhook-endpoints/<endpoint_id>/attempts")
+def webhook_attempts(endpoint_id):
+    return {"data": webhooks.attempts(endpoint_id)}
 
 
 @bp.get("/openapi.json")

@@ -155,16 +155,31 @@ PATCH_WALLET = {
     "type": "object",
     "additionalProperties": False,
     "required": [],
-    "description": "Limits (an amount, or null to remove; the overdraft limit then is 0) and/or a status with "
-    "its reason. Needs the manage scope.",
+    "description": "Limits (an amount, or null to remove; the overdraft limit then is 0), alert lines on the "
+    "available balance (a balance.alert event when it crosses one; null removes it) and/or a status with its "
+    "reason. Needs the manage scope.",
     "properties": {
         "overdraft_limit": NULLABLE_AMOUNT,
         "max_balance": NULLABLE_AMOUNT,
         "daily_outflow_limit": NULLABLE_AMOUNT,
+        "alert_below": NULLABLE_AMOUNT,
+        "alert_above": NULLABLE_AMOUNT,
         "status": {"type": "string", "enum": list(WALLET_STATUSES)},
         "reason": {"type": ["string", "null"], "maxLength": 500},
     },
 }
+EVENT_TYPES = {"type": "array", "items": {"type": "string"}, "description": "empty or absent: every type"}
+WEBHOOK_ENDPOINT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["url"],
+    "properties": {
+        "url": {"type": "string", "minLength": 1, "maxLength": 2000},
+        "event_types": EVENT_TYPES,
+        "enabled": {"type": "boolean"},
+    },
+}
+WEBHOOK_ENDPOINT_PATCH = {**WEBHOOK_ENDPOINT, "required": []}
 MONEY_OR_NULL = {"type": ["string", "null"]}
 WALLET = {
     "type": "object",
@@ -180,6 +195,8 @@ WALLET = {
         "overdraft_limit",
         "max_balance",
         "daily_outflow_limit",
+        "alert_below",
+        "alert_above",
         "status",
         "status_reason",
         "status_changed_by",
@@ -199,6 +216,8 @@ WALLET = {
         "overdraft_limit": {"type": "string"},
         "max_balance": MONEY_OR_NULL,
         "daily_outflow_limit": MONEY_OR_NULL,
+        "alert_below": {"type": ["string", "null"], "description": "balance.alert when available goes below it"},
+        "alert_above": {"type": ["string", "null"], "description": "balance.alert when available goes above it"},
         "status": {"type": "string", "enum": list(WALLET_STATUSES)},
         "status_reason": TEXT,
         "status_changed_by": TEXT,

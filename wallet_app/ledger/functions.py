@@ -41,6 +41,10 @@ FILES = (
     "ledger_batch_item.sql",
     "ledger_batch_run.sql",
     "ledger_batch.sql",
+    # the events every change writes in its transaction (triggers; docs/DESIGN.md, "Events")
+    "events_of_transactions.sql",
+    "events_of_batches.sql",
+    "events_of_wallets.sql",
 )
 _CREATE = re.compile(r"^CREATE FUNCTION (\w+)\(.*?AS \$\$(.*?)\$\$", re.S | re.M)
 

@@ -109,6 +109,8 @@ TRANSITIONS = {"active": {"frozen", "closed"}, "frozen": {"active", "closed"}, "
 
 
 LIMITS = ("overdraft_limit", "max_balance", "daily_outflow_limit")
+# Lines on the available balance: crossing one writes a balance.alert event (events_of_wallets.sql).
+ALERTS = ("alert_below", "alert_above")
 
 
 def set_status(wallet_id, status: str, *, actor: Actor, reason=None) -> dict:
@@ -127,7 +129,7 @@ def update_wallet(wallet_id, *, actor: Actor, status=None, reason=None, **limits
     in the wallet's currency, or None to remove it (the overdraft limit goes back to 0); a
     limit the balance already breaks is refused, so the table's CHECKs hold. A status needs a
     reason; closing needs a zero balance (a movement racing it waits, then sees `closed`)."""
-    unknown = set(limits) - set(LIMITS)
+    unknown = set(limits) - set(LIMITS) - set(ALERTS)
     if unknown:
         raise InvalidInput("Unknown limit.", field=sorted(unknown)[0])
     if status is not None:
@@ -140,8 +142,11 @@ def update_wallet(wallet_id, *, actor: Actor, status=None, reason=None, **limits
         wallet = s.get(Wallet, wallet_id, with_for_update=True)
         if wallet is None or wallet.system_purpose is not None:
             raise NotFound(f"Wallet {wallet_id} does not exist.", field="wallet_id")
-        if limits:
-            _apply_limits(s, wallet, limits, actor)
+        alerts = {k: limits[k] for k in ALERTS if k in limits}
+        if len(alerts) < len(limits):
+            _apply_limits(s, wallet, {k: v for k, v in limits.items() if k not in alerts}, actor)
+        if alerts:
+            _apply_alerts(s, wallet, alerts, actor)
         if status is not None:
             _apply_status(s, wallet, status, reason, actor)
         wallet.updated_at = utcnow()
@@ -181,6 +186,25 @@ def _apply_limits(s: Session, wallet: Wallet, limits: dict, actor: Actor) -> Non
         setattr(wallet, name, new[name])
     audit.record(
         s, actor, "wallet.limits", "wallet", wallet.id, before=before, after={name: plain(name) for name in limits}
+    )
+
+
+def _apply_alerts(s: Session, wallet: Wallet, alerts: dict, actor: Actor) -> None:
+    """Set or remove (None) the alert lines, each an amount in the wallet's currency."""
+    plain = lambda v: None if v is None else format_amount(v, wallet.currency)  # noqa: E731
+    before = {name: plain(getattr(wallet, name)) for name in alerts}
+    new = {
+        name: None if value is None else parse_amount(value, wallet.currency, field=name, allow_zero=True)
+        for name, value in alerts.items()
+    }
+    below, above = (new.get(n, getattr(wallet, n)) for n in ALERTS)
+    if below is not None and above is not None and below >= above:
+        field = "alert_above" if "alert_above" in alerts else "alert_below"
+        raise InvalidInput("The line below must be lower than the line above.", field=field)
+    for name, value in new.items():
+        setattr(wallet, name, value)
+    audit.record(
+        s, actor, "wallet.alerts", "wallet", wallet.id, before=before, after={n: plain(v) for n, v in new.items()}
     )
 
 

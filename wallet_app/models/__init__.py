@@ -2,6 +2,7 @@
 
 from .accounts import ROLES, ApiToken, AuditLog, Integration, OperatorSession, User
 from .console import ReconcileRun, WalletNote
+from .events import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .ledger import (
     TRANSACTION_STATUSES,
     WALLET_STATUSES,
@@ -44,4 +45,8 @@ __all__ = [
     "FxRateHistory",
     "LedgerSettings",
     "WalletFlow",
+    "Event",
+    "WebhookEndpoint",
+    "WebhookDelivery",
+    "WebhookAttempt",
 ]

@@ -114,6 +114,10 @@ class Wallet(db.Model):
     held: Mapped[Decimal] = mapped_column(
         Money, CheckConstraint("held >= 0", name="held_non_negative"), default=Decimal(0), server_default="0"
     )
+    # Alert lines on the available balance: a balance.alert event when it crosses one
+    # (events_of_wallets.sql).
+    alert_below: Mapped[Decimal | None] = mapped_column(Money)
+    alert_above: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 

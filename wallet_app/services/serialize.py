@@ -26,6 +26,8 @@ def wallet_dict(w, held=None) -> dict:
         "overdraft_limit": money(w.overdraft_limit),
         "max_balance": money(w.max_balance),
         "daily_outflow_limit": money(w.daily_outflow_limit),
+        "alert_below": money(w.alert_below),
+        "alert_above": money(w.alert_above),
         "status": w.status,
         "status_reason": w.status_reason,
         "status_changed_by": w.status_changed_by,

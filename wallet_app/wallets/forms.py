@@ -167,11 +167,13 @@ STATUS_CONSEQUENCES = {
 
 
 class LimitsForm(FlaskForm):
-    """Empty removes a limit (the overdraft limit goes back to 0)."""
+    """Empty removes a limit (the overdraft limit goes back to 0) or an alert line."""
 
     overdraft_limit = AmountField("Overdraft limit", validators=[Optional()])
     max_balance = AmountField("Maximum balance", validators=[Optional()])
     daily_outflow_limit = AmountField("Daily outflow limit (UTC day, fees included)", validators=[Optional()])
+    alert_below = AmountField("Alert when available goes below", validators=[Optional()])
+    alert_above = AmountField("Alert when available goes above", validators=[Optional()])
 
 
 class StatusForm(FlaskForm):

@@ -35,9 +35,11 @@ def set_limits(wallet_id):
         return _page(wallet_id, panel, form, 422)
     form_view(PAGE, errors_in=form, later=lambda: _context(wallet_id, panel, form))
     operations.set_limits(
-        wallet_id, actor=operator_actor(), **{name: getattr(form, name).data or None for name in operations.LIMITS}
+        wallet_id,
+        actor=operator_actor(),
+        **{name: getattr(form, name).data or None for name in operations.LIMITS + operations.ALERTS},
     )
-    flash("Limits saved.")
+    flash("Limits and alerts saved.")
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
 
 

@@ -5,10 +5,11 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
+from .. import reads
 from ..errors import InvalidAmount, InvalidInput
 from ..extensions import db
 from ..ledger import queries
-from ..models import Transaction
+from ..models import Event, Transaction
 from ..services import audit_log, notes, stats, validate
 
 HISTORY_FILTERS = ("since", "until", "kind", "min_amount", "max_amount", "reference")
@@ -62,12 +63,24 @@ def wallet_page(wallet_id, args=None) -> dict:
     return {
         **data,
         "chart": stats.balance_series(wallet_id),
+        "alerts": balance_alerts(wallet_id),
         "holds": holds,
         "activity": activity,
         "activity_cursor": activity_cursor,
         "notes": wallet_notes,
         "notes_cursor": notes_cursor,
     }
+
+
+def balance_alerts(wallet_id: int, limit: int = 5) -> list[dict]:
+    """The wallet's latest balance alerts (events_of_wallets.sql), newest first."""
+    rows = reads.session().execute(
+        select(Event.created_at, Event.data)
+        .where(Event.type == "balance.alert", Event.object_type == "wallet", Event.object_id == wallet_id)
+        .order_by(Event.id.desc())
+        .limit(limit)
+    )
+    return [{"at": r.created_at, **r.data} for r in rows]
 
 
 def transaction_page(transaction_id) -> dict:

@@ -102,7 +102,7 @@ def _detail(wallet_id: int, args=None) -> dict:
         "filters": filters,
         # formdata=None: a fresh form, with a NEW idempotency token, never the posted one
         "forms": {k.name: form_for(k)(formdata=None) for k in PAGE_KINDS},
-        "limits_form": LimitsForm(formdata=None, data={k: wallet[k] for k in operations.LIMITS}),
+        "limits_form": LimitsForm(formdata=None, data={k: wallet[k] for k in operations.LIMITS + operations.ALERTS}),
         "status_form": StatusForm(formdata=None),
         "consequences": STATUS_CONSEQUENCES,
         "note_form": NoteForm(formdata=None),

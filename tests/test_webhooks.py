@@ -1,0 +1,300 @@
+"""Webhooks against a real receiver on 127.0.0.1: failures retried under the same webhook-id
+until accepted, signatures that verify with the standardwebhooks package, each wallet's
+events in sequence order, a worker SIGKILLed mid-delivery replaced without losing an event,
+two workers never sending one event at the same time."""
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from standardwebhooks.webhooks import Webhook
+
+from tests.conftest import make_app
+from wallet_app.events import delivery, webhooks, worker
+from wallet_app.extensions import db
+from wallet_app.ledger import operations
+from wallet_app.services.audit import Actor
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTOR = Actor(scope="cli", name="cli")
+FAST = {"WEBHOOK_ALLOW_PRIVATE": True, "WEBHOOK_RETRY_BASE_S": 0.05, "WEBHOOK_TIMEOUT_S": 0.5}
+
+
+class Receiver:
+    """An HTTP server that answers the attempts of the first event it sees by the next of
+    `script` ("500", "hang" (for `hang` seconds, then 200), "close" (drops the connection),
+    "ok"), then, and every other event, "ok"; it records every request: headers, body, when it
+    came and when it was answered."""
+
+    def __init__(self, script=(), hang=2.0, delay=0.0):
+        self.script, self.hang, self.delay = list(script), hang, delay
+        self.requests, self.lock, self.first = [], threading.Lock(), None
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with receiver.lock:
+                    receiver.first = receiver.first or self.headers["webhook-id"]
+                    scripted = self.headers["webhook-id"] == receiver.first and receiver.script
+                    action = receiver.script.pop(0) if scripted else "ok"
+                    seen = {"headers": dict(self.headers), "body": body, "start": time.monotonic(), "action": action}
+                    receiver.requests.append(seen)
+                if action == "close":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.wfile = io.BytesIO()  # nothing more goes out
+                    return
+                if action == "hang":
+                    time.sleep(receiver.hang)
+                time.sleep(receiver.delay)
+                code = 500 if action == "500" else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok" if code == 200 else b"no")
+                seen["end"] = time.monotonic()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks?x=1"
+
+    def accepted(self) -> list[dict]:
+        with self.lock:
+            return [r for r in self.requests if r["action"] in ("ok", "hang") and "end" in r]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(*args, **kw):
+        made.append(Receiver(*args, **kw))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+@pytest.fixture
+def hook_app(fresh_database_url):
+    app = make_app(fresh_database_url(), **FAST)
+    yield app
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def pending(app) -> int:
+    with app.app_context():
+        try:
+            return db.session.scalar(text("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"))
+        finally:
+            db.session.remove()
+
+
+def wait_for(condition, seconds=30.0, what="condition"):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def movements(app, n_transfers=3):
+    """Two wallets, a funding and transfers between them: the events they write."""
+    with app.app_context():
+        a = operations.create_wallet("Alice", "USD", actor=ACTOR)["id"]
+        b = operations.create_wallet("Bob", "USD", actor=ACTOR)["id"]
+        operations.fund(a, "100.00", idempotency_key=str(uuid.uuid4()), actor=ACTOR)
+        for i in range(n_transfers):
+            src, dst = (a, b) if i % 2 == 0 else (b, a)
+            operations.transfer(src, dst, "1.00", idempotency_key=str(uuid.uuid4()), actor=ACTOR)
+        db.session.remove()
+    return a, b
+
+
+def sequenced(app) -> dict:
+    """Every event in the feed: public id -> (type, seq, wallets)."""
+    with app.app_context():
+        try:
+            return {
+                r.public_id: (r.type, r.seq, list(r.wallet_ids))
+                for r in db.session.execute(text("SELECT public_id, type, seq, wallet_ids FROM events WHERE seq > 0"))
+            }
+        finally:
+            db.session.remove()
+
+
+def test_failures_are_retried_under_one_webhook_id_until_accepted_in_order_per_wallet(hook_app, receiver):
+    rx = receiver(script=["500", "hang", "close"], hang=1.0)  # hang: past the 0.5 s timeout
+    with hook_app.app_context():
+        endpoint = webhooks.create(rx.url, actor=ACTOR)
+        db.session.remove()
+    secret = endpoint["secret"]
+    assert secret.startswith("whsec_")
+    a, b = movements(hook_app)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(hook_app,), kwargs={"stop": stop})
+    thread.start()
+    try:
+        events = {}
+
+        def all_in():
+            events.update(sequenced(hook_app))
+            return events and pending(hook_app) == 0
+
+        wait_for(all_in, what="every delivery to end")
+    finally:
+        stop.set()
+        thread.join(10)
+    accepted = rx.accepted()
+    ids = [r["headers"]["webhook-id"] for r in accepted]
+    assert sorted(ids) == sorted(events)  # every event arrived, each once
+    for r in rx.requests:
+        if r["action"] != "close":
+            assert Webhook(secret).verify(r["body"], r["headers"])["id"] == r["headers"]["webhook-id"]
+    # The first event was tried four times (500, timeout, connection closed, accepted), always
+    # under its own webhook-id and body.
+    first = rx.requests[0]["headers"]["webhook-id"]
+    tries = [r for r in rx.requests if r["headers"]["webhook-id"] == first]
+    assert [r["action"] for r in tries] == ["500", "hang", "close", "ok"]
+    assert len({r["body"] for r in tries}) == 1
+    # Each wallet's events arrived in sequence order.
+    for wallet in (a, b):
+        order = [events[i][1] for i in ids if wallet in events[i][2]]
+        assert order == sorted(order) and len(order) >= 3
+    with hook_app.app_context():
+        attempts = webhooks.attempts(endpoint["id"], limit=200)
+        db.session.remove()
+    assert {x["code"] for x in attempts} >= {500, 200, None}
+    assert any("timed out" in (x["error"] or "") for x in attempts)
+
+
+def test_a_rotated_secret_signs_beside_the_new_one(hook_app, receiver):
+    rx = receiver()
+    with hook_app.app_context():
+        endpoint = webhooks.create(rx.url, event_types=["wallet.created"], actor=ACTOR)
+        rotated = webhooks.rotate_secret(endpoint["id"], actor=ACTOR)
+        operations.create_wallet("Carol", "USD", actor=ACTOR)
+        worker.run(hook_app, once=True)
+        db.session.remove()
+    (r,) = rx.accepted()
+    for secret in (endpoint["secret"], rotated["secret"]):
+        assert Webhook(secret).verify(r["body"], r["headers"])["type"] == "wallet.created"
+
+
+def test_private_receivers_are_refused_unless_allowed(fresh_database_url, receiver):
+    rx = receiver()
+    app = make_app(fresh_database_url(), WEBHOOK_ALLOW_PRIVATE=False)
+    with app.app_context():
+        with pytest.raises(Exception) as refused:
+            webhooks.create(rx.url, actor=ACTOR)
+        assert refused.value.field == "url"
+        answer = delivery.send(rx.url, b"{}", {}, timeout=1, max_bytes=100, allow_private=False)
+        assert answer.code is None and "private or loopback" in answer.error
+        assert rx.requests == []
+        redirect = delivery.send("ftp://example.com/", b"{}", {}, timeout=1, max_bytes=100, allow_private=False)
+        assert redirect.error == "not an http(s) URL"
+        db.engine.dispose()
+
+
+def start_worker(url: str, **env) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test",
+            "WEBHOOK_ALLOW_PRIVATE": "1",
+            "WEBHOOK_RETRY_BASE_S": "0.05",
+            **env,
+        },
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def stop_worker(p: subprocess.Popen) -> None:
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing(hook_app, receiver):
+    rx = receiver(script=["hang"], hang=20.0)  # the first attempt never ends while its worker lives
+    url = hook_app.config["SQLALCHEMY_DATABASE_URI"]
+    with hook_app.app_context():
+        webhooks.create(rx.url, event_types=["wallet.created"], actor=ACTOR)
+        operations.create_wallet("Dana", "USD", actor=ACTOR)
+        db.session.remove()
+    first = start_worker(url, WEBHOOK_TIMEOUT_S="2")
+    second = None
+    try:
+        wait_for(lambda: rx.requests, what="the first attempt")
+        killed_at = time.monotonic()
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        second = start_worker(url, WEBHOOK_TIMEOUT_S="2")
+        wait_for(lambda: pending(hook_app) == 0, what="the retry")
+        retried = time.monotonic() - killed_at
+    finally:
+        stop_worker(first)
+        if second:
+            stop_worker(second)
+    ids = {r["headers"]["webhook-id"] for r in rx.requests}
+    assert len(rx.requests) == 2 and len(ids) == 1  # the same event, tried again by the other worker
+    assert retried < 15  # the lease: the attempt's timeout and a margin
+
+
+def test_two_workers_never_send_one_event_at_the_same_time(hook_app, receiver):
+    rx = receiver(delay=0.05)
+    url = hook_app.config["SQLALCHEMY_DATABASE_URI"]
+    with hook_app.app_context():
+        webhooks.create(rx.url, actor=ACTOR)
+        db.session.remove()
+    workers = [start_worker(url, WORKER_DELIVERIES="4") for _ in range(2)]
+    try:
+        for _ in range(4):
+            movements(hook_app, n_transfers=4)
+        wait_for(lambda: len(sequenced(hook_app)) >= 4 * 7 and pending(hook_app) == 0, 60, "every delivery")
+    finally:
+        for w in workers:
+            stop_worker(w)
+    events = sequenced(hook_app)
+    ids = [r["headers"]["webhook-id"] for r in rx.requests]
+    assert sorted(ids) == sorted(events)  # each event once: no attempt was repeated, none lost
+    spans = sorted((r["start"], r["end"], r["headers"]["webhook-id"]) for r in rx.requests)
+    open_ = {}
+    for start, end, wid in spans:
+        assert wid not in open_ or open_[wid] <= start
+        open_[wid] = end
+    bodies = {json.loads(r["body"])["id"] for r in rx.requests}
+    assert bodies == set(events)

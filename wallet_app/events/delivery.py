@@ -1,0 +1,222 @@
+"""Webhook deliveries: claimed by a worker under a short lease, sent signed (Standard Webhooks),
+recorded with every attempt, retried with exponential backoff and jitter until a 2xx answer.
+
+Order: a delivery waits while an earlier one (lower `seq`) of the same endpoint touching one of
+its wallets is still pending, so an endpoint sees each wallet's events in sequence order; other
+wallets' events go on. At most once at a time: a claim is a lease (the attempt's timeout and a
+margin) taken with SKIP LOCKED, and an outcome is written only by the lease's holder. A worker
+killed mid-attempt loses nothing: its lease ends within seconds and another worker retries,
+under the same `webhook-id` (the event's id), as on every retry.
+"""
+
+import http.client
+import ipaddress
+import json
+import random
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import text
+from standardwebhooks.webhooks import Webhook
+
+from ..extensions import db
+from ..services import audit
+from ..services.audit import Actor
+from ..services.serialize import iso
+
+LEASE_MARGIN_S = 5
+WORKER = Actor(scope="worker", name="worker")
+
+_CLAIM = text("""
+    WITH due AS (
+        SELECT d.id FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
+        WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now())
+          AND NOT EXISTS (SELECT FROM webhook_deliveries p JOIN events pe ON pe.id = p.event_id
+                          WHERE p.endpoint_id = d.endpoint_id AND p.status = 'pending' AND p.seq < d.seq
+                            AND pe.wallet_ids && e.wallet_ids)
+        ORDER BY d.seq
+        LIMIT :n
+        FOR UPDATE OF d SKIP LOCKED)
+    UPDATE webhook_deliveries d
+    SET lease_until = clock_timestamp() + make_interval(secs => :lease), attempts = d.attempts + 1
+    FROM due, events e, webhook_endpoints ep
+    WHERE d.id = due.id AND e.id = d.event_id AND ep.id = d.endpoint_id
+    RETURNING d.id, d.endpoint_id, d.attempts, d.created_at, d.lease_until, ep.url, ep.secret, ep.previous_secret,
+              ep.previous_secret_until, e.public_id, e.type, e.seq, e.created_at AS event_created_at, e.data""")
+_RECORD = text("""
+    UPDATE webhook_deliveries
+    SET status = CAST(:status AS text), lease_until = NULL, next_attempt_at = :next, last_code = :code,
+        last_error = :error, delivered_at = CASE WHEN CAST(:status AS text) = 'delivered' THEN now() END
+    WHERE id = :id AND lease_until = :lease""")
+_ATTEMPT = text("""
+    INSERT INTO webhook_attempts (delivery_id, code, error, body_head, duration_ms)
+    VALUES (:id, :code, :error, :body, :ms)""")
+_DISABLE = text("""
+    UPDATE webhook_endpoints SET enabled = false, disabled_reason = :reason, updated_at = now()
+    WHERE id = :id AND enabled""")
+
+
+@dataclass
+class Answer:
+    code: int | None
+    body: str | None
+    error: str | None
+    ms: int
+
+
+def claim(limit: int) -> list:
+    """Up to `limit` due deliveries, leased to this worker (committed at once)."""
+    lease = current_app.config["WEBHOOK_TIMEOUT_S"] + LEASE_MARGIN_S
+    try:
+        rows = db.session.execute(_CLAIM, {"n": limit, "lease": lease}).all()
+        db.session.commit()
+        return rows
+    finally:
+        db.session.rollback()
+
+
+def body_of(d) -> bytes:
+    """The event as the feed carries it, the same bytes on every attempt."""
+    envelope = {
+        "id": d.public_id,
+        "type": d.type,
+        "sequence": d.seq if d.seq > 0 else None,
+        "created_at": iso(d.event_created_at),
+        "data": d.data,
+    }
+    return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
+
+
+def headers_of(d, body: bytes, now: datetime) -> dict:
+    """Standard Webhooks' headers: one signature per live secret (a rotated one signs beside
+    the new one until its grace ends)."""
+    secrets_ = [d.secret]
+    if d.previous_secret and d.previous_secret_until and d.previous_secret_until > now:
+        secrets_.append(d.previous_secret)
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "wallet-webhooks/1",
+        "webhook-id": d.public_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": " ".join(Webhook(s).sign(d.public_id, now, body) for s in secrets_),
+    }
+
+
+def attempt(d) -> Answer:
+    """Send one claimed delivery and record what happened (if the lease is still ours)."""
+    config = current_app.config
+    now = datetime.now(timezone.utc)
+    body = body_of(d)
+    answer = send(
+        d.url,
+        body,
+        headers_of(d, body, now),
+        timeout=config["WEBHOOK_TIMEOUT_S"],
+        max_bytes=config["WEBHOOK_MAX_ANSWER_BYTES"],
+        allow_private=config["WEBHOOK_ALLOW_PRIVATE"],
+    )
+    ok = answer.code is not None and 200 <= answer.code < 300
+    delay = backoff(d.attempts, config["WEBHOOK_RETRY_BASE_S"])
+    gives_up = (
+        not ok and (now + timedelta(seconds=delay) - d.created_at).total_seconds() > config["WEBHOOK_RETRY_FOR_S"]
+    )
+    status = "delivered" if ok else "failed" if gives_up else "pending"
+    s = db.session
+    try:
+        s.execute(
+            _ATTEMPT, {"id": d.id, "code": answer.code, "error": answer.error, "body": answer.body, "ms": answer.ms}
+        )
+        recorded = s.execute(
+            _RECORD,
+            {
+                "id": d.id,
+                "lease": d.lease_until,
+                "status": status,
+                "next": now + timedelta(seconds=delay),
+                "code": answer.code,
+                "error": answer.error,
+            },
+        ).rowcount
+        if recorded and gives_up:
+            reason = (
+                f"Deliveries failed for {config['WEBHOOK_RETRY_FOR_S'] / 3600:g} hours "
+                f"(last: {answer.error or f'HTTP {answer.code}'}); disabled {iso(now)}."
+            )
+            if s.execute(_DISABLE, {"id": d.endpoint_id, "reason": reason[:500]}).rowcount:
+                audit.record(s, WORKER, "webhook.disabled", "webhook_endpoint", d.endpoint_id, reason=reason)
+        s.commit()
+    finally:
+        s.rollback()
+    return answer
+
+
+def backoff(attempts: int, base: float) -> float:
+    """Seconds before retry `attempts` + 1: base, 2 base, 4 base, ... (capped at a day), each
+    within +-20 % so that many failed deliveries do not retry in one wave."""
+    return min(base * 2 ** (attempts - 1), 86400) * random.uniform(0.8, 1.2)
+
+
+def send(url: str, body: bytes, headers: dict, *, timeout: float, max_bytes: int, allow_private: bool) -> Answer:
+    """POST `body` to `url`: http(s) only, to an address checked before connecting (private
+    and loopback refused unless allowed), no redirect followed, `timeout` for the whole
+    exchange, at most `max_bytes` of the answer read. Never raises."""
+    started = time.monotonic()
+    deadline = started + timeout
+
+    def done(code=None, head=None, error=None) -> Answer:
+        return Answer(code, head, error and error[:500], int((time.monotonic() - started) * 1000))
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return done(error="not an http(s) URL")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        address = _address(parts.hostname, port, allow_private)
+    except (OSError, ValueError) as exc:
+        return done(error=str(exc) or type(exc).__name__)
+    conn = _Connection(parts.hostname, address, port, timeout, tls=parts.scheme == "https")
+    try:
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn.request("POST", path, body=body, headers=headers)
+        resp = conn.getresponse()
+        read = b""
+        while len(read) < max_bytes and time.monotonic() < deadline:
+            chunk = resp.read1(max_bytes - len(read))
+            if not chunk:
+                break
+            read += chunk
+        return done(resp.status, read[:500].decode("utf-8", "replace"))
+    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+        return done(error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    finally:
+        conn.close()
+
+
+def _address(host: str, port: int, allow_private: bool) -> str:
+    """The address to connect to: every address the name has must be public (else a name could
+    point some of its answers inside)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = [info[4][0] for info in infos]
+    if not allow_private:
+        for a in addresses:
+            if not ipaddress.ip_address(a.split("%")[0]).is_global:
+                raise ValueError(f"{host} resolves to {a}, a private or loopback address")
+    return addresses[0]
+
+
+class _Connection(http.client.HTTPConnection):
+    """HTTP(S) to an address chosen beforehand (the one checked), naming the host for TLS."""
+
+    def __init__(self, host: str, address: str, port: int, timeout: float, tls: bool):
+        super().__init__(host, port, timeout=timeout)
+        self._address, self._tls = address, tls
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        if self._tls:
+            self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=self.host)

@@ -1,0 +1,14 @@
+-- A batch's events: `batch.<status>` each time a statement sets its status (ledger_batch
+-- writes a new batch's status once it knows it: posted, partially_posted, refused or
+-- awaiting_approval; then approved or rejected into posted, ..., rejected or expired). A
+-- batch claimed and refused as a whole (atomic) rolls back and writes none.
+CREATE FUNCTION events_of_batches() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO events (type, object_type, object_id)
+    SELECT 'batch.' || n.status, 'batch', n.id FROM new_batches n ORDER BY n.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER events_of_batches AFTER UPDATE ON batches
+    REFERENCING NEW TABLE AS new_batches
+    FOR EACH STATEMENT EXECUTE FUNCTION events_of_batches();
