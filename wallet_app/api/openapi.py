@@ -299,6 +299,88 @@ def document() -> dict:
                     },
                 }
             },
+            "/events": {
+                "get": {
+                    "operationId": "listEvents",
+                    "description": "The events feed in sequence order, after `after` (a sequence number); `types`: "
+                    "a comma-separated list. Each event carries its object as the API answers it.",
+                    "parameters": [
+                        _param("after", "query", {"type": "integer", "minimum": 0}),
+                        _param("types", "query", {"type": "string"}),
+                        _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}),
+                    ],
+                    "responses": {**_ok(200, s.EVENTS_PAGE), **_problem(*READ_ERRORS)},
+                }
+            },
+            "/webhook-endpoints": {
+                "post": {
+                    "operationId": "createWebhookEndpoint",
+                    "description": "Needs the manage scope. The answer is the only one with the signing secret.",
+                    "requestBody": _body(s.WEBHOOK_ENDPOINT),
+                    "responses": {**_ok(201, s.ENDPOINT_ANSWER), **_problem(*WRITE_ERRORS)},
+                },
+                "get": {
+                    "operationId": "listWebhookEndpoints",
+                    "responses": {
+                        **_ok(
+                            200,
+                            {"type": "object", "properties": {"data": {"type": "array", "items": s.ENDPOINT_ANSWER}}},
+                        ),
+                        **_problem(*READ_ERRORS),
+                    },
+                },
+            },
+            "/webhook-endpoints/{endpoint_id}": {
+                "get": {
+                    "operationId": "getWebhookEndpoint",
+                    "parameters": [ID_PATH("endpoint_id")],
+                    "responses": {**_ok(200, s.ENDPOINT_ANSWER), **_problem(*READ_ERRORS)},
+                },
+                "patch": {
+                    "operationId": "updateWebhookEndpoint",
+                    "parameters": [ID_PATH("endpoint_id")],
+                    "requestBody": _body(s.WEBHOOK_ENDPOINT_PATCH),
+                    "responses": {**_ok(200, s.ENDPOINT_ANSWER), **_problem(*WRITE_ERRORS)},
+                },
+                "delete": {
+                    "operationId": "deleteWebhookEndpoint",
+                    "parameters": [ID_PATH("endpoint_id")],
+                    "responses": {"204": {"description": "Deleted"}, **_problem(*READ_ERRORS)},
+                },
+            },
+            "/webhook-endpoints/{endpoint_id}/rotate-secret": {
+                "post": {
+                    "operationId": "rotateWebhookSecret",
+                    "description": "A new secret, in this answer only; the old one signs beside it for a day.",
+                    "parameters": [ID_PATH("endpoint_id")],
+                    "responses": {**_ok(200, s.ENDPOINT_ANSWER), **_problem(*WRITE_ERRORS)},
+                }
+            },
+            "/webhook-endpoints/{endpoint_id}/test": {
+                "post": {
+                    "operationId": "testWebhookEndpoint",
+                    "description": "Queue a webhook.test event for this endpoint alone.",
+                    "parameters": [ID_PATH("endpoint_id")],
+                    "responses": {
+                        **_ok(
+                            202,
+                            {
+                                "type": "object",
+                                "required": ["event_id"],
+                                "properties": {"event_id": {"type": "string"}},
+                            },
+                        ),
+                        **_problem(*WRITE_ERRORS),
+                    },
+                }
+            },
+            "/webhook-endpoints/{endpoint_id}/attempts": {
+                "get": {
+                    "operationId": "listWebhookAttempts",
+                    "parameters": [ID_PATH("endpoint_id")],
+                    "responses": {**_ok(200, s.ATTEMPTS), **_problem(*READ_ERRORS)},
+                }
+            },
             "/openapi.json": {
                 "get": {"operationId": "openapi", "security": [], "responses": _ok(200, {"type": "object"})}
             },

@@ -180,6 +180,60 @@ WEBHOOK_ENDPOINT = {
     },
 }
 WEBHOOK_ENDPOINT_PATCH = {**WEBHOOK_ENDPOINT, "required": []}
+ENDPOINT_ANSWER = {
+    "type": "object",
+    "required": ["id", "url", "event_types", "enabled", "disabled_reason", "created_by", "created_at", "updated_at"],
+    "properties": {
+        "id": ID,
+        "url": {"type": "string"},
+        "event_types": {"type": "array", "items": {"type": "string"}},
+        "enabled": {"type": "boolean"},
+        "disabled_reason": TEXT,
+        "created_by": {"type": "string"},
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+        "secret": {"type": "string", "description": "whsec_...: in the answers that make or rotate it only"},
+    },
+}
+EVENT = {
+    "type": "object",
+    "required": ["id", "type", "sequence", "created_at", "data"],
+    "properties": {
+        "id": {"type": "string", "description": "evt_...: also each webhook delivery's webhook-id"},
+        "type": {"type": "string"},
+        "sequence": {"type": "integer", "description": "its place in the feed: only grows"},
+        "created_at": TIMESTAMP,
+        "data": {"type": ["object", "null"], "description": "the object as the API answers it"},
+    },
+}
+EVENTS_PAGE = {
+    "type": "object",
+    "required": ["data", "next_after"],
+    "properties": {"data": {"type": "array", "items": EVENT}, "next_after": {"type": "integer", "minimum": 0}},
+}
+ATTEMPTS = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["at", "event_id", "type", "code", "error", "body", "ms", "delivery"],
+                "properties": {
+                    "at": TIMESTAMP,
+                    "event_id": {"type": "string"},
+                    "type": {"type": "string"},
+                    "code": {"type": ["integer", "null"]},
+                    "error": TEXT,
+                    "body": TEXT,
+                    "ms": {"type": "integer"},
+                    "delivery": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+                },
+            },
+        }
+    },
+}
 MONEY_OR_NULL = {"type": ["string", "null"]}
 WALLET = {
     "type": "object",
