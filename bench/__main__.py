@@ -14,6 +14,8 @@ python -m bench [--quick] [--http-only | --only http] [--server S] [--seconds S]
   --only batches  rows 10 and 11 alone: HTTP batches of 100 and 1,000 against the engine's
                pgbench limit and the single-transfer HTTP row; a transfer with a fee and a
                funding against a plain transfer, at 1, 32 and 64 system-wallet shards; printed
+  --only events  rows 12 alone: the engine with and without its event triggers, alternating;
+               then one worker sequencing and delivering to a local receiver; printed
 """
 
 import argparse
@@ -32,7 +34,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import harness, load, replica_reads, runners
+from bench import events, harness, load, replica_reads, runners
 from bench.harness import ROOT
 
 
@@ -57,7 +59,7 @@ def main() -> int:
     args = argparse.ArgumentParser()
     args.add_argument("--quick", action="store_true")
     args.add_argument("--http-only", action="store_true")
-    args.add_argument("--only", choices=["http", "batches"])
+    args.add_argument("--only", choices=["http", "batches", "events"])
     args.add_argument("--server", default="gunicorn", help=",".join(harness.SERVERS))
     args.add_argument("--before", type=Path, help="with --only http: an older checkout whose app joins rows 3")
     args.add_argument("--seconds", type=float, help="length of each measured run (default 10, quick 3)")
@@ -80,8 +82,9 @@ def main() -> int:
             return code
         if opts.http_only:
             return http_only(url, secs, ids)
-        if opts.only == "batches":
-            for row in batch_rows(url, secs, ids):
+        if opts.only in ("batches", "events"):
+            rows = batch_rows(url, secs, ids) if opts.only == "batches" else events.rows(url, secs, ids, say)
+            for row in rows:
                 print(" | ".join(row), flush=True)
             return 0
         if opts.only:
@@ -136,6 +139,7 @@ def main() -> int:
         table += page_rows(app, ids, wallets)
         table += operation_rows(app, url, secs, ids)
         table += batch_rows(url, secs, ids)
+        table += events.rows(url, secs, ids, say)
         # Row 9 on a primary and a replica of its own (smaller data: two more clusters).
         table += replica_reads.measure(secs, *((2_000, 20_000) if opts.quick else (20_000, 400_000)), say=say)
         code, report = harness.reconcile(url)
@@ -552,7 +556,8 @@ def write(table: list, out: list, machine_line: str, settings: str, quick: bool,
         f"{secs / 2:.0f} s, every run listed under the table, and the ratios to the floor the median of each "
         "round's ratio; row 4 against COPY in the same run; rows 10 against the engine row and the HTTP "
         "row measured again just before them (labelled 1. and 3.), rows 11 against a plain transfer at the same "
-        "shard count, in five rounds of alternating order.",
+        "shard count, in five rounds of alternating order; rows 12 the engine with its event triggers against "
+        "the same engine without them, in three rounds of alternating order.",
         "",
         *out,
     ]

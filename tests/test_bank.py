@@ -1,11 +1,12 @@
 """The bank test: money is conserved and every acknowledged transfer happened exactly once,
 while gunicorn workers are SIGKILLed and PostgreSQL restarts under 16 concurrent clients,
 with the house's policy set (approval thresholds, fees, exchange rates) and a second owner
-approving what waits.
+approving what waits; a `flask worker` delivers every event to a webhook receiver throughout.
 
 Short form here (BANK_SECONDS, default 30); `make soak` runs it for 10 minutes.
 """
 
+import json
 import os
 import subprocess
 import time
@@ -17,6 +18,8 @@ import pytest
 
 from tests import bank, pg
 from tests.conftest import DOUBLE_ENTRY_VIOLATIONS, make_app, migrate
+from tests.receiver import Receiver, start_worker, stop_worker
+from wallet_app.events import webhooks
 from wallet_app.extensions import db
 from wallet_app.ledger import fees, rates
 from wallet_app.services.audit import Actor
@@ -53,7 +56,40 @@ def set_policy(url: str) -> None:
         db.engine.dispose()
 
 
-def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, capsys):
+@pytest.fixture
+def delivered(own_cluster):
+    """A webhook receiver taking every event type, and a `flask worker` delivering to it
+    through the whole run (database restarts included): the receiver, and a function that
+    waits until every committed event has been delivered."""
+    _, url = own_cluster
+    rx = Receiver()
+    app = make_app(url, WEBHOOK_ALLOW_PRIVATE=True)
+    with app.app_context():
+        webhooks.create(rx.url, actor=Actor("user:bank-admin", "admin@example.com"))
+        db.engine.dispose()
+    worker = start_worker(url, WEBHOOK_TIMEOUT_S="2")
+
+    def drained(limit: float = 120.0) -> None:
+        end = time.monotonic() + limit
+        with closing(psycopg.connect(url, autocommit=True)) as conn:
+            while time.monotonic() < end:
+                left = conn.execute(
+                    "SELECT (SELECT count(*) FROM events WHERE seq IS NULL)"
+                    " + (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')"
+                ).fetchone()[0]
+                if left == 0:
+                    return
+                time.sleep(0.2)
+        raise AssertionError(f"{left} events not yet delivered after {limit:.0f} s")
+
+    try:
+        yield rx, drained
+    finally:
+        stop_worker(worker)
+        rx.close()
+
+
+def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, delivered, capsys):
     cluster, url = own_cluster
     with capsys.disabled():
         stats, info = bank.run(cluster, url, SECONDS, log=lambda line: print("\n" + line))
@@ -150,6 +186,18 @@ def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, 
         for key, batch_id in stats.batched.items():
             tx_id = stats.acknowledged[key][0]
             assert conn.execute("SELECT batch_id FROM transactions WHERE id = %s", (tx_id,)).fetchone()[0] == batch_id
+        # Every acknowledged movement's event reached the receiver, signed; every event of the
+        # feed did (the worker ran through the restarts).
+        rx, drained = delivered
+        drained()
+        received = {}
+        for r in rx.accepted():
+            body = json.loads(r["body"])
+            received[body["id"]] = body
+        feed_ids = {row[0] for row in conn.execute("SELECT public_id FROM events WHERE seq > 0")}
+        assert feed_ids == set(received)
+        touched = {b["data"]["id"] for b in received.values() if b["type"].startswith("transaction.")}
+        assert {tx_id for tx_id, *_ in stats.acknowledged.values()} <= touched
         for key in stats.retried_keys:
             assert conn.execute("SELECT count(*) FROM idempotency_keys WHERE key = %s", (key,)).fetchone()[0] <= 1
         # Each payout wallet holds its 1000.00 less what was acknowledged out (fees included),

@@ -84,6 +84,7 @@ def _requests(app, wallet_id: int):
         "user_id": 1,
         "token_id": 1,
         "batch_id": 1,
+        "endpoint_id": 1,
         "filename": "css/app.css",
     }
     for rule in app.url_map.iter_rules():

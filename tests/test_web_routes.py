@@ -41,6 +41,7 @@ def test_route_role_matrix(app, client, login_as, make_wallet, role, csrf):
         "filename": "css/app.css",
         "user_id": 10**9,
         "token_id": 10**9,
+        "endpoint_id": 10**9,
     }
     checked = 0
     for rule in console_rules(app):
@@ -87,10 +88,14 @@ def test_every_console_page_reads_like_money_and_people(app, client, login_as, s
 
     world = console_world(service, actor)
     assert world["batch"]["status"] == "partially_posted"
+    from wallet_app.events import webhooks
+
+    endpoint = webhooks.create("https://example.com/hooks", actor=actor)
     values = {
         "wallet_id": world["big"]["id"],
         "reversal_id": world["reversal"]["id"],
         "batch_id": world["batch"]["id"],
+        "endpoint_id": endpoint["id"],
         "filename": "css/app.css",
     }
     tx_ids = [t["id"] for k, t in world.items() if k not in ("big", "bob", "eve", "batch")]

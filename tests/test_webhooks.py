@@ -3,84 +3,25 @@ until accepted, signatures that verify with the standardwebhooks package, each w
 events in sequence order, a worker SIGKILLed mid-delivery replaced without losing an event,
 two workers never sending one event at the same time."""
 
-import io
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import make_app
+from tests.receiver import Receiver, start_worker, stop_worker
 from wallet_app.events import delivery, webhooks, worker
 from wallet_app.extensions import db
 from wallet_app.ledger import operations
 from wallet_app.services.audit import Actor
 
-ROOT = Path(__file__).resolve().parent.parent
 ACTOR = Actor(scope="cli", name="cli")
 FAST = {"WEBHOOK_ALLOW_PRIVATE": True, "WEBHOOK_RETRY_BASE_S": 0.05, "WEBHOOK_TIMEOUT_S": 0.5}
-
-
-class Receiver:
-    """An HTTP server that answers the attempts of the first event it sees by the next of
-    `script` ("500", "hang" (for `hang` seconds, then 200), "close" (drops the connection),
-    "ok"), then, and every other event, "ok"; it records every request: headers, body, when it
-    came and when it was answered."""
-
-    def __init__(self, script=(), hang=2.0, delay=0.0):
-        self.script, self.hang, self.delay = list(script), hang, delay
-        self.requests, self.lock, self.first = [], threading.Lock(), None
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver.lock:
-                    receiver.first = receiver.first or self.headers["webhook-id"]
-                    scripted = self.headers["webhook-id"] == receiver.first and receiver.script
-                    action = receiver.script.pop(0) if scripted else "ok"
-                    seen = {"headers": dict(self.headers), "body": body, "start": time.monotonic(), "action": action}
-                    receiver.requests.append(seen)
-                if action == "close":
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    self.wfile = io.BytesIO()  # nothing more goes out
-                    return
-                if action == "hang":
-                    time.sleep(receiver.hang)
-                time.sleep(receiver.delay)
-                code = 500 if action == "500" else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok" if code == 200 else b"no")
-                seen["end"] = time.monotonic()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks?x=1"
-
-    def accepted(self) -> list[dict]:
-        with self.lock:
-            return [r for r in self.requests if r["action"] in ("ok", "hang") and "end" in r]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -218,34 +159,6 @@ def test_private_receivers_are_refused_unless_allowed(fresh_database_url, receiv
         redirect = delivery.send("ftp://example.com/", b"{}", {}, timeout=1, max_bytes=100, allow_private=False)
         assert redirect.error == "not an http(s) URL"
         db.engine.dispose()
-
-
-def start_worker(url: str, **env) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DATABASE_URL": url,
-            "SECRET_KEY": "test",
-            "WEBHOOK_ALLOW_PRIVATE": "1",
-            "WEBHOOK_RETRY_BASE_S": "0.05",
-            **env,
-        },
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def stop_worker(p: subprocess.Popen) -> None:
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def test_a_worker_killed_mid_delivery_loses_nothing(hook_app, receiver):

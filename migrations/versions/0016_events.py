@@ -72,7 +72,7 @@ def upgrade():
             delivered_at timestamptz
         )""")
     op.execute(
-        "CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'"
+        "CREATE INDEX ix_webhook_deliveries_pending ON webhook_deliveries (endpoint_id, seq) WHERE status = 'pending'"
     )
     op.execute("CREATE INDEX ix_webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, seq)")
     op.execute("""

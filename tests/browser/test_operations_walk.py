@@ -61,7 +61,7 @@ def test_an_admin_withdraws_reverses_sets_limits_and_closes_a_wallet(live_app, b
     shot("limits-refused", both=True)
     page.get_by_label("Maximum balance").fill("500.00")
     page.get_by_role("button", name="Save limits").click()
-    expect(page.get_by_text("Limits saved.")).to_be_visible()
+    expect(page.get_by_text("Limits and alerts saved.")).to_be_visible()
 
     # Freeze with a reason, after a review that says what it stops; the banner says who and why.
     page.locator("#status-reason").fill("fraud check")

@@ -55,8 +55,9 @@ def _one(endpoint_id, secret=None) -> dict:
 @views.route("/webhooks/<id:endpoint_id>", methods=["GET", "POST"])
 @require("manage")
 def webhook(endpoint_id):
+    page = _one(endpoint_id)  # an endpoint that does not exist: 404, before any form
     if request.method == "POST":
-        form_view("admin/webhook.html", later=lambda: _one(endpoint_id))
+        form_view("admin/webhook.html", **page)
         service.update(
             endpoint_id,
             actor=operator_actor(),
@@ -66,13 +67,13 @@ def webhook(endpoint_id):
         )
         flash("Endpoint saved.")
         return redirect(url_for("admin.webhook", endpoint_id=endpoint_id), 303)
-    return render_template("admin/webhook.html", **_one(endpoint_id))
+    return render_template("admin/webhook.html", **page)
 
 
 @views.post("/webhooks/<id:endpoint_id>/rotate")
 @require("manage")
 def rotate_webhook_secret(endpoint_id):
-    form_view("admin/webhook.html", later=lambda: _one(endpoint_id))
+    form_view("admin/webhook.html", **_one(endpoint_id))
     rotated = service.rotate_secret(endpoint_id, actor=operator_actor())
     return render_template("admin/webhook.html", **_one(endpoint_id, rotated["secret"])), 200, NO_STORE
 
@@ -80,7 +81,7 @@ def rotate_webhook_secret(endpoint_id):
 @views.post("/webhooks/<id:endpoint_id>/test")
 @require("manage")
 def test_webhook(endpoint_id):
-    form_view("admin/webhook.html", later=lambda: _one(endpoint_id))
+    form_view("admin/webhook.html", **_one(endpoint_id))
     sent = service.send_test(endpoint_id, actor=operator_actor())
     flash(f"Test event {sent['event_id']} queued; its attempt shows below within seconds.")
     return redirect(url_for("admin.webhook", endpoint_id=endpoint_id), 303)
@@ -89,7 +90,7 @@ def test_webhook(endpoint_id):
 @views.post("/webhooks/<id:endpoint_id>/redeliver")
 @require("manage")
 def redeliver_webhook(endpoint_id):
-    form_view("admin/webhook.html", later=lambda: _one(endpoint_id))
+    form_view("admin/webhook.html", **_one(endpoint_id))
     event_id = request.form.get("event_id", "").strip() or None
     since = _moment(request.form.get("since", "").strip()) if not event_id else None
     n = service.redeliver(endpoint_id, actor=operator_actor(), event_id=event_id, since=since)
@@ -100,7 +101,7 @@ def redeliver_webhook(endpoint_id):
 @views.post("/webhooks/<id:endpoint_id>/delete")
 @require("manage")
 def delete_webhook(endpoint_id):
-    form_view("admin/webhook.html", later=lambda: _one(endpoint_id))
+    form_view("admin/webhook.html", **_one(endpoint_id))
     service.delete(endpoint_id, actor=operator_actor())
     flash("Endpoint deleted.")
     return redirect(url_for("admin.webhooks"), 303)

@@ -3,8 +3,9 @@ recorded with every attempt, retried with exponential backoff and jitter until a
 
 Order: a delivery waits while an earlier one (lower `seq`) of the same endpoint touching one of
 its wallets is still pending, so an endpoint sees each wallet's events in sequence order; other
-wallets' events go on. At most once at a time: a claim is a lease (the attempt's timeout and a
-margin) taken with SKIP LOCKED, and an outcome is written only by the lease's holder. A worker
+wallets' events go on (within the head of its queue: its first 500 pending deliveries). At most
+once at a time: a claim is a lease (the attempt's timeout and a margin), and an outcome is
+written only by the lease's holder. A worker
 killed mid-attempt loses nothing: its lease ends within seconds and another worker retries,
 under the same `webhook-id` (the event's id), as on every retry.
 """
@@ -32,20 +33,32 @@ from ..services.serialize import iso
 LEASE_MARGIN_S = 5
 WORKER = Actor(scope="worker", name="worker")
 
+# The head of each endpoint's queue (its first HEAD pending deliveries in sequence order; any
+# earlier pending delivery of a candidate is in it), and of it what is due, not leased, and has
+# no earlier pending delivery touching one of its wallets. The update checks the lease again:
+# of two workers that chose the same delivery, the second finds it leased and skips it.
+HEAD = 500
 _CLAIM = text("""
-    WITH due AS (
-        SELECT d.id FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
-        WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now())
-          AND NOT EXISTS (SELECT FROM webhook_deliveries p JOIN events pe ON pe.id = p.event_id
-                          WHERE p.endpoint_id = d.endpoint_id AND p.status = 'pending' AND p.seq < d.seq
-                            AND pe.wallet_ids && e.wallet_ids)
-        ORDER BY d.seq
-        LIMIT :n
-        FOR UPDATE OF d SKIP LOCKED)
+    WITH head AS (
+        SELECT d.id, d.endpoint_id, d.seq, d.next_attempt_at, d.lease_until, e.wallet_ids
+        FROM webhook_endpoints ep
+        CROSS JOIN LATERAL (SELECT q.id, q.endpoint_id, q.seq, q.next_attempt_at, q.lease_until, q.event_id
+                            FROM webhook_deliveries q
+                            WHERE q.endpoint_id = ep.id AND q.status = 'pending'
+                            ORDER BY q.seq LIMIT :head) d
+        JOIN events e ON e.id = d.event_id
+    ), due AS (
+        SELECT h.id FROM head h
+        WHERE h.next_attempt_at <= now() AND (h.lease_until IS NULL OR h.lease_until < now())
+          AND NOT EXISTS (SELECT FROM head p
+                          WHERE p.endpoint_id = h.endpoint_id AND p.seq < h.seq AND p.wallet_ids && h.wallet_ids)
+        ORDER BY h.seq
+        LIMIT :n)
     UPDATE webhook_deliveries d
     SET lease_until = clock_timestamp() + make_interval(secs => :lease), attempts = d.attempts + 1
     FROM due, events e, webhook_endpoints ep
     WHERE d.id = due.id AND e.id = d.event_id AND ep.id = d.endpoint_id
+      AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < now())
     RETURNING d.id, d.endpoint_id, d.attempts, d.created_at, d.lease_until, ep.url, ep.secret, ep.previous_secret,
               ep.previous_secret_until, e.public_id, e.type, e.seq, e.created_at AS event_created_at, e.data""")
 _RECORD = text("""
@@ -73,7 +86,7 @@ def claim(limit: int) -> list:
     """Up to `limit` due deliveries, leased to this worker (committed at once)."""
     lease = current_app.config["WEBHOOK_TIMEOUT_S"] + LEASE_MARGIN_S
     try:
-        rows = db.session.execute(_CLAIM, {"n": limit, "lease": lease}).all()
+        rows = db.session.execute(_CLAIM, {"n": limit, "lease": lease, "head": HEAD}).all()
         db.session.commit()
         return rows
     finally:
@@ -144,8 +157,8 @@ def attempt(d) -> Answer:
         ).rowcount
         if recorded and gives_up:
             reason = (
-                f"Deliveries failed for {config['WEBHOOK_RETRY_FOR_S'] / 3600:g} hours "
-                f"(last: {answer.error or f'HTTP {answer.code}'}); disabled {iso(now)}."
+                f"Its deliveries failed for {_span(config['WEBHOOK_RETRY_FOR_S'])} (the last: "
+                f"{answer.error or f'HTTP {answer.code}'}), so it was disabled on {now:%Y-%m-%d %H:%M} UTC."
             )
             if s.execute(_DISABLE, {"id": d.endpoint_id, "reason": reason[:500]}).rowcount:
                 audit.record(s, WORKER, "webhook.disabled", "webhook_endpoint", d.endpoint_id, reason=reason)
@@ -153,6 +166,15 @@ def attempt(d) -> Answer:
     finally:
         s.rollback()
     return answer
+
+
+def _span(seconds: float) -> str:
+    """3 days, 5 hours, 10 minutes, 30 seconds."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = round(seconds / size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds:g} seconds"
 
 
 def backoff(attempts: int, base: float) -> float:

@@ -58,12 +58,14 @@ _SEQUENCE = text("""
     bindparam("seqs", type_=ARRAY(BigInteger)),
     bindparam("data", type_=ARRAY(JSONB)),
 )
-# Each endpoint that wants the event (no types: all of them) owes it a delivery.
+# Each endpoint that wants the event (no types: all of them) and existed when it happened owes
+# it a delivery (what came before an endpoint is in the feed, or redelivered on request).
 _FAN_OUT = text("""
     INSERT INTO webhook_deliveries (endpoint_id, event_id, seq, status)
     SELECT ep.id, e.id, e.seq, 'pending'
     FROM events e JOIN webhook_endpoints ep
-      ON ep.enabled AND ep.deleted_at IS NULL AND (cardinality(ep.event_types) = 0 OR e.type = ANY (ep.event_types))
+      ON ep.enabled AND ep.deleted_at IS NULL AND ep.created_at <= e.created_at
+         AND (cardinality(ep.event_types) = 0 OR e.type = ANY (ep.event_types))
     WHERE e.id = ANY (:ids)
     ORDER BY ep.id, e.seq""").bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
 

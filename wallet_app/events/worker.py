@@ -61,7 +61,7 @@ def run(app: Flask, *, once: bool = False, stop: threading.Event | None = None) 
                 worked += len(claimed)
             except Exception:  # noqa: BLE001 - the database away a moment: try again next round
                 log.exception("worker round")
-                db.session.rollback()
+                db.session.remove()  # a connection the server dropped is not used again
                 stop.wait(1)
             if once:
                 break

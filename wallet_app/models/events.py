@@ -65,7 +65,7 @@ class WebhookDelivery(db.Model):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
-        Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_webhook_deliveries_pending", "endpoint_id", "seq", postgresql_where=text("status = 'pending'")),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "seq"),
     )
 

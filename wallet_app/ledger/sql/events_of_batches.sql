@@ -9,6 +9,6 @@ BEGIN
     SELECT 'batch.' || n.status, 'batch', n.id FROM new_batches n ORDER BY n.id;
     RETURN NULL;
 END $$;
-CREATE TRIGGER events_of_batches AFTER UPDATE ON batches
+CREATE OR REPLACE TRIGGER events_of_batches AFTER UPDATE ON batches
     REFERENCING NEW TABLE AS new_batches
     FOR EACH STATEMENT EXECUTE FUNCTION events_of_batches();

@@ -4,7 +4,9 @@
 -- approved (a request a second person let through), captured (a hold posted) or the status
 -- it ends in (voided, rejected, expired); a reversal's original is `transaction.reversed`.
 -- Each statement's rows at once (transition tables): a batch's thousand in one insert. The
--- event's object is rendered when it takes its place in the feed (wallet_app/events).
+-- event's object is rendered when it takes its place in the feed (wallet_app/events). The
+-- triggers are CREATE OR REPLACE: tests/test_schema.py creates the files afresh in a schema of
+-- its own, on the same tables.
 CREATE FUNCTION events_of_new_transactions() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -15,7 +17,7 @@ BEGIN
     ORDER BY n.id;
     RETURN NULL;
 END $$;
-CREATE TRIGGER events_of_new_transactions AFTER INSERT ON transactions
+CREATE OR REPLACE TRIGGER events_of_new_transactions AFTER INSERT ON transactions
     REFERENCING NEW TABLE AS new_transactions
     FOR EACH STATEMENT EXECUTE FUNCTION events_of_new_transactions();
 
@@ -36,6 +38,6 @@ BEGIN
     ORDER BY n.id, e.k;
     RETURN NULL;
 END $$;
-CREATE TRIGGER events_of_changed_transactions AFTER UPDATE ON transactions
+CREATE OR REPLACE TRIGGER events_of_changed_transactions AFTER UPDATE ON transactions
     REFERENCING OLD TABLE AS old_transactions NEW TABLE AS new_transactions
     FOR EACH STATEMENT EXECUTE FUNCTION events_of_changed_transactions();

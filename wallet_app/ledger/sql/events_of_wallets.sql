@@ -13,7 +13,7 @@ BEGIN
     FROM new_wallets n WHERE n.system_purpose IS NULL ORDER BY n.id;
     RETURN NULL;
 END $$;
-CREATE TRIGGER events_of_new_wallets AFTER INSERT ON wallets
+CREATE OR REPLACE TRIGGER events_of_new_wallets AFTER INSERT ON wallets
     REFERENCING NEW TABLE AS new_wallets
     FOR EACH STATEMENT EXECUTE FUNCTION events_of_new_wallets();
 
@@ -23,7 +23,7 @@ BEGIN
     INSERT INTO events (type, object_type, object_id, wallet_ids) VALUES ('wallet.updated', 'wallet', NEW.id, ARRAY[NEW.id]);
     RETURN NULL;
 END $$;
-CREATE TRIGGER events_of_changed_wallet
+CREATE OR REPLACE TRIGGER events_of_changed_wallet
     AFTER UPDATE OF owner_name, owner_email, external_ref, status, overdraft_limit, max_balance, daily_outflow_limit,
                     alert_below, alert_above ON wallets
     FOR EACH ROW
@@ -49,7 +49,7 @@ BEGIN
     WHERE a.crossed;
     RETURN NULL;
 END $$;
-CREATE TRIGGER events_of_balance_alert AFTER UPDATE OF balance, held, overdraft_limit ON wallets
+CREATE OR REPLACE TRIGGER events_of_balance_alert AFTER UPDATE OF balance, held, overdraft_limit ON wallets
     FOR EACH ROW
     WHEN (new.alert_below IS NOT NULL OR new.alert_above IS NOT NULL)
     EXECUTE FUNCTION events_of_balance_alert();
