@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,7 +69,10 @@ class Receiver:
 
 
 def start_worker(url: str, **env) -> subprocess.Popen:
-    return subprocess.Popen(
+    """`flask --app wsgi worker` on `url`; what it logs goes to a file (`.log`, read by
+    `worker_log`): a pipe nobody reads would stop it once full."""
+    log = tempfile.NamedTemporaryFile(prefix="worker-", suffix=".log", delete=False)
+    process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
         cwd=ROOT,
         env={
@@ -80,9 +84,16 @@ def start_worker(url: str, **env) -> subprocess.Popen:
             **env,
         },
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
+    process.log = log.name
+    log.close()
+    return process
+
+
+def worker_log(p: subprocess.Popen, lines: int = 30) -> str:
+    return "\n".join(Path(p.log).read_text(errors="replace").splitlines()[-lines:])
 
 
 def stop_worker(p: subprocess.Popen) -> None:
@@ -93,3 +104,4 @@ def stop_worker(p: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+    Path(p.log).unlink(missing_ok=True)

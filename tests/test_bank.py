@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from decimal import Decimal
 
 import psycopg
@@ -18,7 +18,7 @@ import pytest
 
 from tests import bank, pg
 from tests.conftest import DOUBLE_ENTRY_VIOLATIONS, make_app, migrate
-from tests.receiver import Receiver, start_worker, stop_worker
+from tests.receiver import Receiver, start_worker, stop_worker, worker_log
 from wallet_app.events import webhooks
 from wallet_app.extensions import db
 from wallet_app.ledger import fees, rates
@@ -56,12 +56,11 @@ def set_policy(url: str) -> None:
         db.engine.dispose()
 
 
-@pytest.fixture
-def delivered(own_cluster):
+@contextmanager
+def delivering(url: str):
     """A webhook receiver taking every event type, and a `flask worker` delivering to it
-    through the whole run (database restarts included): the receiver, and a function that
-    waits until every committed event has been delivered."""
-    _, url = own_cluster
+    through the whole run (database restarts included): yields the receiver and a function
+    that waits until every committed event has been delivered."""
     rx = Receiver()
     app = make_app(url, WEBHOOK_ALLOW_PRIVATE=True)
     with app.app_context():
@@ -71,7 +70,8 @@ def delivered(own_cluster):
 
     def drained(limit: float = 120.0) -> None:
         end = time.monotonic() + limit
-        with closing(psycopg.connect(url, autocommit=True)) as conn:
+        # (never prepared: this may run through PgBouncer in transaction pooling)
+        with closing(psycopg.connect(url, autocommit=True, prepare_threshold=None)) as conn:
             while time.monotonic() < end:
                 left = conn.execute(
                     "SELECT (SELECT count(*) FROM events WHERE seq IS NULL)"
@@ -80,7 +80,7 @@ def delivered(own_cluster):
                 if left == 0:
                     return
                 time.sleep(0.2)
-        raise AssertionError(f"{left} events not yet delivered after {limit:.0f} s")
+        raise AssertionError(f"{left} events not yet delivered after {limit:.0f} s; the worker:\n{worker_log(worker)}")
 
     try:
         yield rx, drained
@@ -89,7 +89,14 @@ def delivered(own_cluster):
         rx.close()
 
 
-def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, delivered, capsys):
+def test_bank_workload_survives_worker_kills_and_database_restarts(own_cluster, capsys):
+    with delivering(own_cluster[1]) as delivered:
+        check_bank(own_cluster, delivered, capsys)
+
+
+def check_bank(own_cluster, delivered, capsys):
+    """The bank run on (cluster, url) and every check of its outcome (the PgBouncer test runs
+    it through a bouncer)."""
     cluster, url = own_cluster
     with capsys.disabled():
         stats, info = bank.run(cluster, url, SECONDS, log=lambda line: print("\n" + line))

@@ -1,5 +1,5 @@
 """The app behind PgBouncer in transaction pooling (Debian's 1.18: no protocol-level prepared
-statements): the bank test passes through it with DB_PREPARE_THRESHOLD=none, and the test
+statements): the bank test (its worker included) passes through it with DB_PREPARE_THRESHOLD=none, and the test
 below shows what that setting prevents."""
 
 import pytest
@@ -9,8 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from tests import pg
 from tests.conftest import make_app, migrate
 from tests.scale.servers import PgBouncer
-from tests.test_bank import set_policy
-from tests.test_bank import test_bank_workload_survives_worker_kills_and_database_restarts as bank_test
+from tests.test_bank import check_bank, delivering, set_policy
 from wallet_app.extensions import db
 
 
@@ -36,7 +35,9 @@ def test_the_bank_test_passes_through_pgbouncer_in_transaction_pooling(bounced_c
     cluster, bouncer = bounced_cluster
     name = _database(cluster)
     monkeypatch.setenv("DB_PREPARE_THRESHOLD", "none")  # gunicorn and the flask commands read it
-    bank_test((cluster, bouncer.url(name)), capsys)
+    url = bouncer.url(name)
+    with delivering(url) as delivered:  # the worker through the bouncer too
+        check_bank((cluster, url), delivered, capsys)
     with pg_connection(bouncer.url("pgbouncer")) as admin:
         pools = {row[0]: row for row in admin.execute("SHOW POOLS").fetchall()}
     assert pools[name][-1] == "transaction"  # the pool the bank test used pooled transactions

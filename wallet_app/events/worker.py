@@ -22,9 +22,10 @@ def run(app: Flask, *, once: bool = False, stop: threading.Event | None = None) 
     """Work until SIGTERM or SIGINT, or `stop` is set (then finish the attempts under way);
     `once`: one round."""
     stop = stop or threading.Event()
+    wake = threading.Event()  # a delivery ended: its slot is free (and its wallet's next may go)
     if not once and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+            signal.signal(sig, lambda *_: (stop.set(), wake.set()))
     config = app.config
     slots = config["WORKER_DELIVERIES"]
     busy = threading.Semaphore(slots)
@@ -41,12 +42,13 @@ def run(app: Flask, *, once: bool = False, stop: threading.Event | None = None) 
             log.exception("delivery %s", d.id)
         finally:
             busy.release()
+            wake.set()
 
     with ThreadPoolExecutor(slots, thread_name_prefix="webhook") as pool, app.app_context():
         while not stop.is_set():
-            worked = 0
+            wake.clear()
             try:
-                worked += feed.sequence()
+                sequenced = feed.sequence()
                 if time.monotonic() >= next_expiry:
                     _expire()
                     next_expiry = time.monotonic() + config["WORKER_EXPIRE_EVERY_S"]
@@ -58,15 +60,17 @@ def run(app: Flask, *, once: bool = False, stop: threading.Event | None = None) 
                     busy.release()
                 for d in claimed:
                     pool.submit(deliver, d)
-                worked += len(claimed)
             except Exception:  # noqa: BLE001 - the database away a moment: try again next round
                 log.exception("worker round")
                 db.session.remove()  # a connection the server dropped is not used again
                 stop.wait(1)
+                continue
             if once:
                 break
-            if not worked:
-                stop.wait(IDLE_S)
+            if sequenced or 0 < free == len(claimed):
+                continue  # more may be waiting: round again at once
+            # Nothing more due now, or every slot busy: until a delivery ends, or IDLE_S.
+            wake.wait(IDLE_S)
         db.session.remove()
 
 
