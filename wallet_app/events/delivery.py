@@ -3,7 +3,7 @@ recorded with every attempt, retried with exponential backoff and jitter until a
 
 Order: a delivery waits while an earlier one (lower `seq`) of the same endpoint touching one of
 its wallets is still pending, so an endpoint sees each wallet's events in sequence order; other
-wallets' events go on (within the head of its queue: its first 500 pending deliveries). At most
+wallets' events go on (within the head of its queue: its first 100 pending deliveries). At most
 once at a time: a claim is a lease (the attempt's timeout and a margin), and an outcome is
 written only by the lease's holder. A worker
 killed mid-attempt loses nothing: its lease ends within seconds and another worker retries,
@@ -34,10 +34,11 @@ LEASE_MARGIN_S = 5
 WORKER = Actor(scope="worker", name="worker")
 
 # The head of each endpoint's queue (its first HEAD pending deliveries in sequence order; any
-# earlier pending delivery of a candidate is in it), and of it what is due, not leased, and has
-# no earlier pending delivery touching one of its wallets. The update checks the lease again:
-# of two workers that chose the same delivery, the second finds it leased and skips it.
-HEAD = 500
+# earlier pending delivery of a candidate is in it), and of it what is due, not leased, and the
+# first for each of its wallets (one window over the head's (delivery, wallet) pairs: no
+# pairwise comparison). The update checks the lease again: of two workers that chose the same delivery,
+# the second finds it leased and skips it.
+HEAD = 100
 _CLAIM = text("""
     WITH head AS (
         SELECT d.id, d.endpoint_id, d.seq, d.next_attempt_at, d.lease_until, e.wallet_ids
@@ -47,11 +48,16 @@ _CLAIM = text("""
                             WHERE q.endpoint_id = ep.id AND q.status = 'pending'
                             ORDER BY q.seq LIMIT :head) d
         JOIN events e ON e.id = d.event_id
+    ), firsts AS (  -- each delivery that is the head's first for every wallet it touches
+        SELECT p.id
+        FROM (SELECT h.id, h.seq, min(h.seq) OVER (PARTITION BY h.endpoint_id, w.wallet_id) AS first
+              FROM head h CROSS JOIN LATERAL unnest(h.wallet_ids) w (wallet_id)) p
+        GROUP BY p.id
+        HAVING bool_and(p.seq = p.first)
     ), due AS (
         SELECT h.id FROM head h
         WHERE h.next_attempt_at <= now() AND (h.lease_until IS NULL OR h.lease_until < now())
-          AND NOT EXISTS (SELECT FROM head p
-                          WHERE p.endpoint_id = h.endpoint_id AND p.seq < h.seq AND p.wallet_ids && h.wallet_ids)
+          AND (cardinality(h.wallet_ids) = 0 OR h.id IN (SELECT f.id FROM firsts f))
         ORDER BY h.seq
         LIMIT :n)
     UPDATE webhook_deliveries d

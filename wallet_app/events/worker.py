@@ -55,7 +55,10 @@ def run(app: Flask, *, once: bool = False, stop: threading.Event | None = None) 
                 free = 0
                 while busy.acquire(blocking=False):
                     free += 1
-                claimed = delivery.claim(free) if free else []
+                # Claims in handfuls (each claim reads the head of every queue): at least half
+                # the slots, unless none is busy.
+                worth = free == slots or free >= max(1, slots // 2)
+                claimed = delivery.claim(free) if free and worth else []
                 for _ in range(free - len(claimed)):
                     busy.release()
                 for d in claimed:

@@ -19,9 +19,9 @@ class Event(db.Model):
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("public_id", name="uq_events_public_id"),
-        UniqueConstraint("seq", name="uq_events_seq"),
+        Index("uq_events_seq", "seq", unique=True, postgresql_where=text("seq IS NOT NULL")),
         Index("ix_events_unsequenced", "id", postgresql_where=text("seq IS NULL")),
-        Index("ix_events_object", "object_type", "object_id", "id"),
+        Index("ix_events_balance_alerts", "object_id", "id", postgresql_where=text("type = 'balance.alert'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
