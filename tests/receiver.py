@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 class Receiver:
     """An HTTP server that answers the attempts of the first event it sees by the next of
     `script` ("500", "hang" (for `hang` seconds, then 200), "close" (drops the connection),
-    "ok"), then, and every other event, "ok"; it records every request: headers, body, when it
-    came and when it was answered."""
+    "nul" (200 with a NUL byte in the body), "ok"), then, and every other event, "ok"; it
+    records every request: headers, body, when it came and when it was answered."""
 
     def __init__(self, script=(), hang=2.0, delay=0.0):
         self.script, self.hang, self.delay = list(script), hang, delay
@@ -45,10 +45,11 @@ class Receiver:
                     time.sleep(receiver.hang)
                 time.sleep(receiver.delay)
                 code = 500 if action == "500" else 200
+                answer = b"o\x00k" if action == "nul" else b"ok" if code == 200 else b"no"
                 self.send_response(code)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(b"ok" if code == 200 else b"no")
+                self.wfile.write(answer)
                 seen["end"] = time.monotonic()
 
             def log_message(self, *args):
@@ -61,7 +62,7 @@ class Receiver:
 
     def accepted(self) -> list[dict]:
         with self.lock:
-            return [r for r in self.requests if r["action"] in ("ok", "hang") and "end" in r]
+            return [r for r in self.requests if r["action"] in ("ok", "hang", "nul") and "end" in r]
 
     def close(self):
         self.server.shutdown()

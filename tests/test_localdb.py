@@ -173,7 +173,8 @@ def test_a_new_clone_at_the_same_path_takes_over_the_data_an_earlier_one_left(pr
 
 @pytest.mark.skipif(shutil.which("make") is None or shutil.which("git") is None, reason="needs make and git")
 def test_make_run_serves_and_ctrl_c_stops_the_app_and_the_database(project):
-    """`make run` in a copy of the working tree (sharing this venv), as a developer would."""
+    """`make run` in a copy of the working tree (sharing this venv), as a developer would: the
+    server and the worker beside it, both gone after Ctrl-C with the database."""
     files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
     for name in filter(None, files.decode().split("\0")):
         (project / name).parent.mkdir(parents=True, exist_ok=True)
@@ -200,8 +201,17 @@ def test_make_run_serves_and_ctrl_c_stops_the_app_and_the_database(project):
         last = max(i for i, line in enumerate(lines) if line.startswith("Sign in at"))
         assert lines[last] == f"Sign in at http://127.0.0.1:{port}/login", lines
         assert lines[last - 1].startswith("First run: sign in as admin@example.com with password "), lines
-        assert all("GET /readyz" in line or line.startswith("{") for line in lines[last + 1 :]), lines
+        assert all("GET /readyz" in line or line.startswith("{") or " worker " in line for line in lines[last + 1 :]), (
+            lines
+        )
         pids = server_processes(project / "instance" / "postgres")
+        # The worker runs beside the server (events, webhooks, expiring holds), and stops with it.
+        workers = [
+            p
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and _pgid(int(p.name)) == make.pid and b"worker" in _cmdline(int(p.name))
+        ]
+        assert workers, (project / "run.log").read_text()
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C in the terminal
         make.wait(30)
     finally:
@@ -215,6 +225,13 @@ def test_make_run_serves_and_ctrl_c_stops_the_app_and_the_database(project):
         if p.name.isdigit() and _pgid(int(p.name)) == make.pid and _stat(int(p.name))[:1] != ["Z"]
     ]
     assert left == [], (project / "run.log").read_text()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _pgid(pid: int) -> int | None:

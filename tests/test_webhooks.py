@@ -150,11 +150,13 @@ def test_private_receivers_are_refused_unless_allowed(fresh_database_url, receiv
     rx = receiver()
     app = make_app(fresh_database_url(), WEBHOOK_ALLOW_PRIVATE=False)
     with app.app_context():
-        with pytest.raises(Exception) as refused:
-            webhooks.create(rx.url, actor=ACTOR)
-        assert refused.value.field == "url"
+        for url in (rx.url, rx.url.replace("http://", "https://"), "https://localhost/hooks", "https://[::1]/"):
+            with pytest.raises(Exception) as refused:
+                webhooks.create(url, actor=ACTOR)
+            assert refused.value.field == "url", url
+        assert "https" in refused.value.message or "private" in refused.value.message
         answer = delivery.send(rx.url, b"{}", {}, timeout=1, max_bytes=100, allow_private=False)
-        assert answer.code is None and "private or loopback" in answer.error
+        assert answer.code is None and "private, loopback" in answer.error
         assert rx.requests == []
         redirect = delivery.send("ftp://example.com/", b"{}", {}, timeout=1, max_bytes=100, allow_private=False)
         assert redirect.error == "not an http(s) URL"
@@ -211,3 +213,64 @@ def test_two_workers_never_send_one_event_at_the_same_time(hook_app, receiver):
         open_[wid] = end
     bodies = {json.loads(r["body"])["id"] for r in rx.requests}
     assert bodies == set(events)
+
+
+def test_what_a_receiver_answers_is_recorded_whatever_it_is(hook_app, receiver):
+    """A NUL in the answer (PostgreSQL text holds none), a path that is not ASCII: an attempt
+    recorded, never an exception that would leave the delivery retried without backoff."""
+    rx = receiver(script=["nul"])
+    with hook_app.app_context():
+        endpoint = webhooks.create(rx.url, event_types=["wallet.created"], actor=ACTOR)
+        operations.create_wallet("Nul", "USD", actor=ACTOR)
+        worker.run(hook_app, once=True)
+        (attempt,) = webhooks.attempts(endpoint["id"])
+        assert (attempt["code"], attempt["body"], attempt["delivery"]) == (200, "ok", "delivered")
+        with pytest.raises(Exception) as refused:
+            webhooks.create("https://example.com/é", actor=ACTOR)
+        assert refused.value.field == "url"
+        for bad in ("http://[::1", "https://[nope]/", "https://example.com:99999/", "ftp://example.com/"):
+            with pytest.raises(Exception) as refused:
+                webhooks.create(bad, actor=ACTOR)
+            assert refused.value.field == "url", bad
+        answer = delivery.send("http://127.0.0.1:1/\u00e9", b"{}", {}, timeout=1, max_bytes=10, allow_private=True)
+        assert answer.code is None and answer.error
+        with pytest.raises(Exception) as refused:
+            webhooks.redeliver(endpoint["id"], actor=ACTOR, event_id="evt_\x00")
+        assert refused.value.field == "event_id"
+        db.session.remove()
+
+
+@pytest.mark.parametrize(
+    "address, public",
+    [
+        ("93.184.216.34", True),
+        ("2606:2800:220:1:248:1893:25c8:1946", True),
+        ("127.0.0.1", False),
+        ("10.0.0.5", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("::1", False),
+        ("::ffff:10.0.0.5", False),
+        ("64:ff9b::a00:5", False),
+        ("2002:a00:5::1", False),
+        ("::10.0.0.5", False),
+        ("fe80::1", False),
+        ("fec0::1", False),
+        ("fd00::1", False),
+        ("224.0.0.1", False),
+        ("ff02::1", False),
+    ],
+)
+def test_only_public_addresses_are_delivered_to(address, public):
+    assert delivery.public_address(address) is public
+
+
+def test_a_slow_receiver_is_cut_at_the_timeout(receiver):
+    """The timeout holds for the whole exchange: a receiver that never answers is cut there,
+    so the lease (the timeout and a margin) never ends under a live attempt."""
+    rx = receiver(script=["hang"], hang=5.0)
+    started = time.monotonic()
+    answer = delivery.send(rx.url, b"{}", {"webhook-id": "x"}, timeout=0.5, max_bytes=10, allow_private=True)
+    assert answer.code is None and "timed out" in answer.error
+    assert time.monotonic() - started < 1.5

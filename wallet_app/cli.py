@@ -227,7 +227,7 @@ def worker(once: bool) -> None:
     from .events import worker as work
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
-    click.echo("Worker started: sequencing events, delivering webhooks, expiring holds.", err=True)
+    logging.getLogger(__name__).info("started: sequencing events, delivering webhooks, expiring holds")
     work.run(current_app._get_current_object(), once=once)
 
 

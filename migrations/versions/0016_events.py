@@ -66,6 +66,7 @@ def upgrade():
             status varchar(12) NOT NULL CONSTRAINT ck_webhook_deliveries_status_known
                 CHECK (status IN ('pending', 'delivered', 'failed')),
             attempts int NOT NULL DEFAULT 0,
+            first_attempt_at timestamptz,
             next_attempt_at timestamptz NOT NULL DEFAULT now(),
             lease_until timestamptz,
             last_code int,

@@ -1,5 +1,5 @@
-"""Issue 27 in Chromium: an admin adds a webhook endpoint (a loopback URL refused until
-allowed), copies its secret, sends a test event and reads the attempt; sets a wallet's alert
+"""Issue 27 in Chromium: an admin adds a webhook endpoint (plain http and a loopback URL
+refused until allowed), copies its secret, sends a test event and reads the attempt; sets a wallet's alert
 line and sees the alert when the balance crosses it; is told on every page when the worker
 disables an endpoint (screenshots at 1280 px and 390 px, tests/browser/artifacts/webhooks-*,
 each checked by axe)."""
@@ -40,7 +40,10 @@ def test_admin_manages_a_webhook_and_sees_a_balance_alert(live_app, browser_page
     expect(page.get_by_role("heading", name="Webhooks", exact=True)).to_be_visible()
     page.get_by_label("URL").fill(rx.url)
     page.get_by_role("button", name="Add endpoint").click()
-    expect(page.get_by_role("alert")).to_contain_text("private or loopback")  # production refuses it
+    expect(page.get_by_role("alert")).to_contain_text("The URL is https://")  # production refuses it
+    page.get_by_label("URL").fill(rx.url.replace("http://", "https://"))
+    page.get_by_role("button", name="Add endpoint").click()
+    expect(page.get_by_role("alert")).to_contain_text("private or loopback")
     app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # as tests and local runs allow
     page.get_by_label("URL").fill(rx.url)
     page.get_by_label("transaction.posted").check()

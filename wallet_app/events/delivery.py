@@ -16,7 +16,10 @@ import json
 import random
 import socket
 import ssl
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -48,6 +51,7 @@ _CLAIM = text("""
                             WHERE q.endpoint_id = ep.id AND q.status = 'pending'
                             ORDER BY q.seq LIMIT :head) d
         JOIN events e ON e.id = d.event_id
+        WHERE ep.enabled AND ep.deleted_at IS NULL  -- a disabled endpoint's deliveries wait, in order
     ), firsts AS (  -- each delivery that is the head's first for every wallet it touches
         SELECT p.id
         FROM (SELECT h.id, h.seq, min(h.seq) OVER (PARTITION BY h.endpoint_id, w.wallet_id) AS first
@@ -59,14 +63,23 @@ _CLAIM = text("""
         WHERE h.next_attempt_at <= now() AND (h.lease_until IS NULL OR h.lease_until < now())
           AND (cardinality(h.wallet_ids) = 0 OR h.id IN (SELECT f.id FROM firsts f))
         ORDER BY h.seq
-        LIMIT :n)
+        LIMIT :n
+    ), mine AS (  -- locked in id order, skipping what another worker is claiming this moment
+        SELECT d.id FROM webhook_deliveries d WHERE d.id IN (SELECT due.id FROM due)
+        ORDER BY d.id FOR UPDATE SKIP LOCKED)
+    -- An attempt that dies without recording anything still waits its backoff before the next.
     UPDATE webhook_deliveries d
-    SET lease_until = clock_timestamp() + make_interval(secs => :lease), attempts = d.attempts + 1
-    FROM due, events e, webhook_endpoints ep
-    WHERE d.id = due.id AND e.id = d.event_id AND ep.id = d.endpoint_id
+    SET lease_until = clock_timestamp() + make_interval(secs => :lease), attempts = d.attempts + 1,
+        first_attempt_at = coalesce(d.first_attempt_at, clock_timestamp()),
+        next_attempt_at = clock_timestamp()
+                          + make_interval(secs => :lease + least(:base * power(2, least(d.attempts, 30)), 86400))
+    FROM mine, events e, webhook_endpoints ep
+    WHERE d.id = mine.id AND e.id = d.event_id AND ep.id = d.endpoint_id
       AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < now())
-    RETURNING d.id, d.endpoint_id, d.attempts, d.created_at, d.lease_until, ep.url, ep.secret, ep.previous_secret,
-              ep.previous_secret_until, e.public_id, e.type, e.seq, e.created_at AS event_created_at, e.data""")
+      AND ep.enabled AND ep.deleted_at IS NULL
+    RETURNING d.id, d.endpoint_id, d.attempts, d.first_attempt_at, d.lease_until, ep.url, ep.secret,
+              ep.previous_secret, ep.previous_secret_until, e.public_id, e.type, e.seq,
+              e.created_at AS event_created_at, e.data""")
 _RECORD = text("""
     UPDATE webhook_deliveries
     SET status = CAST(:status AS text), lease_until = NULL, next_attempt_at = :next, last_code = :code,
@@ -92,7 +105,9 @@ def claim(limit: int) -> list:
     """Up to `limit` due deliveries, leased to this worker (committed at once)."""
     lease = current_app.config["WEBHOOK_TIMEOUT_S"] + LEASE_MARGIN_S
     try:
-        rows = db.session.execute(_CLAIM, {"n": limit, "lease": lease, "head": HEAD}).all()
+        rows = db.session.execute(
+            _CLAIM, {"n": limit, "lease": lease, "head": HEAD, "base": current_app.config["WEBHOOK_RETRY_BASE_S"]}
+        ).all()
         db.session.commit()
         return rows
     finally:
@@ -140,10 +155,11 @@ def attempt(d) -> Answer:
         allow_private=config["WEBHOOK_ALLOW_PRIVATE"],
     )
     ok = answer.code is not None and 200 <= answer.code < 300
-    delay = backoff(d.attempts, config["WEBHOOK_RETRY_BASE_S"])
-    gives_up = (
-        not ok and (now + timedelta(seconds=delay) - d.created_at).total_seconds() > config["WEBHOOK_RETRY_FOR_S"]
-    )
+    # Retried for WEBHOOK_RETRY_FOR_S from its first attempt (not from when it was queued: it
+    # may have waited behind its wallet's earlier events); the last retry at that end.
+    ends = d.first_attempt_at + timedelta(seconds=config["WEBHOOK_RETRY_FOR_S"])
+    gives_up = not ok and now >= ends
+    retry_at = min(now + timedelta(seconds=backoff(d.attempts, config["WEBHOOK_RETRY_BASE_S"])), ends)
     status = "delivered" if ok else "failed" if gives_up else "pending"
     s = db.session
     try:
@@ -156,7 +172,7 @@ def attempt(d) -> Answer:
                 "id": d.id,
                 "lease": d.lease_until,
                 "status": status,
-                "next": now + timedelta(seconds=delay),
+                "next": retry_at,
                 "code": answer.code,
                 "error": answer.error,
             },
@@ -186,28 +202,32 @@ def _span(seconds: float) -> str:
 def backoff(attempts: int, base: float) -> float:
     """Seconds before retry `attempts` + 1: base, 2 base, 4 base, ... (capped at a day), each
     within +-20 % so that many failed deliveries do not retry in one wave."""
-    return min(base * 2 ** (attempts - 1), 86400) * random.uniform(0.8, 1.2)
+    return min(base * 2.0 ** min(attempts - 1, 30), 86400) * random.uniform(0.8, 1.2)
 
 
 def send(url: str, body: bytes, headers: dict, *, timeout: float, max_bytes: int, allow_private: bool) -> Answer:
-    """POST `body` to `url`: http(s) only, to an address checked before connecting (private
-    and loopback refused unless allowed), no redirect followed, `timeout` for the whole
-    exchange, at most `max_bytes` of the answer read. Never raises."""
+    """POST `body` to `url`: http(s) only, to an address checked before connecting (private,
+    loopback and other non-public ranges refused unless allowed), no redirect followed,
+    `timeout` for the whole exchange (name lookup included: a watchdog shuts the socket at
+    the deadline), at most `max_bytes` of the answer read. Never raises."""
     started = time.monotonic()
     deadline = started + timeout
 
     def done(code=None, head=None, error=None) -> Answer:
-        return Answer(code, head, error and error[:500], int((time.monotonic() - started) * 1000))
+        clean = lambda text: text and text.replace("\x00", "")[:500]  # noqa: E731 - PostgreSQL text holds no NUL
+        return Answer(code, clean(head), clean(error), int((time.monotonic() - started) * 1000))
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return done(error="not an http(s) URL")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        address = _address(parts.hostname, port, allow_private)
-    except (OSError, ValueError) as exc:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return done(error="not an http(s) URL")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = _address(parts.hostname, port, allow_private, deadline)
+    except Exception as exc:  # noqa: BLE001 - an answer, not an exception
         return done(error=str(exc) or type(exc).__name__)
-    conn = _Connection(parts.hostname, address, port, timeout, tls=parts.scheme == "https")
+    conn = _Connection(parts.hostname, address, port, max(deadline - time.monotonic(), 0.001), parts.scheme == "https")
+    watchdog = threading.Timer(max(deadline - time.monotonic(), 0), conn.abort)
+    watchdog.start()
     try:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         conn.request("POST", path, body=body, headers=headers)
@@ -219,22 +239,48 @@ def send(url: str, body: bytes, headers: dict, *, timeout: float, max_bytes: int
                 break
             read += chunk
         return done(resp.status, read[:500].decode("utf-8", "replace"))
-    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a timeout, a reset, a bad answer: all are answers
+        if time.monotonic() >= deadline:
+            return done(error=f"timed out after {timeout:g} s")
         return done(error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     finally:
+        watchdog.cancel()
         conn.close()
 
 
-def _address(host: str, port: int, allow_private: bool) -> str:
+_RESOLVER = ThreadPoolExecutor(4, thread_name_prefix="resolve")  # getaddrinfo has no timeout of its own
+
+
+def _address(host: str, port: int, allow_private: bool, deadline: float) -> str:
     """The address to connect to: every address the name has must be public (else a name could
     point some of its answers inside)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    lookup = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = lookup.result(timeout=max(deadline - time.monotonic(), 0.001))
+    except FutureTimeout:
+        raise ValueError(f"looking up {host} took too long") from None
     addresses = [info[4][0] for info in infos]
-    if not allow_private:
-        for a in addresses:
-            if not ipaddress.ip_address(a.split("%")[0]).is_global:
-                raise ValueError(f"{host} resolves to {a}, a private or loopback address")
+    if not allow_private and not all(public_address(a) for a in addresses):
+        raise ValueError(f"refused: {host} has a private, loopback or otherwise non-public address")
     return addresses[0]
+
+
+# Ranges that carry another address inside, or are not on the public internet, whatever
+# Python's `is_global` says of them in this version.
+_NOT_PUBLIC = [
+    ipaddress.ip_network(n)
+    for n in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96", "fec0::/10", "100.64.0.0/10", "0.0.0.0/8")
+]
+
+
+def public_address(text: str) -> bool:
+    """Whether an address is on the public internet (an IPv4 inside IPv6 judged as itself)."""
+    ip = ipaddress.ip_address(text.split("%")[0])
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_link_local:
+        return False
+    return not any(ip in net for net in _NOT_PUBLIC if net.version == ip.version)
 
 
 class _Connection(http.client.HTTPConnection):
@@ -248,3 +294,12 @@ class _Connection(http.client.HTTPConnection):
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
         if self._tls:
             self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=self.host)
+
+    def abort(self) -> None:
+        """The deadline: whatever the exchange is doing, its socket stops."""
+        sock = self.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

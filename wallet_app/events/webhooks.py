@@ -4,7 +4,7 @@ rotated. A rotated secret keeps signing beside the new one for a day, so a recei
 switch without losing a delivery."""
 
 import base64
-import ipaddress
+import re
 import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -20,10 +20,13 @@ from ..services import audit, validate
 from ..services.atomic import atomic
 from ..services.audit import Actor
 from ..services.serialize import iso
+from .delivery import public_address
 from .feed import TYPES
 
 SECRET_GRACE = timedelta(days=1)
 TEST_TYPE = "webhook.test"
+EVENT_ID = re.compile(r"evt_[0-9a-f]{32}")
+MAX_REDELIVER = 100_000  # events queued again by one request
 
 
 def new_secret() -> str:
@@ -47,19 +50,25 @@ def endpoint_dict(ep: WebhookEndpoint, *, secret: bool = False) -> dict:
 
 
 def check_url(url) -> str:
-    """An http(s) URL with a host. Loopback and private hosts written as such are refused here
-    unless WEBHOOK_ALLOW_PRIVATE (delivery checks every address a name resolves to again)."""
+    """An https URL with a host (http, and hosts on private or loopback addresses, only with
+    WEBHOOK_ALLOW_PRIVATE: tests and local runs). Delivery checks every address a name
+    resolves to again, at each attempt."""
     url = validate.text(url, "url", 2000, required=True)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("The URL is http:// or https:// with a host.", field="url")
-    if parts.username or parts.password:
-        raise InvalidInput("The URL carries no user name or password.", field="url")
+    if not url.isascii() or any(c.isspace() for c in url):
+        raise InvalidInput("Write the URL in ASCII, without spaces (percent-encode the rest).", field="url")
     try:
+        parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port out of range
     except ValueError:
-        raise InvalidInput("The URL's port is not a port.", field="url") from None
-    if not current_app.config["WEBHOOK_ALLOW_PRIVATE"] and not public_host(parts.hostname):
+        raise InvalidInput("The URL cannot be read as one.", field="url") from None
+    allowed = current_app.config["WEBHOOK_ALLOW_PRIVATE"]
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InvalidInput("The URL is https:// with a host.", field="url")
+    if parts.scheme == "http" and not allowed:
+        raise InvalidInput("The URL is https://: events carry names and balances.", field="url")
+    if parts.username or parts.password:
+        raise InvalidInput("The URL carries no user name or password.", field="url")
+    if not allowed and not public_host(parts.hostname):
         raise InvalidInput("The URL's host is a private or loopback address.", field="url")
     return url
 
@@ -69,7 +78,7 @@ def public_host(host: str) -> bool:
     if host.lower() == "localhost" or host.lower().endswith(".localhost"):
         return False
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_global
+        return public_address(host.strip("[]"))
     except ValueError:
         return True  # a name: checked at delivery, on every address it resolves to
 
@@ -168,10 +177,17 @@ def delete(endpoint_id, *, actor: Actor) -> None:
 
 
 def rotate_secret(endpoint_id, *, actor: Actor) -> dict:
-    """A new secret (shown in this answer only); the old one signs beside it for SECRET_GRACE."""
+    """A new secret (shown in this answer only); the old one signs beside it for SECRET_GRACE.
+    Not again during that grace: a second rotation would drop the secret receivers still use."""
 
     def op(s) -> dict:
         ep = _get(s, endpoint_id, lock=True)
+        if ep.previous_secret_until and ep.previous_secret_until > utcnow():
+            raise InvalidInput(
+                f"The secret was rotated less than a day ago: the one before still signs until "
+                f"{ep.previous_secret_until:%Y-%m-%d %H:%M} UTC. Rotate again after that.",
+                field="endpoint_id",
+            )
         ep.previous_secret, ep.previous_secret_until = ep.secret, utcnow() + SECRET_GRACE
         ep.secret, ep.updated_at = new_secret(), utcnow()
         audit.record(s, actor, "webhook.rotate_secret", "webhook_endpoint", ep.id)
@@ -204,6 +220,8 @@ def redeliver(endpoint_id, *, actor: Actor, event_id=None, since=None) -> int:
     moment, in sequence order, each under its own webhook-id: how many."""
     if (event_id is None) == (since is None):
         raise InvalidInput("Give an event or a moment to redeliver from.", field="event_id")
+    if event_id is not None and not (isinstance(event_id, str) and EVENT_ID.fullmatch(event_id)):
+        raise InvalidInput("An event's id is evt_ and 32 hexadecimal digits.", field="event_id")
 
     def op(s) -> int:
         ep = _get(s, endpoint_id)
@@ -212,10 +230,13 @@ def redeliver(endpoint_id, *, actor: Actor, event_id=None, since=None) -> int:
         n = s.execute(
             text(
                 "INSERT INTO webhook_deliveries (endpoint_id, event_id, seq, status) "
-                f"SELECT :ep, e.id, e.seq, 'pending' FROM events e WHERE e.seq > 0 AND {where} {types}ORDER BY e.seq"
+                f"SELECT :ep, e.id, e.seq, 'pending' FROM events e WHERE e.seq > 0 AND {where} {types}"
+                "ORDER BY e.seq LIMIT :cap"
             ),
-            {"ep": ep.id, "event": event_id, "since": since, "types": list(ep.event_types)},
+            {"ep": ep.id, "event": event_id, "since": since, "types": list(ep.event_types), "cap": MAX_REDELIVER + 1},
         ).rowcount
+        if n > MAX_REDELIVER:
+            raise InvalidInput(f"More than {MAX_REDELIVER:,} events since then: choose a later moment.", field="since")
         if event_id is not None and n == 0:
             raise NotFound(f"Event {event_id} does not exist.", field="event_id")
         audit.record(

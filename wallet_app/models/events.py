@@ -75,6 +75,7 @@ class WebhookDelivery(db.Model):
     seq: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(server_default="0")
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # its retries' window starts
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=text("now()"))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_code: Mapped[int | None]

@@ -37,10 +37,15 @@ def set_limits(wallet_id):
     operations.set_limits(
         wallet_id,
         actor=operator_actor(),
-        **{name: getattr(form, name).data or None for name in operations.LIMITS + operations.ALERTS},
+        # an empty field removes its limit or line; 0 is a line (or limit) of zero
+        **{name: _amount(getattr(form, name).data) for name in operations.LIMITS + operations.ALERTS},
     )
     flash("Limits and alerts saved.")
     return redirect(url_for("wallets.wallet", wallet_id=wallet_id), 303)
+
+
+def _amount(data):
+    return None if data in (None, "") else data
 
 
 @views.post("/wallets/<id:wallet_id>/status/confirm")

@@ -11,6 +11,10 @@ DECLARE
     ended text := CASE p_resolve WHEN 'void' THEN 'voided' WHEN 'reject' THEN 'rejected'
                                  WHEN 'expire' THEN 'expired' ELSE 'pending' END;
 BEGIN
+    -- The source wallet's lock first (the hold's is held already: ledger_hold locks it before
+    -- any wallet): its movements' events then take ids in the order they commit, this one's
+    -- included (docs/DESIGN.md, "Events").
+    PERFORM 1 FROM wallets w WHERE w.id = hold.source_wallet_id FOR UPDATE;
     IF p_resolve = 'approve' THEN
         UPDATE transactions SET status = 'pending', approved_by = p_actor, approved_at = p_at WHERE id = hold.id;
         INSERT INTO audit_log (actor, action, object_type, object_id, ip, details, created_at)
