@@ -201,7 +201,7 @@ def check_bank(own_cluster, delivered, capsys):
         for r in rx.accepted():
             body = json.loads(r["body"])
             received[body["id"]] = body
-        feed_ids = {row[0] for row in conn.execute("SELECT public_id FROM events WHERE seq > 0")}
+        feed_ids = {row[0] for row in conn.execute("SELECT 'evt_' || id FROM events WHERE seq > 0")}
         assert feed_ids == set(received)
         touched = {b["data"]["id"] for b in received.values() if b["type"].startswith("transaction.")}
         assert {tx_id for tx_id, *_ in stats.acknowledged.values()} <= touched

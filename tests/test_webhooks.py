@@ -82,7 +82,9 @@ def sequenced(app) -> dict:
         try:
             return {
                 r.public_id: (r.type, r.seq, list(r.wallet_ids))
-                for r in db.session.execute(text("SELECT public_id, type, seq, wallet_ids FROM events WHERE seq > 0"))
+                for r in db.session.execute(
+                    text("SELECT 'evt_' || id AS public_id, type, seq, wallet_ids FROM events WHERE seq > 0")
+                )
             }
         finally:
             db.session.remove()
@@ -274,3 +276,34 @@ def test_a_slow_receiver_is_cut_at_the_timeout(receiver):
     answer = delivery.send(rx.url, b"{}", {"webhook-id": "x"}, timeout=0.5, max_bytes=10, allow_private=True)
     assert answer.code is None and "timed out" in answer.error
     assert time.monotonic() - started < 1.5
+
+
+def test_a_worker_whose_claims_fail_for_a_while_goes_on_delivering(hook_app, receiver, monkeypatch):
+    """The database away for a few rounds (a restart, PgBouncer's login retry): every slot
+    comes back, and what was owed is delivered once it answers again."""
+    rx = receiver()
+    with hook_app.app_context():
+        webhooks.create(rx.url, event_types=["wallet.created"], actor=ACTOR)
+        db.session.remove()
+    failures, real = [5], delivery.claim
+
+    def flaky(limit):
+        if failures[0]:
+            failures[0] -= 1
+            raise RuntimeError("the database is away")
+        return real(limit)
+
+    monkeypatch.setattr(delivery, "claim", flaky)
+    with hook_app.app_context():
+        for i in range(12):
+            operations.create_wallet(f"Owner {i}", "USD", actor=ACTOR)
+        db.session.remove()
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(hook_app,), kwargs={"stop": stop})
+    thread.start()
+    try:
+        wait_for(lambda: len(rx.accepted()) == 12, seconds=30, what="every wallet.created delivered")
+    finally:
+        stop.set()
+        thread.join(10)
+    assert failures == [0]

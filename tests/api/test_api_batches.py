@@ -287,3 +287,28 @@ def test_a_batch_racing_single_transfers_never_overdraws_nor_deadlocks(committin
     with committing_app.app_context():
         final = [Decimal(ledger_api().get_wallet(w)["balance"]) for w in (a, b, c)]
     assert min(final) >= 0 and sum(final) == Decimal("100.00")
+
+
+def test_an_item_naming_no_wallet_is_refused_with_its_amount_as_asked(api, funded):
+    """Its wallet does not exist, so no currency to write its amount in: shown as sent."""
+    a, b = funded
+    answer = api.post(
+        "/batches",
+        {
+            "mode": "independent",
+            "items": [
+                {"kind": "transfer", "from_wallet_id": 140467027, "to_wallet_id": b, "amount": "1"},
+                {"kind": "transfer", "from_wallet_id": a, "to_wallet_id": b, "amount": "2.50"},
+            ],
+        },
+        key="ghost",
+    )
+    assert answer.status_code == 201, answer.json
+    ghost, real = answer.json["items"]
+    assert (ghost["status"], ghost["error"]["code"], ghost["amount"], ghost["currency"]) == (
+        "refused",
+        "not_found",
+        "1",
+        None,
+    )
+    assert (real["status"], real["amount"]) == ("posted", "2.50")

@@ -78,7 +78,7 @@ _CLAIM = text("""
       AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < now())
       AND ep.enabled AND ep.deleted_at IS NULL
     RETURNING d.id, d.endpoint_id, d.attempts, d.first_attempt_at, d.lease_until, ep.url, ep.secret,
-              ep.previous_secret, ep.previous_secret_until, e.public_id, e.type, e.seq,
+              ep.previous_secret, ep.previous_secret_until, 'evt_' || e.id AS public_id, e.type, e.seq,
               e.created_at AS event_created_at, e.data""")
 _RECORD = text("""
     UPDATE webhook_deliveries

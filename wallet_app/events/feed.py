@@ -21,6 +21,7 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..ledger import batches, queries
 from ..models import Wallet
+from ..models.events import public_id
 from ..money import format_amount
 from ..services import validate
 from ..services.serialize import iso, wallet_dict
@@ -137,7 +138,7 @@ def _batch(batch_id: int) -> dict:
 def envelope(row) -> dict:
     """An event as the feed and webhooks carry it."""
     return {
-        "id": row.public_id,
+        "id": public_id(row.id),
         "type": row.type,
         "sequence": row.seq,
         "created_at": iso(row.created_at),
@@ -158,7 +159,7 @@ def list_events(after=None, types=None, limit=None) -> dict:
         reads.session()
         .execute(
             text(
-                "SELECT public_id, type, seq, created_at, data FROM events WHERE seq > :after "
+                "SELECT id, type, seq, created_at, data FROM events WHERE seq > :after "
                 + ("AND type = ANY (:types) " if wanted else "")
                 + "ORDER BY seq LIMIT :limit"
             ).bindparams(*([bindparam("types", type_=ARRAY(db.String))] if wanted else [])),

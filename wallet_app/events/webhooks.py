@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from ..models.events import public_id
 from ..models.types import utcnow
 from ..services import audit, validate
 from ..services.atomic import atomic
@@ -25,7 +26,7 @@ from .feed import TYPES
 
 SECRET_GRACE = timedelta(days=1)
 TEST_TYPE = "webhook.test"
-EVENT_ID = re.compile(r"evt_[0-9a-f]{32}")
+EVENT_ID = re.compile(r"evt_[1-9][0-9]{0,17}")
 MAX_REDELIVER = 100_000  # events queued again by one request
 
 
@@ -210,7 +211,7 @@ def send_test(endpoint_id, *, actor: Actor) -> dict:
         s.add(WebhookDelivery(endpoint_id=ep.id, event_id=event.id, seq=-event.id, status="pending"))
         audit.record(s, actor, "webhook.test", "webhook_endpoint", ep.id)
         s.flush()
-        return {"event_id": event.public_id}
+        return {"event_id": public_id(event.id)}
 
     return atomic(db.session, op)
 
@@ -221,11 +222,11 @@ def redeliver(endpoint_id, *, actor: Actor, event_id=None, since=None) -> int:
     if (event_id is None) == (since is None):
         raise InvalidInput("Give an event or a moment to redeliver from.", field="event_id")
     if event_id is not None and not (isinstance(event_id, str) and EVENT_ID.fullmatch(event_id)):
-        raise InvalidInput("An event's id is evt_ and 32 hexadecimal digits.", field="event_id")
+        raise InvalidInput("An event's id is evt_ and its number, such as evt_1042.", field="event_id")
 
     def op(s) -> int:
         ep = _get(s, endpoint_id)
-        where = "e.public_id = :event" if event_id is not None else "e.created_at >= :since"
+        where = "e.id = :event" if event_id is not None else "e.created_at >= :since"
         types = "" if not ep.event_types else "AND e.type = ANY (:types) "
         n = s.execute(
             text(
@@ -233,7 +234,13 @@ def redeliver(endpoint_id, *, actor: Actor, event_id=None, since=None) -> int:
                 f"SELECT :ep, e.id, e.seq, 'pending' FROM events e WHERE e.seq > 0 AND {where} {types}"
                 "ORDER BY e.seq LIMIT :cap"
             ),
-            {"ep": ep.id, "event": event_id, "since": since, "types": list(ep.event_types), "cap": MAX_REDELIVER + 1},
+            {
+                "ep": ep.id,
+                "event": event_id and int(event_id[4:]),
+                "since": since,
+                "types": list(ep.event_types),
+                "cap": MAX_REDELIVER + 1,
+            },
         ).rowcount
         if n > MAX_REDELIVER:
             raise InvalidInput(f"More than {MAX_REDELIVER:,} events since then: choose a later moment.", field="since")
@@ -260,7 +267,7 @@ def attempts(endpoint_id, limit: int = 50) -> list[dict]:
             WebhookAttempt.duration_ms,
             WebhookDelivery.status,
             WebhookDelivery.attempts,
-            Event.public_id,
+            Event.id.label("event_id"),
             Event.type,
         )
         .join(WebhookDelivery, WebhookDelivery.id == WebhookAttempt.delivery_id)
@@ -272,7 +279,7 @@ def attempts(endpoint_id, limit: int = 50) -> list[dict]:
     return [
         {
             "at": iso(r.attempted_at),
-            "event_id": r.public_id,
+            "event_id": public_id(r.event_id),
             "type": r.type,
             "code": r.code,
             "error": r.error,

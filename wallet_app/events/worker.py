@@ -52,15 +52,17 @@ def run(app: Flask, *, once: bool = False, stop: threading.Event | None = None) 
                 if time.monotonic() >= next_expiry:
                     _expire()
                     next_expiry = time.monotonic() + config["WORKER_EXPIRE_EVERY_S"]
-                free = 0
+                free, claimed = 0, []
                 while busy.acquire(blocking=False):
                     free += 1
-                # Claims in handfuls (each claim reads the head of every queue): at least half
-                # the slots, unless none is busy.
-                worth = free == slots or free >= max(1, slots // 2)
-                claimed = delivery.claim(free) if free and worth else []
-                for _ in range(free - len(claimed)):
-                    busy.release()
+                try:
+                    # Claims in handfuls (each claim reads the head of every queue): at least
+                    # half the slots, unless none is busy.
+                    if free and (free == slots or free >= max(1, slots // 2)):
+                        claimed = delivery.claim(free)
+                finally:  # a claim that failed (the database away) leaves every slot free
+                    for _ in range(free - len(claimed)):
+                        busy.release()
                 for d in claimed:
                     pool.submit(deliver, d)
             except Exception:  # noqa: BLE001 - the database away a moment: try again next round

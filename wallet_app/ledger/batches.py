@@ -133,7 +133,8 @@ def get_batch(batch_id) -> dict:
             "kind": r.kind,
             "from_wallet_id": r.source_wallet_id,
             "to_wallet_id": r.dest_wallet_id,
-            "amount": format_amount(r.amount, currency),
+            # an item refused as not_found names no wallet to take a currency from: as asked
+            "amount": format_amount(r.amount, currency) if currency else f"{r.amount.normalize():f}",
             "currency": currency,
             "reference": r.reference,
         }

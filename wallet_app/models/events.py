@@ -3,12 +3,17 @@ deliveries and attempts that carry it to integrations."""
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, ForeignKey, Identity, Index, String, UniqueConstraint, text
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, ForeignKey, Identity, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .types import BigId, UTCDateTime
+
+
+def public_id(event_id: int) -> str:
+    """An event's id as the feed and webhooks show it (`webhook-id`)."""
+    return f"evt_{event_id}"
 
 
 class Event(db.Model):
@@ -18,16 +23,12 @@ class Event(db.Model):
 
     __tablename__ = "events"
     __table_args__ = (
-        UniqueConstraint("public_id", name="uq_events_public_id"),
         Index("uq_events_seq", "seq", unique=True, postgresql_where=text("seq IS NOT NULL")),
         Index("ix_events_unsequenced", "id", postgresql_where=text("seq IS NULL")),
         Index("ix_events_balance_alerts", "object_id", "id", postgresql_where=text("type = 'balance.alert'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
-    public_id: Mapped[str] = mapped_column(
-        String(40), server_default=text("'evt_' || replace(gen_random_uuid()::text, '-', '')")
-    )
     seq: Mapped[int | None] = mapped_column(BigInteger)
     type: Mapped[str] = mapped_column(String(40))
     object_type: Mapped[str] = mapped_column(String(20))
