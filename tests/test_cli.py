@@ -37,7 +37,7 @@ def test_demo_data_reconciles_and_a_tampered_balance_fails_reconcile(runner, com
     assert "sign in as admin@example.com" in demo.output
     ok = runner.invoke(args=["reconcile"])
     assert ok.exit_code == 0, ok.output
-    assert ok.output.count(": ok") == 11
+    assert ok.output.count(": ok") == 12
     with committing_app.app_context():
         assert db.session.execute(text("SELECT count(*) FROM wallet_history")).scalar() >= 300
         assert db.session.execute(text(DOUBLE_ENTRY_VIOLATIONS)).scalar() == 0

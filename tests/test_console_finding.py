@@ -159,16 +159,26 @@ def test_a_bad_filter_is_an_error_next_to_its_field(client, login_as, pair, quer
         assert "No movements" not in html
 
 
-def test_statement_is_the_wallets_history_as_csv_for_every_reader(client, login_as, pair, session):
+def test_the_statement_page_csv_and_pdf_are_for_every_reader(client, login_as, pair, session):
     login_as("viewer")
     ada, grace, tx = pair
+    page = client.get(f"/wallets/{ada['id']}/statement?since=2000-01-01")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Opening balance" in html and "Money out" in html
+    assert "Transfer to Grace" in html and "01 Jan 2000 to " in html
     response = client.get(f"/wallets/{ada['id']}/statement.csv?since=2000-01-01")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert {r["wallet_id"] for r in rows} == {str(ada["id"])} and len(rows) == 2
-    assert "statement-wallet-" in response.headers["Content-Disposition"]
-    bad = client.get(f"/wallets/{ada['id']}/statement.csv?since=2026-11-20&until=2026-11-01")
-    assert bad.status_code == 422 and 'id="statement-until-error"' in bad.get_data(as_text=True)
+    assert [r["kind"] for r in rows] == ["opening_balance", "fund", "transfer", "closing_balance"]
+    assert rows[-1]["balance_after"] == rows[-2]["balance_after"]
+    assert f"statement-wallet-{ada['id']}-2000-01-01_to_" in response.headers["Content-Disposition"]
+    pdf = client.get(f"/wallets/{ada['id']}/statement.pdf?since=2000-01-01")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+    for url in ("statement", "statement.csv", "statement.pdf"):
+        bad = client.get(f"/wallets/{ada['id']}/{url}?since=2026-11-20&until=2026-11-01")
+        assert bad.status_code == 422 and 'id="statement-until-error"' in bad.get_data(as_text=True), url
+    future = client.get(f"/wallets/{ada['id']}/statement?since=2999-01-01&until=2999-01-31")
+    assert future.status_code == 422 and 'id="statement-since-error"' in future.get_data(as_text=True)
 
 
 def test_dashboard_shows_totals_for_customer_and_system_wallets(client, login_as, pair):

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import csrf_from, signed_in
+from wallet_app.ledger import seals
 from wallet_app.models import AuditLog, User, WalletNote
 from wallet_app.services import audit_log, notes
 from wallet_app.services.audit import Actor
@@ -89,6 +90,12 @@ def test_reconcile_runs_are_kept_with_their_figures(client, login_as, make_walle
     assert "1,500.00" in html and "-1,500.00" in html  # customers and world, per currency
     assert "wallets</td>" in html and " ms" in html  # what each check examined, the time taken
     assert session.execute(text("SELECT count(*) FROM reconcile_runs")).scalar() == 2
+    # How far the seal chain is behind: the funding's two legs, until they are sealed.
+    assert re.search(r'id="seal-lag">Seal chain: 0 links.*?2 legs not sealed yet', html, re.S)
+    seals.seal_all()
+    post(client, "/finance/reconcile", {}, "/finance/reconcile")
+    html = client.get("/finance/reconcile").get_data(as_text=True)
+    assert re.search(r'id="seal-lag">Seal chain: 1 links.*?nothing waiting to be sealed', html, re.S)
 
 
 def test_operator_changes_their_password_and_other_sessions_end(client, app, make_operator, session):

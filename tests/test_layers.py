@@ -7,7 +7,19 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "wallet_app"
 # The faces: what serves people and programs. Nothing below them may import them.
-FACES = {"wallets", "finance", "admin", "api", "auth", "error_pages", "formatting", "cli", "health", "streaming"}
+FACES = {
+    "wallets",
+    "finance",
+    "admin",
+    "api",
+    "auth",
+    "error_pages",
+    "formatting",
+    "cli",
+    "health",
+    "streaming",
+    "statement_pdf",
+}
 
 
 def _module(path: Path) -> str:

@@ -1,5 +1,5 @@
 """Maintenance commands: flask --app wsgi create-operator | reset-password | demo-data | reconcile |
-create-token | expire-holds | serve | worker."""
+create-token | expire-holds | serve | worker | seal | verify-chain."""
 
 import os
 import random
@@ -30,6 +30,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(system_shards)
     app.cli.add_command(worker)
+    app.cli.add_command(seal)
+    app.cli.add_command(verify_chain)
 
 
 @click.command("create-operator")
@@ -214,6 +216,40 @@ def expire_holds() -> None:
     )
 
 
+@click.command("seal")
+@with_appcontext
+def seal() -> None:
+    """Seal everything committed so far into the seal chain (the worker does it every
+    WORKER_SEAL_EVERY_S; this is for a ledger without one, or before verify-chain)."""
+    from .ledger import seals
+
+    n = seals.seal_all()
+    lag = seals.lag()
+    click.echo(f"Sealed {n:,} links; the chain has {lag.links:,}, its head {lag.head or '(empty)'}.")
+
+
+@click.command("verify-chain")
+@click.option("--limit", default=10, show_default=True, help="How many broken links to list")
+@with_appcontext
+def verify_chain(limit: int) -> None:
+    """Recompute the seal chain from its start; exit 1 naming the first broken links (an edited
+    leg or transaction, a deleted row, a link changed or missing)."""
+    from .ledger import seals
+
+    found = seals.breaks(limit=limit)
+    lag = seals.lag()
+    if not found:
+        click.echo(
+            f"The chain holds: {lag.links:,} links, legs up to {lag.sealed_upto:,} sealed, "
+            f"head {lag.head or '(empty)'}; {lag.unsealed_legs:,} legs not sealed yet."
+        )
+        return
+    click.echo(f"The chain is BROKEN. First broken link: {seals.describe(found[0])}")
+    for b in found[1:]:
+        click.echo(f"  then {seals.describe(b)}")
+    sys.exit(1)
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="One round (sequence, deliver what is due, expire), then exit.")
 @with_appcontext
@@ -227,7 +263,7 @@ def worker(once: bool) -> None:
     from .events import worker as work
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
-    logging.getLogger(__name__).info("started: sequencing events, delivering webhooks, expiring holds")
+    logging.getLogger(__name__).info("started: sequencing events, delivering webhooks, sealing, expiring holds")
     work.run(current_app._get_current_object(), once=once)
 
 

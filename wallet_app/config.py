@@ -77,6 +77,8 @@ def from_env(overrides: dict | None = None) -> dict:
         "WEBHOOK_MAX_ANSWER_BYTES": 64 * 1024,  # what is read of an answer (its first 500 bytes kept)
         "WORKER_DELIVERIES": int(env.get("WORKER_DELIVERIES", "8")),  # at once, per worker
         "WORKER_EXPIRE_EVERY_S": float(env.get("WORKER_EXPIRE_EVERY_S", "60")),  # expire-holds' schedule
+        # how often the worker seals committed history (docs/DESIGN.md, "The seal chain"); 0: every round
+        "WORKER_SEAL_EVERY_S": float(env.get("WORKER_SEAL_EVERY_S", "1")),
     }
     cfg.update(overrides)
     if cfg.get("TESTING") or debug:

@@ -162,10 +162,21 @@ def test_finance_reconciles_and_downloads_a_statement(world, browser_page):
     look(page, "roles-finance-reconcile")
     page.goto(base + "/finance/exports")
     look(page, "roles-finance-exports")
+    page.goto(base + "/finance/trial-balance")
+    expect(page.locator(".currency-totals")).to_contain_text("Sum (must be 0)")
+    look(page, "roles-finance-trial-balance")
     page.goto(base + f"/wallets/{ada['id']}")
+    page.locator("#statement").get_by_label("From").fill("2000-01-01")
+    page.locator("#statement").get_by_role("button", name="Show statement").click()
+    expect(page.get_by_role("heading", name="Statement")).to_be_visible()
+    expect(page.locator(".statement-figures")).to_contain_text("Closing balance")
+    look(page, "roles-finance-statement")
     with page.expect_download() as download:
-        page.locator("#statement").get_by_role("button", name="Download CSV").click()
-    assert download.value.suggested_filename.startswith(f"statement-wallet-{ada['id']}-")
+        page.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename.startswith(f"statement-wallet-{ada['id']}-2000-01-01_to_")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download PDF").click()
+    assert download.value.suggested_filename.endswith(".pdf")
     assert [e for e in page.console_errors if "status of 422" not in e] == []
 
 

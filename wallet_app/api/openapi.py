@@ -35,6 +35,10 @@ CURSOR = [
     _param("cursor", "query", {"type": "string"}),
     _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200}),
 ]
+STATEMENT_PERIOD = [
+    _param("from", "query", {"type": "string"}, required=True),
+    _param("to", "query", {"type": "string"}, required=True),
+]
 READ_ERRORS = (400, 401, 403, 404, 422, 429)
 WRITE_ERRORS = (400, 401, 403, 404, 413, 415, 422, 429)
 
@@ -297,6 +301,57 @@ def document() -> dict:
                         "200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
                         **_problem(*READ_ERRORS),
                     },
+                }
+            },
+            "/wallets/{wallet_id}/balance": {
+                "get": {
+                    "operationId": "walletBalanceAt",
+                    "description": "The balance after the wallet's last movement at or before `at` (ISO 8601; "
+                    "without an offset: UTC; a date alone: its midnight UTC). Zero before its first movement; "
+                    "a moment still to come is refused (422, field at).",
+                    "parameters": [ID_PATH("wallet_id"), _param("at", "query", {"type": "string"}, required=True)],
+                    "responses": {**_ok(200, s.BALANCE_AT), **_problem(*READ_ERRORS)},
+                }
+            },
+            "/wallets/{wallet_id}/statement": {
+                "get": {
+                    "operationId": "walletStatement",
+                    "description": "The statement for [from, to): opening and closing balances, money in and out "
+                    "(opening + in - out = closing) and the movements oldest first, a page at a time.",
+                    "parameters": [ID_PATH("wallet_id"), *STATEMENT_PERIOD, *CURSOR],
+                    "responses": {**_ok(200, s.STATEMENT), **_problem(*READ_ERRORS)},
+                }
+            },
+            "/wallets/{wallet_id}/statement.csv": {
+                "get": {
+                    "operationId": "walletStatementCsv",
+                    "description": "The statement as CSV: an opening balance row, every movement, a closing row.",
+                    "parameters": [ID_PATH("wallet_id"), *STATEMENT_PERIOD],
+                    "responses": {
+                        "200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                        **_problem(*READ_ERRORS),
+                    },
+                }
+            },
+            "/wallets/{wallet_id}/statement.pdf": {
+                "get": {
+                    "operationId": "walletStatementPdf",
+                    "description": "The statement as a PDF a customer can be sent (up to 10,000 movements; more: "
+                    "422, field to, ask for the CSV).",
+                    "parameters": [ID_PATH("wallet_id"), *STATEMENT_PERIOD],
+                    "responses": {
+                        "200": {"description": "PDF", "content": {"application/pdf": {"schema": {"type": "string"}}}},
+                        **_problem(*READ_ERRORS),
+                    },
+                }
+            },
+            "/trial-balance": {
+                "get": {
+                    "operationId": "trialBalance",
+                    "description": "Per currency as of `at`: customer wallets and each system wallet (its shards as "
+                    "one), summing to zero.",
+                    "parameters": [_param("at", "query", {"type": "string"}, required=True)],
+                    "responses": {**_ok(200, s.TRIAL_BALANCE), **_problem(401, 403, 422, 429)},
                 }
             },
             "/events": {

@@ -7,12 +7,12 @@ from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import throttle
+from .. import statement_pdf, throttle
 from ..errors import TokenNotLive
 from ..events import feed, webhooks
 from ..extensions import csrf
 from ..finance import exports
-from ..ledger import batches, fees, operations, queries, rates
+from ..ledger import batches, fees, operations, queries, rates, statements
 from ..ledger.catalogue import ASKED
 from ..request_log import note_principal
 from ..services import tokens
@@ -412,6 +412,36 @@ def history_csv(wallet_id):
     f = exports.HistoryFilter.parse({**request.args.to_dict(), "wallet_id": wallet_id})
     exports.record_export(_actor(), "history", vars(f))
     return csv_response(exports.stream_history(f), f.filename())
+
+
+@bp.get("/wallets/<wallet_id>/balance")
+def balance_at(wallet_id):
+    return statements.balance_at(wallet_id, request.args.get("at"))
+
+
+@bp.get("/wallets/<wallet_id>/statement")
+def statement(wallet_id):
+    a = request.args
+    return statements.statement(wallet_id, a.get("from"), a.get("to"), cursor=a.get("cursor"), limit=a.get("limit"))
+
+
+@bp.get("/wallets/<wallet_id>/statement.csv")
+def statement_csv(wallet_id):
+    wallet, period = statements.wallet_period(wallet_id, request.args.get("from"), request.args.get("to"))
+    exports.record_export(_actor(), "statement", {"wallet_id": wallet["id"], **vars(period)})
+    return csv_response(exports.stream_statement(wallet, period), f"statement-{wallet['id']}-{period.label()}.csv")
+
+
+@bp.get("/wallets/<wallet_id>/statement.pdf")
+def statement_as_pdf(wallet_id):
+    wallet, period = statements.wallet_period(wallet_id, request.args.get("from"), request.args.get("to"))
+    exports.record_export(_actor(), "statement_pdf", {"wallet_id": wallet["id"], **vars(period)})
+    return statement_pdf.answer(wallet, period)
+
+
+@bp.get("/trial-balance")
+def trial_balance():
+    return statements.trial_balance(request.args.get("at"))
 
 
 @bp.get("/events")

@@ -443,6 +443,79 @@ HISTORY_ENTRY = {
         "created_at": TIMESTAMP,
     },
 }
+BALANCE_AT = {
+    "type": "object",
+    "required": ["wallet_id", "currency", "at", "balance"],
+    "properties": {"wallet_id": ID, "currency": {"type": "string"}, "at": TIMESTAMP, "balance": {"type": "string"}},
+}
+STATEMENT = {
+    "type": "object",
+    "required": [
+        "wallet_id",
+        "currency",
+        "from",
+        "to",
+        "opening_balance",
+        "closing_balance",
+        "total_in",
+        "total_out",
+        "movement_count",
+        "movements",
+        "next_cursor",
+    ],
+    "properties": {
+        "wallet_id": ID,
+        "owner_name": {"type": "string"},
+        "currency": {"type": "string"},
+        "from": TIMESTAMP,
+        "to": TIMESTAMP,
+        "opening_balance": {"type": "string"},
+        "closing_balance": {"type": "string"},
+        "total_in": {"type": "string"},
+        "total_out": {"type": "string"},
+        "movement_count": {"type": "integer", "minimum": 0},
+        "movements": {
+            "type": "array",
+            "items": {
+                **HISTORY_ENTRY,
+                "properties": {**HISTORY_ENTRY["properties"], "description": {"type": "string"}},
+            },
+        },
+        "next_cursor": {"type": ["string", "null"]},
+    },
+}
+TRIAL_BALANCE = {
+    "type": "object",
+    "required": ["at", "currencies"],
+    "properties": {
+        "at": TIMESTAMP,
+        "currencies": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["currency", "lines", "sum", "balanced"],
+                "properties": {
+                    "currency": {"type": "string"},
+                    "lines": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["label", "wallets", "balance"],
+                            "properties": {
+                                "label": {"type": "string"},
+                                "wallets": {"type": "integer"},
+                                "balance": {"type": "string"},
+                            },
+                        },
+                    },
+                    "sum": {"type": "string"},
+                    "balanced": {"type": "boolean"},
+                    "empty": {"type": "boolean"},
+                },
+            },
+        },
+    },
+}
 PROBLEM = {
     "type": "object",
     "required": ["type", "title", "status", "detail", "code"],

@@ -1,7 +1,8 @@
 """`flask --app wsgi worker`: the long-running process beside the web servers. It sequences
 committed events, delivers webhooks (several at once, each on its own thread and session),
-and expires holds, approval requests and waiting batches on its own schedule. Several
-workers may run: the sequencer takes turns (an advisory lock), deliveries are leased."""
+seals committed history into the seal chain, and expires holds, approval requests and waiting
+batches on its own schedule. Several workers may run: the sequencer takes turns (an advisory
+lock), deliveries are leased, sealing is one at a time (a row lock)."""
 
 import logging
 import signal
@@ -12,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 
 from ..extensions import db
+from ..ledger import seals
 from . import delivery, feed
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ def run(app: Flask, *, once: bool = False, stop: threading.Event | None = None) 
     config = app.config
     slots = config["WORKER_DELIVERIES"]
     busy = threading.Semaphore(slots)
-    next_expiry = 0.0
+    next_expiry = next_seal = 0.0
 
     def deliver(d) -> None:
         try:
@@ -49,6 +51,9 @@ def run(app: Flask, *, once: bool = False, stop: threading.Event | None = None) 
             wake.clear()
             try:
                 sequenced = feed.sequence()
+                if time.monotonic() >= next_seal:
+                    seals.seal()
+                    next_seal = time.monotonic() + config["WORKER_SEAL_EVERY_S"]
                 if time.monotonic() >= next_expiry:
                     _expire()
                     next_expiry = time.monotonic() + config["WORKER_EXPIRE_EVERY_S"]

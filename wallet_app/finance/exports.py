@@ -19,12 +19,14 @@ from sqlalchemy import func, select
 from .. import reads
 from ..errors import InvalidInput
 from ..extensions import db
+from ..ledger import statements
 from ..ledger.catalogue import KINDS
 from ..models import Wallet, WalletHistory
 from ..money import MINOR_UNITS, check_currency, format_amount
 from ..services import audit, validate
 from ..services.atomic import atomic
 from ..services.audit import Actor
+from ..services.serialize import iso
 from ..services.validate import wallet_id as check_id
 
 HISTORY_COLUMNS = [
@@ -203,4 +205,86 @@ def stream_balances(day: date) -> Iterator[bytes]:
     return _rows_as_csv(
         BALANCE_COLUMNS,
         ([r[0], neutralise(r[1]), r[2], r[3], format_amount(r[4], r[2]), day.isoformat()] for r in rows),
+    )
+
+
+# -- statements and the trial balance --------------------------------------------------------
+STATEMENT_COLUMNS = [
+    "entry_id",
+    "created_at",
+    "kind",
+    "description",
+    "reference",
+    "counterparty_wallet_id",
+    "transaction_id",
+    "amount",
+    "balance_after",
+]
+TRIAL_BALANCE_COLUMNS = ["wallet_id", "owner", "currency", "system_purpose", "shard", "balance", "as_of"]
+
+
+def stream_statement(wallet: dict, period: statements.Period) -> Iterator[bytes]:
+    """A statement as CSV: an opening balance row, each movement oldest first with its balance
+    after, a closing balance row (the totals are the page's and the PDF's)."""
+    currency = wallet["currency"]
+    money = lambda v: format_amount(v, currency)  # noqa: E731
+    totals = statements.summary(wallet["id"], period)
+
+    def rows():
+        yield [
+            "",
+            iso(period.start),
+            "opening_balance",
+            "Opening balance",
+            "",
+            "",
+            "",
+            "",
+            money(totals["opening_balance"]),
+        ]
+        for r in statements.all_movements(wallet["id"], period):
+            yield [
+                r.id,
+                iso(r.created_at),
+                r.kind,
+                neutralise(statements.describe(r)),
+                neutralise(r.reference),
+                r.counterparty_wallet_id or "",
+                r.transaction_id,
+                money(r.amount),
+                money(r.balance_after),
+            ]
+        yield [
+            "",
+            iso(period.end),
+            "closing_balance",
+            "Closing balance",
+            "",
+            "",
+            "",
+            "",
+            money(totals["closing_balance"]),
+        ]
+
+    return _rows_as_csv(STATEMENT_COLUMNS, rows())
+
+
+def stream_trial_balance(at) -> tuple[datetime, Iterator[bytes]]:
+    """Every wallet's balance as of `at`, system wallets included (their rows sum to zero per
+    currency)."""
+    at, rows = statements.trial_balance_rows(at)
+    return at, _rows_as_csv(
+        TRIAL_BALANCE_COLUMNS,
+        (
+            [
+                r.id,
+                neutralise(r.owner_name),
+                r.currency,
+                r.system_purpose or "",
+                r.shard,
+                format_amount(r.balance, r.currency),
+                iso(at),
+            ]
+            for r in rows
+        ),
     )

@@ -8,6 +8,7 @@ from itertools import groupby
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ..ledger import seals
 from ..ledger.catalogue import KINDS, SYSTEM_WALLETS
 from ..money import format_amount
 
@@ -38,6 +39,7 @@ class Report:
     checks: list[Check]
     totals: list[dict] = field(default_factory=list)
     ms: float = 0.0
+    seal: dict = field(default_factory=dict)  # how far sealing is behind (seals.Lag)
 
     @property
     def ok(self) -> bool:
@@ -58,6 +60,7 @@ class Report:
                 for c in self.checks
             ],
             "totals": self.totals,
+            "seal": self.seal,
         }
 
 
@@ -77,6 +80,7 @@ _EXAMINES = {
     "fees_collected": "currencies",
     "holds": "wallets",
     "fx_positions": "transactions",
+    "seal_chain": "legs",
 }
 _NOUNS = {
     "wallets": ("wallet", "wallets"),
@@ -130,7 +134,7 @@ def reconcile(s: Session) -> Report:
                 "empty": empty,
             }
         )
-    return Report(checks, totals, (time.perf_counter() - started) * 1000)
+    return Report(checks, totals, (time.perf_counter() - started) * 1000, seals.lag(s).as_dict())
 
 
 def _rows(s: Session, sql: str, **params):
@@ -478,7 +482,19 @@ def fx_positions(s: Session) -> Check:
     return check
 
 
+def seal_chain(s: Session) -> Check:
+    check = Check(
+        "seal_chain",
+        "the seal chain: every link's hash recomputes from its transaction and legs, each link follows the one "
+        "before, every sealed leg is in a link",
+    )
+    for b in seals.breaks(s, limit=None):
+        check.add(seals.describe(b))
+    return check
+
+
 CHECKS = (
+    seal_chain,
     wallet_balances,
     balance_chain,
     transaction_legs,

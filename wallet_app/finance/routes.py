@@ -6,7 +6,9 @@ from flask import flash, redirect, render_template, request, url_for
 
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
-from ..ledger import queries
+from ..ledger import queries, statements
+from ..models.types import utcnow
+from ..services.serialize import iso
 from ..streaming import csv_response
 from ..views import Views
 from . import exports
@@ -47,6 +49,26 @@ def balances_csv():
     day = exports.parse_day(request.args.get("day"), "day") or date.today()
     exports.record_export(operator_actor(), "balances", {"day": day})
     return csv_response(exports.stream_balances(day), f"balances-as-of-{day}.csv")
+
+
+@views.get("/trial-balance")
+@require("reconcile")
+def trial_balance():
+    """Every wallet's balance as of a moment (default: now), per currency, system wallets
+    included: each currency sums to zero."""
+    at = request.args.get("at") or iso(utcnow().replace(microsecond=0))
+    form_view("finance/trial_balance.html", at=at, trial=None)
+    return render_template("finance/trial_balance.html", at=at, trial=statements.trial_balance(at))
+
+
+@views.get("/trial-balance.csv")
+@require("export")
+def trial_balance_csv():
+    at = request.args.get("at") or iso(utcnow().replace(microsecond=0))
+    form_view("finance/trial_balance.html", at=at, trial=None)
+    moment, chunks = exports.stream_trial_balance(at)
+    exports.record_export(operator_actor(), "trial_balance", {"at": moment})
+    return csv_response(chunks, f"trial-balance-{moment:%Y-%m-%dT%H%M%SZ}.csv")
 
 
 @views.get("/reconcile")

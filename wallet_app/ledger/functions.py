@@ -45,6 +45,10 @@ FILES = (
     "events_of_transactions.sql",
     "events_of_batches.sql",
     "events_of_wallets.sql",
+    # the seal chain over posted history, sealed after commits (docs/DESIGN.md, "The seal chain")
+    "ledger_seal_canon.sql",
+    "ledger_seal.sql",
+    "ledger_seal_breaks.sql",
 )
 _CREATE = re.compile(r"^CREATE FUNCTION (\w+)\(.*?AS \$\$(.*?)\$\$", re.S | re.M)
 

@@ -235,31 +235,8 @@ def history(
         raise InvalidInput("The largest amount is below the smallest.", field="max_amount")
     reference = validate.text(reference, "reference", 200)
     h, t = WalletHistory, Transaction
-    counterparty = case((h.amount < 0, t.dest_wallet_id), else_=t.source_wallet_id)
     where, order = h.newest_first(wallet["id"])
-    columns = [
-        h.id,
-        h.transaction_id,
-        t.kind,
-        h.amount,
-        h.balance_after,
-        t.reference,
-        t.fee,
-        t.reverses_transaction_id,
-        t.created_by,
-        h.created_at,
-        counterparty.label("counterparty_wallet_id"),
-        t.held_amount,
-        t.currency.label("tx_currency"),
-        t.batch_id,
-    ]
-    stmt = select(*columns).join(t, t.id == h.transaction_id)
-    if with_names:
-        other = aliased(Wallet)
-        stmt = stmt.add_columns(other.owner_name.label("counterparty_name"), t.reason).outerjoin(
-            other, other.id == counterparty
-        )
-    stmt = stmt.where(*where).order_by(*order).limit(limit + 1)
+    stmt = entries(with_names).where(*where).order_by(*order).limit(limit + 1)
     if (before := validate.cursor(cursor)) is not None:
         stmt = stmt.where(h.id < before)
     if since is not None:
@@ -283,6 +260,35 @@ def history(
         ],
         limit,
     )
+
+
+def entries(with_names: bool = False):
+    """A SELECT of legs with what a history entry shows (history_entry_dict); `with_names` adds
+    the counterparty's owner name and the movement's reason. The caller adds where and order."""
+    h, t = WalletHistory, Transaction
+    counterparty = case((h.amount < 0, t.dest_wallet_id), else_=t.source_wallet_id)
+    stmt = select(
+        h.id,
+        h.transaction_id,
+        t.kind,
+        h.amount,
+        h.balance_after,
+        t.reference,
+        t.fee,
+        t.reverses_transaction_id,
+        t.created_by,
+        h.created_at,
+        counterparty.label("counterparty_wallet_id"),
+        t.held_amount,
+        t.currency.label("tx_currency"),
+        t.batch_id,
+    ).join(t, t.id == h.transaction_id)
+    if with_names:
+        other = aliased(Wallet)
+        stmt = stmt.add_columns(other.owner_name.label("counterparty_name"), t.reason).outerjoin(
+            other, other.id == counterparty
+        )
+    return stmt
 
 
 def _escape_like(text: str) -> str:

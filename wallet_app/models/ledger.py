@@ -4,10 +4,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Identity,
     Index,
+    Integer,
+    LargeBinary,
     Numeric,
     SmallInteger,
     String,
@@ -305,6 +308,8 @@ class WalletHistory(db.Model):
     __table_args__ = (
         CheckConstraint("amount <> 0", name="amount_non_zero"),
         Index("ix_wallet_history_wallet_id_id", "wallet_id", desc("id")),
+        # A balance as of a moment: the last leg at or before it, one read (migration 0017).
+        Index("ix_wallet_history_wallet_id_created_at", "wallet_id", "created_at", "id"),
         Index("ix_wallet_history_transaction_id", "transaction_id"),
     )
 
@@ -429,3 +434,35 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[datetime] = _created_at()
     # post, or what the key resolved of a hold: capture, void, approve, reject, expire.
     operation: Mapped[str] = mapped_column(String(10), default="post", server_default="post")
+
+
+class LedgerSeal(db.Model):
+    """A link of the seal chain (migration 0017, ledger/sql/ledger_seal.sql): one transaction's
+    legs with ids in (legs_after, legs_upto], hashed with the previous link's hash. No foreign
+    key: a deleted row must be found by verify-chain, not made impossible to delete."""
+
+    __tablename__ = "ledger_seals"
+    __table_args__ = (CheckConstraint("legs_after < legs_upto AND leg_count > 0", name="range"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    transaction_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    legs_after: Mapped[int] = mapped_column(BigInteger)
+    legs_upto: Mapped[int] = mapped_column(BigInteger)
+    leg_count: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class LedgerSealState(db.Model):
+    """The sealer's place, one row: legs up to `sealed_upto` are sealed; `next_upto` (the leg
+    id sequence as last read) is sealed once every transaction in `next_snapshot` has ended."""
+
+    __tablename__ = "ledger_seal_state"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="1", autoincrement=False)
+    sealed_upto: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    next_upto: Mapped[int | None] = mapped_column(BigInteger)
+    next_snapshot: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())

@@ -1,7 +1,7 @@
 """Checks on plain input values shared by the services; each error names its field."""
 
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 
 from ..errors import InvalidInput
 
@@ -74,3 +74,19 @@ def day(value: object, field: str) -> date | None:
     if not FIRST_DAY <= parsed <= LAST_DAY:
         raise InvalidInput(f"Use a date from {FIRST_DAY} to {LAST_DAY}.", field=field)
     return parsed
+
+
+def moment(value: object, field: str, *, required: bool = False) -> datetime | None:
+    """An ISO 8601 moment (`2026-11-30T23:59:59Z`); without an offset it is UTC, and a date
+    alone is its midnight UTC (the start of that day). None when empty and optional."""
+    if value is None or value == "":
+        if required:
+            raise InvalidInput("This field is required.", field=field)
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise InvalidInput("Use an ISO 8601 moment like 2026-11-30T23:59:59Z, or a date.", field=field) from None
+    if not FIRST_DAY <= parsed.date() <= LAST_DAY:
+        raise InvalidInput(f"Use a moment from {FIRST_DAY} to {LAST_DAY}.", field=field)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)

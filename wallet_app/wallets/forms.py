@@ -206,10 +206,10 @@ class HistoryFilterForm(FlaskForm):
 
 
 class StatementForm(FlaskForm):
-    """A wallet's statement: its history as CSV for a range of days (a GET download)."""
+    """A wallet's statement for a range of days, both included (a GET: its page, CSV and PDF)."""
 
     since = StringField("From", validators=[Optional()], render_kw={"type": "date"})
-    until = StringField("To", validators=[Optional()], render_kw={"type": "date"})
+    until = StringField("To (included)", validators=[Optional()], render_kw={"type": "date"})
 
 
 class NoteForm(FlaskForm):

@@ -1,12 +1,18 @@
 """The wallet page's record of who did what: notes (append-only), its activity in the audit
-log, and its statement (its history as CSV for a range of days)."""
+log, and its statement (balances, money in and out and movements for a range of days; CSV, PDF)."""
+
+from datetime import datetime, time, timedelta, timezone
 
 from flask import flash, redirect, request, url_for
 
+from .. import statement_pdf as pdf_statement
 from ..auth.roles import operator_actor, require
 from ..error_pages import form_view
+from ..errors import InvalidInput
 from ..finance import exports
-from ..services import audit_log, notes
+from ..ledger import statements
+from ..models.types import utcnow
+from ..services import audit_log, notes, validate
 from ..streaming import csv_response
 from ..views import Views
 from .forms import NoteForm, StatementForm
@@ -50,14 +56,50 @@ def more_activity(wallet_id):
     return respond("wallets/_activity_items.html", activity=items, activity_cursor=cursor, wallet={"id": wallet_id})
 
 
-@views.get("/wallets/<id:wallet_id>/statement.csv")
-@require("read")
-def statement(wallet_id):
-    """Every role that sees the wallet may download its statement; each download is audited."""
+def _period(wallet_id) -> tuple[dict, statements.Period]:
+    """The statement's days as the form gives them (From and To both included, UTC; empty: from
+    the first of this month, to today), as the ledger's [from, to); a day at fault is named
+    next to its field on the wallet page."""
     form = StatementForm(formdata=request.args, meta={"csrf": False})
     form_view(PAGE, errors_in=form, later=lambda: _detail(wallet_id), statement_form=form)
-    f = exports.HistoryFilter.parse(
-        {**request.args.to_dict(), "wallet_id": str(wallet_id), "kind": None, "currency": None}
+    today = utcnow().date()
+    since = validate.day(request.args.get("since"), "since") or today.replace(day=1)
+    until = validate.day(request.args.get("until"), "until") or today
+    if until < since:
+        raise InvalidInput("To is before From: the period ends before it starts.", field="until")
+    start, end = (datetime.combine(d, time(), timezone.utc) for d in (since, until + timedelta(days=1)))
+    return statements.wallet_period(wallet_id, start, end, ("since", "until"))
+
+
+@views.get("/wallets/<id:wallet_id>/statement")
+@require("read")
+def statement(wallet_id):
+    """The statement for the days chosen: balances, money in and out, every movement (a page at
+    a time; "Load more" asks for the next rows alone), and its CSV and PDF."""
+    wallet, period = _period(wallet_id)
+    data = statements.statement(wallet_id, period.start, period.end, cursor=request.args.get("cursor"))
+    if request.args.get("cursor") and wants_fragment():
+        return respond("wallets/_statement_rows.html", statement=data, wallet=wallet)
+    return respond(
+        "wallets/statement.html", statement=data, wallet=wallet, period_label=pdf_statement.period_text(period)
     )
-    exports.record_export(operator_actor(), "statement", vars(f))
-    return csv_response(exports.stream_history(f), f.filename("statement"))
+
+
+@views.get("/wallets/<id:wallet_id>/statement.csv")
+@require("read")
+def statement_csv(wallet_id):
+    """Every role that sees the wallet may download its statement; each download is audited."""
+    wallet, period = _period(wallet_id)
+    exports.record_export(operator_actor(), "statement", {"wallet_id": wallet["id"], **vars(period)})
+    return csv_response(
+        exports.stream_statement(wallet, period), f"statement-wallet-{wallet['id']}-{period.label()}.csv"
+    )
+
+
+@views.get("/wallets/<id:wallet_id>/statement.pdf")
+@require("read")
+def statement_pdf(wallet_id):
+    """The statement as a PDF the customer can be sent; audited as the CSV is."""
+    wallet, period = _period(wallet_id)
+    exports.record_export(operator_actor(), "statement_pdf", {"wallet_id": wallet["id"], **vars(period)})
+    return pdf_statement.answer(wallet, period)

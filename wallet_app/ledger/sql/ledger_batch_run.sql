@@ -13,7 +13,7 @@ CREATE FUNCTION ledger_batch_run(p_batch batches, p_items jsonb, p_approvable bo
 LANGUAGE plpgsql AS $$
 DECLARE
     n int := jsonb_array_length(p_items);
-    posted_at timestamptz := now();
+    posted_at timestamptz := clock_timestamp();  -- after the batch's locks: a wallet's legs grow in time as in id
     it jsonb;
     legs record;
     tx transactions;

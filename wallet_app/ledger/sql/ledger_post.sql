@@ -143,7 +143,7 @@ BEGIN
     END IF;
 
     -- 8. Write: a hold or an approval request (nothing moves yet), or the posted movement.
-    posted_at := now();
+    posted_at := clock_timestamp();  -- under the locks: a wallet's legs grow in time as in id
     verdict := 'posted';
     tx.id := tx_id;
     tx.kind := p_kind;
