@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from .. import reads
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import BankReconciliation
@@ -15,6 +16,7 @@ from ..money import check_currency, format_amount, parse_amount
 from ..services import audit
 from ..services.atomic import atomic
 from ..services.audit import Actor
+from ..services.serialize import iso
 from ..services.validate import cursor as check_cursor
 from ..services.validate import wallet_id as check_id
 from . import bank_csv, bank_sql
@@ -102,7 +104,7 @@ def get(reconciliation_id, session: Session | None = None) -> BankReconciliation
 def summary(reconciliation_id, session: Session | None = None, listed: int = LISTED) -> dict:
     """A reconciliation as it stands now: counts, and its breaks on both sides (the first
     `listed` of each, with their totals)."""
-    s = session or db.session
+    s = session or reads.session()
     rec = get(reconciliation_id, s)
     start, end = _range(rec)
     lines = bank_sql.open_lines(s, rec.id, listed)
@@ -120,7 +122,7 @@ def summary(reconciliation_id, session: Session | None = None, listed: int = LIS
         "first_day": rec.first_day.isoformat(),
         "last_day": rec.last_day.isoformat(),
         "created_by": rec.created_by,
-        "created_at": rec.created_at,
+        "created_at": iso(rec.created_at),
         "unmatched_statement": [_line(r, rec.currency) for r in lines["rows"]],
         "unmatched_statement_count": lines["count"],
         "unmatched_ledger": [_movement(r, rec.currency) for r in ledger["rows"]],
@@ -131,9 +133,24 @@ def summary(reconciliation_id, session: Session | None = None, listed: int = LIS
 
 def recent(cursor=None, limit: int = 50) -> tuple[list[dict], int | None]:
     """Reconciliations newest first, keyset-paged on id, with their open breaks counted now."""
-    rows = bank_sql.recent(db.session, check_cursor(cursor), limit + 1)
+    rows = bank_sql.recent(reads.session(), check_cursor(cursor), limit + 1)
     more = len(rows) > limit
-    return [dict(r._mapping) for r in rows[:limit]], rows[limit - 1].id if more else None
+    listed = [
+        {
+            "id": r.id,
+            "currency": r.currency,
+            "lines": r.line_count,
+            "imported": r.imported,
+            "duplicates": r.duplicates,
+            "open_breaks": r.open,
+            "first_day": r.first_day.isoformat(),
+            "last_day": r.last_day.isoformat(),
+            "created_by": r.created_by,
+            "created_at": iso(r.created_at.astimezone(timezone.utc)),
+        }
+        for r in rows[:limit]
+    ]
+    return listed, str(rows[limit - 1].id) if more else None
 
 
 def _money(value: Decimal, currency: str) -> str:
@@ -158,7 +175,7 @@ def _movement(r, currency: str) -> dict:
     return {
         "transaction_id": r.id,
         "kind": r.kind,
-        "created_at": r.created_at,
+        "created_at": iso(r.created_at.astimezone(timezone.utc)),
         "amount": _money(r.amount, currency),
         "reference": r.reference,
         "wallet_id": r.wallet_id,
