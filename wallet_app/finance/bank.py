@@ -180,3 +180,12 @@ def _movement(r, currency: str) -> dict:
         "reference": r.reference,
         "wallet_id": r.wallet_id,
     }
+
+
+def line_now(reconciliation_id, line_id) -> dict:
+    """One line of a reconciliation and its standing now (the console's row after a resolution)."""
+    rec = get(reconciliation_id, db.session)
+    found = bank_sql.one_line(db.session, rec.id, check_id(line_id, "line_id"))
+    if found is None:
+        raise NotFound("No such line in this reconciliation.", field="line_id")
+    return _line(found, rec.currency)

@@ -198,3 +198,13 @@ RECENT = f"""
 
 def recent(s: Session, cursor: int | None, limit: int) -> list:
     return s.execute(text(RECENT), {"cursor": cursor, "limit": limit}).all()
+
+
+ONE_LINE = f"""
+    SELECT l.id, l.line_no, l.bank_id, l.value_date, l.amount, l.reference, l.description, s.status, s.adjustment_id
+    FROM bank_lines l {LINE_STATUS}
+    WHERE l.reconciliation_id = :rec AND l.id = :line"""
+
+
+def one_line(s: Session, rec: int, line: int):
+    return s.execute(text(ONE_LINE), {"rec": rec, "line": line}).first()
