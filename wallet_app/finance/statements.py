@@ -158,6 +158,7 @@ def adjust_line(reconciliation_id, line_id):
 def _resolve(reconciliation_id, line_id, action: str, form, write):
     """The line's row again (htmx), or the page after a redirect; a refusal shows next to its
     field in the row (htmx) or on the whole page."""
+    bank.line_now(reconciliation_id, line_id)  # one that does not exist: 404, not its page
     forms = {"line": line_id, action: form}
     if wants_fragment():
         form_view(BREAK, errors_in=form, later=lambda: _row(reconciliation_id, line_id, forms=forms))
