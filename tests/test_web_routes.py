@@ -42,6 +42,8 @@ def test_route_role_matrix(app, client, login_as, make_wallet, role, csrf):
         "user_id": 10**9,
         "token_id": 10**9,
         "endpoint_id": 10**9,
+        "reconciliation_id": 10**9,
+        "line_id": 10**9,
     }
     checked = 0
     for rule in console_rules(app):
@@ -97,6 +99,8 @@ def test_every_console_page_reads_like_money_and_people(app, client, login_as, s
         "batch_id": world["batch"]["id"],
         "endpoint_id": endpoint["id"],
         "filename": "css/app.css",
+        "reconciliation_id": 10**9,
+        "line_id": 10**9,
     }
     tx_ids = [t["id"] for k, t in world.items() if k not in ("big", "bob", "eve", "batch")]
     names = {world[w]["id"]: world[w]["owner_name"] for w in ("big", "bob", "eve")}

@@ -1,6 +1,6 @@
 """The wallet operations console: create_app builds the Flask app."""
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.INSTANCE.parent / "migrations"))
     login_manager.init_app(app)
+    app.before_request(_upload_limit)  # before the CSRF check, which reads the form
     csrf.init_app(app)
     htmx.init_app(app)
     throttle.init_app(app)
@@ -53,6 +54,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.context_processor(_allowed_values)
 
     return app
+
+
+def _upload_limit() -> None:
+    """A view that takes larger files (a bank statement) names its limit's setting in
+    `upload_limit`; every other request keeps MAX_CONTENT_LENGTH."""
+
+    setting = getattr(current_app.view_functions.get(request.endpoint), "upload_limit", None)
+    if setting:
+        request.max_content_length = current_app.config[setting]
 
 
 class IdConverter(BaseConverter):

@@ -50,6 +50,8 @@ def from_env(overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 64 * 1024,
         # A batch's body: 1,000 items of about 150 bytes each, with room to spare.
         "BATCH_MAX_CONTENT_LENGTH": 512 * 1024,
+        # A bank statement (CSV): 200,000 lines of about 80 bytes each.
+        "STATEMENT_MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "WRITE_RETRIES": 5,
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         # Keys in a shared Redis: one prefix per deployment (tests make their own).

@@ -152,3 +152,10 @@ class BatchRefused(WalletError):
 class BatchTooLarge(WalletError):
     code = "batch_too_large"
     status = 413
+
+
+class InvalidStatement(WalletError):
+    """A bank statement that cannot be read: `errors` names each bad line and column (the
+    first 20); nothing of the file is imported."""
+
+    code = "invalid_statement"

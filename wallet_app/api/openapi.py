@@ -1,6 +1,9 @@
 """The OpenAPI 3.1 document, built from the schemas the handlers check requests with."""
 
+from ..finance.bank_csv import COLUMNS
 from ..ledger.catalogue import ASKED
+from ..models.bank import DATE_FORMATS
+from ..money import MINOR_UNITS
 from . import schemas as s
 
 _AUTH = [{"bearer": []}]
@@ -72,7 +75,8 @@ def document() -> dict:
             "daily_limit_exceeded, balance_limit_exceeded, reversal_exceeds_original, "
             "not_reversible, fee_already_refunded, balance_not_zero, wallet_closed, "
             "hold_not_pending, capture_exceeds_hold, not_awaiting_approval, rate_stale, "
-            "rate_mismatch, holds_open, kind_not_reversible, kind_not_holdable. 403 maker_cannot_approve, "
+            "rate_mismatch, holds_open, kind_not_reversible, kind_not_holdable, invalid_statement. "
+            "403 maker_cannot_approve, "
             "not_hold_maker. A fund, "
             "transfer, exchange, withdrawal or reversal that takes its wallet's unapproved "
             "movements of the last 24 hours above its currency's approval threshold (or the "
@@ -434,6 +438,57 @@ def document() -> dict:
                     "operationId": "listWebhookAttempts",
                     "parameters": [ID_PATH("endpoint_id")],
                     "responses": {**_ok(200, s.ATTEMPTS), **_problem(*READ_ERRORS)},
+                }
+            },
+            "/reconciliations": {
+                "post": {
+                    "operationId": "uploadStatement",
+                    "description": "Needs the manage scope. A bank's or payment provider's statement as text/csv "
+                    "(default columns id,date,amount,reference,description; positive amounts are money in, "
+                    "matched to funds, negative money out, matched to withdrawals), matched to the ledger: "
+                    "the same reference (one movement, or several that sum to the line), else the same "
+                    "amount (within `tolerance`) on a day within `window_days`. A line imported before (same "
+                    "bank id; or day, amount and reference without one) is counted in `duplicates`, not "
+                    "imported again. A line that cannot be read: 422 invalid_statement, `errors` naming each "
+                    "line and column, nothing imported. Another layout: name its columns "
+                    "(`<field>_column`), `save_layout` keeps it by name, `layout` uses a saved one.",
+                    "parameters": [
+                        _param("currency", "query", {"type": "string", "enum": sorted(MINOR_UNITS)}, required=True),
+                        _param("tolerance", "query", s.AMOUNT),
+                        _param("window_days", "query", {"type": "integer", "minimum": 0, "maximum": 31}),
+                        _param("layout", "query", {"type": "string", "maxLength": 100}),
+                        *[_param(f"{f}_column", "query", {"type": "string", "maxLength": 100}) for f in COLUMNS],
+                        _param("date_format", "query", {"type": "string", "enum": list(DATE_FORMATS)}),
+                        _param("save_layout", "query", {"type": "string", "maxLength": 100}),
+                    ],
+                    "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    "responses": {**_ok(201, s.RECONCILIATION), **_problem(*WRITE_ERRORS)},
+                },
+                "get": {
+                    "operationId": "listReconciliations",
+                    "parameters": CURSOR,
+                    "responses": {**_ok(200, s.page_of(s.RECONCILIATION_ITEM)), **_problem(*READ_ERRORS)},
+                },
+            },
+            "/reconciliations/{reconciliation_id}": {
+                "get": {
+                    "operationId": "getReconciliation",
+                    "description": "As it stands now: links and posted adjustments since the upload count as "
+                    "matched; each list holds the first 1,000 breaks.",
+                    "parameters": [ID_PATH("reconciliation_id")],
+                    "responses": {**_ok(200, s.RECONCILIATION), **_problem(*READ_ERRORS)},
+                }
+            },
+            "/reconciliations/{reconciliation_id}/breaks.csv": {
+                "get": {
+                    "operationId": "reconciliationBreaksCsv",
+                    "description": "Every break of both sides: the statement's unmatched lines, then the "
+                    "ledger's unmatched movements in the statement's days (widened by the window).",
+                    "parameters": [ID_PATH("reconciliation_id")],
+                    "responses": {
+                        "200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                        **_problem(*READ_ERRORS),
+                    },
                 }
             },
             "/openapi.json": {

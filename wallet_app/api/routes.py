@@ -11,11 +11,11 @@ from .. import statement_pdf, throttle
 from ..errors import TokenNotLive
 from ..events import feed, webhooks
 from ..extensions import csrf
-from ..finance import exports
+from ..finance import bank, bank_csv, bank_resolve, exports
 from ..ledger import batches, fees, operations, queries, rates, statements
 from ..ledger.catalogue import ASKED
 from ..request_log import note_principal
-from ..services import tokens
+from ..services import tokens, validate
 from ..services.audit import Actor
 from ..streaming import csv_response
 from . import schemas
@@ -65,6 +65,8 @@ def authenticate():
     needed = {"GET": "read", "HEAD": "read", "PATCH": "manage"}.get(request.method, "write")
     if request.blueprint == "api" and (request.url_rule and "/webhook-endpoints" in request.url_rule.rule):
         needed = "manage"  # where events go, and the secrets that sign them
+    if endpoint == "api.upload_statement":
+        needed = "manage"  # finance's books: what the bank says happened
     if needed not in token.scopes:
         raise ApiError(403, "forbidden", f"This token lacks the {needed} scope.")
 
@@ -490,6 +492,51 @@ def test_webhook_endpoint(endpoint_id):
 @bp.get("/webhook-endpoints/<endpoint_id>/attempts")
 def webhook_attempts(endpoint_id):
     return {"data": webhooks.attempts(endpoint_id)}
+
+
+@bp.post("/reconciliations")
+def upload_statement():
+    """A bank's statement as text/csv, matched to the ledger; the layout and the matching's
+    tolerance and window are query parameters."""
+    if request.mimetype != "text/csv":
+        raise ApiError(415, "unsupported_media_type", "Send the statement as text/csv.")
+    request.max_content_length = current_app.config["STATEMENT_MAX_CONTENT_LENGTH"]
+    try:
+        csv_text = request.get_data(cache=False).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(422, "invalid_statement", "The statement is not UTF-8 text.", field="statement") from None
+    args = request.args
+    answer = bank.import_statement(
+        args.get("currency"),
+        csv_text,
+        actor=_actor(),
+        layout=args.get("layout") or bank_csv.layout_from(args),
+        tolerance=args.get("tolerance"),
+        window_days=args.get("window_days"),
+        save_layout=args.get("save_layout"),
+    )
+    return answer, 201
+
+
+@bp.get("/reconciliations")
+def list_reconciliations():
+    items, cursor = bank.recent(request.args.get("cursor"), _limit())
+    return {"data": items, "next_cursor": cursor}
+
+
+@bp.get("/reconciliations/<reconciliation_id>")
+def get_reconciliation(reconciliation_id):
+    return bank.summary(reconciliation_id)
+
+
+@bp.get("/reconciliations/<reconciliation_id>/breaks.csv")
+def reconciliation_breaks(reconciliation_id):
+    bank.get(reconciliation_id)  # 404 / 422 before streaming starts
+    return csv_response(bank_resolve.breaks_csv(reconciliation_id), f"breaks-{reconciliation_id}.csv")
+
+
+def _limit() -> int:
+    return validate.limit(request.args.get("limit"), default=50, maximum=200)
 
 
 @bp.get("/openapi.json")

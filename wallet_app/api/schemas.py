@@ -620,3 +620,73 @@ BATCH_ANSWER = {
         },
     },
 }
+
+
+SIGNED_AMOUNT = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+DAY = {"type": "string", "format": "date"}
+STATEMENT_LINE = {
+    "type": "object",
+    "required": ["line_id", "line", "date", "amount", "status"],
+    "properties": {
+        "line_id": ID,
+        "line": {"type": "integer", "description": "The line's number in the file (1 is the header)."},
+        "bank_id": TEXT,
+        "date": DAY,
+        "amount": {**SIGNED_AMOUNT, "description": "Positive: money in; negative: money out."},
+        "reference": TEXT,
+        "description": TEXT,
+        "status": {"type": "string", "enum": ["open", "awaiting_approval"]},
+        "adjustment_id": {"type": ["integer", "null"]},
+    },
+}
+LEDGER_BREAK = {
+    "type": "object",
+    "required": ["transaction_id", "kind", "created_at", "amount"],
+    "properties": {
+        "transaction_id": ID,
+        "kind": {"type": "string", "enum": ["fund", "withdrawal"]},
+        "created_at": TIMESTAMP,
+        "amount": AMOUNT,
+        "reference": TEXT,
+        "wallet_id": {"type": ["integer", "null"]},
+    },
+}
+_RECONCILIATION_COUNTS = {
+    "id": ID,
+    "currency": {"type": "string"},
+    "lines": {"type": "integer", "description": "Lines read from the file."},
+    "imported": {"type": "integer"},
+    "duplicates": {
+        "type": "integer",
+        "description": "Lines imported before (same bank id; or day, amount and reference without one): skipped.",
+    },
+    "first_day": DAY,
+    "last_day": DAY,
+    "created_by": {"type": "string"},
+    "created_at": TIMESTAMP,
+}
+RECONCILIATION = {
+    "type": "object",
+    "required": ["id", "lines", "matched", "duplicates", "unmatched_statement", "unmatched_ledger"],
+    "properties": {
+        **_RECONCILIATION_COUNTS,
+        "matched": {"type": "integer", "description": "Imported lines matched (or cleared by a posted adjustment)."},
+        "tolerance": {"type": "string"},
+        "window_days": {"type": "integer"},
+        "layout": TEXT,
+        "unmatched_statement": {"type": "array", "items": STATEMENT_LINE},
+        "unmatched_statement_count": {"type": "integer"},
+        "unmatched_ledger": {"type": "array", "items": LEDGER_BREAK},
+        "unmatched_ledger_count": {"type": "integer"},
+        "listed_at_most": {
+            "type": "integer",
+            "description": "Each list holds at most this many; the counts "
+            "say how many there are, and breaks.csv has them all.",
+        },
+    },
+}
+RECONCILIATION_ITEM = {
+    "type": "object",
+    "required": ["id", "lines", "open_breaks"],
+    "properties": {**_RECONCILIATION_COUNTS, "open_breaks": {"type": "integer"}},
+}

@@ -1,6 +1,6 @@
 """Finance: CSV exports, balances as of a date, reconciliation, exchange rates. VIEWS are the
 modules whose views the app factory puts on the finance blueprint."""
 
-from . import rates, routes
+from . import rates, routes, statements
 
-VIEWS = (routes, rates)
+VIEWS = (routes, rates, statements)

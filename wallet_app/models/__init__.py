@@ -1,6 +1,7 @@
 """SQLAlchemy models: the ledger and the people and tokens that act on it."""
 
 from .accounts import ROLES, ApiToken, AuditLog, Integration, OperatorSession, User
+from .bank import BankLayout, BankLine, BankMatch, BankReconciliation
 from .console import ReconcileRun, WalletNote
 from .events import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .ledger import (
@@ -53,4 +54,8 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookDelivery",
     "WebhookAttempt",
+    "BankLayout",
+    "BankReconciliation",
+    "BankLine",
+    "BankMatch",
 ]
