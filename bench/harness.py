@@ -164,3 +164,26 @@ def gunicorn(env: dict, target: str = "wsgi:app", server: str = "gunicorn", root
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def console_client(app: Flask, role: str = "viewer"):
+    """A test client signed in as a new operator of `role` (the session signing in sets, without
+    hashing a password); the app's JSON request log still written, not shown."""
+    import logging
+    import uuid
+
+    from wallet_app.services.audit import Actor
+    from wallet_app.services.operators import create_operator
+    from wallet_app.services.signin import open_session
+
+    with app.app_context():
+        user = create_operator(
+            f"bench-{uuid.uuid4().hex[:6]}@example.com", "bench password 123", role, actor=Actor("cli", "cli")
+        )
+        login_id, token = user.get_id(), open_session(user.id, "127.0.0.1")
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"], sess["_fresh"], sess["sid"] = login_id, True, token
+    for handler in logging.getLogger("wallet_app.requests").handlers:
+        handler.setStream(open(os.devnull, "w"))
+    return client

@@ -3,7 +3,8 @@ action, the API's statement.pdf): owner, period, balances, every movement, page 
 
 fpdf2: pure Python (WeasyPrint needs Pango and Cairo from the system, ReportLab is larger),
 with tables that repeat their heading on each page. The text is DejaVu Sans (wallet_app/fonts,
-its licence beside it), embedded, so any owner's name prints as written."""
+its licence beside it), embedded: Latin, Greek, Cyrillic, Hebrew and Arabic names print as
+written; CJK characters have no glyph in it (a font for them would be ~15 MB)."""
 
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,8 +14,8 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from .errors import InvalidInput
+from .formatting import money as shown
 from .ledger import statements
-from .money import format_amount
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 MAX_MOVEMENTS = 10_000  # a longer period is a CSV's job: about 250 pages
@@ -52,7 +53,7 @@ def period_text(period: "statements.Period") -> str:
 def render(wallet: dict, period: "statements.Period", totals: dict, rows) -> bytes:
     """The PDF's bytes. `totals` is statements.summary(); `rows` every movement, oldest first."""
     currency = wallet["currency"]
-    money = lambda v: format_amount(v, currency)  # noqa: E731
+    money = lambda v, sign=False: shown(v, currency, sign=sign, unit=False)  # noqa: E731
     pdf = _Statement(f"Statement of wallet {wallet['id']}, {period.start:%Y-%m-%d}")
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 16)
@@ -102,7 +103,7 @@ def render(wallet: dict, period: "statements.Period", totals: dict, rows) -> byt
                     f"{r.created_at:%Y-%m-%d %H:%M}",
                     statements.describe(r),
                     r.reference or "",
-                    ("+" if r.amount > 0 else "") + money(r.amount),
+                    money(r.amount, sign=True),
                     money(r.balance_after),
                 )
             )
