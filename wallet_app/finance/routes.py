@@ -56,7 +56,7 @@ def balances_csv():
 def trial_balance():
     """Every wallet's balance as of a moment (default: now), per currency, system wallets
     included: each currency sums to zero."""
-    at = request.args.get("at") or iso(utcnow().replace(microsecond=0))
+    at = request.args.get("at") or iso(utcnow())
     form_view("finance/trial_balance.html", at=at, trial=None)
     return render_template("finance/trial_balance.html", at=at, trial=statements.trial_balance(at))
 
@@ -64,7 +64,7 @@ def trial_balance():
 @views.get("/trial-balance.csv")
 @require("export")
 def trial_balance_csv():
-    at = request.args.get("at") or iso(utcnow().replace(microsecond=0))
+    at = request.args.get("at") or iso(utcnow())
     form_view("finance/trial_balance.html", at=at, trial=None)
     moment, chunks = exports.stream_trial_balance(at)
     exports.record_export(operator_actor(), "trial_balance", {"at": moment})
