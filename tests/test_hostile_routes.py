@@ -85,6 +85,8 @@ def _requests(app, wallet_id: int):
         "token_id": 1,
         "batch_id": 1,
         "endpoint_id": 1,
+        "reconciliation_id": 1,
+        "line_id": 1,
         "filename": "css/app.css",
     }
     for rule in app.url_map.iter_rules():

@@ -269,22 +269,15 @@ def stream_statement(wallet: dict, period: statements.Period) -> Iterator[bytes]
     return _rows_as_csv(STATEMENT_COLUMNS, rows())
 
 
-def stream_trial_balance(at) -> tuple[datetime, Iterator[bytes]]:
+def stream_trial_balance(at: datetime) -> Iterator[bytes]:
     """Every wallet's balance as of `at`, system wallets included (their rows sum to zero per
-    currency)."""
-    at, rows = statements.trial_balance_rows(at)
-    return at, _rows_as_csv(
-        TRIAL_BALANCE_COLUMNS,
-        (
-            [
-                r.id,
-                neutralise(r.owner_name),
-                r.currency,
-                r.system_purpose or "",
-                r.shard,
-                format_amount(r.balance, r.currency),
-                iso(at),
-            ]
-            for r in rows
-        ),
-    )
+    currency). The query starts when the client starts reading: after the request's own
+    commits, which would close its server-side cursor."""
+
+    def rows():
+        _, result = statements.trial_balance_rows(at)
+        for r in result:
+            money = format_amount(r.balance, r.currency)
+            yield [r.id, neutralise(r.owner_name), r.currency, r.system_purpose or "", r.shard, money, iso(at)]
+
+    return _rows_as_csv(TRIAL_BALANCE_COLUMNS, rows())

@@ -66,9 +66,9 @@ def trial_balance():
 def trial_balance_csv():
     at = request.args.get("at") or iso(utcnow())
     form_view("finance/trial_balance.html", at=at, trial=None)
-    moment, chunks = exports.stream_trial_balance(at)
-    exports.record_export(operator_actor(), "trial_balance", {"at": moment})
-    return csv_response(chunks, f"trial-balance-{moment:%Y-%m-%dT%H%M%SZ}.csv")
+    moment = statements.moment(at, "at")
+    exports.record_export(operator_actor(), "trial_balance", {"at": moment})  # first: it commits
+    return csv_response(exports.stream_trial_balance(moment), f"trial-balance-{moment:%Y-%m-%dT%H%M%SZ}.csv")
 
 
 @views.get("/reconcile")

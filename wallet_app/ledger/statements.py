@@ -24,7 +24,7 @@ from .queries import entries, get_wallet
 MOVEMENTS_PER_PAGE = 100
 
 
-def _moment(value, field: str) -> datetime:
+def moment(value, field: str) -> datetime:
     """A moment that has happened: a balance in the future is not known yet."""
     at = value if isinstance(value, datetime) else validate.moment(value, field, required=True)
     if at > utcnow():
@@ -36,10 +36,10 @@ def _balance(wallet_id: int, *, at: datetime | None = None, before: datetime | N
     """The wallet's balance after its last leg at or before `at` (or strictly before `before`);
     zero when it had none then."""
     h = WalletHistory
-    moment = h.created_at <= at if at is not None else h.created_at < before
+    upto = h.created_at <= at if at is not None else h.created_at < before
     found = reads.session().scalar(
         select(h.balance_after)
-        .where(h.wallet_id == wallet_id, moment)
+        .where(h.wallet_id == wallet_id, upto)
         .order_by(h.created_at.desc(), h.id.desc())
         .limit(1)
     )
@@ -50,7 +50,7 @@ def balance_at(wallet_id, at) -> dict:
     """A customer wallet's balance at `at` (ISO 8601): zero before its first leg (and before it
     existed); refused for a moment still to come."""
     wallet = get_wallet(wallet_id)
-    at = _moment(at, "at")
+    at = moment(at, "at")
     balance = _balance(wallet["id"], at=at)
     return {
         "wallet_id": wallet["id"],
@@ -70,7 +70,7 @@ class Period:
 
     @classmethod
     def parse(cls, start, end, fields: tuple[str, str] = ("from", "to")) -> "Period":
-        start = _moment(start, fields[0])
+        start = moment(start, fields[0])
         end = end if isinstance(end, datetime) else validate.moment(end, fields[1], required=True)
         if end <= start:
             raise InvalidInput("The period ends before it starts: To must be after From.", field=fields[1])
@@ -197,7 +197,7 @@ _TRIAL = text("""
 def trial_balance_rows(at):
     """Every wallet that existed at `at`, system wallets included, with its balance then: the
     rows of the trial balance, by currency (streamed: one index read per wallet)."""
-    at = _moment(at, "at")
+    at = moment(at, "at")
     return at, reads.session().execute(_TRIAL.execution_options(yield_per=2000), {"at": at})
 
 
