@@ -552,7 +552,10 @@ def write(table: list, out: list, machine_line: str, settings: str, quick: bool,
         "round's ratio; row 4 against COPY in the same run; rows 10 against the engine row and the HTTP "
         "row measured again just before them (labelled 1. and 3.), rows 11 against a plain transfer at the same "
         "shard count, in five rounds of alternating order; rows 12 the engine with its event triggers against "
-        "the same engine without them, in three rounds of alternating order.",
+        "the same engine without them, in three rounds of alternating order; rows 13 (month end) the engine "
+        "with the worker's sealer beside it against none, in three rounds of alternating order, the treasury's "
+        "balance as of a moment and statement against its wallet page, and matching a bank statement against "
+        "COPY of the same ledger rows.",
         "",
         *out,
     ]
