@@ -45,11 +45,17 @@ lint: install-dev
 test-scale: install-dev scale-tools
 	$(BIN)/python -m pytest tests/scale
 
-# The scale tests (tests/scale) start PgBouncer and HAProxy themselves, from Debian's
-# packages: installed with apt when we are root (CI); elsewhere those tests say what is missing.
-SCALE_TOOLS := pgbouncer haproxy
+# The scale and HA tests (tests/scale, tests/ha) start PgBouncer, HAProxy, etcd, Patroni and
+# pgBackRest themselves, from Debian's packages (tool:package): installed with apt when we are
+# root (CI); elsewhere those tests say what is missing.
+SCALE_TOOLS := pgbouncer:pgbouncer haproxy:haproxy etcd:etcd-server patroni:patroni pgbackrest:pgbackrest
 scale-tools:
-	@missing=""; for tool in $(SCALE_TOOLS); do 	  [ -x /usr/sbin/$$tool ] || command -v $$tool >/dev/null || missing="$$missing $$tool"; done; 	if [ -n "$$missing" ]; then 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; 	  else echo "tests/scale need:$$missing (apt-get install$$missing)" >&2; fi; 	fi
+	@missing=""; for pair in $(SCALE_TOOLS); do tool=$${pair%%:*}; \
+	  [ -x /usr/sbin/$$tool ] || command -v $$tool >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "tests/scale and tests/ha need:$$missing (apt-get install$$missing)" >&2; fi; \
+	fi
 
 # Browser tests drive Debian's Chromium: installed with apt when we are root (CI),
 # else Playwright's own download is the fallback for a developer machine.
