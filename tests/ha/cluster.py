@@ -4,11 +4,12 @@ speaks through python3-etcd) and Patroni nodes running Debian's PostgreSQL 15 (p
 knows it; the embedded wheel's PostgreSQL is newer than it knows). PostgreSQL refuses root, so
 as root each Patroni runs as localdb.USER, as the scale tests' servers do.
 
-A first piece of issue 29: the cluster comes up with a synchronous standby; failover under
-load, pg_rewind, HAProxy on Patroni's health checks and the pgBackRest drill are still to
-build on it."""
+The first pieces of issue 29: the cluster with a synchronous standby, and HAProxy on Patroni's
+health checks; the bank workload through the app and the pgBackRest drill are still to build
+on it."""
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -135,7 +136,12 @@ class Patroni:
         )
         if localdb.as_user():
             shutil.chown(config, localdb.USER)
-        self.log = open(self.dir / "patroni.log", "w")
+        self.start()
+
+    def start(self) -> None:
+        """Start (or start again, on the same data: an old leader rejoins, rewound)."""
+        config = self.dir / "patroni.yml"
+        self.log = open(self.dir / "patroni.log", "a")
         self.proc = subprocess.Popen(
             [*localdb.as_user(), "/usr/bin/patroni", str(config)],
             cwd="/",
@@ -163,14 +169,27 @@ class Patroni:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.rest}/patroni", timeout=2) as r:
             return json.load(r)
 
+    def postmaster(self) -> int:
+        return int((self.dir / "data" / "postmaster.pid").read_text().split("\n", 1)[0])
+
+    def crash(self) -> None:
+        """The node's machine dies: SIGKILL to Patroni and to its PostgreSQL."""
+        pid = self.postmaster()
+        os.killpg(self.proc.pid, signal.SIGKILL)  # runuser, Patroni and what shares their group
+        self.proc.wait(10)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
     def stop(self) -> None:
         """Patroni stops its PostgreSQL on SIGTERM; the process group's leftovers after."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -181,3 +200,71 @@ def start_cluster(nodes: int = 2, scope: str = "wallet") -> tuple[Etcd, list[Pat
     _wait(lambda: sorted(m.role() or "" for m in members) == ["primary"] + ["replica"] * (nodes - 1),
           "one primary and the rest replicas", 90)  # fmt: skip
     return etcd, members
+
+
+class Proxy:
+    """Debian's HAProxy in TCP mode in front of the nodes' PostgreSQL: one port for the primary,
+    one for the replicas, each server judged by its Patroni's REST health check (`/primary`,
+    `/replica`); a server marked down has its sessions cut, so clients reconnect to the new
+    primary."""
+
+    def __init__(self, nodes: list[Patroni]):
+        from tests.scale.servers import _wait_port, tool
+
+        self.dir = Path(tempfile.mkdtemp(prefix="wallet-ha-proxy-"))
+        self.primary_port, self.replica_port = localdb.free_port(), localdb.free_port()
+
+        def servers(check: str) -> str:
+            return (
+                "\n".join(f"  server {n.name} 127.0.0.1:{n.port} check port {n.rest}" for n in nodes)
+                + f"\n  option httpchk GET /{check}\n  http-check expect status 200"
+            )
+
+        (self.dir / "haproxy.cfg").write_text(f"""global
+  maxconn 2000
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 30m
+  timeout server 30m
+  default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
+listen primary
+  bind 127.0.0.1:{self.primary_port}
+{servers("primary")}
+listen replicas
+  bind 127.0.0.1:{self.replica_port}
+  balance roundrobin
+{servers("replica")}
+""")
+        self.proc = subprocess.Popen(
+            [tool("haproxy"), "-f", str(self.dir / "haproxy.cfg"), "-db"],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "haproxy.log", "wb"),
+        )
+        _wait_port(self.primary_port, self.proc)
+        _wait(self._settled, "HAProxy's primary port reaching the primary alone", 30)
+
+    def _settled(self) -> bool:
+        """Servers start up until their first checks: ten connections in a row on the primary port
+        all reach a primary."""
+        import psycopg
+
+        for _ in range(10):
+            try:
+                with psycopg.connect(self.primary_url, autocommit=True, connect_timeout=1) as conn:
+                    if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                        return False
+            except psycopg.Error:
+                return False
+        return True
+
+    @property
+    def primary_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.primary_port}/postgres"
+
+    def stop(self) -> None:
+        from tests.scale.servers import _stop
+
+        _stop(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
