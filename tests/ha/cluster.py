@@ -105,7 +105,8 @@ bootstrap:
     postgresql:
       use_pg_rewind: true
       parameters: {{wal_level: replica, hot_standby: "on", wal_log_hints: "on", max_wal_senders: 10,
-                   max_replication_slots: 10, synchronous_commit: "on"}}
+                   max_replication_slots: 10, synchronous_commit: "on", archive_mode: "on",
+                   archive_command: "{archive}"}}
   initdb: [{{encoding: UTF8}}, {{locale: C}}]
   pg_hba: ["host replication replicator 127.0.0.1/32 trust", "host all all 127.0.0.1/32 trust"]
 postgresql:
@@ -125,13 +126,20 @@ postgresql:
 class Patroni:
     """One Patroni node (and the PostgreSQL it runs): its REST API and PostgreSQL ports."""
 
-    def __init__(self, etcd: Etcd, name: str, scope: str):
+    def __init__(self, etcd: Etcd, name: str, scope: str, archive: str = "/bin/true"):
         self.dir = _own_dir(f"wallet-patroni-{name}-")
         self.name, self.rest, self.port = name, localdb.free_port(), localdb.free_port()
         config = self.dir / "patroni.yml"
         config.write_text(
             CONFIG.format(
-                scope=scope, name=name, rest=self.rest, etcd=etcd.hosts, port=self.port, dir=self.dir, bin=PG_BIN
+                scope=scope,
+                name=name,
+                rest=self.rest,
+                etcd=etcd.hosts,
+                port=self.port,
+                dir=self.dir,
+                bin=PG_BIN,
+                archive=archive,
             )
         )
         if localdb.as_user():
@@ -193,10 +201,11 @@ class Patroni:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_cluster(nodes: int = 2, scope: str = "wallet") -> tuple[Etcd, list[Patroni]]:
-    """etcd, then `nodes` Patroni nodes; returns once one is primary and the others replicas."""
+def start_cluster(nodes: int = 2, scope: str = "wallet", archive: str = "/bin/true") -> tuple[Etcd, list[Patroni]]:
+    """etcd, then `nodes` Patroni nodes; returns once one is primary and the others replicas.
+    `archive`: the archive_command (pgBackRest's archive-push for the restore drill)."""
     etcd = Etcd()
-    members = [Patroni(etcd, f"node{i}", scope) for i in range(nodes)]
+    members = [Patroni(etcd, f"node{i}", scope, archive) for i in range(nodes)]
     _wait(lambda: sorted(m.role() or "" for m in members) == ["primary"] + ["replica"] * (nodes - 1),
           "one primary and the rest replicas", 90)  # fmt: skip
     return etcd, members
@@ -267,4 +276,87 @@ listen replicas
         from tests.scale.servers import _stop
 
         _stop(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Backups:
+    """pgBackRest with a local repository (a folder), for a cluster's stanza: the archive_command
+    the nodes push WAL with, backups from the leader, and restores into a fresh data directory."""
+
+    def __init__(self, stanza: str = "wallet"):
+        self.dir = _own_dir("wallet-pgbackrest-")
+        self.stanza, self.conf = stanza, self.dir / "pgbackrest.conf"
+        for sub in ("repo", "log", "lock", "spool"):
+            (self.dir / sub).mkdir()
+            if localdb.as_user():
+                shutil.chown(self.dir / sub, localdb.USER)
+
+    def configure(self, leader: Patroni) -> None:
+        self.conf.write_text(
+            f"[global]\nrepo1-path={self.dir}/repo\nrepo1-retention-full=2\nlog-path={self.dir}/log\n"
+            f"lock-path={self.dir}/lock\nspool-path={self.dir}/spool\nstart-fast=y\narchive-async=n\n"
+            f"[{self.stanza}]\npg1-path={leader.dir}/data\npg1-port={leader.port}\npg1-socket-path={leader.dir}\n"
+            f"pg1-user=postgres\n"
+        )
+        if localdb.as_user():
+            shutil.chown(self.conf, localdb.USER)
+
+    @property
+    def archive_command(self) -> str:
+        return f"/usr/bin/pgbackrest --config={self.conf} --stanza={self.stanza} archive-push %p"
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run(
+            [*localdb.as_user(), "/usr/bin/pgbackrest", f"--config={self.conf}", f"--stanza={self.stanza}", *args],
+            cwd="/",
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode:
+            raise RuntimeError(f"pgbackrest {' '.join(args)}: {done.stdout}{done.stderr}")
+        return done.stdout
+
+    def restore_at(self, target: str) -> "Restored":
+        """A fresh cluster restored to just before `target` (a timestamp), started on its own port."""
+        restored = Restored()
+        self.run("restore", f"--pg1-path={restored.data}", "--type=time", f"--target={target}",
+                 "--target-action=promote", "--target-exclusive")  # fmt: skip
+        restored.start()
+        return restored
+
+    def stop(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Restored:
+    """A cluster restored by pgBackRest: its own port, no archiving, not part of Patroni."""
+
+    def __init__(self):
+        self.dir = _own_dir("wallet-restored-")
+        self.data, self.port = self.dir / "data", localdb.free_port()
+        self.data.mkdir(mode=0o700)
+        if localdb.as_user():
+            shutil.chown(self.data, localdb.USER)
+
+    def start(self) -> None:
+        with open(self.data / "postgresql.auto.conf", "a") as f:
+            f.write(
+                f"\nport = {self.port}\nunix_socket_directories = '{self.dir}'\narchive_mode = off\n"
+                "synchronous_standby_names = ''\nhot_standby = on\n"
+            )
+        subprocess.run(
+            [*localdb.as_user(), str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "server.log"),
+             "-w", "-t", "120", "start"],
+            cwd="/", check=True, capture_output=True, start_new_session=True,
+        )  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*localdb.as_user(), str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+            cwd="/", capture_output=True,
+        )  # fmt: skip
         shutil.rmtree(self.dir, ignore_errors=True)
