@@ -607,7 +607,10 @@ BATCH_ANSWER = {
                     "from_wallet_id": {"type": ["integer", "null"]},
                     "to_wallet_id": {"type": ["integer", "null"]},
                     "amount": {"type": "string"},
-                    "currency": {"type": "string"},
+                    "currency": {
+                        "type": ["string", "null"],
+                        "description": "null: a refused item naming no wallet that exists",
+                    },
                     "reference": TEXT,
                     "transaction": TRANSACTION,
                     "error": {
