@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 PORT   ?= 5000
 
-.PHONY: run test test-scale soak bench install install-dev browser scale-tools clean lint
+.PHONY: run test test-scale test-ha soak bench install install-dev browser scale-tools clean lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ lint: install-dev
 # Only the scale tests: replica, PgBouncer, two instances behind HAProxy, cache (docs/SCALING.md).
 test-scale: install-dev scale-tools
 	$(BIN)/python -m pytest tests/scale
+
+# Only the high-availability tests: etcd, Patroni, HAProxy and pgBackRest (docs/OPERATIONS.md).
+test-ha: install-dev scale-tools
+	$(BIN)/python -m pytest tests/ha
 
 # The scale and HA tests (tests/scale, tests/ha) start PgBouncer, HAProxy, etcd, Patroni and
 # pgBackRest themselves, from Debian's packages (tool:package): installed with apt when we are
