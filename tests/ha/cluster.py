@@ -319,9 +319,13 @@ class Backups:
     def restore_at(self, target: str) -> "Restored":
         """A fresh cluster restored to just before `target` (a timestamp), started on its own port."""
         restored = Restored()
-        self.run("restore", f"--pg1-path={restored.data}", "--type=time", f"--target={target}",
-                 "--target-action=promote", "--target-exclusive")  # fmt: skip
-        restored.start()
+        try:
+            self.run("restore", f"--pg1-path={restored.data}", "--type=time", f"--target={target}",
+                     "--target-action=promote", "--target-exclusive")  # fmt: skip
+            restored.start()
+        except BaseException:
+            restored.stop()  # no folder left behind
+            raise
         return restored
 
     def stop(self) -> None:
