@@ -83,7 +83,7 @@ class IdConverter(BaseConverter):
 
 def _allowed_values() -> dict:
     """Every list of allowed values, from its one definition, for every template."""
-    from .ledger.catalogue import KINDS, PAGE_KINDS, label
+    from .ledger.catalogue import KINDS, PAGE_KINDS, label, outside_label
     from .models import ROLES, WALLET_STATUSES
     from .money import MINOR_UNITS
 
@@ -92,6 +92,7 @@ def _allowed_values() -> dict:
         "kinds": KINDS,
         "page_kinds": PAGE_KINDS,
         "kind_label": label,
+        "outside_label": outside_label,
         "wallet_statuses": WALLET_STATUSES,
         "roles": ROLES,
     }

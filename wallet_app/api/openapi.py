@@ -322,7 +322,12 @@ def document() -> dict:
                     "operationId": "walletStatement",
                     "description": "The statement for [from, to): opening and closing balances, money in and out "
                     "(opening + in - out = closing) and the movements oldest first, a page at a time.",
-                    "parameters": [ID_PATH("wallet_id"), *STATEMENT_PERIOD, *CURSOR],
+                    "parameters": [
+                        ID_PATH("wallet_id"),
+                        *STATEMENT_PERIOD,
+                        _param("cursor", "query", {"type": "string"}),
+                        _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    ],
                     "responses": {**_ok(200, s.STATEMENT), **_problem(*READ_ERRORS)},
                 }
             },

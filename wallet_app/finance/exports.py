@@ -190,13 +190,7 @@ def stream_balances(day: date) -> Iterator[bytes]:
     """Every wallet's balance at the end of `day` (UTC), from its history: the balance_after
     of its last entry before the next midnight, or zero; streamed like the history."""
     end = _start(day + timedelta(days=1))
-    last = (
-        select(WalletHistory.balance_after)
-        .where(WalletHistory.wallet_id == Wallet.id, WalletHistory.created_at < end)
-        .order_by(WalletHistory.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    last = statements.last_balance(Wallet.id, WalletHistory.created_at < end).scalar_subquery()
     rows = reads.session().execute(
         select(Wallet.id, Wallet.owner_name, Wallet.currency, Wallet.status, func.coalesce(last, 0))
         .where(Wallet.created_at < end, Wallet.system_purpose.is_(None))

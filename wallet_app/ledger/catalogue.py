@@ -302,3 +302,11 @@ SYSTEM_PURPOSES = tuple(SYSTEM_WALLETS)
 def label(kind: str) -> str:
     entry = KINDS.get(kind)
     return entry.label if entry else kind
+
+
+# A movement's other side when it is no customer wallet, as history and statements name it.
+_OUTSIDE = {"fund": "deposit", "withdrawal": "payout", "split": "several wallets"}
+
+
+def outside_label(kind: str) -> str:
+    return _OUTSIDE.get(kind, "outside the ledger")

@@ -9,16 +9,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
 
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import func, select, tuple_
 
 from .. import reads
 from ..errors import InvalidInput
-from ..models import WalletHistory
+from ..models import Wallet, WalletHistory
 from ..models.types import utcnow
 from ..money import format_amount
 from ..services import validate
 from ..services.serialize import history_entry_dict, iso
-from .catalogue import SYSTEM_WALLETS, label
+from .catalogue import SYSTEM_WALLETS, label, outside_label
 from .queries import entries, get_wallet
 
 MOVEMENTS_PER_PAGE = 100
@@ -32,16 +32,25 @@ def moment(value, field: str) -> datetime:
     return at
 
 
-def _balance(wallet_id: int, *, at: datetime | None = None, before: datetime | None = None) -> Decimal:
-    """The wallet's balance after its last leg at or before `at` (or strictly before `before`);
-    zero when it had none then."""
+def last_balance(wallet_id, upto):
+    """The one rule: a wallet's balance when `upto` (a condition on its legs' `created_at`) holds
+    is the `balance_after` of its last such leg, one read of the index `(wallet_id, created_at,
+    id)`. A SELECT: `.scalar_subquery()` for a list of wallets (`wallet_id` a column)."""
     h = WalletHistory
-    upto = h.created_at <= at if at is not None else h.created_at < before
-    found = reads.session().scalar(
+    return (
         select(h.balance_after)
         .where(h.wallet_id == wallet_id, upto)
         .order_by(h.created_at.desc(), h.id.desc())
         .limit(1)
+    )
+
+
+def _balance(wallet_id: int, *, at: datetime | None = None, before: datetime | None = None) -> Decimal:
+    """The wallet's balance after its last leg at or before `at` (or strictly before `before`);
+    zero when it had none then."""
+    h = WalletHistory
+    found = reads.session().scalar(
+        last_balance(wallet_id, h.created_at <= at if at is not None else h.created_at < before)
     )
     return Decimal(0) if found is None else found
 
@@ -155,9 +164,6 @@ def _movement(row, currency: str) -> dict:
     }
 
 
-_OUTSIDE = {"fund": "deposit", "withdrawal": "payout", "split": "several wallets"}
-
-
 def describe(row) -> str:
     """A movement as a statement line reads: its kind and the other side ("Transfer to Ada
     Lovelace", "Reversal of #12", "Funding: deposit")."""
@@ -167,7 +173,7 @@ def describe(row) -> str:
     if row.counterparty_wallet_id:
         other = row.counterparty_name or f"wallet {row.counterparty_wallet_id}"
         return f"{what} {'to' if row.amount < 0 else 'from'} {other}"
-    return f"{what}: {_OUTSIDE.get(row.kind, 'outside the ledger')}"
+    return f"{what}: {outside_label(row.kind)}"
 
 
 def all_movements(wallet_id: int, period: Period):
@@ -184,21 +190,15 @@ def all_movements(wallet_id: int, period: Period):
 
 
 # -- trial balance ---------------------------------------------------------------------------
-_TRIAL = text("""
-    SELECT w.id, w.owner_name, w.currency, w.system_purpose, w.shard, coalesce(b.balance_after, 0) AS balance
-    FROM wallets AS w
-    LEFT JOIN LATERAL (SELECT h.balance_after FROM wallet_history AS h
-                       WHERE h.wallet_id = w.id AND h.created_at <= :at
-                       ORDER BY h.created_at DESC, h.id DESC LIMIT 1) AS b ON true
-    WHERE w.created_at <= :at
-    ORDER BY w.currency, w.system_purpose NULLS FIRST, w.id""")
-
-
 def trial_balance_rows(at):
     """Every wallet that existed at `at`, system wallets included, with its balance then: the
     rows of the trial balance, by currency (streamed: one index read per wallet)."""
     at = moment(at, "at")
-    return at, reads.session().execute(_TRIAL.execution_options(yield_per=2000), {"at": at})
+    w = Wallet
+    balance = func.coalesce(last_balance(w.id, WalletHistory.created_at <= at).scalar_subquery(), 0)
+    rows = select(w.id, w.owner_name, w.currency, w.system_purpose, w.shard, balance.label("balance"))
+    rows = rows.where(w.created_at <= at).order_by(w.currency, w.system_purpose.asc().nulls_first(), w.id)
+    return at, reads.session().execute(rows.execution_options(yield_per=2000))
 
 
 def trial_balance(at) -> dict:
