@@ -50,15 +50,16 @@ test-ha: install-dev scale-tools
 	$(BIN)/python -m pytest tests/ha
 
 # The scale and HA tests (tests/scale, tests/ha) start PgBouncer, HAProxy, etcd, Patroni and
-# pgBackRest themselves, from Debian's packages (tool:package): installed with apt when we are
-# root (CI); elsewhere those tests say what is missing.
-SCALE_TOOLS := pgbouncer:pgbouncer haproxy:haproxy etcd:etcd-server patroni:patroni pgbackrest:pgbackrest
+# pgBackRest themselves, from Debian's packages (tool:package), and the statement test reads
+# its PDF back with poppler's pdftotext: installed with apt when we are root (CI); elsewhere
+# the tests say what is missing.
+SCALE_TOOLS := pgbouncer:pgbouncer haproxy:haproxy etcd:etcd-server patroni:patroni pgbackrest:pgbackrest pdftotext:poppler-utils
 scale-tools:
 	@missing=""; for pair in $(SCALE_TOOLS); do tool=$${pair%%:*}; \
 	  [ -x /usr/sbin/$$tool ] || command -v $$tool >/dev/null || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	  else echo "tests/scale and tests/ha need:$$missing (apt-get install$$missing)" >&2; fi; \
+	  else echo "the tests need:$$missing (apt-get install$$missing)" >&2; fi; \
 	fi
 
 # Browser tests drive Debian's Chromium: installed with apt when we are root (CI),
