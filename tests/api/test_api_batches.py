@@ -4,6 +4,7 @@ independent; replays; four eyes on the batch as a whole; a batch racing single t
 import csv
 import io
 import threading
+import time
 import uuid
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from tests.api.conftest import Api
 from tests.conftest import ledger_api
+from wallet_app.extensions import db
 from wallet_app.ledger import batches, rates
 from wallet_app.services.audit import Actor
 from wallet_app.services.tokens import create_token
@@ -312,3 +314,78 @@ def test_an_item_naming_no_wallet_is_refused_with_its_amount_as_asked(api, funde
         None,
     )
     assert (real["status"], real["amount"]) == ("posted", "2.50")
+
+
+def _waiting_for_locks(app) -> int:
+    with app.app_context(), db.engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ).scalar()
+
+
+def _finishes_or_waits(app, call, waiting: int = 0) -> tuple[threading.Thread, dict, str]:
+    """Run `call` in a thread until it finishes ("done") or waits for a row lock ("waits"),
+    `waiting` sessions waiting already."""
+    got = {}
+    thread = threading.Thread(target=lambda: got.update(r=call()))
+    thread.start()
+    for _ in range(600):
+        if not thread.is_alive():
+            return thread, got, "done"
+        if _waiting_for_locks(app) > waiting:
+            return thread, got, "waits"
+        time.sleep(0.05)
+    raise AssertionError("neither finished nor waited for a lock in 30 s")
+
+
+def test_a_batch_waiting_for_a_busy_wallet_holds_none_of_its_others(committing_app):
+    """A batch blocked on one wallet holds no other meanwhile: a transfer between two of its
+    other wallets posts at once (a batch that waited holding the lower part of its set locked
+    stalled everything behind it); and a batch of plain transfers never waits on a system
+    wallet it does not move money through."""
+    with committing_app.app_context():
+        cli = Actor("cli", "cli")
+        _, secret = create_token("busy", "read,write", actor=cli)
+        svc = ledger_api()
+        a, b, c, d = (svc.create_wallet(n, "USD", actor=cli)["id"] for n in ("A", "B", "C", "D"))
+        for w in (a, c):
+            svc.fund(w, "10.00", idempotency_key=f"seed-{w}", actor=cli)
+        world = db.session.scalar(
+            text("SELECT id FROM wallets WHERE system_purpose = 'world' AND currency = 'USD' ORDER BY id LIMIT 1")
+        )
+    auth = {"Authorization": f"Bearer {secret}"}
+
+    def post(path, body):
+        return committing_app.test_client().post("/api/v1" + path, json=body, headers={**auth, "Idempotency-Key": k()})
+
+    with committing_app.app_context(), db.engine.connect() as holder:
+        holder.execute(text("SELECT 1 FROM wallets WHERE id IN (:d, :world) FOR UPDATE"), {"d": d, "world": world})
+        # A batch of plain transfers touches no system wallet: the held `world` row is not its.
+        plain, done, state = _finishes_or_waits(
+            committing_app, lambda: post("/batches", {"mode": "atomic", "items": payouts(a, [b], ["1.00"])})
+        )
+        if state == "waits":
+            holder.rollback()
+            plain.join()
+        assert state == "done" and done["r"].status_code == 201 and done["r"].json["status"] == "posted"
+
+        items = payouts(a, [b], ["1.00"]) + payouts(c, [d], ["2.00"])
+        batch, answer, state = _finishes_or_waits(
+            committing_app, lambda: post("/batches", {"mode": "atomic", "items": items})
+        )
+        assert state == "waits"  # for D
+        single, posted, state = _finishes_or_waits(
+            committing_app,
+            lambda: post("/transfers", {"from_wallet_id": a, "to_wallet_id": b, "amount": "3.00"}),
+            waiting=1,
+        )
+        holder.rollback()
+        single.join()
+        assert state == "done" and posted["r"].status_code == 201  # A and B were not held by the waiting batch
+    batch.join(30)
+    assert not batch.is_alive() and answer["r"].status_code == 201 and answer["r"].json["status"] == "posted"
+    with committing_app.app_context():
+        final = [Decimal(ledger_api().get_wallet(w)["balance"]) for w in (a, b, c, d)]
+    assert final == [Decimal("5.00"), Decimal("5.00"), Decimal("8.00"), Decimal("2.00")]

@@ -39,6 +39,7 @@ FILES = (
     "ledger_write_set.sql",
     "ledger_post.sql",
     "ledger_batch_item.sql",
+    "ledger_batch_legs.sql",
     "ledger_batch_run.sql",
     "ledger_batch.sql",
     # the events every change writes in its transaction (triggers; docs/DESIGN.md, "Events")

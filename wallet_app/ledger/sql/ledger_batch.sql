@@ -45,6 +45,9 @@ DECLARE
     ids bigint[];
     shards int;
     run record;
+    legs record;
+    got bigint[];
+    busy bigint;
 BEGIN
     -- 1. The batch: claimed by its key (a new one), or the one a second person decides.
     IF p_target IS NULL THEN
@@ -100,24 +103,52 @@ BEGIN
         RETURN;
     END IF;
 
-    -- 2. Every wallet the batch touches, locked in ascending id order: its customer wallets
-    --    and the system wallets (in the shards) its items will use (ledger_check locks the same
-    --    rows again for each item, holding them already). The shard count is read once, under
-    --    a share lock: `flask system-shards` waits for the batch, whose items all use the
-    --    shards locked here.
+    -- 2. Every wallet the batch touches, locked in ascending id order (ledger_check locks the
+    --    same rows again for each item, holding them already). Before the locks, the items'
+    --    legs (ledger_post's step 4 comes before its locks too): the batch holds its locks for
+    --    the checks and the write, and locks the wallets those legs touch, no more (a system
+    --    wallet only when an item moves money through it: plain transfers share none). For
+    --    the items from the first ledger_batch_legs() refused on, which ledger_post() takes
+    --    one by one: their own wallets and every system wallet of their currency, in the shard
+    --    their paying wallet hashes to (as ledger_legs picks it). The shard count is read
+    --    once, under a share lock: `flask system-shards` waits for the batch.
     shards := coalesce((SELECT s.system_shards FROM ledger_settings s FOR SHARE), 1);
+    SELECT * INTO legs FROM ledger_batch_legs(batch, p_items, p_rate_max_age);
     SELECT array_agg(DISTINCT w) INTO ids
-    FROM jsonb_array_elements(p_items) it
-    CROSS JOIN LATERAL (VALUES ((it ->> 'source')::bigint), ((it ->> 'dest')::bigint)) v (w)
+    FROM (SELECT unnest(legs.ids)
+          UNION ALL
+          SELECT v.w
+          FROM jsonb_array_elements(p_items) WITH ORDINALITY o (it, n)
+          CROSS JOIN LATERAL (VALUES ((o.it ->> 'source')::bigint), ((o.it ->> 'dest')::bigint)) v (w)
+          WHERE o.n > legs.upto
+          UNION ALL
+          SELECT s.id
+          FROM (SELECT DISTINCT c.currency, ledger_shard(c.id, shards) AS shard
+                FROM jsonb_array_elements(p_items) WITH ORDINALITY o (it, n)
+                JOIN wallets c ON c.id = coalesce((o.it ->> 'source')::bigint, (o.it ->> 'dest')::bigint)
+                WHERE o.n > legs.upto) p
+          JOIN wallets s ON s.system_purpose IS NOT NULL AND s.currency = p.currency AND s.shard = p.shard) a (w)
     WHERE w IS NOT NULL;
-    -- the system wallets of each item's currency, in the shard its paying wallet hashes to (as
-    -- ledger_legs picks it), added to them
-    SELECT ids || coalesce(array_agg(DISTINCT s.id), '{}') INTO ids
-    FROM (SELECT DISTINCT c.currency, ledger_shard(c.id, shards) AS shard
-          FROM jsonb_array_elements(p_items) it
-          JOIN wallets c ON c.id = coalesce((it ->> 'source')::bigint, (it ->> 'dest')::bigint)) p
-    JOIN wallets s ON s.system_purpose IS NOT NULL AND s.currency = p.currency AND s.shard = p.shard;
-    PERFORM 1 FROM wallets wl WHERE wl.id = ANY (ids) ORDER BY wl.id FOR UPDATE;
+    -- Never waiting while holding any of them: a batch holds hundreds of wallets, and one that
+    --    waited with the lower part of its set locked would stall every batch and movement
+    --    needing any of those behind it, one batch at a time (bench/RESULTS.md, issue 26). Each
+    --    try takes at once those free (SKIP LOCKED); when one is busy the try is undone (its
+    --    subtransaction), and the next waits for that wallet alone, then tries again.
+    SELECT array_agg(wl.id ORDER BY wl.id) INTO ids FROM wallets wl WHERE wl.id = ANY (ids);  -- those that exist
+    LOOP
+        BEGIN
+            IF busy IS NOT NULL THEN
+                PERFORM 1 FROM wallets wl WHERE wl.id = busy FOR UPDATE;
+            END IF;
+            SELECT array_agg(l.id) INTO got
+            FROM (SELECT wl.id FROM wallets wl WHERE wl.id = ANY (ids) ORDER BY wl.id FOR UPDATE SKIP LOCKED) l;
+            EXIT WHEN coalesce(cardinality(got), 0) = coalesce(cardinality(ids), 0);
+            busy := (SELECT min(w) FROM (SELECT unnest(ids) EXCEPT SELECT unnest(got)) b (w));
+            RAISE EXCEPTION USING ERRCODE = 'WA002';  -- undo the try: hold nothing while waiting
+        EXCEPTION WHEN SQLSTATE 'WA002' THEN
+            NULL;
+        END;
+    END LOOP;
 
     -- 3. Four eyes for the batch as a whole, under those locks: it waits when a currency's
     --    total passes its threshold, or any wallet's share of it, with that wallet's
@@ -172,7 +203,8 @@ BEGIN
     codes := array_fill(NULL::text, ARRAY[n]);
     details := codes;
     four_eyes := CASE WHEN p_target IS NULL THEN 'batch' ELSE 'never' END;
-    run := ledger_batch_run(batch, p_items, four_eyes <> 'never', p_ip, p_rate_max_age);
+    run := ledger_batch_run(batch, p_items, legs.upto, legs.txs, legs.item_fees, legs.tx_of, legs.ids, legs.amounts,
+                            legs.fields, legs.systems, legs.likes, legs.firsts, four_eyes <> 'never', p_ip);
     IF run.upto > 0 THEN
         tx_ids[1:run.upto] := run.tx_ids;
     END IF;

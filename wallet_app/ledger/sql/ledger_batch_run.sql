@@ -1,6 +1,7 @@
 -- A batch's items, posted as one set (docs/DESIGN.md, "Batches"): what
--- ledger_post() does for each, with one statement per step for them all. Each item's legs are
--- ledger_legs()'s (its rules, its system wallets, its fee); every leg is checked by
+-- ledger_post() does for each after its step 4, with one statement per step for them all.
+-- Each item's legs come composed by ledger_batch_legs() (p_legs, before the batch's locks);
+-- every leg is checked by
 -- ledger_leg_refusal(), the rules ledger_check() asks, on its wallet's running balance (the
 -- wallet's balance plus the batch's earlier legs on it, a window sum in item order) in one
 -- query; the items before the first one a rule refuses are claimed (`<key>:<i>` in the scope
@@ -8,26 +9,15 @@
 -- that item: `upto` is its index (the number of items when all passed), for ledger_batch() to
 -- decide it and what follows one by one through ledger_post(), which names the refusal.
 -- The batch holds the locks of every wallet its items touch (ledger_batch, step 2).
-CREATE FUNCTION ledger_batch_run(p_batch batches, p_items jsonb, p_approvable boolean, p_ip text,
-                                 p_rate_max_age int, OUT upto int, OUT tx_ids bigint[])
+CREATE FUNCTION ledger_batch_run(p_batch batches, p_items jsonb, p_upto int, txs transactions[], item_fees numeric[],
+                                 tx_of int[], ids bigint[], amounts numeric[], fields text[], systems text[],
+                                 likes int[], firsts int[], p_approvable boolean, p_ip text,
+                                 OUT upto int, OUT tx_ids bigint[])
 LANGUAGE plpgsql AS $$
 DECLARE
-    n int := jsonb_array_length(p_items);
+    -- (txs .. firsts: ledger_batch_legs()'s, for the items before p_upto)
     posted_at timestamptz := clock_timestamp();  -- after the batch's locks: a wallet's legs grow in time as in id
-    it jsonb;
-    legs record;
     tx transactions;
-    txs transactions[] := '{}';
-    item_fees numeric[] := '{}';
-    item_likes int[];
-    -- the legs of every item, in order: leg k belongs to item tx_of[k] - 1
-    tx_of int[] := '{}';
-    ids bigint[] := '{}';
-    amounts numeric[] := '{}';
-    fields text[] := '{}';
-    systems text[] := '{}';
-    likes int[] := '{}';    -- the leg (k) whose currency leg k must share
-    firsts int[] := '{}';   -- each item's first leg
     after numeric[];
     currencies text[];
     leg_txs bigint[];
@@ -37,54 +27,8 @@ DECLARE
     unbalanced boolean;
     base int;
     i int;
-    j int;
 BEGIN
-    upto := n;
-    -- 1. Each item's legs, as ledger_post() composes them; an item ledger_legs() refuses ends
-    --    the set (it reads only: the block undoes nothing).
-    BEGIN
-        FOR i IN 0 .. n - 1 LOOP
-            upto := i;
-            it := p_items -> i;
-            legs := ledger_legs(coalesce(it ->> 'fee_kind', it ->> 'kind'), (it ->> 'amount')::numeric,
-                                (it ->> 'source')::bigint, (it ->> 'dest')::bigint, (it ->> 'wallets')::bigint[],
-                                (it ->> 'systems')::text[], (it ->> 'likes')::int[], (it ->> 'amounts')::numeric[],
-                                (it ->> 'fields')::text[], (it ->> 'converts')::boolean[], NULL, p_rate_max_age,
-                                (it ->> 'fee_payer')::int, false, false, NULL);
-            base := cardinality(ids);
-            firsts := firsts || (base + 1);
-            item_likes := (it ->> 'likes')::int[];
-            FOR j IN 1 .. cardinality(legs.ids) LOOP
-                tx_of := tx_of || (i + 1);
-                ids := ids || legs.ids[j];
-                amounts := amounts || legs.amounts[j];
-                fields := fields || legs.fields[j];
-                systems := systems || legs.systems[j];
-                likes := likes || (base + item_likes[j]);
-            END LOOP;
-            item_fees := item_fees || legs.fee;
-            tx := NULL;
-            tx.kind := it ->> 'kind';
-            tx.amount := (it ->> 'amount')::numeric;
-            tx.source_wallet_id := (it ->> 'source')::bigint;
-            tx.dest_wallet_id := (it ->> 'dest')::bigint;
-            tx.reference := it ->> 'reference';
-            tx.created_by := p_batch.created_by;
-            tx.created_at := posted_at;
-            tx.fee := legs.fee;
-            tx.rate := legs.rate;
-            tx.dest_amount := legs.dest_amount;
-            tx.dest_currency := legs.dest_currency;
-            tx.rate_version := legs.rate_version;
-            tx.maker_scope := p_batch.maker_scope;
-            tx.batch_id := p_batch.id;
-            tx.status := 'posted';
-            txs := txs || tx;
-        END LOOP;
-        upto := n;
-    EXCEPTION WHEN SQLSTATE 'WA001' THEN
-        NULL;  -- item `upto` is refused: the set ends before it
-    END;
+    upto := p_upto;
     IF upto = 0 THEN
         RETURN;
     END IF;
@@ -125,6 +69,7 @@ BEGIN
     FOR i IN 1 .. upto LOOP
         tx := txs[i];
         tx.id := nextval('transactions_id_seq');
+        tx.created_at := posted_at;
         tx.currency := currencies[firsts[i]];
         txs[i] := tx;
         tx_ids[i] := tx.id;

@@ -23,7 +23,8 @@ BEGIN
         FROM unnest(p_txs) x
     ), balances AS (
         UPDATE wallets wl SET balance = u.after, updated_at = (p_txs[1]).created_at
-        FROM unnest(p_wallets, p_balances) u (id, after) WHERE wl.id = u.id
+        FROM unnest(p_wallets, p_balances) u (id, after)
+        WHERE wl.id = u.id AND wl.id = ANY (p_wallets)  -- by the index: the join alone chose a scan of every wallet
     ), legs AS (
         INSERT INTO wallet_history (wallet_id, transaction_id, amount, balance_after, created_at)
         SELECT u.id, u.tx, u.amount, u.after, (p_txs[1]).created_at
