@@ -186,6 +186,14 @@ class Patroni:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.rest}/patroni", timeout=2) as r:
             return json.load(r)
 
+    def ctl(self, *args: str) -> str:
+        """patronictl with this node's configuration, as the runbook runs it (docs/OPERATIONS.md)."""
+        done = subprocess.run(["/usr/bin/patronictl", "-c", str(self.dir / "patroni.yml"), *args],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+        if done.returncode:
+            raise RuntimeError(f"patronictl {' '.join(args)}: {done.stdout}{done.stderr}")
+        return done.stdout
+
     def postmaster(self) -> int:
         return int((self.dir / "data" / "postmaster.pid").read_text().split("\n", 1)[0])
 

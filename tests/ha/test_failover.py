@@ -104,15 +104,24 @@ def test_the_bank_workload_survives_the_leader_dying(ha, machine, capsys):
     after = [t for t in stats.acked_at if t > seen["killed"] + seen["promoted"]]
     assert len(after) >= 20, len(after)
     with closing(psycopg.connect(new.url, autocommit=True)) as conn:
-        states = sorted(r[0] for r in conn.execute("SELECT sync_state FROM pg_stat_replication"))
-    assert "sync" in states and len(states) == 2, states
+        states = dict(conn.execute("SELECT application_name, sync_state FROM pg_stat_replication").fetchall())
+    assert sorted(states.values()) == ["async", "sync"], states
     assert sorted(n.role() or "" for n in nodes) == ["primary", "replica", "replica"]
+    back_as, listed = old.role(), new.ctl("list")  # the runbook's first command
+    assert all(f"| {n.name} " in listed for n in nodes) and "Leader" in listed and "Sync Standby" in listed, listed
+    if not machine:  # the runbook's planned switchover, to the synchronous standby
+        standby = next(n for n in nodes if states.get(n.name) == "sync")
+        switched = time.monotonic()
+        new.ctl("switchover", "--leader", new.name, "--candidate", standby.name, "--force")
+        _wait(lambda: standby.role() == "primary" and new.role() == "replica", "the switchover", 60)
+        switched = time.monotonic() - switched
     rewound = "pg_rewind" in (old.dir / "patroni.log").read_text()
     with capsys.disabled():
         print(
             f"\n[ha] {stats.faults[0]}: {bank.longest_silence(stats):.1f} s without writes "
             f"(a primary again after {seen['promoted']:.1f} s, {new.name}); {len(stats.acknowledged):,} "
             f"acknowledged, 0 lost, 0 twice; {stats.retries} retries of {len(stats.retried_keys)} requests; "
-            f"{old.name} back as {old.role()} after {seen['back']:.0f} s"
-            f"{' (pg_rewind)' if rewound else ''}; {time.monotonic() - started:.0f} s in all"
+            f"{old.name} back as {back_as} after {seen['back']:.0f} s"
+            f"{' (pg_rewind)' if rewound else ''}; {time.monotonic() - started:.0f} s in all\n{listed}"
+            + ("" if machine else f"[ha] switchover {new.name} -> {standby.name} (no load): {switched:.1f} s")
         )
