@@ -50,7 +50,7 @@ test-scale: install-dev scale-tools
 test-ha: install-dev scale-tools
 	$(BIN)/python -m pytest tests/ha
 
-# The restore drill alone (docs/OPERATIONS.md, "Restore"): backups of the app's ledger, a wrong
+# The restore drill alone (docs/OPERATIONS.md, "Runbook: restore the ledger to a moment"): backups of the app's ledger, a wrong
 # batch, a point-in-time restore to just before it, the app and reconcile on the restored cluster.
 restore-drill: install-dev scale-tools
 	$(BIN)/python -m pytest tests/ha/test_restore.py
