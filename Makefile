@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 PORT   ?= 5000
 
-.PHONY: run test test-scale test-ha soak bench install install-dev browser scale-tools clean lint
+.PHONY: run test test-scale test-ha restore-drill soak bench install install-dev browser scale-tools clean lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,9 +45,15 @@ lint: install-dev
 test-scale: install-dev scale-tools
 	$(BIN)/python -m pytest tests/scale
 
-# Only the high-availability tests: etcd, Patroni, HAProxy and pgBackRest (docs/OPERATIONS.md).
+# Only the high-availability tests: etcd, Patroni, HAProxy, the app and pgBackRest (docs/OPERATIONS.md):
+# the bank workload through a failover, twice, and the restore drill.
 test-ha: install-dev scale-tools
 	$(BIN)/python -m pytest tests/ha
+
+# The restore drill alone (docs/OPERATIONS.md, "Runbook: restore the ledger to a moment"): backups of the app's ledger, a wrong
+# batch, a point-in-time restore to just before it, the app and reconcile on the restored cluster.
+restore-drill: install-dev scale-tools
+	$(BIN)/python -m pytest tests/ha/test_restore.py
 
 # The scale and HA tests (tests/scale, tests/ha) start PgBouncer, HAProxy, etcd, Patroni and
 # pgBackRest themselves, from Debian's packages (tool:package), and the statement test reads

@@ -11,7 +11,8 @@ Above the threshold a movement (or a batch) waits (202): a checker, a second own
 with the `approve` scope, approves what is waiting (or rejects what can no longer post), and
 drains the queue at the end.
 
-Used by tests/test_bank.py (short form in `make test`) and `make soak` (long form).
+Used by tests/test_bank.py (short form in `make test`), `make soak` (long form) and the
+failover test of tests/ha (its own faults: `run(faults=...)`).
 """
 
 import http.client
@@ -48,6 +49,7 @@ class Stats:
     ready_after_restart: list = field(default_factory=list)
     batched: dict = field(default_factory=dict)  # an item's key -> its batch's id
     batch_modes: Counter = field(default_factory=Counter)
+    acked_at: list = field(default_factory=list)  # time.monotonic() of each acknowledgement
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -154,6 +156,7 @@ def post_until_answered(
             src, dst = data["source_wallet_id"], data["dest_wallet_id"]
         with stats.lock:
             stats.acknowledged[key] = (data["id"], seen, amount, src, dst)
+            stats.acked_at.append(time.monotonic())
             if data["status"] == "posted":
                 stats.fees[key] = Decimal(data["fee"])
         return data if status != 202 else None
@@ -189,6 +192,7 @@ def post_batch_until_answered(
             waiting.append((data["id"], items))
         return "waiting"
     with stats.lock:
+        stats.acked_at.append(time.monotonic())
         if data["status"] == "rejected":
             stats.refused["batch_rejected"] += len(items)
             return "rejected"
@@ -269,11 +273,56 @@ def decide(api: Api, stats: Stats, deadline: float) -> int:
     return decided
 
 
+@dataclass
+class Target:
+    """What a fault injector acts on: the app's gunicorn and port, the run's stats and length,
+    and the event that ends the run (an injector returns once it is set)."""
+
+    server: Gunicorn
+    port: int
+    stats: Stats
+    stop: threading.Event
+    seconds: float
+    rng: random.Random
+
+
+def restarts_and_kills(cluster):
+    """The faults of tests/test_bank.py: a gunicorn worker SIGKILLed every 2-4 s, and `cluster`
+    (tests/pg.py) restarted fast at 30% of the run, immediately at 65%."""
+
+    def inject(t: Target) -> None:
+        restarts = [("fast", t.seconds * 0.3), ("immediate", t.seconds * 0.65)]
+        started = time.monotonic()
+        next_kill = started + 2
+        while not t.stop.is_set():
+            now = time.monotonic()
+            if restarts and now - started >= restarts[0][1]:
+                mode, _ = restarts.pop(0)
+                cluster.restart(mode)
+                t.stats.faults.append(f"postgres restart ({mode})")
+                t.stats.ready_after_restart.append(round(wait_ready(t.port), 2))
+            elif now >= next_kill:
+                pid = t.server.kill_random_worker(t.rng)
+                if pid:
+                    t.stats.faults.append(f"SIGKILL worker {pid}")
+                next_kill = now + t.rng.uniform(2, 4)
+            time.sleep(0.1)
+
+    return inject
+
+
+def longest_silence(stats: Stats) -> float:
+    """The longest time between two acknowledgements (seconds without writes)."""
+    times = sorted(stats.acked_at)
+    return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+
+
 def run(
-    cluster, database_url: str, seconds: float, clients: int = 16, wallets: int = 50, seed: int = 1, log=print
+    database_url: str, seconds: float, faults, clients: int = 16, wallets: int = 50, seed: int = 1, log=print
 ) -> tuple[Stats, dict]:
-    """Run the workload with faults; return the stats and the wallets' expected totals. The
-    database's policy (thresholds, fees, rates) is the caller's to set."""
+    """Run the workload while `faults(Target)` injects faults in a thread of its own; return the
+    stats and the wallets' expected totals. The database's policy (thresholds, fees, rates) is
+    the caller's to set."""
     from tests.pg import _free_port
 
     rng = random.Random(seed)
@@ -494,28 +543,10 @@ def run(
                 ):
                     time.sleep(0.2)
 
-        def faults():
-            restarts = [("fast", seconds * 0.3), ("immediate", seconds * 0.65)]
-            started = time.monotonic()
-            next_kill = started + 2
-            while not stop.is_set():
-                now = time.monotonic()
-                if restarts and now - started >= restarts[0][1]:
-                    mode, _ = restarts.pop(0)
-                    cluster.restart(mode)
-                    stats.faults.append(f"postgres restart ({mode})")
-                    stats.ready_after_restart.append(round(wait_ready(port), 2))
-                elif now >= next_kill:
-                    pid = server.kill_random_worker(rng)
-                    if pid:
-                        stats.faults.append(f"SIGKILL worker {pid}")
-                    next_kill = now + rng.uniform(2, 4)
-                time.sleep(0.1)
-
         threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
         threads += [
             threading.Thread(target=reader),
-            threading.Thread(target=faults),
+            threading.Thread(target=faults, args=(Target(server, port, stats, stop, seconds, rng),)),
             threading.Thread(target=checker_client),
         ]
         [t.start() for t in threads]
@@ -537,13 +568,13 @@ def run(
 
 def summary(stats: Stats) -> str:
     kills = sum(1 for f in stats.faults if f.startswith("SIGKILL"))
-    restarts = len(stats.faults) - kills
+    others = len(stats.faults) - kills  # restarts, or a failover test's leader dying
     kinds = Counter(kind for _, kind, *_ in stats.acknowledged.values())
     return (
         f"attempted={stats.attempted} acknowledged={len(stats.acknowledged)} {dict(kinds)} "
         f"refused={dict(stats.refused)} retries={stats.retries} retried_keys={len(stats.retried_keys)} "
-        f"unresolved={len(stats.unresolved)} worker_kills={kills} pg_restarts={restarts} "
+        f"unresolved={len(stats.unresolved)} worker_kills={kills} database_faults={others} "
         f"total_checks={stats.total_checks} total_violations={len(stats.total_violations)} "
         f"ready_after_restart_s={stats.ready_after_restart} batches={dict(stats.batch_modes)} "
-        f"batched_items={len(stats.batched)}"
+        f"batched_items={len(stats.batched)} longest_silence_s={longest_silence(stats):.1f}"
     )

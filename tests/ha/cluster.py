@@ -4,9 +4,9 @@ speaks through python3-etcd) and Patroni nodes running Debian's PostgreSQL 15 (p
 knows it; the embedded wheel's PostgreSQL is newer than it knows). PostgreSQL refuses root, so
 as root each Patroni runs as localdb.USER, as the scale tests' servers do.
 
-The first pieces of issue 29: the cluster with a synchronous standby, and HAProxy on Patroni's
-health checks; the bank workload through the app and the pgBackRest drill are still to build
-on it."""
+HAProxy in front routes to the primary (and to the replicas) by Patroni's health checks;
+pgBackRest backs the cluster up into a local repository and restores it to a point in time
+into a fresh cluster. docs/OPERATIONS.md is the runbook built on these."""
 
 import json
 import os
@@ -29,7 +29,7 @@ def _wait(check, what: str, limit: float = 60.0):
     while time.monotonic() < deadline:
         try:
             found = check()
-        except OSError:
+        except (OSError, ValueError):  # not answering yet; a pid file being written
             found = None
         if found:
             return found
@@ -43,31 +43,40 @@ class Etcd:
     def __init__(self, members: int = 3):
         self.dir = Path(tempfile.mkdtemp(prefix="wallet-etcd-"))
         self.ports = [(localdb.free_port(), localdb.free_port()) for _ in range(members)]
-        cluster = ",".join(f"e{i}=http://127.0.0.1:{peer}" for i, (_, peer) in enumerate(self.ports))
-        self.procs = []
-        for i, (client, peer) in enumerate(self.ports):
-            log = open(self.dir / f"e{i}.log", "w")
-            self.procs.append(
-                subprocess.Popen(
-                    [
-                        shutil.which("etcd") or "/usr/bin/etcd",
-                        "--name", f"e{i}",
-                        "--data-dir", str(self.dir / f"e{i}"),
-                        "--listen-client-urls", f"http://127.0.0.1:{client}",
-                        "--advertise-client-urls", f"http://127.0.0.1:{client}",
-                        "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-                        "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-                        "--initial-cluster", cluster,
-                        "--initial-cluster-token", self.dir.name,
-                        "--initial-cluster-state", "new",
-                        "--enable-v2=true",
-                    ],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )  # fmt: skip
+        self.cluster = ",".join(f"e{i}=http://127.0.0.1:{peer}" for i, (_, peer) in enumerate(self.ports))
+        self.procs = [self._start(i) for i in range(members)]
         _wait(self.healthy, "etcd healthy")
+
+    def _start(self, i: int) -> subprocess.Popen:
+        client, peer = self.ports[i]
+        return subprocess.Popen(
+            [
+                shutil.which("etcd") or "/usr/bin/etcd",
+                "--name", f"e{i}",
+                "--data-dir", str(self.dir / f"e{i}"),  # kept: a member started again rejoins with it
+                "--listen-client-urls", f"http://127.0.0.1:{client}",
+                "--advertise-client-urls", f"http://127.0.0.1:{client}",
+                "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                "--initial-cluster", self.cluster,
+                "--initial-cluster-token", self.dir.name,
+                "--initial-cluster-state", "new",
+                "--enable-v2=true",
+            ],
+            stdout=open(self.dir / f"e{i}.log", "a"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def kill(self, i: int) -> None:
+        """Member i's machine dies (SIGKILL); the other two keep the quorum."""
+        self.procs[i].kill()
+        self.procs[i].wait(10)
+
+    def start(self, i: int) -> None:
+        """Member i again, on its data: it catches up from the others."""
+        self.procs[i] = self._start(i)
+        _wait(self.healthy, "etcd healthy again")
 
     @property
     def hosts(self) -> str:
@@ -177,6 +186,14 @@ class Patroni:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.rest}/patroni", timeout=2) as r:
             return json.load(r)
 
+    def ctl(self, *args: str) -> str:
+        """patronictl with this node's configuration, as the runbook runs it (docs/OPERATIONS.md)."""
+        done = subprocess.run(["/usr/bin/patronictl", "-c", str(self.dir / "patroni.yml"), *args],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+        if done.returncode:
+            raise RuntimeError(f"patronictl {' '.join(args)}: {done.stdout}{done.stderr}")
+        return done.stdout
+
     def postmaster(self) -> int:
         return int((self.dir / "data" / "postmaster.pid").read_text().split("\n", 1)[0])
 
@@ -191,24 +208,44 @@ class Patroni:
             pass
 
     def stop(self) -> None:
-        """Patroni stops its PostgreSQL on SIGTERM; the process group's leftovers after."""
+        """Patroni stops its PostgreSQL on SIGTERM; the process group's leftovers after, and a
+        postmaster still running (it has a process group of its own: one Patroni had started
+        again outlived Patroni in a run) is SIGKILLed; its children exit on its death."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
+        try:
+            pid = self.postmaster()
+            os.kill(pid, signal.SIGKILL)
+            _wait(lambda: not Path(f"/proc/{pid}").exists(), "the postmaster gone", 10)
+        except (OSError, ValueError):
+            pass  # no postmaster.pid, or its process already gone
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def start_cluster(nodes: int = 2, scope: str = "wallet", archive: str = "/bin/true") -> tuple[Etcd, list[Patroni]]:
-    """etcd, then `nodes` Patroni nodes; returns once one is primary and the others replicas.
-    `archive`: the archive_command (pgBackRest's archive-push for the restore drill)."""
-    etcd = Etcd()
-    members = [Patroni(etcd, f"node{i}", scope, archive) for i in range(nodes)]
-    _wait(lambda: sorted(m.role() or "" for m in members) == ["primary"] + ["replica"] * (nodes - 1),
-          "one primary and the rest replicas", 90)  # fmt: skip
+    """etcd, then `nodes` Patroni nodes; returns once one is primary and the others replicas
+    (or stops what it started and raises). `archive`: the archive_command (pgBackRest's
+    archive-push for the restore drill)."""
+    etcd, members = Etcd(), []
+    try:
+        members += [Patroni(etcd, f"node{i}", scope, archive) for i in range(nodes)]
+        _wait(lambda: sorted(m.role() or "" for m in members) == ["primary"] + ["replica"] * (nodes - 1),
+              "one primary and the rest replicas", 90)  # fmt: skip
+    except BaseException:
+        for member in members:
+            member.stop()
+        etcd.stop()
+        raise
     return etcd, members
+
+
+def primary(nodes: list[Patroni]) -> Patroni | None:
+    """The node whose Patroni says it is the primary, if one does."""
+    return next((n for n in nodes if n.role() == "primary"), None)
 
 
 class Proxy:
@@ -270,7 +307,11 @@ listen replicas
 
     @property
     def primary_url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.primary_port}/postgres"
+        return self.url()
+
+    def url(self, database: str = "postgres", replica: bool = False) -> str:
+        """A database through the primary port (writes), or the replicas' port."""
+        return f"postgresql://postgres@127.0.0.1:{self.replica_port if replica else self.primary_port}/{database}"
 
     def stop(self) -> None:
         from tests.scale.servers import _stop
