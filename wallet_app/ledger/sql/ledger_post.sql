@@ -106,8 +106,7 @@ BEGIN
                         p_reverses);
 
     -- 4b. A new movement's system rows: a free shard rather than a queue (ledger_free_shards).
-    IF p_reverses IS NULL AND cardinality(array_remove(legs.systems, NULL)) > 0
-       AND (SELECT s.system_shards FROM ledger_settings s) > 1 THEN
+    IF p_reverses IS NULL AND cardinality(array_remove(legs.systems, NULL)) > 0 THEN
         legs.ids := ledger_free_shards(legs.ids, legs.systems);
     END IF;
 
