@@ -30,7 +30,6 @@ FILES = (
     "ledger_original.sql",
     "ledger_quote.sql",
     "ledger_legs.sql",
-    "ledger_free_shards.sql",
     "ledger_live_held.sql",
     "ledger_leg_refusal.sql",
     "ledger_check.sql",

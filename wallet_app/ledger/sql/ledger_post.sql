@@ -105,11 +105,6 @@ BEGIN
                         p_converts, p_rate, p_rate_max_age, p_fee_payer, p_pending AND p_target IS NULL, p_holdable,
                         p_reverses);
 
-    -- 4b. A new movement's system rows: a free shard rather than a queue (ledger_free_shards).
-    IF p_reverses IS NULL AND cardinality(array_remove(legs.systems, NULL)) > 0 THEN
-        legs.ids := ledger_free_shards(legs.ids, legs.systems);
-    END IF;
-
     -- 5. The wallets, locked in ascending id order; 6. every rule about them, under those locks.
     checked := ledger_check(p_kind, p_target, p_source, legs.ids, legs.amounts, legs.fields, legs.systems, p_likes,
                             legs.fee);
