@@ -222,8 +222,15 @@ def batch_rows(url: str, secs: float, ids: load.Wallets) -> list:
     libpq, rows = harness.libpq_parts(url), []
     transfer_fee(url, False)
     harness.checkpoint(url)
-    base = runners.pgbench(libpq, "engine_transfer.sql", False, 16, secs, ids)
-    rows.append(("1. engine: pgbench ledger_post() per transfer, uniform, 16 clients", f"{base:,.0f}/s", "1.00"))
+    engine = runners.pgbench_cpu(libpq, "engine_transfer.sql", 16, secs, ids)
+    base = engine["tps"]
+    rows.append(
+        (
+            "1. engine: pgbench ledger_post() per transfer, uniform, 16 clients",
+            f"{base:,.0f}/s; CPU per transfer: {engine_cpu(engine)}",
+            "1.00",
+        )
+    )
     env, token = http_env(url)
     with harness.gunicorn(env) as (pid, port):
         harness.checkpoint(url)
@@ -250,13 +257,13 @@ def batch_rows(url: str, secs: float, ids: load.Wallets) -> list:
                 )
             )
 
-    def run(script: str) -> float:
+    def run(script: str) -> dict:
         harness.checkpoint(url)
-        return runners.pgbench(libpq, script, False, 16, secs, ids)
+        return runners.pgbench_cpu(libpq, script, 16, secs, ids)
 
-    # Three rounds of plain, fee, funding in turn: each ratio is the median of its rounds' (one
+    # Rounds of plain, fee, funding in turn: each ratio is the median of its rounds' (one
     # round's three runs are minutes apart at most; the machine's speed drifts over a sitting).
-    def measure(what: str) -> float:
+    def measure(what: str) -> dict:
         transfer_fee(url, what == "fee")
         return run("engine_fund.sql" if what == "fund" else "engine_transfer.sql")
 
@@ -269,21 +276,32 @@ def batch_rows(url: str, secs: float, ids: load.Wallets) -> list:
             got = {what: measure(what) for what in order}
             rounds.append((got["plain"], got["fee"], got["fund"]))
         transfer_fee(url, False)
-        plain, charged, fund = (statistics.median(r[i] for r in rounds) for i in range(3))
-        per = lambda i: ", ".join(f"{r[i] / r[0]:.2f}" for r in rounds)  # noqa: E731
-        rows.append((f"11. engine, {shards} shard(s): a plain transfer, 16 clients", f"{plain:,.0f}/s", "1.00"))
+        plain, charged, fund = (statistics.median(r[i]["tps"] for r in rounds) for i in range(3))
+        per = lambda i: ", ".join(f"{r[i]['tps'] / r[0]['tps']:.2f}" for r in rounds)  # noqa: E731
+
+        def cpu(i: int) -> str:  # each side's CPU per transfer, the mean of its rounds
+            mean = {k: statistics.mean(r[i][k] for r in rounds) for k in ("cpu_db", "cpu_rest", "idle")}
+            return engine_cpu(mean)
+
+        rows.append(
+            (
+                f"11. engine, {shards} shard(s): a plain transfer, 16 clients",
+                f"{plain:,.0f}/s; CPU per transfer: {cpu(0)}",
+                "1.00",
+            )
+        )
         rows.append(
             (
                 f"11. engine, {shards} shard(s): a transfer with a fee",
-                f"{charged:,.0f}/s (rounds: {per(1)})",
-                f"{statistics.median(r[1] / r[0] for r in rounds):.2f}",
+                f"{charged:,.0f}/s (rounds: {per(1)}); CPU per transfer: {cpu(1)}",
+                f"{statistics.median(r[1]['tps'] / r[0]['tps'] for r in rounds):.2f}",
             )
         )
         rows.append(
             (
                 f"11. engine, {shards} shard(s): a funding from world",
-                f"{fund:,.0f}/s (rounds: {per(2)})",
-                f"{statistics.median(r[2] / r[0] for r in rounds):.2f}",
+                f"{fund:,.0f}/s (rounds: {per(2)}); CPU per transfer: {cpu(2)}",
+                f"{statistics.median(r[2]['tps'] / r[0]['tps'] for r in rounds):.2f}",
             )
         )
     return rows
@@ -454,6 +472,11 @@ def http_rows(
 def _commit(checkout: Path) -> str:
     done = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     return done.stdout.strip() or checkout.name
+
+
+def engine_cpu(r: dict) -> str:
+    """A pgbench row's CPU per transfer (runners.pgbench_cpu)."""
+    return f"PostgreSQL {r['cpu_db']:.2f}, pgbench/kernel {r['cpu_rest']:.2f}, CPU idle {r['idle']:.0f}%"
 
 
 def cpu_split(r: dict) -> str:

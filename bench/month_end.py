@@ -40,9 +40,16 @@ def rows(url: str, secs: float, ids, say) -> list:
 
 def seal_backlog_row(app, say) -> tuple:
     """The loaded history sealed from nothing, as a ledger upgraded to migration 0017 would be."""
+    from sqlalchemy import text
+
+    from wallet_app.extensions import db
     from wallet_app.ledger import seals
 
     with app.app_context():
+        # from nothing, whatever sealed before (a worker of the rows before it seals as it runs)
+        db.session.execute(text("TRUNCATE ledger_seals"))
+        db.session.execute(text("UPDATE ledger_seal_state SET sealed_upto = 0, next_upto = NULL, next_snapshot = NULL"))
+        db.session.commit()
         started = time.perf_counter()
         links = seals.seal_all(max_legs=200_000)
         took = time.perf_counter() - started

@@ -57,6 +57,23 @@ def pgbench(url_parts: dict, script: str, hot: bool, clients: int, seconds: floa
     return float(re.search(r"tps = ([0-9.]+)", out).group(1))
 
 
+def pgbench_cpu(url_parts: dict, script: str, clients: int, seconds: float, ids) -> dict:
+    """pgbench (uniform) as pgbench() runs it, with the CPU spent per transfer (ms): PostgreSQL,
+    and the rest (pgbench, the kernel), and how idle the machine was."""
+    before = cpu_ticks(0)
+    tps = pgbench(url_parts, script, False, clients, seconds, ids)
+    time.sleep(0.3)  # pgbench's backends exit as it does: reaped, their CPU is their postmaster's
+    after = cpu_ticks(0)
+    ms = 1000 / os.sysconf("SC_CLK_TCK") / max(tps * seconds, 1)
+    spent = {k: (after[k] - before[k]) * ms for k in after}
+    return {
+        "tps": tps,
+        "cpu_db": spent["postgres"],
+        "cpu_rest": spent["busy"] - spent["postgres"],
+        "idle": 100 * (after["idle"] - before["idle"]) / max(after["all"] - before["all"], 1),
+    }
+
+
 def percentiles(latencies: list[float]) -> tuple[float, float]:
     latencies = sorted(latencies)
     if not latencies:
@@ -219,7 +236,9 @@ def cpu_ticks(server_pid: int) -> dict:
         ticks[pid] = int(fields[11]) + int(fields[12])
         children.setdefault(int(fields[1]), []).append(pid)
         if comm == "postgres":
-            totals["postgres"] += ticks[pid]
+            # with its reaped children's (cutime, cstime): a backend that ended during the run
+            # (pgbench's, when it disconnects) counts in its postmaster's
+            totals["postgres"] += ticks[pid] + int(fields[13]) + int(fields[14])
     todo = [server_pid]
     while todo:
         pid = todo.pop()
