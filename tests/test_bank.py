@@ -177,13 +177,14 @@ def check_bank(own_cluster, delivered, capsys, faults=None, seconds=SECONDS, **o
             WHERE t.kind <> 'fund' AND k.operation <> 'expire'""").fetchall()
         moved = {key: (tx_id, kind, f"{amount:.2f}", src, dst) for key, tx_id, kind, amount, src, dst in rows}
         # Every acknowledged movement exists exactly once, as acknowledged...
-        assert {k: moved.get(k) for k in stats.acknowledged} == stats.acknowledged
+        wrong = {k: (v, moved.get(k)) for k, v in stats.acknowledged.items() if moved.get(k) != v}
+        assert wrong == {}, "acknowledged (as the client saw it, as the ledger has it)"
         # ...and nothing else moved money: no movement without its key, no key applied twice.
         movements = conn.execute("SELECT count(*) FROM transactions WHERE kind <> 'fund'").fetchone()[0]
         posted = sum(
             kind not in ("capture", "void", "approve", "reject") for _, kind, *_ in stats.acknowledged.values()
         )
-        assert movements == posted and len(moved) == len(stats.acknowledged)
+        assert (movements, len(moved)) == (posted, len(stats.acknowledged)), set(moved) - set(stats.acknowledged)
         # Every hold ended: captured, voided, or expired by the command; none still counts.
         assert conn.execute("SELECT count(*) FROM transactions WHERE status = 'pending'").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM wallets WHERE held <> 0").fetchone()[0] == 0
