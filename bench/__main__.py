@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
@@ -217,7 +218,7 @@ def batch_rows(url: str, secs: float, ids: load.Wallets) -> list:
     against the engine's pgbench limit (one call per transfer, uniform, 16 clients) and the
     single-transfer HTTP row (64 clients), with each side's CPU per transfer and the largest
     worker's memory. Rows 11: a transfer with a fee and a funding (from `world`) against a plain
-    transfer, each one engine call (pgbench, 16 clients), at 1, 32 and 64 system-wallet
+    transfer, each one engine call (pgbench, 16 clients), at 1, 64 and 256 system-wallet
     shards, in five rounds of alternating order (ratios: the median round's)."""
     libpq, rows = harness.libpq_parts(url), []
     transfer_fee(url, False)
@@ -267,7 +268,7 @@ def batch_rows(url: str, secs: float, ids: load.Wallets) -> list:
         transfer_fee(url, what == "fee")
         return run("engine_fund.sql" if what == "fund" else "engine_transfer.sql")
 
-    for shards in (1, 32, 64):
+    for shards in (1, 64, 256):
         harness.flask_command(url, "system-shards", str(shards)).check_returncode()
         rounds = []
         for n in range(ROUNDS_11):
@@ -279,9 +280,12 @@ def batch_rows(url: str, secs: float, ids: load.Wallets) -> list:
         plain, charged, fund = (statistics.median(r[i]["tps"] for r in rounds) for i in range(3))
         per = lambda i: ", ".join(f"{r[i]['tps'] / r[0]['tps']:.2f}" for r in rounds)  # noqa: E731
 
-        def cpu(i: int) -> str:  # each side's CPU per transfer, the mean of its rounds
+        def cpu(i: int) -> str:  # each side's CPU per transfer and waits, the mean of its rounds
             mean = {k: statistics.mean(r[i][k] for r in rounds) for k in ("cpu_db", "cpu_rest", "idle")}
-            return engine_cpu(mean)
+            waits = Counter()
+            for r in rounds:
+                waits.update({event: share / len(rounds) for event, share in r[i]["waits"].items()})
+            return engine_cpu({**mean, "waits": waits})
 
         rows.append(
             (
@@ -475,8 +479,11 @@ def _commit(checkout: Path) -> str:
 
 
 def engine_cpu(r: dict) -> str:
-    """A pgbench row's CPU per transfer (runners.pgbench_cpu)."""
-    return f"PostgreSQL {r['cpu_db']:.2f}, pgbench/kernel {r['cpu_rest']:.2f}, CPU idle {r['idle']:.0f}%"
+    """A pgbench row's CPU per transfer (runners.pgbench_cpu), and its backends' top waits."""
+    waits = ", ".join(f"{event} {share:.0f}%" for event, share in r["waits"].most_common(3))
+    return f"PostgreSQL {r['cpu_db']:.2f}, pgbench/kernel {r['cpu_rest']:.2f}, CPU idle {r['idle']:.0f}%" + (
+        f"; backends: {waits}" if waits else ""
+    )
 
 
 def cpu_split(r: dict) -> str:

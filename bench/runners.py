@@ -59,9 +59,11 @@ def pgbench(url_parts: dict, script: str, hot: bool, clients: int, seconds: floa
 
 def pgbench_cpu(url_parts: dict, script: str, clients: int, seconds: float, ids) -> dict:
     """pgbench (uniform) as pgbench() runs it, with the CPU spent per transfer (ms): PostgreSQL,
-    and the rest (pgbench, the kernel), and how idle the machine was."""
+    and the rest (pgbench, the kernel), how idle the machine was, and what its busy backends
+    were waiting on (`waits`: wait_sampler's shares)."""
     before = cpu_ticks(0)
-    tps = pgbench(url_parts, script, False, clients, seconds, ids)
+    with wait_sampler(url_parts) as waits:
+        tps = pgbench(url_parts, script, False, clients, seconds, ids)
     time.sleep(0.3)  # pgbench's backends exit as it does: reaped, their CPU is their postmaster's
     after = cpu_ticks(0)
     ms = 1000 / os.sysconf("SC_CLK_TCK") / max(tps * seconds, 1)
@@ -71,7 +73,42 @@ def pgbench_cpu(url_parts: dict, script: str, clients: int, seconds: float, ids)
         "cpu_db": spent["postgres"],
         "cpu_rest": spent["busy"] - spent["postgres"],
         "idle": 100 * (after["idle"] - before["idle"]) / max(after["all"] - before["all"], 1),
+        "waits": waits,
     }
+
+
+@contextmanager
+def wait_sampler(url_parts: dict, every: float = 0.05):
+    """Samples pg_stat_activity while the block runs: yields a Counter, filled at the end with
+    each wait event's share (%) of the active client backends' samples ("CPU": not waiting).
+    Why a ratio is what it is: a row lock queue (Lock:transactionid) or commits (WALWrite)."""
+    import collections
+
+    import psycopg
+
+    shares, stop = collections.Counter(), threading.Event()
+    dsn = " ".join(f"{k}={v}" for k, v in url_parts.items())
+    query = (
+        "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND backend_type = 'client backend' AND state = 'active'"
+    )
+
+    def sample() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while not stop.wait(every):
+                shares.update(event for (event,) in conn.execute(query))
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield shares
+    finally:
+        stop.set()
+        thread.join()
+        total = sum(shares.values()) or 1
+        for event in shares:
+            shares[event] = 100 * shares[event] / total
 
 
 def percentiles(latencies: list[float]) -> tuple[float, float]:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from wallet_app.errors import InvalidInput
 from wallet_app.ledger import fees, operations
@@ -53,10 +54,16 @@ def test_shards_spread_fees_and_funding_and_add_up_as_one_wallet(make_wallet, se
     assert usd_fees == [{"currency": "USD", "purpose": "fees", "balance": "11.00"}]
 
 
-def test_the_number_of_shards_is_checked(actor):
-    for bad in (0, 65, "4", True):
+def test_the_number_of_shards_is_checked(actor, session):
+    for bad in (0, 1025, "4", True):
         with pytest.raises(InvalidInput):
             operations.set_system_shards(bad, actor=actor)
+    # The CHECK, the last line of defence, agrees with the service: 1,024 at most.
+    with pytest.raises(IntegrityError):
+        with session.begin_nested():
+            session.execute(text("UPDATE ledger_settings SET system_shards = 1025"))
+    with session.begin_nested():
+        session.execute(text("UPDATE ledger_settings SET system_shards = 1024"))
 
 
 def test_a_batch_over_sharded_system_wallets_posts_and_reconciles(make_wallet, service, actor):

@@ -20,6 +20,7 @@ from ..errors import (
 )
 from ..extensions import db
 from ..models import WALLET_STATUSES, Wallet
+from ..models.ledger import MAX_SYSTEM_SHARDS
 from ..models.types import utcnow
 from ..money import check_currency, format_amount, parse_amount, parse_rate
 from ..services import audit, validate
@@ -305,11 +306,11 @@ def transfer(
 
 
 def set_system_shards(count, *, actor: Actor) -> int:
-    """Split each system wallet into `count` rows per currency (1 to 64), making the rows that
+    """Split each system wallet into `count` rows per currency (1 to 1,024), making the rows that
     are missing: movements then spread over them (ledger_legs.sql). Fewer than before: the
     rows past it keep their balances (reconcile adds them up) and take no new legs."""
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
-        raise InvalidInput("The number of shards is a whole number from 1 to 64.", field="count")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SYSTEM_SHARDS:
+        raise InvalidInput(f"The number of shards is a whole number from 1 to {MAX_SYSTEM_SHARDS:,}.", field="count")
 
     def op(s: Session) -> int:
         before = s.scalar(text("SELECT system_shards FROM ledger_settings FOR UPDATE"))

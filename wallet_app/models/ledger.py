@@ -393,6 +393,11 @@ class FxRateHistory(db.Model):
     set_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+# The most rows a system wallet may be split into: a writer queues on a system row about
+# (concurrent writers - 1) / shards of the time (docs/DESIGN.md, "No hot row").
+MAX_SYSTEM_SHARDS = 1024
+
+
 class LedgerSettings(db.Model):
     """The ledger's one row of policy settings (admins): the approval threshold of a currency
     without its own, and how far reconcile lets the fx desk's position drift."""
@@ -408,9 +413,11 @@ class LedgerSettings(db.Model):
     fx_position_tolerance_bps: Mapped[int] = mapped_column(
         CheckConstraint("fx_position_tolerance_bps BETWEEN 0 AND 2000", name="fx_tolerance"), server_default="500"
     )
-    # How many rows each system wallet is split into (migration 0014): no hot system row.
+    # How many rows each system wallet is split into (migrations 0014, 0019): no hot system row.
     system_shards: Mapped[int] = mapped_column(
-        SmallInteger, CheckConstraint("system_shards BETWEEN 1 AND 64", name="system_shards"), server_default="1"
+        SmallInteger,
+        CheckConstraint(f"system_shards BETWEEN 1 AND {MAX_SYSTEM_SHARDS}", name="system_shards"),
+        server_default="1",
     )
     updated_by: Mapped[str | None] = mapped_column(String(320))
     updated_at: Mapped[datetime] = _created_at()
