@@ -255,7 +255,7 @@ class Proxy:
     primary."""
 
     def __init__(self, nodes: list[Patroni]):
-        from tests.scale.servers import _wait_port, tool
+        from tests.scale.servers import haproxy_process
 
         self.dir = Path(tempfile.mkdtemp(prefix="wallet-ha-proxy-"))
         self.primary_port, self.replica_port = localdb.free_port(), localdb.free_port()
@@ -282,13 +282,7 @@ listen replicas
   balance roundrobin
 {servers("replica")}
 """)
-        self.proc = subprocess.Popen(
-            [tool("haproxy"), "-f", str(self.dir / "haproxy.cfg"), "-db"],
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.dir / "haproxy.log", "wb"),
-        )
-        _wait_port(self.primary_port, self.proc)
+        self.proc = haproxy_process(self.dir, self.primary_port)
         _wait(self._settled, "HAProxy's primary port reaching the primary alone", 30)
 
     def _settled(self) -> bool:

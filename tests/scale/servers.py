@@ -142,6 +142,19 @@ logfile = {self.dir}/pgbouncer.log
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def haproxy_process(folder: Path, port: int) -> subprocess.Popen:
+    """Debian's HAProxy in the foreground on `folder`/haproxy.cfg, logging to haproxy.log there,
+    in a session of its own (stopped by PID: _stop); returned once `port` accepts."""
+    proc = subprocess.Popen(
+        [tool("haproxy"), "-f", str(folder / "haproxy.cfg"), "-db"],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "haproxy.log", "wb"),
+    )
+    _wait_port(port, proc)
+    return proc
+
+
 class HAProxy:
     """Debian's HAProxy balancing HTTP over `backends` ({name: port}), checking /readyz; it
     names the instance that answered in an X-Backend header."""
@@ -172,13 +185,7 @@ backend instances
   http-response set-header X-Backend %s
 {servers}
 """)
-        self.proc = subprocess.Popen(
-            [tool("haproxy"), "-f", str(self.dir / "haproxy.cfg"), "-db"],
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.dir / "haproxy.log", "wb"),
-        )
-        _wait_port(self.port, self.proc)
+        self.proc = haproxy_process(self.dir, self.port)
 
     def log(self) -> str:
         """One line per request (httplog: status, termination state, retries)."""
