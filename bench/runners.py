@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -78,15 +79,26 @@ def pgbench_cpu(url_parts: dict, script: str, clients: int, seconds: float, ids)
 
 
 @contextmanager
+def _in_background(sample):
+    """Runs `sample(stop)` in a thread while the block runs; it returns once `stop` is set."""
+    stop = threading.Event()
+    thread = threading.Thread(target=sample, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextmanager
 def wait_sampler(url_parts: dict, every: float = 0.05):
     """Samples pg_stat_activity while the block runs: yields a Counter, filled at the end with
     each wait event's share (%) of the active client backends' samples ("CPU": not waiting).
     Why a ratio is what it is: a row lock queue (Lock:transactionid) or commits (WALWrite)."""
-    import collections
-
     import psycopg
 
-    shares, stop = collections.Counter(), threading.Event()
+    shares = Counter()
     dsn = " ".join(f"{k}={v}" for k, v in url_parts.items())
     query = (
         "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity"
@@ -94,18 +106,15 @@ def wait_sampler(url_parts: dict, every: float = 0.05):
         " AND backend_type = 'client backend' AND state = 'active'"
     )
 
-    def sample() -> None:
+    def sample(stop: threading.Event) -> None:
         with psycopg.connect(dsn, autocommit=True) as conn:
             while not stop.wait(every):
                 shares.update(event for (event,) in conn.execute(query))
 
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
     try:
-        yield shares
+        with _in_background(sample):
+            yield shares
     finally:
-        stop.set()
-        thread.join()
         total = sum(shares.values()) or 1
         for event in shares:
             shares[event] = 100 * shares[event] / total
@@ -314,9 +323,9 @@ def peak_rss_of(code: str, env: dict) -> tuple[float, float, int]:
 def peak_rss(server_pid: int, every: float = 0.2):
     """The largest resident memory of any process of the gunicorn tree while the block runs
     (sampled): yields a dict whose `mib` is filled in at the end."""
-    found, stop = {"mib": 0.0}, threading.Event()
+    found = {"mib": 0.0}
 
-    def sample():
+    def sample(stop: threading.Event) -> None:
         while not stop.is_set():
             for pid in _tree(server_pid):
                 try:
@@ -327,13 +336,8 @@ def peak_rss(server_pid: int, every: float = 0.2):
                     pass
             stop.wait(every)
 
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
+    with _in_background(sample):
         yield found
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _tree(root: int) -> list[int]:
