@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.api.conftest import Api
+from tests.conftest import CHECKER
 from wallet_app.errors import MakerCannotApprove
 from wallet_app.ledger import operations, rates
 from wallet_app.services.audit import Actor
@@ -247,3 +248,28 @@ def test_a_hold_above_the_threshold_waits_then_becomes_the_hold_and_replays_answ
     assert captured.status_code == 200 and captured.json["status"] == "posted"
     assert api.get(f"/wallets/{b}").json["balance"] == "30.00"
     assert api.get(f"/wallets/{a}").json["available"] == "70.00"
+
+
+def test_a_request_approved_before_its_answer_is_read_is_still_answered_202(api, funded, monkeypatch):
+    """The engine commits a request, then the answer reads the row back; a checker who
+    approves in between (the bank test's checker did, under failover) must not turn the
+    maker's first answer into a 201 its replay contradicts."""
+    a, b = funded
+    rates.set_threshold("USD", "50.00", actor=FINANCE)
+    read_back = operations.get_transaction
+    approved = []
+
+    def checker_first(transaction_id):
+        if not approved:  # between the maker's commit and its read: the checker approves
+            approved.append(None)  # once: the approval reads the request back too
+            approved[0] = operations.approve(transaction_id, idempotency_key=k(), actor=CHECKER).transaction
+        return read_back(transaction_id)
+
+    monkeypatch.setattr(operations, "get_transaction", checker_first)
+    key = k()
+    body = {"from_wallet_id": a, "to_wallet_id": b, "amount": "80.00", "pending": True, "expires_in": 3600}
+    first = api.post("/transfers", body, key=key)
+    assert approved and approved[0]["status"] == "pending"  # the approval did land first
+    assert (first.status_code, first.json["status"]) == (202, "pending")
+    again = api.post("/transfers", body, key=key)
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (202, "true")

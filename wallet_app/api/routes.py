@@ -170,7 +170,7 @@ def _moved(result, status: int = 201):
     # its per-call look-ups of the app's JSON settings.
     response = Response(
         json.dumps(result.transaction, separators=(",", ":"), sort_keys=True, default=current_app.json.default) + "\n",
-        result.status or (202 if result.transaction["status"] == "awaiting_approval" else status),
+        result.status or status,
         mimetype="application/json",
     )
     if result.replayed:

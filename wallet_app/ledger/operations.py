@@ -563,7 +563,9 @@ def _post(movement: Movement, key, actor: Actor, hold: int | None = None) -> Ope
     if posted.verdict == "replay":
         return OperationResult(get_transaction(posted.tx_id), replayed=True, status=posted.first_status)
     if posted.tx_status != "posted" or posted.tx_rate is not None:
-        return OperationResult(get_transaction(posted.tx_id))
+        # Read back after the commit, so a checker may have approved it already: the status
+        # is the engine's (202 for a request), as a replay answers it, not the row's of now.
+        return OperationResult(get_transaction(posted.tx_id), status=posted.first_status)
     return OperationResult(
         transaction_dict(
             movement,
