@@ -27,7 +27,11 @@ CREATE FUNCTION ledger_batch(
     p_always_wait boolean DEFAULT FALSE,
     OUT verdict text,       -- posted | replay | awaiting_approval | rejected | expired
     OUT batch_id bigint, OUT batch_status text, OUT first_status int, OUT waits boolean)
-LANGUAGE plpgsql AS $$
+-- Generic plans, as ledger_post(): a custom plan of a system row's lookup for shard 0 (every
+-- customer wallet's shard too) expected thousands of rows from the unique index and scanned
+-- every wallet of the currency instead, 54-66 ms per lookup on 100,000 wallets, in the first
+-- five of each connection (bench/RESULTS.md, 2026-12-07 22:10).
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     batch batches;
     i int;
