@@ -3,7 +3,8 @@
 N customer wallets (USD) take the ids after those already in the database (the system
 wallets of migration 0004). Each is funded with 1000.00 from the USD `world` wallet, two
 legs as the catalogue's `fund` has; then `transfers` transfers of 1.00 go from the others
-(round robin) to the first, the treasury, which so holds about half the history rows.
+(round robin) to the first, the treasury, which so holds about half the history rows. What
+they count toward four eyes goes into `wallet_flows`, as the engine would have written it.
 Every leg's balance_after is a window sum in transaction order, the world wallet's
 included, so every chain is the true running balance and reconcile passes.
 """
@@ -43,6 +44,15 @@ INSERT INTO wallet_history (id, wallet_id, transaction_id, amount, balance_after
 UPDATE wallets w SET balance = w.balance + s.total
   FROM (SELECT wallet_id, sum(amount) AS total FROM wallet_history WHERE id > %(h0)s GROUP BY wallet_id) s
   WHERE s.wallet_id = w.id;
+-- What the engine counts toward four eyes as it writes (ledger_flows_of, by the hour): the
+-- loaded movements are today's. Left empty, the table was planned empty by every connection
+-- that started before the bench's first writes, and scanned whole as it grew
+-- (bench/RESULTS.md, 2026-12-08).
+INSERT INTO wallet_flows (wallet_id, inflow, hour, amount)
+  SELECT f.wallet_id, f.inflow, date_trunc('hour', t.created_at), sum(f.amount)
+  FROM transactions t CROSS JOIN LATERAL ledger_flows_of(t) f
+  WHERE t.id > %(t0)s AND f.wallet_id IS NOT NULL AND f.amount IS NOT NULL
+  GROUP BY 1, 2, 3;
 INSERT INTO idempotency_keys (scope, key, fingerprint, transaction_id, response_status)
   SELECT 'loader', 'load-' || id, 'fp', id, 201 FROM transactions WHERE id > %(t0)s;
 -- The audit trail the engine would have written (the wallet page shows a wallet's activity
