@@ -217,9 +217,10 @@ def batch_rows(url: str, secs: float, ids: load.Wallets) -> list:
     """Rows 10: HTTP batches (independent) of 100 transfers (16 clients) and of 1,000 (2 and 4
     clients), in transfers per second, against the engine's pgbench limit (one call per
     transfer, uniform, 16 clients) and the single-transfer HTTP row (64 clients), with each
-    side's CPU per transfer and the largest worker's memory. Rows 11: a transfer with a fee and a funding (from `world`) against a plain
-    transfer, each one engine call (pgbench, 16 clients), at 1, 64 and 256 system-wallet
-    shards, in five rounds of alternating order (ratios: the median round's)."""
+    side's CPU per transfer and the largest worker's memory. Rows 11: a transfer with a fee and
+    a funding (from `world`) against a plain transfer, each one engine call (pgbench, 16
+    clients), at 1, 64 and 256 system-wallet shards, in five rounds of alternating order
+    (ratios: the median round's)."""
     libpq, rows = harness.libpq_parts(url), []
     transfer_fee(url, False)
     harness.checkpoint(url)
